@@ -1,0 +1,125 @@
+namespace LightNet.Autograd;
+
+public sealed partial class Variable
+{
+    /// <summary>Sums a broadcast gradient back to <paramref name="shape"/>.</summary>
+    internal static Tensor SumTo(Tensor g, Shape shape)
+    {
+        if (g.Shape == shape) return g.Reshape(shape.ToArray());
+        int lead = g.Rank - shape.Rank;
+        var axes = new List<int>();
+        for (int i = 0; i < g.Rank; i++)
+            if (i < lead || (shape[i - lead] == 1 && g.Size(i) != 1)) axes.Add(i);
+        using var s = g.Sum(axes.ToArray(), keepDims: true);
+        return s.Reshape(shape.ToArray());
+    }
+
+    private Variable Unary(UnaryOp op)
+    {
+        var y = Data.Apply(op);
+        return Graph.Record(op.ToString().ToLowerInvariant(), y, [this], g => [Data.ApplyBackward(op, y, g)]);
+    }
+
+    public Variable Neg() => Unary(UnaryOp.Neg);
+    public Variable Exp() => Unary(UnaryOp.Exp);
+    public Variable Log() => Unary(UnaryOp.Log);
+    public Variable Sqrt() => Unary(UnaryOp.Sqrt);
+    public Variable Rsqrt() => Unary(UnaryOp.Rsqrt);
+    public Variable Tanh() => Unary(UnaryOp.Tanh);
+    public Variable Sigmoid() => Unary(UnaryOp.Sigmoid);
+    public Variable Silu() => Unary(UnaryOp.Silu);
+    public Variable Gelu() => Unary(UnaryOp.Gelu);
+    public Variable Relu() => Unary(UnaryOp.Relu);
+    public Variable Abs() => Unary(UnaryOp.Abs);
+    public Variable Square() => Unary(UnaryOp.Square);
+    public Variable Reciprocal() => Unary(UnaryOp.Reciprocal);
+    public Variable Sin() => Unary(UnaryOp.Sin);
+    public Variable Cos() => Unary(UnaryOp.Cos);
+
+    /// <summary>Elementwise binary op with broadcasting; comparisons produce a variable without gradient.</summary>
+    public static Variable Binary(BinaryOp op, Variable a, Variable b)
+    {
+        var y = Tensor.Binary(op, a.Data, b.Data);
+        if (op >= BinaryOp.Eq) return new Variable(y);
+        var sa = a.Shape; var sb = b.Shape;
+        return Graph.Record(op.ToString().ToLowerInvariant(), y, [a, b], g =>
+        {
+            Tensor? ga = null, gb = null;
+            switch (op)
+            {
+                case BinaryOp.Add:
+                    ga = a.RequiresGrad ? SumTo(g, sa) : null;
+                    gb = b.RequiresGrad ? SumTo(g, sb) : null;
+                    break;
+                case BinaryOp.Sub:
+                    ga = a.RequiresGrad ? SumTo(g, sa) : null;
+                    if (b.RequiresGrad) { using var n = g.Neg(); gb = SumTo(n, sb); }
+                    break;
+                case BinaryOp.Mul:
+                    if (a.RequiresGrad) { using var t = g * b.Data; ga = SumTo(t, sa); }
+                    if (b.RequiresGrad) { using var t = g * a.Data; gb = SumTo(t, sb); }
+                    break;
+                case BinaryOp.Div:
+                    if (a.RequiresGrad) { using var t = g / b.Data; ga = SumTo(t, sa); }
+                    if (b.RequiresGrad) { using var t = g * y; using var u = t / b.Data; using var n = u.Neg(); gb = SumTo(n, sb); }
+                    break;
+                case BinaryOp.Pow:
+                    if (a.RequiresGrad)
+                    {
+                        using var em1 = b.Data - 1.0; using var p = a.Data.Pow(em1); using var t = p * b.Data; using var u = t * g; ga = SumTo(u, sa);
+                    }
+                    if (b.RequiresGrad) { using var l = a.Data.Log(); using var t = l * y; using var u = t * g; gb = SumTo(u, sb); }
+                    break;
+                case BinaryOp.Max:
+                case BinaryOp.Min:
+                    {
+                        // Ties split the gradient evenly, as torch.maximum does.
+                        using var win = op == BinaryOp.Max ? a.Data.Gt(b.Data) : a.Data.Lt(b.Data);
+                        using var tie = a.Data.Eq(b.Data);
+                        using var half = tie * 0.5;
+                        using var wa = win + half;
+                        if (a.RequiresGrad) { using var t = g * wa; ga = SumTo(t, sa); }
+                        if (b.RequiresGrad) { using var wb = 1.0 - wa; using var t = g * wb; gb = SumTo(t, sb); }
+                        break;
+                    }
+            }
+            return [ga, gb];
+        });
+    }
+
+    /// <summary>A constant with this variable's dtype and device.</summary>
+    public Variable Const(double v) => new(Tensor.Scalar(v, DType, Device));
+
+    public static Variable operator +(Variable a, Variable b) => Binary(BinaryOp.Add, a, b);
+    public static Variable operator -(Variable a, Variable b) => Binary(BinaryOp.Sub, a, b);
+    public static Variable operator *(Variable a, Variable b) => Binary(BinaryOp.Mul, a, b);
+    public static Variable operator /(Variable a, Variable b) => Binary(BinaryOp.Div, a, b);
+    public static Variable operator +(Variable a, double b) => a + a.Const(b);
+    public static Variable operator -(Variable a, double b) => a - a.Const(b);
+    public static Variable operator *(Variable a, double b) => a * a.Const(b);
+    public static Variable operator /(Variable a, double b) => a / a.Const(b);
+    public static Variable operator +(double a, Variable b) => b.Const(a) + b;
+    public static Variable operator -(double a, Variable b) => b.Const(a) - b;
+    public static Variable operator *(double a, Variable b) => b.Const(a) * b;
+    public static Variable operator /(double a, Variable b) => b.Const(a) / b;
+    public static Variable operator -(Variable a) => a.Neg();
+
+    public Variable Pow(Variable e) => Binary(BinaryOp.Pow, this, e);
+    public Variable Pow(double e) => Binary(BinaryOp.Pow, this, Const(e));
+    public static Variable Maximum(Variable a, Variable b) => Binary(BinaryOp.Max, a, b);
+    public static Variable Minimum(Variable a, Variable b) => Binary(BinaryOp.Min, a, b);
+
+    /// <summary><c>cond ≠ 0 ? a : b</c>; cond gets no gradient.</summary>
+    public static Variable Where(Tensor cond, Variable a, Variable b)
+    {
+        var y = Tensor.Where(cond, a.Data, b.Data);
+        return Graph.Record("where", y, [a, b], g =>
+        {
+            using var z = Tensor.Zeros([], g.DType, g.Device);
+            Tensor? ga = null, gb = null;
+            if (a.RequiresGrad) { using var t = Tensor.Where(cond, g, z); ga = SumTo(t, a.Shape); }
+            if (b.RequiresGrad) { using var t = Tensor.Where(cond, z, g); gb = SumTo(t, b.Shape); }
+            return [ga, gb];
+        });
+    }
+}

@@ -1,0 +1,151 @@
+namespace LightNet.Autograd;
+
+public sealed partial class Variable
+{
+    /// <summary>Matrix product with torch.matmul semantics (1-D promotion, batch broadcasting).</summary>
+    public static Variable Matmul(Variable a, Variable b)
+    {
+        if (a.Rank == 1) return Matmul(a.Unsqueeze(0), b).Squeeze(-2);
+        if (b.Rank == 1) return Matmul(a, b.Unsqueeze(1)).Squeeze(-1);
+        var y = Tensor.Matmul(a.Data, b.Data);
+        return Graph.Record("matmul", y, [a, b], g =>
+        {
+            Tensor? ga = null, gb = null;
+            if (a.RequiresGrad) { using var bt = b.Data.Transpose(-1, -2); using var t = Tensor.Matmul(g, bt); ga = SumTo(t, a.Shape); }
+            if (b.RequiresGrad) { using var at = a.Data.Transpose(-1, -2); using var t = Tensor.Matmul(at, g); gb = SumTo(t, b.Shape); }
+            return [ga, gb];
+        });
+    }
+
+    public Variable Softmax(int axis = -1)
+    {
+        var y = Data.Softmax(axis);
+        return Graph.Record("softmax", y, [this], g => [y.SoftmaxBackward(g, axis, log: false)]);
+    }
+
+    public Variable LogSoftmax(int axis = -1)
+    {
+        var y = Data.LogSoftmax(axis);
+        return Graph.Record("log_softmax", y, [this], g => [y.SoftmaxBackward(g, axis, log: true)]);
+    }
+
+    /// <summary>Inclusive cumulative sum; its adjoint is the reverse cumulative sum.</summary>
+    public Variable Cumsum(int axis)
+    {
+        return Graph.Record("cumsum", Data.Cumsum(axis), [this], g =>
+        {
+            using var f = g.Flip(axis);
+            using var c = f.Cumsum(axis);
+            using var b = c.Flip(axis);
+            return [b.Contiguous()];
+        });
+    }
+
+    /// <summary>Inclusive log-cum-sum-exp; backward <c>dx_i = Σ_{j≥i} g_j exp(x_i − y_j)</c> in log space, split by the sign of g.</summary>
+    public Variable LogCumSumExp(int axis)
+    {
+        var y = Data.LogCumSumExp(axis);
+        return Graph.Record("logcumsumexp", y, [this], g =>
+        {
+            Tensor Part(bool positive)
+            {
+                using var z = Tensor.Zeros([], g.DType, g.Device);
+                using var mask = positive ? g.Gt(0) : g.Lt(0);
+                using var ag = g.Abs();
+                using var ninf = Tensor.Full([], double.NegativeInfinity, g.DType, g.Device);
+                using var lg = ag.Log();
+                using var lgm = Tensor.Where(mask, lg, ninf);
+                using var w = lgm - y;
+                using var f = w.Flip(axis);
+                using var c = f.LogCumSumExp(axis);
+                using var r = c.Flip(axis);
+                using var s = r + Data;
+                return s.Exp();
+            }
+            using var p = Part(true);
+            using var n = Part(false);
+            return [p - n];
+        });
+    }
+
+    /// <summary>Rows picked along an axis by an int64 index of any shape.</summary>
+    public Variable IndexSelect(int axis, Tensor index)
+    {
+        var inShape = Shape;
+        int a = axis < 0 ? axis + Rank : axis;
+        return Graph.Record("index_select", Data.IndexSelect(axis, index), [this], g =>
+        {
+            var rows = g.Shape.ToArray();
+            var collapsed = rows[..a].Append((int)index.Numel).Concat(rows[(a + index.Rank)..]).ToArray();
+            using var g2 = g.Reshape(collapsed);
+            return [Tensor.IndexAdd(inShape, a, index, g2)];
+        });
+    }
+
+    /// <summary>Embedding lookup of int64 ids in a [V, c] table.</summary>
+    public static Variable Embedding(Variable table, Tensor ids)
+    {
+        if (table.Rank != 2) throw new ShapeException($"embedding: 'table' must be [V, c], got {table.Shape}");
+        return table.IndexSelect(0, ids);
+    }
+
+    public Variable Gather(int axis, Tensor index)
+    {
+        return Graph.Record("gather", Data.Gather(axis, index), [this], g =>
+        {
+            using var z = Tensor.Zeros(Shape, g.DType, g.Device);
+            return [z.ScatterAdd(axis, index, g)];
+        });
+    }
+
+    public Variable ScatterAdd(int axis, Tensor index, Variable src)
+    {
+        return Graph.Record("scatter_add", Data.ScatterAdd(axis, index, src.Data), [this, src], g =>
+            [RequiresGrad ? g.Contiguous() : null, src.RequiresGrad ? g.Gather(axis, index) : null]);
+    }
+
+    /// <summary>Mean cross-entropy of logits [N, C] against int64 targets [N], skipping <paramref name="ignoreIndex"/>.</summary>
+    public static Variable CrossEntropy(Variable logits, Tensor targets, long ignoreIndex = -100)
+    {
+        var (rows, lse) = Tensor.CrossEntropyRows(logits.Data, targets, ignoreIndex);
+        long count = Math.Max(1, Tensor.CountNotIgnored(targets, ignoreIndex));
+        using var s = rows.Sum();
+        rows.Dispose();
+        var y = s / count;
+        return Graph.Record("cross_entropy", y, [logits], g =>
+        {
+            double scale = g.Item() / count;
+            using var d = Tensor.Full([logits.Size(0)], scale, logits.DType, logits.Device);
+            return [Tensor.CrossEntropyRowsBackward(logits.Data, targets, lse, d, ignoreIndex)];
+        });
+    }
+
+    /// <summary>RMSNorm over the last axis with an optional weight.</summary>
+    public static Variable RmsNorm(Variable x, Variable? weight, double eps)
+    {
+        var (y, rstd) = Tensor.RmsNorm(x.Data, weight?.Data, eps);
+        Variable[] inputs = weight == null ? [x] : [x, weight];
+        return Graph.Record("rms_norm", y, inputs, g =>
+        {
+            var (dx, dw) = Tensor.RmsNormBackward(x.Data, weight?.Data, rstd, g);
+            return weight == null ? [dx] : [dx, dw];
+        });
+    }
+
+    /// <summary>LayerNorm over the last axis with optional weight and bias.</summary>
+    public static Variable LayerNorm(Variable x, Variable? weight, Variable? bias, double eps)
+    {
+        var (y, mean, rstd) = Tensor.LayerNorm(x.Data, weight?.Data, bias?.Data, eps);
+        var inputs = new List<Variable> { x };
+        if (weight != null) inputs.Add(weight);
+        if (bias != null) inputs.Add(bias);
+        return Graph.Record("layer_norm", y, inputs.ToArray(), g =>
+        {
+            var (dx, dw, db) = Tensor.LayerNormBackward(x.Data, weight?.Data, bias != null, mean, rstd, g);
+            var r = new List<Tensor?> { dx };
+            if (weight != null) r.Add(dw);
+            if (bias != null) r.Add(db);
+            return r.ToArray();
+        });
+    }
+}

@@ -1,0 +1,108 @@
+namespace LightNet.Autograd;
+
+/// <summary>
+/// A tensor in the autograd graph. Operations on variables record, next to their forward, a backward
+/// rule; <see cref="Backward"/> runs the rules in reverse topological order and accumulates gradients
+/// into leaves that <see cref="RequiresGrad"/>.
+/// </summary>
+public sealed partial class Variable : IDisposable
+{
+    /// <summary>Wraps a tensor as a graph leaf.</summary>
+    public Variable(Tensor data, bool requiresGrad = false, string? name = null)
+    {
+        Data = data;
+        RequiresGrad = requiresGrad;
+        Name = name;
+    }
+
+    internal Variable(Tensor data, Node node)
+    {
+        Data = data;
+        RequiresGrad = true;
+        Node = node;
+    }
+
+    /// <summary>The value.</summary>
+    public Tensor Data { get; private set; }
+    /// <summary>Whether gradients flow to (or through) this variable.</summary>
+    public bool RequiresGrad { get; set; }
+    /// <summary>Accumulated gradient (leaves only), kept out of disposal scopes.</summary>
+    public Tensor? Grad { get; set; }
+    /// <summary>Optional name, used in error messages and gradient checks.</summary>
+    public string? Name { get; set; }
+    internal Node? Node { get; }
+    /// <summary>True when not produced by a recorded op.</summary>
+    public bool IsLeaf => Node == null;
+
+    /// <summary>Shape of the value.</summary>
+    public Shape Shape => Data.Shape;
+    /// <summary>Rank of the value.</summary>
+    public int Rank => Data.Rank;
+    /// <summary>Element type of the value.</summary>
+    public DType DType => Data.DType;
+    /// <summary>Device of the value.</summary>
+    public Device Device => Data.Device;
+    /// <summary>Size of one axis.</summary>
+    public int Size(int axis) => Data.Size(axis);
+
+    /// <summary>A new leaf sharing the value, outside the graph.</summary>
+    public Variable Detach() => new(Data.Contiguous());
+
+    /// <summary>Replaces the value in place (optimizers); the variable must be a leaf.</summary>
+    public void SetData(Tensor value)
+    {
+        if (!IsLeaf) throw new InvalidOperationException($"set_data: '{Name ?? "variable"}' is not a leaf");
+        if (value.Shape != Data.Shape) throw new ShapeException($"set_data: new value {value.Shape} does not match {Data.Shape}");
+        Data = value;
+    }
+
+    /// <summary>Drops the accumulated gradient.</summary>
+    public void ZeroGrad()
+    {
+        Grad?.Dispose();
+        Grad = null;
+    }
+
+    /// <summary>Backpropagates from this variable (a scalar unless <paramref name="gradOutput"/> is given).</summary>
+    public void Backward(Tensor? gradOutput = null) => Graph.Backward(this, gradOutput);
+
+    /// <summary>Disposes the value and the gradient.</summary>
+    public void Dispose()
+    {
+        Data.Dispose();
+        ZeroGrad();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"Variable({Name ?? Node?.Op ?? "leaf"}, {Data})";
+}
+
+/// <summary>One recorded op: its inputs and the rule that maps the output gradient to input gradients.</summary>
+internal sealed class Node(string op, Variable[] inputs, Func<Tensor, Tensor?[]> backward)
+{
+    public string Op { get; } = op;
+    public Variable[] Inputs { get; } = inputs;
+    public Func<Tensor, Tensor?[]> BackwardRule { get; } = backward;
+}
+
+/// <summary>Disables graph recording on this thread while open: <c>using (NoGrad.Scope()) { … }</c>.</summary>
+public sealed class NoGrad : IDisposable
+{
+    [ThreadStatic] private static int _depth;
+    private bool _closed;
+    private NoGrad() { _depth++; }
+
+    /// <summary>Opens a no-grad region.</summary>
+    public static NoGrad Scope() => new();
+
+    /// <summary>True while any no-grad region is open on this thread.</summary>
+    public static bool IsActive => _depth > 0;
+
+    /// <summary>Closes the region.</summary>
+    public void Dispose()
+    {
+        if (_closed) return;
+        _closed = true;
+        _depth--;
+    }
+}

@@ -1,0 +1,41 @@
+namespace LightNet.Cli;
+
+/// <summary>Entry point of the <c>lightnet</c> command.</summary>
+public static class Program
+{
+    /// <summary>Dispatches to a sub-command.</summary>
+    public static int Main(string[] args)
+    {
+        try
+        {
+            return args.Length == 0 ? Demo.Run([]) : args[0] switch
+            {
+                "demo" => Demo.Run(args[1..]),
+                "--help" or "-h" or "help" => Help(),
+                _ => Unknown(args[0]),
+            };
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
+        {
+            Console.Error.WriteLine($"lightnet: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static int Help()
+    {
+        Console.WriteLine("""
+            lightnet — LightNet ("You Only Scan Once") on a from-scratch C# engine
+
+            usage:
+              lightnet demo [--steps N] [--threads N]   train a tiny MLP with the engine's autograd on the CPU
+            """);
+        return 0;
+    }
+
+    private static int Unknown(string cmd)
+    {
+        Console.Error.WriteLine($"lightnet: unknown command '{cmd}' (try 'lightnet help')");
+        return 2;
+    }
+}

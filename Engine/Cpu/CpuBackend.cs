@@ -1,0 +1,199 @@
+using System.Numerics;
+
+namespace LightNet.Cpu;
+
+/// <summary>The CPU implementation of <see cref="IBackend"/>: SIMD kernels, parallel over independent work.</summary>
+public sealed unsafe class CpuBackend : IBackend
+{
+    /// <summary>The single instance.</summary>
+    public static CpuBackend Instance { get; } = new();
+    private CpuBackend() { }
+
+    /// <inheritdoc/>
+    public Device Device => Device.Cpu;
+    /// <inheritdoc/>
+    public Storage Allocate(long bytes) => new CpuStorage(bytes);
+    /// <inheritdoc/>
+    public void CopyFromHost(Tensor host, Tensor dst) => CopyKernels.Copy(host, dst);
+    /// <inheritdoc/>
+    public void CopyToHost(Tensor src, Tensor host) => CopyKernels.Copy(src, host);
+    /// <inheritdoc/>
+    public void Copy(Tensor src, Tensor dst) => CopyKernels.Copy(src, dst);
+    /// <inheritdoc/>
+    public void Fill(Tensor dst, double value) => CopyKernels.Fill(dst, value);
+    /// <inheritdoc/>
+    public void Random(Tensor dst, ulong seed, ulong offset, bool normal) => CopyKernels.Random(dst, seed, offset, normal);
+
+    private static Exception Unsupported(string op, DType t) => new ShapeException($"{op}: dtype {t.Name()} is not supported on cpu (float32 or float64 expected)");
+
+    /// <inheritdoc/>
+    public void Unary(UnaryOp op, Tensor x, Tensor y)
+    {
+        if (x.DType == DType.Float32) ElementwiseKernels.Unary(op, x.Ptr<float>(), y.Ptr<float>(), x.Numel);
+        else if (x.DType == DType.Float64) ElementwiseKernels.Unary(op, x.Ptr<double>(), y.Ptr<double>(), x.Numel);
+        else throw Unsupported(op.ToString().ToLowerInvariant(), x.DType);
+    }
+
+    /// <inheritdoc/>
+    public void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, Tensor dx)
+    {
+        if (x.DType == DType.Float32) ElementwiseKernels.UnaryBackward(op, x.Ptr<float>(), y.Ptr<float>(), dy.Ptr<float>(), dx.Ptr<float>(), x.Numel);
+        else if (x.DType == DType.Float64) ElementwiseKernels.UnaryBackward(op, x.Ptr<double>(), y.Ptr<double>(), dy.Ptr<double>(), dx.Ptr<double>(), x.Numel);
+        else throw Unsupported(op.ToString().ToLowerInvariant() + "_backward", x.DType);
+    }
+
+    /// <inheritdoc/>
+    public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y)
+    {
+        if (y.DType == DType.Float32) ElementwiseKernels.Binary<float>(op, a, b, y);
+        else if (y.DType == DType.Float64) ElementwiseKernels.Binary<double>(op, a, b, y);
+        else throw Unsupported(op.ToString().ToLowerInvariant(), y.DType);
+    }
+
+    /// <inheritdoc/>
+    public void Where(Tensor cond, Tensor a, Tensor b, Tensor y)
+    {
+        if (y.DType == DType.Float32) ElementwiseKernels.Where<float>(cond, a, b, y);
+        else if (y.DType == DType.Float64) ElementwiseKernels.Where<double>(cond, a, b, y);
+        else throw Unsupported("where", y.DType);
+    }
+
+    /// <inheritdoc/>
+    public void Reduce(ReduceOp op, Tensor x, Tensor y)
+    {
+        long rows = x.Size(0);
+        int n = x.Size(1);
+        if (x.DType == DType.Float32) ReduceKernels.Reduce(op, x.Ptr<float>(), rows, n, y);
+        else if (x.DType == DType.Float64) ReduceKernels.Reduce(op, x.Ptr<double>(), rows, n, y);
+        else throw Unsupported(op.ToString().ToLowerInvariant(), x.DType);
+    }
+
+    /// <inheritdoc/>
+    public void Matmul(Tensor a, Tensor b, Tensor c, bool accumulate)
+    {
+        if (c.DType == DType.Float32) MatmulT<float>(a, b, c, accumulate);
+        else if (c.DType == DType.Float64) MatmulT<double>(a, b, c, accumulate);
+        else throw Unsupported("matmul", c.DType);
+    }
+
+    private static void MatmulT<T>(Tensor a, Tensor b, Tensor c, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int batch = c.Size(0), m = c.Size(1), n = c.Size(2), k = a.Size(2);
+        var sa = a.StrideArray; var sb = b.StrideArray; var sc = c.StrideArray;
+        nint pa = (nint)a.Ptr<T>(), pb = (nint)b.Ptr<T>(), pc = (nint)c.Ptr<T>();
+        void One(int i, bool par) => Gemm.Run(
+            new Gemm.Mat<T>((nint)((T*)pa + i * sa[0]), sa[1], sa[2]),
+            new Gemm.Mat<T>((nint)((T*)pb + i * sb[0]), sb[1], sb[2]),
+            new Gemm.Mat<T>((nint)((T*)pc + i * sc[0]), sc[1], sc[2]), m, n, k, accumulate, par);
+        bool small = (long)m * n * k < (1L << 21);
+        if (batch > 1 && small) Parallelism.For(batch, i => One(i, false));
+        else for (int i = 0; i < batch; i++) One(i, true);
+    }
+
+    /// <inheritdoc/>
+    public void Softmax(Tensor x, Tensor y, bool log)
+    {
+        long rows = x.Size(0); int n = x.Size(1);
+        if (x.DType == DType.Float32) RowKernels.Softmax(x.Ptr<float>(), y.Ptr<float>(), rows, n, log);
+        else if (x.DType == DType.Float64) RowKernels.Softmax(x.Ptr<double>(), y.Ptr<double>(), rows, n, log);
+        else throw Unsupported("softmax", x.DType);
+    }
+
+    /// <inheritdoc/>
+    public void SoftmaxBackward(Tensor y, Tensor dy, Tensor dx, bool log)
+    {
+        long rows = y.Size(0); int n = y.Size(1);
+        if (y.DType == DType.Float32) RowKernels.SoftmaxBackward(y.Ptr<float>(), dy.Ptr<float>(), dx.Ptr<float>(), rows, n, log);
+        else if (y.DType == DType.Float64) RowKernels.SoftmaxBackward(y.Ptr<double>(), dy.Ptr<double>(), dx.Ptr<double>(), rows, n, log);
+        else throw Unsupported("softmax_backward", y.DType);
+    }
+
+    /// <inheritdoc/>
+    public void Cumulative(Tensor x, Tensor y, bool logSumExp)
+    {
+        long rows = x.Size(0); int n = x.Size(1);
+        if (x.DType == DType.Float32) RowKernels.Cumulative(x.Ptr<float>(), y.Ptr<float>(), rows, n, logSumExp);
+        else if (x.DType == DType.Float64) RowKernels.Cumulative(x.Ptr<double>(), y.Ptr<double>(), rows, n, logSumExp);
+        else throw Unsupported(logSumExp ? "logcumsumexp" : "cumsum", x.DType);
+    }
+
+    /// <inheritdoc/>
+    public void IndexSelect(Tensor x, Tensor idx, Tensor y) =>
+        IndexKernels.IndexSelect((byte*)x.Ptr<byte>() , idx.Ptr<long>(), (byte*)y.Ptr<byte>(), x.Size(0), x.Size(1), idx.Size(0), x.Size(2), x.DType.Size());
+
+    /// <inheritdoc/>
+    public void IndexAdd(Tensor y, Tensor idx, Tensor src)
+    {
+        if (y.DType == DType.Float32) IndexKernels.IndexAdd(y.Ptr<float>(), idx.Ptr<long>(), src.Ptr<float>(), y.Size(0), y.Size(1), idx.Size(0), y.Size(2));
+        else if (y.DType == DType.Float64) IndexKernels.IndexAdd(y.Ptr<double>(), idx.Ptr<long>(), src.Ptr<double>(), y.Size(0), y.Size(1), idx.Size(0), y.Size(2));
+        else throw Unsupported("index_add", y.DType);
+    }
+
+    /// <inheritdoc/>
+    public void Gather(Tensor x, Tensor idx, Tensor y) =>
+        IndexKernels.Gather((byte*)x.Ptr<byte>(), idx.Ptr<long>(), (byte*)y.Ptr<byte>(), x.Size(0), x.Size(1), idx.Size(1), x.Size(2), x.DType.Size());
+
+    /// <inheritdoc/>
+    public void ScatterAdd(Tensor y, Tensor idx, Tensor src)
+    {
+        if (y.DType == DType.Float32) IndexKernels.ScatterAdd(y.Ptr<float>(), idx.Ptr<long>(), src.Ptr<float>(), y.Size(0), y.Size(1), idx.Size(1), y.Size(2));
+        else if (y.DType == DType.Float64) IndexKernels.ScatterAdd(y.Ptr<double>(), idx.Ptr<long>(), src.Ptr<double>(), y.Size(0), y.Size(1), idx.Size(1), y.Size(2));
+        else throw Unsupported("scatter_add", y.DType);
+    }
+
+    /// <inheritdoc/>
+    public void CrossEntropy(Tensor logits, Tensor targets, long ignoreIndex, Tensor loss, Tensor lse)
+    {
+        long rows = logits.Size(0); int n = logits.Size(1);
+        if (logits.DType == DType.Float32) RowKernels.CrossEntropy(logits.Ptr<float>(), targets.Ptr<long>(), rows, n, ignoreIndex, loss.Ptr<float>(), lse.Ptr<float>());
+        else if (logits.DType == DType.Float64) RowKernels.CrossEntropy(logits.Ptr<double>(), targets.Ptr<long>(), rows, n, ignoreIndex, loss.Ptr<double>(), lse.Ptr<double>());
+        else throw Unsupported("cross_entropy", logits.DType);
+    }
+
+    /// <inheritdoc/>
+    public void CrossEntropyBackward(Tensor logits, Tensor targets, long ignoreIndex, Tensor lse, Tensor dloss, Tensor dlogits)
+    {
+        long rows = logits.Size(0); int n = logits.Size(1);
+        if (logits.DType == DType.Float32) RowKernels.CrossEntropyBackward(logits.Ptr<float>(), targets.Ptr<long>(), rows, n, ignoreIndex, lse.Ptr<float>(), dloss.Ptr<float>(), dlogits.Ptr<float>());
+        else if (logits.DType == DType.Float64) RowKernels.CrossEntropyBackward(logits.Ptr<double>(), targets.Ptr<long>(), rows, n, ignoreIndex, lse.Ptr<double>(), dloss.Ptr<double>(), dlogits.Ptr<double>());
+        else throw Unsupported("cross_entropy_backward", logits.DType);
+    }
+
+    private static T* P<T>(Tensor? t) where T : unmanaged => t == null ? null : t.Ptr<T>();
+
+    /// <inheritdoc/>
+    public void RmsNorm(Tensor x, Tensor? w, double eps, Tensor y, Tensor rstd)
+    {
+        long rows = x.Size(0); int n = x.Size(1);
+        if (x.DType == DType.Float32) NormKernels.RmsNorm(x.Ptr<float>(), P<float>(w), eps, y.Ptr<float>(), rstd.Ptr<float>(), rows, n);
+        else if (x.DType == DType.Float64) NormKernels.RmsNorm(x.Ptr<double>(), P<double>(w), eps, y.Ptr<double>(), rstd.Ptr<double>(), rows, n);
+        else throw Unsupported("rms_norm", x.DType);
+    }
+
+    /// <inheritdoc/>
+    public void RmsNormBackward(Tensor x, Tensor? w, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw)
+    {
+        long rows = x.Size(0); int n = x.Size(1);
+        if (x.DType == DType.Float32) NormKernels.RmsNormBackward(x.Ptr<float>(), P<float>(w), rstd.Ptr<float>(), dy.Ptr<float>(), dx.Ptr<float>(), P<float>(dw), rows, n);
+        else if (x.DType == DType.Float64) NormKernels.RmsNormBackward(x.Ptr<double>(), P<double>(w), rstd.Ptr<double>(), dy.Ptr<double>(), dx.Ptr<double>(), P<double>(dw), rows, n);
+        else throw Unsupported("rms_norm_backward", x.DType);
+    }
+
+    /// <inheritdoc/>
+    public void LayerNorm(Tensor x, Tensor? w, Tensor? b, double eps, Tensor y, Tensor mean, Tensor rstd)
+    {
+        long rows = x.Size(0); int n = x.Size(1);
+        if (x.DType == DType.Float32) NormKernels.LayerNorm(x.Ptr<float>(), P<float>(w), P<float>(b), eps, y.Ptr<float>(), mean.Ptr<float>(), rstd.Ptr<float>(), rows, n);
+        else if (x.DType == DType.Float64) NormKernels.LayerNorm(x.Ptr<double>(), P<double>(w), P<double>(b), eps, y.Ptr<double>(), mean.Ptr<double>(), rstd.Ptr<double>(), rows, n);
+        else throw Unsupported("layer_norm", x.DType);
+    }
+
+    /// <inheritdoc/>
+    public void LayerNormBackward(Tensor x, Tensor? w, Tensor mean, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw, Tensor? db)
+    {
+        long rows = x.Size(0); int n = x.Size(1);
+        if (x.DType == DType.Float32) NormKernels.LayerNormBackward(x.Ptr<float>(), P<float>(w), mean.Ptr<float>(), rstd.Ptr<float>(), dy.Ptr<float>(), dx.Ptr<float>(), P<float>(dw), P<float>(db), rows, n);
+        else if (x.DType == DType.Float64) NormKernels.LayerNormBackward(x.Ptr<double>(), P<double>(w), mean.Ptr<double>(), rstd.Ptr<double>(), dy.Ptr<double>(), dx.Ptr<double>(), P<double>(dw), P<double>(db), rows, n);
+        else throw Unsupported("layer_norm_backward", x.DType);
+    }
+}

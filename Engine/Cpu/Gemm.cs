@@ -1,0 +1,258 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace LightNet.Cpu;
+
+/// <summary>
+/// Blocked matrix product <c>C (+)= A·B</c> for float32/float64 with packing and an FMA register-tile
+/// micro-kernel (BLIS loop order: NC → KC → MC → NR → MR). Operands may have any strides, so
+/// transposed views cost nothing. The AVX-512 path uses a 12×(2 vectors) tile, the 256-bit path a
+/// 6×(2 vectors) tile. Each C element is produced by one thread in a fixed k order, so results do not
+/// depend on the thread count.
+/// </summary>
+internal static unsafe class Gemm
+{
+    private const int KC = 256;
+    private const int NC = 3072;
+
+    /// <summary>Strided matrix operand: element (i, j) at <c>P + i·Rs + j·Cs</c>.</summary>
+    public readonly record struct Mat<T>(nint P, long Rs, long Cs) where T : unmanaged
+    {
+        public T* At(long i, long j) => (T*)P + i * Rs + j * Cs;
+    }
+
+    private static bool Wide => Vector512.IsHardwareAccelerated;
+
+    public static void Run<T>(Mat<T> a, Mat<T> b, Mat<T> c, int m, int n, int k, bool accumulate, bool parallel)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (!accumulate) for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) *c.At(i, j) = T.Zero;
+            return;
+        }
+        if ((long)m * n * k <= 4096) { Naive(a, b, c, m, n, k, accumulate); return; }
+        int lanes = Wide ? Vector512<T>.Count : Vector256<T>.Count;
+        int mr = Wide ? 12 : 6, nr = 2 * lanes;
+        int mc = mr * (typeof(T) == typeof(float) ? 16 : 8);
+        int ncMax = Math.Min(NC, RoundUp(n, nr));
+        int kcMax = Math.Min(KC, k);
+        T* bPack = (T*)NativeMemory.AlignedAlloc((nuint)((long)kcMax * ncMax * sizeof(T)), 64);
+        try
+        {
+            for (int jc = 0; jc < n; jc += NC)
+            {
+                int nc = Math.Min(NC, n - jc);
+                int nPanels = (nc + nr - 1) / nr;
+                for (int pc = 0; pc < k; pc += KC)
+                {
+                    int kc = Math.Min(KC, k - pc);
+                    bool acc = accumulate || pc > 0;
+                    nint bp = (nint)bPack;
+                    if (parallel) Parallelism.For(nPanels, jp => PackB(b, pc, kc, jc + jp * nr, Math.Min(nr, nc - jp * nr), nr, (T*)bp + (long)jp * kc * nr));
+                    else for (int jp = 0; jp < nPanels; jp++) PackB(b, pc, kc, jc + jp * nr, Math.Min(nr, nc - jp * nr), nr, bPack + (long)jp * kc * nr);
+
+                    int iBlocks = (m + mc - 1) / mc;
+                    int panelsPerGroup = Math.Max(1, Math.Min(nPanels, 8));
+                    int jGroups = (nPanels + panelsPerGroup - 1) / panelsPerGroup;
+                    void Work(int w)
+                    {
+                        int ib = w / jGroups, jg = w % jGroups;
+                        int ic = ib * mc, mcur = Math.Min(mc, m - ic);
+                        T* aPack = (T*)NativeMemory.AlignedAlloc((nuint)((long)RoundUp(mcur, mr) * kc * sizeof(T)), 64);
+                        try
+                        {
+                            PackA(a, ic, mcur, pc, kc, mr, aPack);
+                            int p0 = jg * panelsPerGroup, p1 = Math.Min(nPanels, p0 + panelsPerGroup);
+                            for (int jp = p0; jp < p1; jp++)
+                            {
+                                int j0 = jc + jp * nr, ncur = Math.Min(nr, nc - jp * nr);
+                                T* bpp = (T*)bp + (long)jp * kc * nr;
+                                for (int ir = 0; ir < mcur; ir += mr)
+                                {
+                                    int mcurr = Math.Min(mr, mcur - ir);
+                                    Tile(kc, aPack + (long)ir * kc, bpp, c.At(ic + ir, j0), c.Rs, c.Cs, mcurr, ncur, acc, mr, nr);
+                                }
+                            }
+                        }
+                        finally { NativeMemory.AlignedFree(aPack); }
+                    }
+                    int items = iBlocks * jGroups;
+                    if (parallel) Parallelism.For(items, Work);
+                    else for (int w = 0; w < items; w++) Work(w);
+                }
+            }
+        }
+        finally { NativeMemory.AlignedFree(bPack); }
+    }
+
+    private static int RoundUp(int x, int m) => (x + m - 1) / m * m;
+
+    private static void Naive<T>(Mat<T> a, Mat<T> b, Mat<T> c, int m, int n, int k, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                T s = accumulate ? *c.At(i, j) : T.Zero;
+                for (int p = 0; p < k; p++) s += *a.At(i, p) * *b.At(p, j);
+                *c.At(i, j) = s;
+            }
+    }
+
+    /// <summary>Packs rows [i0, i0+mc) × k [p0, p0+kc) of A into MR-row panels, k-major, zero-padded.</summary>
+    private static void PackA<T>(Mat<T> a, int i0, int mc, int p0, int kc, int mr, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            T* panel = dst + (long)ir * kc;
+            for (int r = 0; r < rows; r++)
+            {
+                T* src = a.At(i0 + ir + r, p0);
+                long cs = a.Cs;
+                if (cs == 1) for (int p = 0; p < kc; p++) panel[p * mr + r] = src[p];
+                else for (int p = 0; p < kc; p++) panel[p * mr + r] = src[p * cs];
+            }
+            for (int r = rows; r < mr; r++)
+                for (int p = 0; p < kc; p++) panel[p * mr + r] = T.Zero;
+        }
+    }
+
+    /// <summary>Packs k [p0, p0+kc) × columns [j0, j0+cols) of B into one NR-wide panel, zero-padded.</summary>
+    private static void PackB<T>(Mat<T> b, int p0, int kc, int j0, int cols, int nr, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (b.Cs == 1 && cols == nr)
+        {
+            for (int p = 0; p < kc; p++)
+                Unsafe.CopyBlockUnaligned(dst + (long)p * nr, b.At(p0 + p, j0), (uint)(nr * sizeof(T)));
+            return;
+        }
+        for (int p = 0; p < kc; p++)
+        {
+            T* d = dst + (long)p * nr;
+            for (int j = 0; j < cols; j++) d[j] = *b.At(p0 + p, j0 + j);
+            for (int j = cols; j < nr; j++) d[j] = T.Zero;
+        }
+    }
+
+    private static void Tile<T>(int kc, T* ap, T* bp, T* c, long rsc, long csc, int mcur, int ncur, bool acc, int mr, int nr)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (mcur == mr && ncur == nr && csc == 1)
+        {
+            if (Wide) Kernel512(kc, ap, bp, c, rsc, acc);
+            else Kernel256(kc, ap, bp, c, rsc, acc);
+            return;
+        }
+        T* tile = stackalloc T[12 * 32];
+        if (Wide) Kernel512(kc, ap, bp, tile, nr, false);
+        else Kernel256(kc, ap, bp, tile, nr, false);
+        for (int i = 0; i < mcur; i++)
+            for (int j = 0; j < ncur; j++)
+            {
+                T* d = c + i * rsc + j * csc;
+                *d = acc ? *d + tile[i * nr + j] : tile[i * nr + j];
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Fma<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Vector512.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        return Vector512.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Fma<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(T* c, Vector512<T> v, bool acc) where T : unmanaged
+    {
+        if (acc) v += Vector512.Load(c);
+        v.Store(c);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(T* c, Vector256<T> v, bool acc) where T : unmanaged
+    {
+        if (acc) v += Vector256.Load(c);
+        v.Store(c);
+    }
+
+    /// <summary>12 × (2 · 512-bit) register tile: 24 accumulators, 2 B loads and 12 broadcasts per k.</summary>
+    private static void Kernel512<T>(int kc, T* a, T* b, T* c, long ldc, bool acc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
+            c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            Vector512<T> x;
+            x = Vector512.Create(a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector512.Create(a[1]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector512.Create(a[2]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector512.Create(a[3]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector512.Create(a[4]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector512.Create(a[5]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            x = Vector512.Create(a[6]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+            x = Vector512.Create(a[7]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+            x = Vector512.Create(a[8]); c80 = Fma(x, b0, c80); c81 = Fma(x, b1, c81);
+            x = Vector512.Create(a[9]); c90 = Fma(x, b0, c90); c91 = Fma(x, b1, c91);
+            x = Vector512.Create(a[10]); ca0 = Fma(x, b0, ca0); ca1 = Fma(x, b1, ca1);
+            x = Vector512.Create(a[11]); cb0 = Fma(x, b0, cb0); cb1 = Fma(x, b1, cb1);
+            a += 12;
+            b += 2 * w;
+        }
+        Store(c, c00, acc); Store(c + w, c01, acc); c += ldc;
+        Store(c, c10, acc); Store(c + w, c11, acc); c += ldc;
+        Store(c, c20, acc); Store(c + w, c21, acc); c += ldc;
+        Store(c, c30, acc); Store(c + w, c31, acc); c += ldc;
+        Store(c, c40, acc); Store(c + w, c41, acc); c += ldc;
+        Store(c, c50, acc); Store(c + w, c51, acc); c += ldc;
+        Store(c, c60, acc); Store(c + w, c61, acc); c += ldc;
+        Store(c, c70, acc); Store(c + w, c71, acc); c += ldc;
+        Store(c, c80, acc); Store(c + w, c81, acc); c += ldc;
+        Store(c, c90, acc); Store(c + w, c91, acc); c += ldc;
+        Store(c, ca0, acc); Store(c + w, ca1, acc); c += ldc;
+        Store(c, cb0, acc); Store(c + w, cb1, acc);
+    }
+
+    /// <summary>6 × (2 · 256-bit) register tile for machines without AVX-512.</summary>
+    private static void Kernel256<T>(int kc, T* a, T* b, T* c, long ldc, bool acc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + w);
+            Vector256<T> x;
+            x = Vector256.Create(a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector256.Create(a[1]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector256.Create(a[2]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector256.Create(a[3]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector256.Create(a[4]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector256.Create(a[5]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            a += 6;
+            b += 2 * w;
+        }
+        Store(c, c00, acc); Store(c + w, c01, acc); c += ldc;
+        Store(c, c10, acc); Store(c + w, c11, acc); c += ldc;
+        Store(c, c20, acc); Store(c + w, c21, acc); c += ldc;
+        Store(c, c30, acc); Store(c + w, c31, acc); c += ldc;
+        Store(c, c40, acc); Store(c + w, c41, acc); c += ldc;
+        Store(c, c50, acc); Store(c + w, c51, acc);
+    }
+}

@@ -1,0 +1,121 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace LightNet.Cpu;
+
+/// <summary>RMSNorm and LayerNorm over rows of a contiguous [rows, n] view, forward and backward.</summary>
+internal static unsafe class NormKernels
+{
+    private const int RowsPerChunk = 32;
+
+    public static void RmsNorm<T>(T* x, T* w, double eps, T* y, T* rstd, long rows, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint px = (nint)x, pw = (nint)w, py = (nint)y, pr = (nint)rstd;
+        Parallelism.ForChunks(rows, RowsPerChunk, (r0, nr) =>
+        {
+            for (long r = r0; r < r0 + nr; r++)
+            {
+                var xs = new ReadOnlySpan<T>((T*)px + r * n, n);
+                var ys = new Span<T>((T*)py + r * n, n);
+                double ms = double.CreateTruncating(TensorPrimitives.SumOfSquares(xs)) / n;
+                T rs = T.CreateTruncating(1.0 / Math.Sqrt(ms + eps));
+                ((T*)pr)[r] = rs;
+                if (pw == 0) TensorPrimitives.Multiply(xs, rs, ys);
+                else { TensorPrimitives.Multiply(xs, rs, ys); TensorPrimitives.Multiply(ys, new ReadOnlySpan<T>((T*)pw, n), ys); }
+            }
+        });
+    }
+
+    public static void RmsNormBackward<T>(T* x, T* w, T* rstd, T* dy, T* dx, T* dw, long rows, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint px = (nint)x, pw = (nint)w, pr = (nint)rstd, pdy = (nint)dy, pdx = (nint)dx;
+        int chunks = (int)((rows + RowsPerChunk - 1) / RowsPerChunk);
+        var partial = dw != null ? new T[(long)chunks * n] : null;
+        Parallelism.For(chunks, c =>
+        {
+            var g = new T[n];
+            long r1 = Math.Min(rows, (long)(c + 1) * RowsPerChunk);
+            for (long r = (long)c * RowsPerChunk; r < r1; r++)
+            {
+                var xs = new ReadOnlySpan<T>((T*)px + r * n, n);
+                var dys = new ReadOnlySpan<T>((T*)pdy + r * n, n);
+                var dxs = new Span<T>((T*)pdx + r * n, n);
+                T rs = ((T*)pr)[r];
+                if (pw != 0) TensorPrimitives.Multiply(dys, new ReadOnlySpan<T>((T*)pw, n), g);
+                else dys.CopyTo(g);
+                // dx = rs·g − x·rs³·mean(x·g)
+                T dot = TensorPrimitives.Dot(xs, g) / T.CreateTruncating(n);
+                TensorPrimitives.Multiply(g, rs, dxs);
+                TensorPrimitives.MultiplyAdd(xs, -dot * rs * rs * rs, dxs, dxs);
+                if (partial != null)
+                {
+                    var pp = partial.AsSpan(c * n, n);
+                    for (int i = 0; i < n; i++) pp[i] += dys[i] * xs[i] * rs;
+                }
+            }
+        });
+        if (partial != null) SumPartials(partial, chunks, n, dw);
+    }
+
+    private static void SumPartials<T>(T[] partial, int chunks, int n, T* dst) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var d = new Span<T>(dst, n);
+        d.Clear();
+        for (int c = 0; c < chunks; c++) TensorPrimitives.Add(d, partial.AsSpan(c * n, n), d);
+    }
+
+    public static void LayerNorm<T>(T* x, T* w, T* b, double eps, T* y, T* mean, T* rstd, long rows, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint px = (nint)x, pw = (nint)w, pb = (nint)b, py = (nint)y, pm = (nint)mean, pr = (nint)rstd;
+        Parallelism.ForChunks(rows, RowsPerChunk, (r0, nr) =>
+        {
+            for (long r = r0; r < r0 + nr; r++)
+            {
+                var xs = new ReadOnlySpan<T>((T*)px + r * n, n);
+                var ys = new Span<T>((T*)py + r * n, n);
+                T mu = TensorPrimitives.Sum(xs) / T.CreateTruncating(n);
+                TensorPrimitives.Subtract(xs, mu, ys);
+                double v = double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(ys)) / n;
+                T rs = T.CreateTruncating(1.0 / Math.Sqrt(v + eps));
+                ((T*)pm)[r] = mu;
+                ((T*)pr)[r] = rs;
+                TensorPrimitives.Multiply(ys, rs, ys);
+                if (pw != 0) TensorPrimitives.Multiply(ys, new ReadOnlySpan<T>((T*)pw, n), ys);
+                if (pb != 0) TensorPrimitives.Add(ys, new ReadOnlySpan<T>((T*)pb, n), ys);
+            }
+        });
+    }
+
+    public static void LayerNormBackward<T>(T* x, T* w, T* mean, T* rstd, T* dy, T* dx, T* dw, T* db, long rows, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint px = (nint)x, pw = (nint)w, pm = (nint)mean, pr = (nint)rstd, pdy = (nint)dy, pdx = (nint)dx;
+        int chunks = (int)((rows + RowsPerChunk - 1) / RowsPerChunk);
+        var pdw = dw != null ? new T[(long)chunks * n] : null;
+        var pdb = db != null ? new T[(long)chunks * n] : null;
+        Parallelism.For(chunks, c =>
+        {
+            var g = new T[n];
+            var xh = new T[n];
+            long r1 = Math.Min(rows, (long)(c + 1) * RowsPerChunk);
+            for (long r = (long)c * RowsPerChunk; r < r1; r++)
+            {
+                var xs = new ReadOnlySpan<T>((T*)px + r * n, n);
+                var dys = new ReadOnlySpan<T>((T*)pdy + r * n, n);
+                var dxs = new Span<T>((T*)pdx + r * n, n);
+                T rs = ((T*)pr)[r], mu = ((T*)pm)[r];
+                TensorPrimitives.Subtract(xs, mu, xh);
+                TensorPrimitives.Multiply<T>(xh, rs, xh);
+                if (pw != 0) TensorPrimitives.Multiply(dys, new ReadOnlySpan<T>((T*)pw, n), g);
+                else dys.CopyTo(g);
+                T inv = T.One / T.CreateTruncating(n);
+                T mg = TensorPrimitives.Sum<T>(g) * inv, mgx = TensorPrimitives.Dot<T>(g, xh) * inv;
+                // dx = rs·(g − mean(g) − x̂·mean(g·x̂))
+                for (int i = 0; i < n; i++) dxs[i] = rs * (g[i] - mg - xh[i] * mgx);
+                if (pdw != null) { var p = pdw.AsSpan(c * n, n); for (int i = 0; i < n; i++) p[i] += dys[i] * xh[i]; }
+                if (pdb != null) TensorPrimitives.Add(pdb.AsSpan(c * n, n), dys, pdb.AsSpan(c * n, n));
+            }
+        });
+        if (pdw != null) SumPartials(pdw, chunks, n, dw);
+        if (pdb != null) SumPartials(pdb, chunks, n, db);
+    }
+}

@@ -1,0 +1,103 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace LightNet.Cpu;
+
+/// <summary>Row reductions of a contiguous [rows, n] view; long rows are split into fixed chunks so results do not depend on the thread count.</summary>
+internal static unsafe class ReduceKernels
+{
+    private const int Chunk = 1 << 15;
+
+    public static void Reduce<T>(ReduceOp op, T* x, long rows, int n, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint px = (nint)x;
+        if (op is ReduceOp.ArgMax or ReduceOp.ArgMin)
+        {
+            nint py = (nint)y.Ptr<long>();
+            Parallelism.ForChunks(rows, Math.Max(1, Chunk / Math.Max(1, n)), (r0, nr) =>
+            {
+                for (long r = r0; r < r0 + nr; r++)
+                {
+                    var row = new ReadOnlySpan<T>((T*)px + r * n, n);
+                    ((long*)py)[r] = op == ReduceOp.ArgMax ? TensorPrimitives.IndexOfMax(row) : TensorPrimitives.IndexOfMin(row);
+                }
+            });
+            return;
+        }
+        nint pyt = (nint)y.Ptr<T>();
+        if (rows == 1 && n > 2 * Chunk)
+        {
+            ((T*)pyt)[0] = ReduceLongRow(op, (T*)px, n);
+            return;
+        }
+        Parallelism.ForChunks(rows, Math.Max(1, Chunk / Math.Max(1, n)), (r0, nr) =>
+        {
+            for (long r = r0; r < r0 + nr; r++)
+                ((T*)pyt)[r] = ReduceRow(op, new ReadOnlySpan<T>((T*)px + r * n, n));
+        });
+    }
+
+    private static T ReduceRow<T>(ReduceOp op, ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (row.Length == 0)
+            return op switch
+            {
+                ReduceOp.Sum => T.Zero,
+                ReduceOp.LogSumExp => T.NegativeInfinity,
+                _ => T.NaN,
+            };
+        switch (op)
+        {
+            case ReduceOp.Sum: return TensorPrimitives.Sum(row);
+            case ReduceOp.Mean: return TensorPrimitives.Sum(row) / T.CreateTruncating(row.Length);
+            case ReduceOp.Max: return TensorPrimitives.Max(row);
+            case ReduceOp.Min: return TensorPrimitives.Min(row);
+            case ReduceOp.LogSumExp: return LogSumExp(row);
+            default: throw new NotSupportedException($"reduce {op}");
+        }
+    }
+
+    /// <summary>log Σ exp(x) with the maximum subtracted first (−∞ for an all −∞ row).</summary>
+    public static T LogSumExp<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T m = TensorPrimitives.Max(row);
+        if (T.IsNegativeInfinity(m) || T.IsNaN(m)) return m;
+        var tmp = ArrayPool<T>.Shared.Rent(row.Length);
+        var t = tmp.AsSpan(0, row.Length);
+        TensorPrimitives.Subtract(row, m, t);
+        TensorPrimitives.Exp(t, t);
+        T s = TensorPrimitives.Sum(t);
+        ArrayPool<T>.Shared.Return(tmp);
+        return m + T.Log(s);
+    }
+
+    private static T ReduceLongRow<T>(ReduceOp op, T* x, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int chunks = (n + Chunk - 1) / Chunk;
+        var part = new T[chunks];
+        nint px = (nint)x;
+        ReduceOp inner = op == ReduceOp.Mean ? ReduceOp.Sum : op;
+        Parallelism.For(chunks, c =>
+        {
+            int s = c * Chunk;
+            part[c] = ReduceRow(inner, new ReadOnlySpan<T>((T*)px + s, Math.Min(Chunk, n - s)));
+        });
+        switch (op)
+        {
+            case ReduceOp.Sum: return Sum(part);
+            case ReduceOp.Mean: return Sum(part) / T.CreateTruncating(n);
+            case ReduceOp.Max: return TensorPrimitives.Max<T>(part);
+            case ReduceOp.Min: return TensorPrimitives.Min<T>(part);
+            case ReduceOp.LogSumExp: return LogSumExp<T>(part);
+            default: throw new NotSupportedException($"reduce {op}");
+        }
+    }
+
+    private static T Sum<T>(T[] part) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T s = T.Zero;
+        foreach (var p in part) s += p;
+        return s;
+    }
+}

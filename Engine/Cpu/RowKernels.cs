@@ -1,0 +1,125 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace LightNet.Cpu;
+
+/// <summary>Per-row kernels of contiguous [rows, n] views: softmax, cumulative ops, cross-entropy.</summary>
+internal static unsafe class RowKernels
+{
+    private static void ForRows(long rows, int n, Action<long> body) =>
+        Parallelism.ForChunks(rows, Math.Max(1, 4096 / Math.Max(1, n)), (r0, nr) =>
+        {
+            for (long r = r0; r < r0 + nr; r++) body(r);
+        });
+
+    public static void Softmax<T>(T* x, T* y, long rows, int n, bool log) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint px = (nint)x, py = (nint)y;
+        ForRows(rows, n, r =>
+        {
+            var xs = new ReadOnlySpan<T>((T*)px + r * n, n);
+            var ys = new Span<T>((T*)py + r * n, n);
+            T m = TensorPrimitives.Max(xs);
+            if (T.IsNegativeInfinity(m)) { ys.Fill(log ? T.NegativeInfinity : T.NaN); return; }
+            TensorPrimitives.Subtract(xs, m, ys);
+            if (log)
+            {
+                var tmp = ArrayPool<T>.Shared.Rent(n);
+                TensorPrimitives.Exp(ys, tmp.AsSpan(0, n));
+                T s = TensorPrimitives.Sum<T>(tmp.AsSpan(0, n));
+                ArrayPool<T>.Shared.Return(tmp);
+                TensorPrimitives.Subtract(ys, T.Log(s), ys);
+            }
+            else
+            {
+                TensorPrimitives.Exp(ys, ys);
+                T s = TensorPrimitives.Sum<T>(ys);
+                TensorPrimitives.Multiply(ys, T.One / s, ys);
+            }
+        });
+    }
+
+    public static void SoftmaxBackward<T>(T* y, T* dy, T* dx, long rows, int n, bool log) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint py = (nint)y, pdy = (nint)dy, pdx = (nint)dx;
+        ForRows(rows, n, r =>
+        {
+            var ys = new ReadOnlySpan<T>((T*)py + r * n, n);
+            var g = new ReadOnlySpan<T>((T*)pdy + r * n, n);
+            var d = new Span<T>((T*)pdx + r * n, n);
+            if (log)
+            {
+                T s = TensorPrimitives.Sum(g);
+                TensorPrimitives.Exp(ys, d);
+                TensorPrimitives.MultiplyAdd(d, -s, g, d);
+            }
+            else
+            {
+                T s = TensorPrimitives.Dot(g, ys);
+                TensorPrimitives.Subtract(g, s, d);
+                TensorPrimitives.Multiply(d, ys, d);
+            }
+        });
+    }
+
+    public static void Cumulative<T>(T* x, T* y, long rows, int n, bool logSumExp) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint px = (nint)x, py = (nint)y;
+        ForRows(rows, n, r =>
+        {
+            T* xs = (T*)px + r * n;
+            T* ys = (T*)py + r * n;
+            if (!logSumExp)
+            {
+                double acc = 0;
+                for (int i = 0; i < n; i++) { acc += double.CreateTruncating(xs[i]); ys[i] = T.CreateTruncating(acc); }
+                return;
+            }
+            // Running-max form: m = max so far, s = Σ exp(x − m); never overflows.
+            double m = double.NegativeInfinity, s = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double v = double.CreateTruncating(xs[i]);
+                if (double.IsNegativeInfinity(v)) { }
+                else if (v > m) { s = s * Math.Exp(m - v) + 1.0; m = v; }
+                else s += Math.Exp(v - m);
+                ys[i] = T.CreateTruncating(double.IsNegativeInfinity(m) ? m : m + Math.Log(s));
+            }
+        });
+    }
+
+    public static void CrossEntropy<T>(T* logits, long* targets, long rows, int n, long ignore, T* loss, T* lse) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint pl = (nint)logits, pt = (nint)targets, plo = (nint)loss, pls = (nint)lse;
+        Exception? bad = null;
+        ForRows(rows, n, r =>
+        {
+            long t = ((long*)pt)[r];
+            var row = new ReadOnlySpan<T>((T*)pl + r * n, n);
+            T l = ReduceKernels.LogSumExp(row);
+            ((T*)pls)[r] = l;
+            if (t == ignore) { ((T*)plo)[r] = T.Zero; return; }
+            if (t < 0 || t >= n) { bad = new ShapeException($"cross_entropy: target {t} at row {r} is outside [0, {n}) (and is not the ignore index {ignore})"); ((T*)plo)[r] = T.NaN; return; }
+            ((T*)plo)[r] = l - row[(int)t];
+        });
+        if (bad != null) throw bad;
+    }
+
+    public static void CrossEntropyBackward<T>(T* logits, long* targets, long rows, int n, long ignore, T* lse, T* dloss, T* dlogits) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint pl = (nint)logits, pt = (nint)targets, pls = (nint)lse, pdl = (nint)dloss, pd = (nint)dlogits;
+        ForRows(rows, n, r =>
+        {
+            long t = ((long*)pt)[r];
+            var d = new Span<T>((T*)pd + r * n, n);
+            if (t == ignore) { d.Clear(); return; }
+            var row = new ReadOnlySpan<T>((T*)pl + r * n, n);
+            T g = ((T*)pdl)[r];
+            TensorPrimitives.Subtract(row, ((T*)pls)[r], d);
+            TensorPrimitives.Exp(d, d);
+            TensorPrimitives.Multiply(d, g, d);
+            d[(int)t] -= g;
+        });
+    }
+}

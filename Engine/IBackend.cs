@@ -1,0 +1,100 @@
+namespace LightNet;
+
+/// <summary>Elementwise functions of one argument.</summary>
+public enum UnaryOp { Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Silu, Gelu, Relu, Abs, Square, Reciprocal, Sin, Cos }
+
+/// <summary>Elementwise functions of two arguments (comparisons give 1 or 0 in the input dtype).</summary>
+public enum BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge }
+
+/// <summary>Reductions over the last axis of a [rows, n] view.</summary>
+public enum ReduceOp { Sum, Mean, Max, Min, ArgMax, ArgMin, LogSumExp }
+
+/// <summary>
+/// The kernels of one device. The <see cref="Tensor"/> layer validates arguments, broadcasts and
+/// allocates outputs; a backend only computes. Unless stated, inputs are contiguous and outputs
+/// are freshly allocated contiguous tensors on the backend's device.
+/// </summary>
+public interface IBackend
+{
+    /// <summary>Device served.</summary>
+    Device Device { get; }
+    /// <summary>Allocates zeroed storage.</summary>
+    Storage Allocate(long bytes);
+    /// <summary>Copies a contiguous host tensor into a contiguous tensor on this device.</summary>
+    void CopyFromHost(Tensor host, Tensor dst);
+    /// <summary>Copies a contiguous tensor on this device into a contiguous host tensor.</summary>
+    void CopyToHost(Tensor src, Tensor host);
+    /// <summary><c>dst = src</c> element by element; any strides, same shape, dtype conversion allowed.</summary>
+    void Copy(Tensor src, Tensor dst);
+    /// <summary>Sets every element of a contiguous tensor.</summary>
+    void Fill(Tensor dst, double value);
+    /// <summary>Standard-normal (or uniform [0,1)) values from a counter-based generator.</summary>
+    void Random(Tensor dst, ulong seed, ulong offset, bool normal);
+    /// <summary><c>y = f(x)</c>.</summary>
+    void Unary(UnaryOp op, Tensor x, Tensor y);
+    /// <summary><c>dx = dy · f'(x)</c> (y = f(x) is given too, for ops whose derivative uses it).</summary>
+    void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, Tensor dx);
+    /// <summary><c>y = a ∘ b</c>; a and b are strided views of y's shape (stride 0 where broadcast).</summary>
+    void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y);
+    /// <summary><c>y = cond ≠ 0 ? a : b</c>; all three strided views of y's shape.</summary>
+    void Where(Tensor cond, Tensor a, Tensor b, Tensor y);
+    /// <summary>Reduces each row of x [rows, n] into y [rows] (int64 for arg reductions).</summary>
+    void Reduce(ReduceOp op, Tensor x, Tensor y);
+    /// <summary><c>c[b] = a[b] · b[b]</c> (or +=); operands [batch, m, k], [batch, k, n], [batch, m, n], any strides.</summary>
+    void Matmul(Tensor a, Tensor b, Tensor c, bool accumulate);
+    /// <summary>Softmax (or log-softmax) of each row of x [rows, n].</summary>
+    void Softmax(Tensor x, Tensor y, bool log);
+    /// <summary>Gradient of softmax (or log-softmax) from its output y.</summary>
+    void SoftmaxBackward(Tensor y, Tensor dy, Tensor dx, bool log);
+    /// <summary>Inclusive cumulative sum (or running-max log-cum-sum-exp) of each row of x [rows, n].</summary>
+    void Cumulative(Tensor x, Tensor y, bool logSumExp);
+    /// <summary><c>y[o, j, i] = x[o, idx[j], i]</c> with x [outer, n, inner], idx int64 [m], y [outer, m, inner].</summary>
+    void IndexSelect(Tensor x, Tensor idx, Tensor y);
+    /// <summary><c>y[o, idx[j], i] += src[o, j, i]</c>, the adjoint of <see cref="IndexSelect"/>.</summary>
+    void IndexAdd(Tensor y, Tensor idx, Tensor src);
+    /// <summary><c>y[o, j, i] = x[o, idx[o, j, i], i]</c> (torch.gather) with x [outer, n, inner], idx/y [outer, m, inner].</summary>
+    void Gather(Tensor x, Tensor idx, Tensor y);
+    /// <summary><c>y[o, idx[o, j, i], i] += src[o, j, i]</c> (torch.scatter_add_).</summary>
+    void ScatterAdd(Tensor y, Tensor idx, Tensor src);
+    /// <summary>Per-row cross-entropy of logits [N, C] with int64 targets [N]; rows whose target is ignoreIndex give 0. Writes loss [N] and logsumexp [N].</summary>
+    void CrossEntropy(Tensor logits, Tensor targets, long ignoreIndex, Tensor loss, Tensor lse);
+    /// <summary><c>dlogits = (softmax − onehot) · dloss[row]</c>, zero for ignored rows.</summary>
+    void CrossEntropyBackward(Tensor logits, Tensor targets, long ignoreIndex, Tensor lse, Tensor dloss, Tensor dlogits);
+    /// <summary>RMSNorm over rows of x [rows, n]: <c>y = x·rstd·w</c> (w may be null); writes rstd [rows].</summary>
+    void RmsNorm(Tensor x, Tensor? w, double eps, Tensor y, Tensor rstd);
+    /// <summary>RMSNorm backward: dx, and dw (summed over rows; null when w is null).</summary>
+    void RmsNormBackward(Tensor x, Tensor? w, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw);
+    /// <summary>LayerNorm over rows: <c>y = (x−mean)·rstd·w + b</c> (w, b may be null); writes mean and rstd [rows].</summary>
+    void LayerNorm(Tensor x, Tensor? w, Tensor? b, double eps, Tensor y, Tensor mean, Tensor rstd);
+    /// <summary>LayerNorm backward: dx, dw, db (dw/db null when w/b are null).</summary>
+    void LayerNormBackward(Tensor x, Tensor? w, Tensor mean, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw, Tensor? db);
+}
+
+/// <summary>Registry of backends by device kind; CUDA registers itself when its assembly loads.</summary>
+public static class Backends
+{
+    private static readonly Dictionary<Device, IBackend> _map = new() { [Device.Cpu] = Cpu.CpuBackend.Instance };
+    private static readonly Lock _lock = new();
+
+    /// <summary>The backend for a device, or an error saying the device is unavailable.</summary>
+    public static IBackend For(Device d)
+    {
+        lock (_lock)
+        {
+            if (_map.TryGetValue(d, out var b)) return b;
+        }
+        throw new InvalidOperationException($"device {d} is not available (no backend registered for it)");
+    }
+
+    /// <summary>Registers (or replaces) the backend of a device.</summary>
+    public static void Register(IBackend backend)
+    {
+        lock (_lock) _map[backend.Device] = backend;
+    }
+
+    /// <summary>True when a backend for the device is registered.</summary>
+    public static bool IsAvailable(Device d)
+    {
+        lock (_lock) return _map.ContainsKey(d);
+    }
+}

@@ -1,0 +1,20 @@
+namespace LightNet;
+
+/// <summary>Process-wide counters of live tensors and allocated bytes, for leak tests.</summary>
+public static class MemoryStats
+{
+    private static long _liveTensors, _liveHostBytes, _liveDeviceBytes;
+
+    /// <summary>Tensors created and not yet disposed.</summary>
+    public static long LiveTensors => Interlocked.Read(ref _liveTensors);
+    /// <summary>Bytes of host storage currently allocated.</summary>
+    public static long LiveHostBytes => Interlocked.Read(ref _liveHostBytes);
+    /// <summary>Bytes of device storage currently handed out (excluding allocator caches).</summary>
+    public static long LiveDeviceBytes => Interlocked.Read(ref _liveDeviceBytes);
+
+    internal static void TensorCreated() => Interlocked.Increment(ref _liveTensors);
+    internal static void TensorDisposed() => Interlocked.Decrement(ref _liveTensors);
+    internal static void HostAllocated(long bytes) => Interlocked.Add(ref _liveHostBytes, bytes);
+    /// <summary>Called by device backends when device memory is handed out (+) or returned (−).</summary>
+    public static void DeviceAllocated(long bytes) => Interlocked.Add(ref _liveDeviceBytes, bytes);
+}

@@ -1,0 +1,149 @@
+namespace LightNet.Tests;
+
+[Category("Kernels")]
+public class NnOpsTests
+{
+    [Test]
+    public void SoftmaxAndLogSoftmaxOnAnyAxis([Values(0, 1, -1)] int axis, [Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        using var s = DisposalScope.Begin();
+        int[] shape = [5, 6, 7];
+        var x = Reference.NonContiguous(Reference.Randn(shape, dt, 31) * 3);
+        var y = x.Softmax(axis);
+        var ly = x.LogSoftmax(axis);
+        int a = axis < 0 ? axis + 3 : axis;
+        var xv = x.ToDoubleArray();
+        var r = new double[xv.Length];
+        var lr = new double[xv.Length];
+        for (long i = 0; i < xv.Length; i++)
+        {
+            var idx = Reference.Unravel(i, shape);
+            double m = double.NegativeInfinity;
+            for (int j = 0; j < shape[a]; j++) { idx[a] = j; m = Math.Max(m, xv[Reference.Ravel(idx, shape)]); }
+            double z = 0;
+            for (int j = 0; j < shape[a]; j++) { idx[a] = j; z += Math.Exp(xv[Reference.Ravel(idx, shape)] - m); }
+            r[i] = Math.Exp(xv[i] - m) / z;
+            lr[i] = xv[i] - m - Math.Log(z);
+        }
+        Reference.Close(y, r, dt == DType.Float64 ? 1e-13 : 2e-6);
+        Reference.Close(ly, lr, dt == DType.Float64 ? 1e-13 : 2e-6);
+    }
+
+    [Test]
+    public void CumsumAndLogCumSumExp([Values(0, 1)] int axis, [Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        using var s = DisposalScope.Begin();
+        int[] shape = [9, 5];
+        var x = Reference.Randn(shape, dt, 32) * 30;
+        var c = x.Cumsum(axis).ToDoubleArray();
+        var l = x.LogCumSumExp(axis).ToDoubleArray();
+        var xv = x.ToDoubleArray();
+        for (long i = 0; i < xv.Length; i++)
+        {
+            var idx = Reference.Unravel(i, shape);
+            int upto = idx[axis];
+            double sum = 0; var terms = new List<double>();
+            for (int j = 0; j <= upto; j++) { idx[axis] = j; double v = xv[Reference.Ravel(idx, shape)]; sum += v; terms.Add(v); }
+            double m = terms.Max();
+            double lse = m + Math.Log(terms.Sum(t => Math.Exp(t - m)));
+            Assert.That(c[i], Is.EqualTo(sum).Within(dt == DType.Float64 ? 1e-10 : 1e-3));
+            Assert.That(l[i], Is.EqualTo(lse).Within(dt == DType.Float64 ? 1e-12 : 1e-4));
+        }
+    }
+
+    [Test]
+    public void LogCumSumExpNeverOverflowsAndHandlesMinusInfinity()
+    {
+        using var s = DisposalScope.Begin();
+        var x = Tensor.FromArray(new float[] { float.NegativeInfinity, 1000, -1000, 1000, float.NegativeInfinity });
+        var y = x.LogCumSumExp(0).ToArray<float>();
+        Assert.That(y[0], Is.EqualTo(float.NegativeInfinity));
+        Assert.That(y[1], Is.EqualTo(1000f));
+        Assert.That(y[2], Is.EqualTo(1000f));
+        Assert.That(y[3], Is.EqualTo(1000f + (float)Math.Log(2)).Within(1e-3));
+        Assert.That(y[4], Is.EqualTo(y[3]));
+    }
+
+    [Test]
+    public void IndexSelectGatherScatterAndEmbedding()
+    {
+        using var s = DisposalScope.Begin();
+        var x = Tensor.FromArray(Enumerable.Range(0, 12).Select(i => (double)i).ToArray(), [3, 4]);
+        var idx = Tensor.FromArray(new long[] { 2, 0, 2 });
+        Assert.That(x.IndexSelect(0, idx).ToDoubleArray(), Is.EqualTo(new double[] { 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11 }));
+        Assert.That(x.IndexSelect(1, idx).ToDoubleArray(), Is.EqualTo(new double[] { 2, 0, 2, 6, 4, 6, 10, 8, 10 }));
+        var ids = Tensor.FromArray(new long[] { 1, 2, 0, 1 }, [2, 2]);
+        var e = Tensor.Embedding(x, ids);
+        Assert.That(e.Shape, Is.EqualTo(new Shape(2, 2, 4)));
+        var back = Tensor.IndexAdd([3, 4], 0, idx, Tensor.Ones([3, 4], DType.Float64));
+        Assert.That(back.ToDoubleArray(), Is.EqualTo(new double[] { 1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 2, 2 }));
+        var gi = Tensor.FromArray(new long[] { 3, 0, 1, 1, 2, 2 }, [3, 2]);
+        var g = x.Gather(1, gi);
+        Assert.That(g.ToDoubleArray(), Is.EqualTo(new double[] { 3, 0, 5, 5, 10, 10 }));
+        var sc = Tensor.Zeros([3, 4], DType.Float64).ScatterAdd(1, gi, g);
+        Assert.That(sc.ToDoubleArray(), Is.EqualTo(new double[] { 0, 0, 0, 3, 0, 10, 0, 0, 0, 0, 20, 0 }));
+    }
+
+    [Test]
+    public void ConcatStackSplit()
+    {
+        using var s = DisposalScope.Begin();
+        var a = Reference.Randn([2, 3], DType.Float64, 1);
+        var b = Reference.NonContiguous(Reference.Randn([2, 5], DType.Float64, 2));
+        var c = Tensor.Concat([a, b], 1);
+        Assert.That(c.Shape, Is.EqualTo(new Shape(2, 8)));
+        var parts = c.Split([3, 5], 1);
+        Assert.That(parts[0].ToDoubleArray(), Is.EqualTo(a.ToDoubleArray()));
+        Assert.That(parts[1].ToDoubleArray(), Is.EqualTo(b.ToDoubleArray()));
+        var st = Tensor.Stack([a, a], -1);
+        Assert.That(st.Shape, Is.EqualTo(new Shape(2, 3, 2)));
+        Assert.Throws<ShapeException>(() => Tensor.Concat([a, Reference.Randn([3, 3])], 1));
+    }
+
+    [Test]
+    public void CrossEntropyWithIgnoreIndex([Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        using var s = DisposalScope.Begin();
+        var logits = Reference.Randn([7, 11], dt, 41) * 2;
+        var t = Tensor.FromArray(new long[] { 3, -100, 0, 10, 5, -100, 1 });
+        var loss = Tensor.CrossEntropy(logits, t).Item();
+        var lv = logits.ToDoubleArray();
+        var tv = t.ToArray<long>();
+        double sum = 0; int cnt = 0;
+        for (int i = 0; i < 7; i++)
+        {
+            if (tv[i] == -100) continue;
+            var row = lv.Skip(i * 11).Take(11).ToArray();
+            double m = row.Max();
+            sum += m + Math.Log(row.Sum(v => Math.Exp(v - m))) - row[tv[i]];
+            cnt++;
+        }
+        Assert.That(loss, Is.EqualTo(sum / cnt).Within(dt == DType.Float64 ? 1e-13 : 1e-5));
+        var bad = Tensor.FromArray(new long[] { 3, 11, 0, 0, 0, 0, 0 });
+        Assert.Throws<ShapeException>(() => Tensor.CrossEntropy(logits, bad));
+    }
+
+    [Test]
+    public void RmsNormAndLayerNormMatchReference([Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        using var s = DisposalScope.Begin();
+        int n = 37;
+        var x = Reference.NonContiguous(Reference.Randn([5, 3, n], dt, 51));
+        var w = Reference.Randn([n], dt, 52);
+        var b = Reference.Randn([n], dt, 53);
+        var (y, _) = Tensor.RmsNorm(x, w, 1e-6);
+        var (ly, _, _) = Tensor.LayerNorm(x, w, b, 1e-5);
+        var xv = x.ToDoubleArray(); var wv = w.ToDoubleArray(); var bv = b.ToDoubleArray();
+        var r = new double[xv.Length]; var lr = new double[xv.Length];
+        for (int row = 0; row < 15; row++)
+        {
+            var seg = xv.Skip(row * n).Take(n).ToArray();
+            double rs = 1 / Math.Sqrt(seg.Sum(v => v * v) / n + 1e-6);
+            double mu = seg.Average();
+            double ls = 1 / Math.Sqrt(seg.Sum(v => (v - mu) * (v - mu)) / n + 1e-5);
+            for (int i = 0; i < n; i++) { r[row * n + i] = seg[i] * rs * wv[i]; lr[row * n + i] = (seg[i] - mu) * ls * wv[i] + bv[i]; }
+        }
+        Reference.Close(y, r, dt == DType.Float64 ? 1e-13 : 2e-6);
+        Reference.Close(ly, lr, dt == DType.Float64 ? 1e-13 : 2e-6);
+    }
+}

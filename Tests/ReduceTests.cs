@@ -1,0 +1,81 @@
+namespace LightNet.Tests;
+
+[Category("Kernels")]
+public class ReduceTests
+{
+    private static double[] RefReduce(double[] x, int[] shape, int[] axes, Func<double[], double> f, out int[] outShape)
+    {
+        var kept = Enumerable.Range(0, shape.Length).Where(i => !axes.Contains(i)).ToArray();
+        outShape = kept.Select(i => shape[i]).ToArray();
+        var groups = new Dictionary<long, List<double>>();
+        for (long i = 0; i < x.Length; i++)
+        {
+            var idx = Reference.Unravel(i, shape);
+            long key = Reference.Ravel(kept.Select(k => idx[k]).ToArray(), outShape);
+            if (!groups.TryGetValue(key, out var l)) groups[key] = l = [];
+            l.Add(x[i]);
+        }
+        long n = outShape.Aggregate(1L, (a, b) => a * b);
+        var r = new double[n];
+        for (long k = 0; k < n; k++) r[k] = f(groups[k].ToArray());
+        return r;
+    }
+
+    private static readonly Dictionary<ReduceOp, Func<double[], double>> Refs = new()
+    {
+        [ReduceOp.Sum] = v => v.Sum(),
+        [ReduceOp.Mean] = v => v.Average(),
+        [ReduceOp.Max] = v => v.Max(),
+        [ReduceOp.Min] = v => v.Min(),
+        [ReduceOp.ArgMax] = v => Array.IndexOf(v, v.Max()),
+        [ReduceOp.ArgMin] = v => Array.IndexOf(v, v.Min()),
+        [ReduceOp.LogSumExp] = v => { var m = v.Max(); return m + Math.Log(v.Sum(t => Math.Exp(t - m))); },
+    };
+
+    [Test]
+    public void ReductionsOverAnyAxes([Values] ReduceOp op, [Values(DType.Float32, DType.Float64)] DType dt,
+        [Values("0", "1", "2", "0,2", "", "1,2")] string axesText, [Values] bool keepDims)
+    {
+        if (op is ReduceOp.ArgMax or ReduceOp.ArgMin && axesText.Length != 1) return;
+        using var s = DisposalScope.Begin();
+        int[] shape = [5, 7, 3];
+        var x = Reference.NonContiguous(Reference.Randn(shape, dt, 11));
+        var axes = axesText.Length == 0 ? Array.Empty<int>() : axesText.Split(',').Select(int.Parse).ToArray();
+        var y = x.Reduce(op, axes, keepDims);
+        var all = axes.Length == 0 ? new[] { 0, 1, 2 } : axes;
+        var r = RefReduce(x.ToDoubleArray(), shape, all, Refs[op], out var outShape);
+        var expectShape = keepDims ? shape.Select((d, i) => all.Contains(i) ? 1 : d).ToArray() : outShape;
+        Assert.That(y.Shape, Is.EqualTo(new Shape(expectShape)));
+        Reference.Close(y, r, dt == DType.Float64 ? 1e-13 : 2e-6, op.ToString());
+    }
+
+    [Test]
+    public void LongRowReductionIsChunkedAndIndependentOfThreadCount()
+    {
+        using var s = DisposalScope.Begin();
+        var x = Reference.Randn([200001], DType.Float32, 12);
+        int saved = Parallelism.Threads;
+        try
+        {
+            Parallelism.Threads = 1;
+            var one = x.Sum().ToArray<float>()[0];
+            var lse1 = x.LogSumExp().ToArray<float>()[0];
+            Parallelism.Threads = 2;
+            var two = x.Sum().ToArray<float>()[0];
+            var lse2 = x.LogSumExp().ToArray<float>()[0];
+            Assert.That(two, Is.EqualTo(one));
+            Assert.That(lse2, Is.EqualTo(lse1));
+            Assert.That((double)one, Is.EqualTo(x.ToDoubleArray().Sum()).Within(1e-2));
+        }
+        finally { Parallelism.Threads = saved; }
+    }
+
+    [Test]
+    public void VarianceUsesBesselCorrection()
+    {
+        using var s = DisposalScope.Begin();
+        var x = Tensor.FromArray(new double[] { 1, 2, 3, 4 }, [2, 2]);
+        Assert.That(x.Var().Item(), Is.EqualTo(5.0 / 3).Within(1e-15));
+        Assert.That(x.Var([1], correction: 0).ToDoubleArray(), Is.EqualTo(new[] { 0.25, 0.25 }));
+    }
+}
