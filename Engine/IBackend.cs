@@ -18,7 +18,7 @@ public interface IBackend
 {
     /// <summary>Device served.</summary>
     Device Device { get; }
-    /// <summary>Allocates zeroed storage.</summary>
+    /// <summary>Allocates storage; contents are undefined.</summary>
     Storage Allocate(long bytes);
     /// <summary>Copies a contiguous host tensor into a contiguous tensor on this device.</summary>
     void CopyFromHost(Tensor host, Tensor dst);

@@ -31,20 +31,19 @@ public abstract class Storage
     protected abstract void Free();
 }
 
-/// <summary>64-byte-aligned native host memory owned by a <see cref="SafeHandle"/>.</summary>
+/// <summary>64-byte-aligned native host memory (from <see cref="HostMemoryPool"/>) owned by a <see cref="SafeHandle"/>.</summary>
 public sealed class AlignedMemoryHandle : SafeHandle
 {
-    /// <summary>Bytes owned.</summary>
+    private readonly long _blockSize;
+
+    /// <summary>Bytes requested.</summary>
     public long ByteLength { get; }
 
-    /// <summary>Allocates <paramref name="bytes"/> bytes aligned to 64, zero-filled.</summary>
-    public unsafe AlignedMemoryHandle(long bytes) : base(IntPtr.Zero, true)
+    /// <summary>Takes <paramref name="bytes"/> bytes aligned to 64; contents are undefined.</summary>
+    public AlignedMemoryHandle(long bytes) : base(IntPtr.Zero, true)
     {
         ByteLength = bytes;
-        var p = NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 64), 64);
-        if (p == null) throw new InsufficientMemoryException($"could not allocate {bytes} bytes of host memory");
-        NativeMemory.Clear(p, (nuint)bytes);
-        SetHandle((IntPtr)p);
+        SetHandle(HostMemoryPool.Rent(bytes, out _blockSize));
         MemoryStats.HostAllocated(bytes);
     }
 
@@ -52,9 +51,9 @@ public sealed class AlignedMemoryHandle : SafeHandle
     public override bool IsInvalid => handle == IntPtr.Zero;
 
     /// <inheritdoc/>
-    protected override unsafe bool ReleaseHandle()
+    protected override bool ReleaseHandle()
     {
-        NativeMemory.AlignedFree((void*)handle);
+        HostMemoryPool.Return(handle, _blockSize);
         MemoryStats.HostAllocated(-ByteLength);
         return true;
     }
@@ -65,7 +64,7 @@ public sealed class CpuStorage : Storage
 {
     private readonly AlignedMemoryHandle _mem;
 
-    /// <summary>Allocates zeroed host memory.</summary>
+    /// <summary>Allocates host memory (contents undefined).</summary>
     public CpuStorage(long bytes) { _mem = new AlignedMemoryHandle(bytes); }
 
     /// <inheritdoc/>

@@ -12,7 +12,7 @@ public sealed partial class Tensor
     public static Tensor Full(Shape shape, double value, DType dtype = DType.Float32, Device? device = null)
     {
         var t = Empty(shape, dtype, device);
-        if (value != 0 || t.Device.Kind != DeviceKind.Cpu) t.Backend.Fill(t, value);
+        t.Backend.Fill(t, value);
         return t;
     }
 

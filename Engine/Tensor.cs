@@ -106,7 +106,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>A new view of the same storage.</summary>
     internal Tensor MakeView(int[] shape, long[] strides, long offset) => new(Storage, shape, strides, offset, DType, addRef: true);
 
-    /// <summary>Allocates an uninitialised (zero-filled on CPU) tensor.</summary>
+    /// <summary>Allocates a tensor whose contents are undefined (use <see cref="Zeros"/> for zeros).</summary>
     public static Tensor Empty(Shape shape, DType dtype = DType.Float32, Device? device = null)
     {
         var dev = device ?? Device.Cpu;

@@ -1,11 +1,82 @@
+using System.Diagnostics;
+using System.Globalization;
+
 namespace LightNet.Perf;
 
-/// <summary>Quick ceilings-and-kernels report (median of repeated timings).</summary>
+/// <summary>
+/// Kernel report: each kernel's throughput against the ceilings measured in the same run (median of
+/// repeated timings after a warm-up). Usage: <c>report [all|ceilings|matmul|elementwise]</c>.
+/// </summary>
 public static class Report
 {
     public static int Run(string[] args)
     {
-        Console.WriteLine("report: not yet implemented");
+        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        var what = args.Length > 0 ? args[0] : "all";
+        int threads = Parallelism.Threads;
+        Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores, kernels use {threads} threads, AVX-512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}");
+        double peak1 = Ceilings.FmaGflops(1), peakN = Ceilings.FmaGflops(threads), bw = Ceilings.StreamGBps(threads);
+        Console.WriteLine($"ceilings: fp32 FMA {peak1:F1} GFLOP/s on 1 core, {peakN:F1} GFLOP/s on {threads}; streaming memory {bw:F1} GB/s on {threads}");
+        if (what is "all" or "matmul") Matmul(peakN);
+        if (what is "all" or "elementwise") Elementwise(bw);
         return 0;
+    }
+
+    /// <summary>Median seconds of <paramref name="reps"/> runs after one warm-up.</summary>
+    public static double Time(Action a, int reps = 7)
+    {
+        a();
+        var t = new double[reps];
+        for (int i = 0; i < reps; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            a();
+            t[i] = sw.Elapsed.TotalSeconds;
+        }
+        Array.Sort(t);
+        return t[reps / 2];
+    }
+
+    private static void Matmul(double peak)
+    {
+        foreach (var (m, k, n) in new[] { (1024, 1024, 1024), (2048, 2048, 2048), (4096, 512, 512), (512, 4096, 512), (8192, 64, 64) })
+        {
+            using var a = Tensor.RandN([m, k]);
+            using var b = Tensor.RandN([k, n]);
+            double s = Time(() => Tensor.Matmul(a, b).Dispose(), m >= 2048 ? 3 : 7);
+            double gf = 2.0 * m * n * k / s / 1e9;
+            Console.WriteLine($"matmul fp32 {m}x{k}x{n}: {s * 1e3:F2} ms, {gf:F1} GFLOP/s = {gf / peak:P0} of FMA peak");
+        }
+        using (var a = Tensor.RandN([1024, 1024]))
+        using (var b = Tensor.RandN([1024, 1024]))
+        using (var bt = b.Transpose())
+        {
+            double s = Time(() => Tensor.Matmul(a, bt).Dispose());
+            Console.WriteLine($"matmul fp32 1024³ with transposed B: {2.0 * 1024 * 1024 * 1024 / s / 1e9:F1} GFLOP/s = {2.0 * 1024 * 1024 * 1024 / s / 1e9 / peak:P0} of peak");
+        }
+    }
+
+    private static void Elementwise(double bw)
+    {
+        const int n = 16 << 20;
+        using var x = Tensor.RandN([n]);
+        using var y = Tensor.RandN([n]);
+        void Row(string name, Action f, double bytes)
+        {
+            double s = Time(f);
+            double gbs = bytes / s / 1e9;
+            Console.WriteLine($"{name,-28} {s * 1e3,8:F2} ms  {gbs,6:F1} GB/s = {gbs / bw:P0} of memory bandwidth");
+        }
+        Row("add fp32 16M", () => (x + y).Dispose(), 3.0 * n * 4);
+        Row("mul-scalar fp32 16M", () => (x * 2.0).Dispose(), 2.0 * n * 4);
+        Row("exp fp32 16M", () => x.Exp().Dispose(), 2.0 * n * 4);
+        Row("silu fp32 16M", () => x.Silu().Dispose(), 2.0 * n * 4);
+        Row("sum fp32 16M", () => x.Sum().Dispose(), 1.0 * n * 4);
+        Row("max fp32 16M", () => x.Max().Dispose(), 1.0 * n * 4);
+        using var x2 = x.View(4096, 4096);
+        Row("sum rows fp32 4096x4096", () => x2.Sum(1).Dispose(), 1.0 * n * 4);
+        Row("softmax rows fp32 4096x4096", () => x2.Softmax(-1).Dispose(), 2.0 * n * 4);
+        using var w = Tensor.Ones([4096]);
+        Row("rmsnorm rows fp32 4096x4096", () => { var (a, b) = Tensor.RmsNorm(x2, w, 1e-6); a.Dispose(); b.Dispose(); }, 2.0 * n * 4);
     }
 }

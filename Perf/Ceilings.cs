@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+
+namespace LightNet.Perf;
+
+/// <summary>Measures this machine's fp32 FMA peak and memory bandwidth, the ceilings kernels are reported against.</summary>
+public static class Ceilings
+{
+    /// <summary>Width in floats of the widest hardware-accelerated vector (16 with AVX-512, 8 with AVX2).</summary>
+    public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : 8;
+
+    /// <summary>fp32 FMA GFLOP/s with <paramref name="threads"/> threads (16 independent FMA chains of the widest accelerated vector each).</summary>
+    public static double FmaGflops(int threads)
+    {
+        const long iters = 20_000_000;
+        double best = 0;
+        for (int rep = 0; rep < 3; rep++)
+        {
+            var sw = Stopwatch.StartNew();
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => Sink(Lanes == 16 ? FmaLoop512(iters) : FmaLoop256(iters)));
+            double s = sw.Elapsed.TotalSeconds;
+            best = Math.Max(best, threads * iters * 16.0 * Lanes * 2 / s / 1e9);
+        }
+        return best;
+    }
+
+    private static float _sink;
+    private static void Sink(float v) => _sink += v;
+
+    private static float FmaLoop512(long iters)
+    {
+        var m = Vector512.Create(0.999999f);
+        var c = Vector512.Create(1e-7f);
+        Vector512<float> a0 = Vector512.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0,
+            a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0, a14 = a0, a15 = a0;
+        for (long i = 0; i < iters; i++)
+        {
+            a0 = Vector512.FusedMultiplyAdd(a0, m, c); a1 = Vector512.FusedMultiplyAdd(a1, m, c);
+            a2 = Vector512.FusedMultiplyAdd(a2, m, c); a3 = Vector512.FusedMultiplyAdd(a3, m, c);
+            a4 = Vector512.FusedMultiplyAdd(a4, m, c); a5 = Vector512.FusedMultiplyAdd(a5, m, c);
+            a6 = Vector512.FusedMultiplyAdd(a6, m, c); a7 = Vector512.FusedMultiplyAdd(a7, m, c);
+            a8 = Vector512.FusedMultiplyAdd(a8, m, c); a9 = Vector512.FusedMultiplyAdd(a9, m, c);
+            a10 = Vector512.FusedMultiplyAdd(a10, m, c); a11 = Vector512.FusedMultiplyAdd(a11, m, c);
+            a12 = Vector512.FusedMultiplyAdd(a12, m, c); a13 = Vector512.FusedMultiplyAdd(a13, m, c);
+            a14 = Vector512.FusedMultiplyAdd(a14, m, c); a15 = Vector512.FusedMultiplyAdd(a15, m, c);
+        }
+        var s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15;
+        return Vector512.Sum(s);
+    }
+
+    private static float FmaLoop256(long iters)
+    {
+        var m = Vector256.Create(0.999999f);
+        var c = Vector256.Create(1e-7f);
+        Vector256<float> a0 = Vector256.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0,
+            a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0, a14 = a0, a15 = a0;
+        for (long i = 0; i < iters; i++)
+        {
+            a0 = Vector256.FusedMultiplyAdd(a0, m, c); a1 = Vector256.FusedMultiplyAdd(a1, m, c);
+            a2 = Vector256.FusedMultiplyAdd(a2, m, c); a3 = Vector256.FusedMultiplyAdd(a3, m, c);
+            a4 = Vector256.FusedMultiplyAdd(a4, m, c); a5 = Vector256.FusedMultiplyAdd(a5, m, c);
+            a6 = Vector256.FusedMultiplyAdd(a6, m, c); a7 = Vector256.FusedMultiplyAdd(a7, m, c);
+            a8 = Vector256.FusedMultiplyAdd(a8, m, c); a9 = Vector256.FusedMultiplyAdd(a9, m, c);
+            a10 = Vector256.FusedMultiplyAdd(a10, m, c); a11 = Vector256.FusedMultiplyAdd(a11, m, c);
+            a12 = Vector256.FusedMultiplyAdd(a12, m, c); a13 = Vector256.FusedMultiplyAdd(a13, m, c);
+            a14 = Vector256.FusedMultiplyAdd(a14, m, c); a15 = Vector256.FusedMultiplyAdd(a15, m, c);
+        }
+        var s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15;
+        return Vector256.Sum(s);
+    }
+
+    /// <summary>Memory bandwidth in GB/s of a streaming add (two reads, one write) over 3 × 128 MiB with all threads.</summary>
+    public static double StreamGBps(int threads)
+    {
+        const int n = 32 << 20;
+        var a = new float[n]; var b = new float[n]; var y = new float[n];
+        a.AsSpan().Fill(1); b.AsSpan().Fill(2); y.AsSpan().Clear();
+        double best = 0;
+        int chunk = n / threads;
+        for (int rep = 0; rep < 5; rep++)
+        {
+            var sw = Stopwatch.StartNew();
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                TensorPrimitives.Add(a.AsSpan(t * chunk, chunk), b.AsSpan(t * chunk, chunk), y.AsSpan(t * chunk, chunk)));
+            best = Math.Max(best, 3.0 * n * 4 / sw.Elapsed.TotalSeconds / 1e9);
+        }
+        return best;
+    }
+}
