@@ -68,6 +68,13 @@ public interface IBackend
     void LayerNorm(Tensor x, Tensor? w, Tensor? b, double eps, Tensor y, Tensor mean, Tensor rstd);
     /// <summary>LayerNorm backward: dx, dw, db (dw/db null when w/b are null).</summary>
     void LayerNormBackward(Tensor x, Tensor? w, Tensor mean, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw, Tensor? db);
+
+    // Gated linear attention (chunked; SPEC §1). q, kbar, g [N, T, d], v [N, T, e], states [N, d, e].
+    /// <summary>Chunked forward of <c>S_t = diag(e^{g_t}) S_{t−1} + k̄_t v_tᵀ, o_t = α S_tᵀ q_t</c>; writes o and the final state.</summary>
+    void GatedAttentionForward(Tensor q, Tensor kbar, Tensor v, Tensor g, double scale, Tensor? s0, Tensor o, Tensor sT, int chunk);
+    /// <summary>Chunked closed-form backward: dq, dk̄, dv, dg and (when s0 is given) ds0, from dO and an optional final-state gradient.</summary>
+    void GatedAttentionBackward(Tensor q, Tensor kbar, Tensor v, Tensor g, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
+        Tensor dq, Tensor dkbar, Tensor dv, Tensor dg, Tensor? ds0, int chunk);
 }
 
 /// <summary>Registry of backends by device kind; CUDA registers itself when its assembly loads.</summary>

@@ -196,4 +196,29 @@ public sealed unsafe class CpuBackend : IBackend
         else if (x.DType == DType.Float64) NormKernels.LayerNormBackward(x.Ptr<double>(), P<double>(w), mean.Ptr<double>(), rstd.Ptr<double>(), dy.Ptr<double>(), dx.Ptr<double>(), P<double>(dw), P<double>(db), rows, n);
         else throw Unsupported("layer_norm_backward", x.DType);
     }
+
+    /// <inheritdoc/>
+    public void GatedAttentionForward(Tensor q, Tensor kbar, Tensor v, Tensor g, double scale, Tensor? s0, Tensor o, Tensor sT, int chunk)
+    {
+        int n = q.Size(0), t = q.Size(1), d = q.Size(2), e = v.Size(2);
+        if (q.DType == DType.Float32)
+            GatedAttentionKernel.Forward(q.Ptr<float>(), kbar.Ptr<float>(), v.Ptr<float>(), g.Ptr<float>(), (float)scale, P<float>(s0), o.Ptr<float>(), sT.Ptr<float>(), n, t, d, e, chunk);
+        else if (q.DType == DType.Float64)
+            GatedAttentionKernel.Forward(q.Ptr<double>(), kbar.Ptr<double>(), v.Ptr<double>(), g.Ptr<double>(), scale, P<double>(s0), o.Ptr<double>(), sT.Ptr<double>(), n, t, d, e, chunk);
+        else throw Unsupported("gated_attention", q.DType);
+    }
+
+    /// <inheritdoc/>
+    public void GatedAttentionBackward(Tensor q, Tensor kbar, Tensor v, Tensor g, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
+        Tensor dq, Tensor dkbar, Tensor dv, Tensor dg, Tensor? ds0, int chunk)
+    {
+        int n = q.Size(0), t = q.Size(1), d = q.Size(2), e = v.Size(2);
+        if (q.DType == DType.Float32)
+            GatedAttentionKernel.Backward(q.Ptr<float>(), kbar.Ptr<float>(), v.Ptr<float>(), g.Ptr<float>(), (float)scale, P<float>(s0), dO.Ptr<float>(), P<float>(dsT),
+                dq.Ptr<float>(), dkbar.Ptr<float>(), dv.Ptr<float>(), dg.Ptr<float>(), P<float>(ds0), n, t, d, e, chunk);
+        else if (q.DType == DType.Float64)
+            GatedAttentionKernel.Backward(q.Ptr<double>(), kbar.Ptr<double>(), v.Ptr<double>(), g.Ptr<double>(), scale, P<double>(s0), dO.Ptr<double>(), P<double>(dsT),
+                dq.Ptr<double>(), dkbar.Ptr<double>(), dv.Ptr<double>(), dg.Ptr<double>(), P<double>(ds0), n, t, d, e, chunk);
+        else throw Unsupported("gated_attention_backward", q.DType);
+    }
 }
