@@ -54,6 +54,36 @@ internal static unsafe class GatedAttentionKernel
         TensorPrimitives.Exp(new ReadOnlySpan<T>(G, L * d), new Span<T>(eG, L * d));
     }
 
+    /// <summary>
+    /// Largest exponent the single-factor form of a chunk needs: <c>exp(G_t − G_s) = exp(G_t)·exp(−G_s)</c> is
+    /// used only when every |G| in the chunk is at most this, so neither factor can overflow or underflow;
+    /// otherwise the tiled form (every exponent ≤ 0) runs.
+    /// </summary>
+    private const double FactorLimit = 40;
+
+    /// <summary>True when the chunk's cumulative log-decay stays within ±<see cref="FactorLimit"/>.</summary>
+    private static bool CanFactor<T>(T* G, int L, int d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var span = new ReadOnlySpan<T>(G, L * d);
+        return double.CreateTruncating(TensorPrimitives.MaxMagnitude(span)) <= FactorLimit;
+    }
+
+    /// <summary>Single-factor chunk: xe = x ⊙ exp(G), ye = y ⊙ exp(−G) (both L×d).</summary>
+    private static void Factor<T>(T* x, T* y, T* G, T* eG, int L, int d, T* xe, T* ye) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = L * d;
+        TensorPrimitives.Multiply(new ReadOnlySpan<T>(x, n), new ReadOnlySpan<T>(eG, n), new Span<T>(xe, n));
+        TensorPrimitives.Negate(new ReadOnlySpan<T>(G, n), new Span<T>(ye, n));
+        TensorPrimitives.Exp(new ReadOnlySpan<T>(ye, n), new Span<T>(ye, n));
+        TensorPrimitives.Multiply(new ReadOnlySpan<T>(ye, n), new ReadOnlySpan<T>(y, n), new Span<T>(ye, n));
+    }
+
+    /// <summary>Zeroes the strictly upper triangle of an L×C matrix.</summary>
+    private static void CausalMask<T>(T* A, int L, int C) where T : unmanaged
+    {
+        for (int t = 0; t < L; t++) new Span<T>(A + (long)t * C + t + 1, C - t - 1).Clear();
+    }
+
     /// <summary>A[t, s] = Σ_i x_t[i] y_s[i] exp(G_t[i] − G_s[i]) for s ≤ t (0 above the diagonal); A is L×C.</summary>
     private static void Scores<T>(T* A, int C, T* x, T* y, T* G, int L, int d, T* w1, T* w2, T* tmp) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -170,33 +200,140 @@ internal static unsafe class GatedAttentionKernel
         MM(kt, 1, d, v, e, 1, S, e, d, e, L, acc: true);
     }
 
+    /// <summary>Buffers of one worker and the chunk-level forward/backward bodies shared by the gated and additive drivers.</summary>
+    private sealed class Sequence<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly Workspace<T> _ws = new();
+        private readonly int _d, _e, _c;
+        public readonly T* G, EG, Kb;
+        private readonly T* _qt, _a, _dA, _kt, _f, _p, _w1c, _w1, _w2, _tmp;
+
+        public Sequence(int d, int e, int c)
+        {
+            _d = d; _e = e; _c = c;
+            G = _ws.Alloc((long)c * d); EG = _ws.Alloc((long)c * d); Kb = _ws.Alloc((long)c * d);
+            _qt = _ws.Alloc((long)c * d); _a = _ws.Alloc((long)c * c); _dA = _ws.Alloc((long)c * c); _kt = _ws.Alloc((long)c * d);
+            _f = _ws.Alloc((long)c * d); _p = _ws.Alloc((long)c * d); _w1c = _ws.Alloc((long)c * d);
+            _w1 = _ws.Alloc((long)Tile * d); _w2 = _ws.Alloc((long)Tile * d); _tmp = _ws.Alloc(d);
+        }
+
+        public T* Alloc(long n) => _ws.Alloc(n);
+
+        public void Dispose() => _ws.Dispose();
+
+        /// <summary>Fills G from per-token log-decays g (cumulative within the chunk) and EG = exp(G).</summary>
+        public void DecayFromGates(T* g, int L) => ChunkDecay(g, L, _d, G, EG);
+
+        /// <summary>Intra-chunk scores A = [x_t·(y_s ⊙ exp(G_t − G_s))] for s ≤ t; returns whether the single-factor form was used (then _qt = x⊙e^G, _f = y⊙e^−G).</summary>
+        private bool BuildScores(T* x, T* y, int L)
+        {
+            if (CanFactor(G, L, _d))
+            {
+                Factor(x, y, G, EG, L, _d, _qt, _f);
+                MM(_qt, _d, 1, _f, 1, _d, _a, _c, L, L, _d, acc: false);
+                CausalMask(_a, L, _c);
+                return true;
+            }
+            Scores(_a, _c, x, y, G, L, _d, _w1, _w2, _tmp);
+            return false;
+        }
+
+        /// <summary>o_chunk = α[(q ⊙ e^G) S + A V]; then S ← diag(e^{G_last}) S + (k̄ ⊙ e^{G_last − G})ᵀ V.</summary>
+        public void Forward(T* qc, T* kb, T* vc, T* oc, int L, T alpha, T* S)
+        {
+            int d = _d, e = _e;
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(qc, L * d), new ReadOnlySpan<T>(EG, L * d), new Span<T>(_qt, L * d));
+            MM(_qt, d, 1, S, e, 1, oc, e, L, e, d, acc: false);
+            BuildScores(qc, kb, L);
+            MM(_a, _c, 1, vc, e, 1, oc, e, L, e, L, acc: true);
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(oc, L * e), alpha, new Span<T>(oc, L * e));
+            Advance(kb, vc, L, S);
+        }
+
+        /// <summary>S ← diag(e^{G_last}) S + (k̄ ⊙ e^{G_last − G})ᵀ V.</summary>
+        public void Advance(T* kb, T* vc, int L, T* S)
+        {
+            KeysAtEnd(kb, G, L, _d, _kt);
+            AdvanceState(S, EG + (long)(L - 1) * _d, _kt, vc, L, _d, _e);
+        }
+
+        /// <summary>
+        /// Chunk backward: dq, dk̄, dv of the chunk from dO, the state at the chunk start and R (gradient of the
+        /// state at the chunk end), then R ← gradient of the state at the chunk start.
+        /// </summary>
+        public void Backward(T* qc, T* kb, T* vc, T* dOc, T* sStart, int L, T alpha, T* R, T* dqc, T* dkc, T* dvc)
+        {
+            int d = _d, e = _e, C = _c;
+            bool factor = BuildScores(qc, kb, L);
+            MM(dOc, e, 1, vc, 1, e, _dA, C, L, L, e, acc: false);
+            CausalMask(_dA, L, C);
+            // dv = α Aᵀ dO + kt R
+            MM(_a, 1, C, dOc, e, 1, dvc, e, L, e, L, acc: false);
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(dvc, L * e), alpha, new Span<T>(dvc, L * e));
+            KeysAtEnd(kb, G, L, d, _kt);
+            MM(_kt, d, 1, R, e, 1, dvc, e, L, e, d, acc: true);
+            // dq = α [e^G ⊙ (dO S_startᵀ) + intra]
+            MM(dOc, e, 1, sStart, 1, e, _p, d, L, d, e, acc: false);
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(_p, L * d), new ReadOnlySpan<T>(EG, L * d), new Span<T>(_p, L * d));
+            if (factor)
+            {
+                MM(_dA, C, 1, _f, d, 1, _w1c, d, L, d, L, acc: false);
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(_w1c, L * d), new ReadOnlySpan<T>(EG, L * d), new ReadOnlySpan<T>(_p, L * d), new Span<T>(_p, L * d));
+            }
+            else IntraForward(_p, _dA, C, kb, G, L, d, _w1, _w2, _tmp);
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(_p, L * d), alpha, new Span<T>(dqc, L * d));
+            // dk̄ = α intraᵀ + e^{G_last − G} ⊙ (V Rᵀ)
+            if (factor)
+            {
+                MM(_dA, 1, C, _qt, d, 1, _w1c, d, L, d, L, acc: false);
+                TensorPrimitives.Negate(new ReadOnlySpan<T>(G, L * d), new Span<T>(dkc, L * d));
+                TensorPrimitives.Exp(new ReadOnlySpan<T>(dkc, L * d), new Span<T>(dkc, L * d));
+                TensorPrimitives.Multiply(new ReadOnlySpan<T>(dkc, L * d), new ReadOnlySpan<T>(_w1c, L * d), new Span<T>(dkc, L * d));
+            }
+            else
+            {
+                new Span<T>(dkc, L * d).Clear();
+                IntraBackward(dkc, _dA, C, qc, G, L, d, _w1, _w2, _tmp);
+            }
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(dkc, L * d), alpha, new Span<T>(dkc, L * d));
+            MM(vc, e, 1, R, 1, e, _p, d, L, d, e, acc: false);
+            for (int l = 0; l < L; l++)
+            {
+                ExpDiff(G + (long)(L - 1) * d, G + (long)l * d, _tmp, d);
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(_tmp, d), Row(_p, l, d), Row(dkc, l, d), Row(dkc, l, d));
+            }
+            // R ← diag(e^{G_last}) R + α (q ⊙ e^G)ᵀ dO
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(qc, L * d), new ReadOnlySpan<T>(EG, L * d), new Span<T>(_qt, L * d));
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(_qt, L * d), alpha, new Span<T>(_qt, L * d));
+            T* eGlast = EG + (long)(L - 1) * d;
+            for (int i = 0; i < d; i++) TensorPrimitives.Multiply(Row(R, i, e), eGlast[i], Row(R, i, e));
+            MM(_qt, 1, d, dOc, e, 1, R, e, d, e, L, acc: true);
+        }
+    }
+
     public static void Forward<T>(T* q, T* kb, T* v, T* g, T alpha, T* s0, T* o, T* sT, int N, int Tn, int d, int e, int C)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         nint pq = (nint)q, pk = (nint)kb, pv = (nint)v, pg = (nint)g, ps0 = (nint)s0, po = (nint)o, psT = (nint)sT;
         Parallelism.For(N, n =>
         {
-            using var ws = new Workspace<T>();
-            T* G = ws.Alloc((long)C * d), eG = ws.Alloc((long)C * d), Qt = ws.Alloc((long)C * d), A = ws.Alloc((long)C * C);
-            T* kt = ws.Alloc((long)C * d), w1 = ws.Alloc((long)Tile * d), w2 = ws.Alloc((long)Tile * d), tmp = ws.Alloc(d);
+            using var seq = new Sequence<T>(d, e, C);
             T* qn = (T*)pq + (long)n * Tn * d, kn = (T*)pk + (long)n * Tn * d, gn = (T*)pg + (long)n * Tn * d;
             T* vn = (T*)pv + (long)n * Tn * e, on = (T*)po + (long)n * Tn * e, S = (T*)psT + (long)n * d * e;
-            if (ps0 != 0) new ReadOnlySpan<T>((T*)ps0 + (long)n * d * e, d * e).CopyTo(new Span<T>(S, d * e));
-            else new Span<T>(S, d * e).Clear();
+            InitState(S, (T*)ps0, n, d, e);
             for (int t0 = 0; t0 < Tn; t0 += C)
             {
                 int L = Math.Min(C, Tn - t0);
-                T* qc = qn + (long)t0 * d, kc = kn + (long)t0 * d, vc = vn + (long)t0 * e, oc = on + (long)t0 * e;
-                ChunkDecay(gn + (long)t0 * d, L, d, G, eG);
-                TensorPrimitives.Multiply(new ReadOnlySpan<T>(qc, L * d), new ReadOnlySpan<T>(eG, L * d), new Span<T>(Qt, L * d));
-                MM(Qt, d, 1, S, e, 1, oc, e, L, e, d, acc: false);
-                Scores(A, C, qc, kc, G, L, d, w1, w2, tmp);
-                MM(A, C, 1, vc, e, 1, oc, e, L, e, L, acc: true);
-                TensorPrimitives.Multiply(new ReadOnlySpan<T>(oc, L * e), alpha, new Span<T>(oc, L * e));
-                KeysAtEnd(kc, G, L, d, kt);
-                AdvanceState(S, eG + (long)(L - 1) * d, kt, vc, L, d, e);
+                seq.DecayFromGates(gn + (long)t0 * d, L);
+                seq.Forward(qn + (long)t0 * d, kn + (long)t0 * d, vn + (long)t0 * e, on + (long)t0 * e, L, alpha, S);
             }
         });
+    }
+
+    private static void InitState<T>(T* S, T* s0, int n, int d, int e) where T : unmanaged
+    {
+        if (s0 != null) new ReadOnlySpan<T>(s0 + (long)n * d * e, d * e).CopyTo(new Span<T>(S, d * e));
+        else new Span<T>(S, d * e).Clear();
     }
 
     public static void Backward<T>(T* q, T* kb, T* v, T* g, T alpha, T* s0, T* dO, T* dsT,
@@ -207,86 +344,56 @@ internal static unsafe class GatedAttentionKernel
         int chunks = (Tn + C - 1) / C;
         Parallelism.For(N, n =>
         {
-            using var ws = new Workspace<T>();
-            T* G = ws.Alloc((long)C * d), eG = ws.Alloc((long)C * d), Qt = ws.Alloc((long)C * d), A = ws.Alloc((long)C * C), dA = ws.Alloc((long)C * C);
-            T* kt = ws.Alloc((long)C * d), w1 = ws.Alloc((long)Tile * d), w2 = ws.Alloc((long)Tile * d), tmp = ws.Alloc(d);
-            T* P = ws.Alloc((long)C * d), R = ws.Alloc((long)d * e), carry = ws.Alloc(d), dGrow = ws.Alloc(d);
-            T* starts = ws.Alloc((long)(chunks + 1) * d * e);
+            using var seq = new Sequence<T>(d, e, C);
+            T* R = seq.Alloc((long)d * e), carry = seq.Alloc(d), row = seq.Alloc(d), tmp = seq.Alloc(d);
+            T* starts = seq.Alloc((long)(chunks + 1) * d * e);
             T* qn = (T*)pq + (long)n * Tn * d, kn = (T*)pk + (long)n * Tn * d, gn = (T*)pg + (long)n * Tn * d;
             T* vn = (T*)pv + (long)n * Tn * e, dOn = (T*)pdO + (long)n * Tn * e;
             T* dqn = (T*)pdq + (long)n * Tn * d, dkn = (T*)pdk + (long)n * Tn * d, dgn = (T*)pdg + (long)n * Tn * d, dvn = (T*)pdv + (long)n * Tn * e;
 
             // Pass 1: the state at every chunk start (and the final state).
-            if (ps0 != 0) new ReadOnlySpan<T>((T*)ps0 + (long)n * d * e, d * e).CopyTo(new Span<T>(starts, d * e));
+            InitState(starts, (T*)ps0, n, d, e);
             for (int c = 0; c < chunks; c++)
             {
                 int t0 = c * C, L = Math.Min(C, Tn - t0);
                 T* S = starts + (long)(c + 1) * d * e;
                 new ReadOnlySpan<T>(starts + (long)c * d * e, d * e).CopyTo(new Span<T>(S, d * e));
-                ChunkDecay(gn + (long)t0 * d, L, d, G, eG);
-                KeysAtEnd(kn + (long)t0 * d, G, L, d, kt);
-                AdvanceState(S, eG + (long)(L - 1) * d, kt, vn + (long)t0 * e, L, d, e);
+                seq.DecayFromGates(gn + (long)t0 * d, L);
+                seq.Advance(kn + (long)t0 * d, vn + (long)t0 * e, L, S);
             }
 
-            // Reverse pass. R = gradient of the state at the current chunk end.
+            // Reverse pass; carry accumulates dg_t = Σ_{u≥t} (q_u ⊙ dq_u − k̄_u ⊙ dk̄_u), seeded with the final-state term.
             new Span<T>(carry, d).Clear();
             if (pdsT != 0)
             {
                 T* dS = (T*)pdsT + (long)n * d * e;
                 new ReadOnlySpan<T>(dS, d * e).CopyTo(new Span<T>(R, d * e));
-                T* Sfin = starts + (long)chunks * d * e;
-                for (int i = 0; i < d; i++) carry[i] = TensorPrimitives.Dot(new ReadOnlySpan<T>(dS + (long)i * e, e), new ReadOnlySpan<T>(Sfin + (long)i * e, e));
+                RowDots(dS, starts + (long)chunks * d * e, d, e, carry);
             }
             else new Span<T>(R, d * e).Clear();
-
             for (int c = chunks - 1; c >= 0; c--)
             {
                 int t0 = c * C, L = Math.Min(C, Tn - t0);
-                T* qc = qn + (long)t0 * d, kc = kn + (long)t0 * d, vc = vn + (long)t0 * e, dOc = dOn + (long)t0 * e;
-                T* dqc = dqn + (long)t0 * d, dkc = dkn + (long)t0 * d, dvc = dvn + (long)t0 * e, dgc = dgn + (long)t0 * d;
-                T* Sstart = starts + (long)c * d * e;
-                ChunkDecay(gn + (long)t0 * d, L, d, G, eG);
-                Scores(A, C, qc, kc, G, L, d, w1, w2, tmp);
-                // dA[t, s] = dO_t · v_s for s ≤ t.
-                MM(dOc, e, 1, vc, 1, e, dA, C, L, L, e, acc: false);
-                for (int t = 0; t < L; t++) new Span<T>(dA + (long)t * C + t + 1, C - t - 1).Clear();
-                // dv = α Aᵀ dO + kt R
-                MM(A, 1, C, dOc, e, 1, dvc, e, L, e, L, acc: false);
-                TensorPrimitives.Multiply(new ReadOnlySpan<T>(dvc, L * e), alpha, new Span<T>(dvc, L * e));
-                KeysAtEnd(kc, G, L, d, kt);
-                MM(kt, d, 1, R, e, 1, dvc, e, L, e, d, acc: true);
-                // dq = α [eG ⊙ (dO S_startᵀ) + intra]
-                MM(dOc, e, 1, Sstart, 1, e, P, d, L, d, e, acc: false);
-                TensorPrimitives.Multiply(new ReadOnlySpan<T>(P, L * d), new ReadOnlySpan<T>(eG, L * d), new Span<T>(P, L * d));
-                IntraForward(P, dA, C, kc, G, L, d, w1, w2, tmp);
-                TensorPrimitives.Multiply(new ReadOnlySpan<T>(P, L * d), alpha, new Span<T>(dqc, L * d));
-                // dk̄ = α intraᵀ + exp(G_last − G) ⊙ (V Rᵀ)
-                new Span<T>(dkc, L * d).Clear();
-                IntraBackward(dkc, dA, C, qc, G, L, d, w1, w2, tmp);
-                TensorPrimitives.Multiply(new ReadOnlySpan<T>(dkc, L * d), alpha, new Span<T>(dkc, L * d));
-                MM(vc, e, 1, R, 1, e, P, d, L, d, e, acc: false);
-                for (int l = 0; l < L; l++)
-                {
-                    ExpDiff(G + (long)(L - 1) * d, G + (long)l * d, tmp, d);
-                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(tmp, d), Row(P, l, d), Row(dkc, l, d), Row(dkc, l, d));
-                }
-                // R ← diag(eG_last) R + α Qtᵀ dO  (Qt = q ⊙ eG)
-                TensorPrimitives.Multiply(new ReadOnlySpan<T>(qc, L * d), new ReadOnlySpan<T>(eG, L * d), new Span<T>(Qt, L * d));
-                TensorPrimitives.Multiply(new ReadOnlySpan<T>(Qt, L * d), alpha, new Span<T>(Qt, L * d));
-                T* eGlast = eG + (long)(L - 1) * d;
-                for (int i = 0; i < d; i++) TensorPrimitives.Multiply(Row(R, i, e), eGlast[i], Row(R, i, e));
-                MM(Qt, 1, d, dOc, e, 1, R, e, d, e, L, acc: true);
-                // dg_t = Σ_{u≥t} (q_u ⊙ dq_u − k̄_u ⊙ dk̄_u)
+                T* qc = qn + (long)t0 * d, kc = kn + (long)t0 * d;
+                T* dqc = dqn + (long)t0 * d, dkc = dkn + (long)t0 * d, dgc = dgn + (long)t0 * d;
+                seq.DecayFromGates(gn + (long)t0 * d, L);
+                seq.Backward(qc, kc, vn + (long)t0 * e, dOn + (long)t0 * e, starts + (long)c * d * e, L, alpha, R, dqc, dkc, dvn + (long)t0 * e);
                 for (int l = L - 1; l >= 0; l--)
                 {
-                    TensorPrimitives.Multiply(new ReadOnlySpan<T>(qc + (long)l * d, d), new ReadOnlySpan<T>(dqc + (long)l * d, d), new Span<T>(dGrow, d));
+                    TensorPrimitives.Multiply(new ReadOnlySpan<T>(qc + (long)l * d, d), new ReadOnlySpan<T>(dqc + (long)l * d, d), new Span<T>(row, d));
                     TensorPrimitives.Multiply(new ReadOnlySpan<T>(kc + (long)l * d, d), new ReadOnlySpan<T>(dkc + (long)l * d, d), new Span<T>(tmp, d));
-                    TensorPrimitives.Subtract(new ReadOnlySpan<T>(dGrow, d), new ReadOnlySpan<T>(tmp, d), new Span<T>(dGrow, d));
-                    TensorPrimitives.Add(new ReadOnlySpan<T>(carry, d), new ReadOnlySpan<T>(dGrow, d), new Span<T>(carry, d));
+                    TensorPrimitives.Subtract(new ReadOnlySpan<T>(row, d), new ReadOnlySpan<T>(tmp, d), new Span<T>(row, d));
+                    TensorPrimitives.Add(new ReadOnlySpan<T>(carry, d), new ReadOnlySpan<T>(row, d), new Span<T>(carry, d));
                     new ReadOnlySpan<T>(carry, d).CopyTo(Row(dgc, l, d));
                 }
             }
             if (pds0 != 0) new ReadOnlySpan<T>(R, d * e).CopyTo(new Span<T>((T*)pds0 + (long)n * d * e, d * e));
         });
+    }
+
+    /// <summary>out[i] = Σ_j a[i, j] b[i, j] for d×e matrices.</summary>
+    private static void RowDots<T>(T* a, T* b, int d, int e, T* outp) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < d; i++) outp[i] = TensorPrimitives.Dot(new ReadOnlySpan<T>(a + (long)i * e, e), new ReadOnlySpan<T>(b + (long)i * e, e));
     }
 }
