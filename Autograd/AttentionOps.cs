@@ -60,6 +60,7 @@ public static class AttentionOps
         CheckQkv("additive_attention_causal", q, k, v);
         int T = q.Size(2);
         if (T == 0) throw new ShapeException($"additive_attention_causal: empty sequence (q {q.Shape})");
+        if (mask == null && featureMap == null) return Fused(q, k, v, scale, initial, chunk);
         var m4 = mask == null ? null : Mask4(mask, q, T); // kept alive: backward rules of Where read it
         var kk = m4 == null ? k : Variable.Where(m4, k, k.Const(MaskedKey));
         Variable Z, Zprev;
@@ -94,6 +95,20 @@ public static class AttentionOps
         var (o, st) = Gated(qq, kbar, vv, g, scale, initial?.S, chunk);
         var zLast = new Variable(Z.Data.Select(2, T - 1).Contiguous());
         return (o, new AdditiveState(new Variable(st), zLast));
+    }
+
+    /// <summary>The fused kernel path (no mask, no feature map).</summary>
+    private static (Variable O, AdditiveState State) Fused(Variable q, Variable k, Variable v, double scale, AdditiveState? initial, int chunk)
+    {
+        var s0 = initial?.S; var z0 = initial?.Z;
+        var (o, sT, zT) = AdditiveAttention.CausalForward(q.Data, k.Data, v.Data, scale, s0?.Data, z0?.Data, chunk);
+        Variable[] inputs = initial == null ? [q, k, v] : [q, k, v, s0!, z0!];
+        var ov = Graph.Record("additive_attention_causal", o, inputs, dO =>
+        {
+            var (dq, dk, dv, ds0, dz0) = AdditiveAttention.CausalBackward(q.Data, k.Data, v.Data, scale, s0?.Data, z0?.Data, dO, chunk);
+            return initial == null ? [dq, dk, dv] : [dq, dk, dv, ds0, dz0];
+        });
+        return (ov, new AdditiveState(new Variable(sT), new Variable(zT)));
     }
 
     /// <summary>1 where some real token (or an initial state) precedes position t, else 0: [B or 1, 1, T, 1].</summary>

@@ -221,4 +221,29 @@ public sealed unsafe class CpuBackend : IBackend
                 dq.Ptr<double>(), dkbar.Ptr<double>(), dv.Ptr<double>(), dg.Ptr<double>(), P<double>(ds0), n, t, d, e, chunk);
         else throw Unsupported("gated_attention_backward", q.DType);
     }
+
+    /// <inheritdoc/>
+    public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk)
+    {
+        int n = q.Size(0), t = q.Size(1), d = q.Size(2), e = v.Size(2);
+        if (q.DType == DType.Float32)
+            GatedAttentionKernel.AdditiveForward(q.Ptr<float>(), k.Ptr<float>(), v.Ptr<float>(), (float)scale, P<float>(s0), P<float>(z0), o.Ptr<float>(), sT.Ptr<float>(), zT.Ptr<float>(), n, t, d, e, chunk);
+        else if (q.DType == DType.Float64)
+            GatedAttentionKernel.AdditiveForward(q.Ptr<double>(), k.Ptr<double>(), v.Ptr<double>(), scale, P<double>(s0), P<double>(z0), o.Ptr<double>(), sT.Ptr<double>(), zT.Ptr<double>(), n, t, d, e, chunk);
+        else throw Unsupported("additive_attention", q.DType);
+    }
+
+    /// <inheritdoc/>
+    public void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
+        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk)
+    {
+        int n = q.Size(0), t = q.Size(1), d = q.Size(2), e = v.Size(2);
+        if (q.DType == DType.Float32)
+            GatedAttentionKernel.AdditiveBackward(q.Ptr<float>(), k.Ptr<float>(), v.Ptr<float>(), (float)scale, P<float>(s0), P<float>(z0), dO.Ptr<float>(),
+                dq.Ptr<float>(), dk.Ptr<float>(), dv.Ptr<float>(), P<float>(ds0), P<float>(dz0), n, t, d, e, chunk);
+        else if (q.DType == DType.Float64)
+            GatedAttentionKernel.AdditiveBackward(q.Ptr<double>(), k.Ptr<double>(), v.Ptr<double>(), scale, P<double>(s0), P<double>(z0), dO.Ptr<double>(),
+                dq.Ptr<double>(), dk.Ptr<double>(), dv.Ptr<double>(), P<double>(ds0), P<double>(dz0), n, t, d, e, chunk);
+        else throw Unsupported("additive_attention_backward", q.DType);
+    }
 }

@@ -396,4 +396,146 @@ internal static unsafe class GatedAttentionKernel
     {
         for (int i = 0; i < d; i++) outp[i] = TensorPrimitives.Dot(new ReadOnlySpan<T>(a + (long)i * e, e), new ReadOnlySpan<T>(b + (long)i * e, e));
     }
+
+    /// <summary>
+    /// Running log-normaliser of one chunk of keys: Z_l = logaddexp(Z_{l−1}, k_l) (Z_0 = k_0 when nothing
+    /// precedes), k̄ = exp(k − Z), G = Z_ref − Z with Z_ref the value before the chunk (or Z_0), EG = exp(G).
+    /// Writes the chunk's Z rows to <paramref name="zc"/> and leaves the last one in <paramref name="zrun"/>.
+    /// </summary>
+    private static void AdditivePrep<T>(T* kc, int L, int d, T* zrun, bool hasPrev, T* zc, Sequence<T> seq, T* tmp) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int l = 0; l < L; l++)
+        {
+            var k = new ReadOnlySpan<T>(kc + (long)l * d, d);
+            var z = new Span<T>(zc + (long)l * d, d);
+            if (l == 0 && !hasPrev) k.CopyTo(z);
+            else
+            {
+                var prev = l == 0 ? new ReadOnlySpan<T>(zrun, d) : new ReadOnlySpan<T>(zc + (long)(l - 1) * d, d);
+                var t = new Span<T>(tmp, d);
+                // logaddexp(a, b) = max(a, b) + log(1 + exp(−|a − b|))
+                TensorPrimitives.Subtract(prev, k, t);
+                TensorPrimitives.Abs(t, t);
+                TensorPrimitives.Negate(t, t);
+                TensorPrimitives.Exp(t, t);
+                TensorPrimitives.Add(t, T.One, t);
+                TensorPrimitives.Log(t, t);
+                TensorPrimitives.Max(prev, k, z);
+                TensorPrimitives.Add(z, t, z);
+            }
+        }
+        int n = L * d;
+        var zs = new ReadOnlySpan<T>(zc, n);
+        TensorPrimitives.Subtract(new ReadOnlySpan<T>(kc, n), zs, new Span<T>(seq.Kb, n));
+        TensorPrimitives.Exp(new ReadOnlySpan<T>(seq.Kb, n), new Span<T>(seq.Kb, n));
+        var zref = hasPrev ? new ReadOnlySpan<T>(zrun, d) : new ReadOnlySpan<T>(zc, d);
+        for (int l = 0; l < L; l++) TensorPrimitives.Subtract(zref, new ReadOnlySpan<T>(zc + (long)l * d, d), new Span<T>(seq.G + (long)l * d, d));
+        TensorPrimitives.Exp(new ReadOnlySpan<T>(seq.G, n), new Span<T>(seq.EG, n));
+        new ReadOnlySpan<T>(zc + (long)(L - 1) * d, d).CopyTo(new Span<T>(zrun, d));
+    }
+
+    /// <summary>Fused causal additive attention forward: o, final state S and final log-normaliser Z.</summary>
+    public static void AdditiveForward<T>(T* q, T* k, T* v, T alpha, T* s0, T* z0, T* o, T* sT, T* zT, int N, int Tn, int d, int e, int C)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint pq = (nint)q, pk = (nint)k, pv = (nint)v, ps0 = (nint)s0, pz0 = (nint)z0, po = (nint)o, psT = (nint)sT, pzT = (nint)zT;
+        Parallelism.For(N, n =>
+        {
+            using var seq = new Sequence<T>(d, e, C);
+            T* zc = seq.Alloc((long)C * d), tmp = seq.Alloc(d);
+            T* qn = (T*)pq + (long)n * Tn * d, kn = (T*)pk + (long)n * Tn * d;
+            T* vn = (T*)pv + (long)n * Tn * e, on = (T*)po + (long)n * Tn * e, S = (T*)psT + (long)n * d * e, zrun = (T*)pzT + (long)n * d;
+            InitState(S, (T*)ps0, n, d, e);
+            bool hasPrev = pz0 != 0;
+            if (hasPrev) new ReadOnlySpan<T>((T*)pz0 + (long)n * d, d).CopyTo(new Span<T>(zrun, d));
+            for (int t0 = 0; t0 < Tn; t0 += C)
+            {
+                int L = Math.Min(C, Tn - t0);
+                AdditivePrep(kn + (long)t0 * d, L, d, zrun, hasPrev, zc, seq, tmp);
+                hasPrev = true;
+                seq.Forward(qn + (long)t0 * d, seq.Kb, vn + (long)t0 * e, on + (long)t0 * e, L, alpha, S);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Fused causal additive attention backward in closed form: the gated chunk backward gives dq, dk̄, dv;
+    /// then <c>w_t = q_t⊙dq_t + λ_{t+1}⊙w_{t+1}</c> and <c>dk_t = k̄_t ⊙ (dk̄_t − w_t)</c>. With an initial state,
+    /// <c>dS_0</c> and <c>dZ_0 = rowsum(S_0⊙dS_0) − e^{Z_0 − Z_1}⊙w_1</c>.
+    /// </summary>
+    public static void AdditiveBackward<T>(T* q, T* k, T* v, T alpha, T* s0, T* z0, T* dO, T* dq, T* dk, T* dv, T* ds0, T* dz0, int N, int Tn, int d, int e, int C)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint pq = (nint)q, pk = (nint)k, pv = (nint)v, ps0 = (nint)s0, pz0 = (nint)z0, pdO = (nint)dO;
+        nint pdq = (nint)dq, pdk = (nint)dk, pdv = (nint)dv, pds0 = (nint)ds0, pdz0 = (nint)dz0;
+        int chunks = (Tn + C - 1) / C;
+        Parallelism.For(N, n =>
+        {
+            using var seq = new Sequence<T>(d, e, C);
+            T* R = seq.Alloc((long)d * e), w = seq.Alloc(d), tmp = seq.Alloc(d), zrun = seq.Alloc(d);
+            T* starts = seq.Alloc((long)(chunks + 1) * d * e), zall = seq.Alloc((long)Tn * d);
+            T* qn = (T*)pq + (long)n * Tn * d, kn = (T*)pk + (long)n * Tn * d, vn = (T*)pv + (long)n * Tn * e, dOn = (T*)pdO + (long)n * Tn * e;
+            T* dqn = (T*)pdq + (long)n * Tn * d, dkn = (T*)pdk + (long)n * Tn * d, dvn = (T*)pdv + (long)n * Tn * e;
+            T* z0n = pz0 == 0 ? null : (T*)pz0 + (long)n * d;
+
+            InitState(starts, (T*)ps0, n, d, e);
+            bool hasPrev = z0n != null;
+            if (hasPrev) new ReadOnlySpan<T>(z0n, d).CopyTo(new Span<T>(zrun, d));
+            for (int c = 0; c < chunks; c++)
+            {
+                int t0 = c * C, L = Math.Min(C, Tn - t0);
+                AdditivePrep(kn + (long)t0 * d, L, d, zrun, hasPrev, zall + (long)t0 * d, seq, tmp);
+                hasPrev = true;
+                T* S = starts + (long)(c + 1) * d * e;
+                new ReadOnlySpan<T>(starts + (long)c * d * e, d * e).CopyTo(new Span<T>(S, d * e));
+                seq.Advance(seq.Kb, vn + (long)t0 * e, L, S);
+            }
+
+            new Span<T>(R, d * e).Clear();
+            new Span<T>(w, d).Clear();
+            for (int c = chunks - 1; c >= 0; c--)
+            {
+                int t0 = c * C, L = Math.Min(C, Tn - t0);
+                // Rebuild k̄, G and e^G of the chunk from the stored Z.
+                bool prev = c > 0 || z0n != null;
+                if (prev) new ReadOnlySpan<T>(c > 0 ? zall + (long)(t0 - 1) * d : z0n, d).CopyTo(new Span<T>(zrun, d));
+                RebuildChunk(kn + (long)t0 * d, zall + (long)t0 * d, L, d, prev ? zrun : zall, seq);
+                T* qc = qn + (long)t0 * d, dqc = dqn + (long)t0 * d, dkc = dkn + (long)t0 * d;
+                seq.Backward(qc, seq.Kb, vn + (long)t0 * e, dOn + (long)t0 * e, starts + (long)c * d * e, L, alpha, R, dqc, dkc, dvn + (long)t0 * e);
+                for (int l = L - 1; l >= 0; l--)
+                {
+                    long t = t0 + l;
+                    var ws = new Span<T>(w, d);
+                    if (t + 1 < Tn)
+                    {
+                        ExpDiff(zall + t * d, zall + (t + 1) * d, tmp, d);
+                        TensorPrimitives.Multiply(ws, new ReadOnlySpan<T>(tmp, d), ws);
+                    }
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(qc + (long)l * d, d), new ReadOnlySpan<T>(dqc + (long)l * d, d), ws, ws);
+                    var dkRow = Row(dkc, l, d);
+                    TensorPrimitives.Subtract(dkRow, ws, dkRow);
+                    TensorPrimitives.Multiply(dkRow, new ReadOnlySpan<T>(seq.Kb + (long)l * d, d), dkRow);
+                }
+            }
+            if (pds0 != 0) new ReadOnlySpan<T>(R, d * e).CopyTo(new Span<T>((T*)pds0 + (long)n * d * e, d * e));
+            if (pdz0 != 0)
+            {
+                T* dz = (T*)pdz0 + (long)n * d;
+                RowDots((T*)ps0 + (long)n * d * e, R, d, e, dz);
+                ExpDiff(z0n, zall, tmp, d);
+                TensorPrimitives.Multiply(new ReadOnlySpan<T>(tmp, d), new ReadOnlySpan<T>(w, d), new Span<T>(tmp, d));
+                TensorPrimitives.Subtract(new ReadOnlySpan<T>(dz, d), new ReadOnlySpan<T>(tmp, d), new Span<T>(dz, d));
+            }
+        });
+    }
+
+    /// <summary>k̄ = exp(k − Z), G = Z_ref − Z, e^G for one chunk from stored Z rows.</summary>
+    private static void RebuildChunk<T>(T* kc, T* zc, int L, int d, T* zref, Sequence<T> seq) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = L * d;
+        TensorPrimitives.Subtract(new ReadOnlySpan<T>(kc, n), new ReadOnlySpan<T>(zc, n), new Span<T>(seq.Kb, n));
+        TensorPrimitives.Exp(new ReadOnlySpan<T>(seq.Kb, n), new Span<T>(seq.Kb, n));
+        for (int l = 0; l < L; l++) TensorPrimitives.Subtract(new ReadOnlySpan<T>(zref, d), new ReadOnlySpan<T>(zc + (long)l * d, d), new Span<T>(seq.G + (long)l * d, d));
+        TensorPrimitives.Exp(new ReadOnlySpan<T>(seq.G, n), new Span<T>(seq.EG, n));
+    }
 }
