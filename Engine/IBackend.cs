@@ -80,6 +80,12 @@ public interface IBackend
     /// <summary>Closed-form backward of <see cref="AdditiveCausalForward"/>: dq, dk, dv and, with an initial state, dS0 and dZ0.</summary>
     void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
         Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk);
+
+    // Optimizers (contiguous, same shape and dtype).
+    /// <summary>Fused AdamW update of param, exp_avg m and exp_avg_sq v.</summary>
+    void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+    /// <summary>Fused SGD (momentum buffer optional).</summary>
+    void Sgd(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay);
 }
 
 /// <summary>Registry of backends by device kind; CUDA registers itself when its assembly loads.</summary>

@@ -246,4 +246,20 @@ public sealed unsafe class CpuBackend : IBackend
                 dq.Ptr<double>(), dk.Ptr<double>(), dv.Ptr<double>(), P<double>(ds0), P<double>(dz0), n, t, d, e, chunk);
         else throw Unsupported("additive_attention_backward", q.DType);
     }
+
+    /// <inheritdoc/>
+    public void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step)
+    {
+        if (param.DType == DType.Float32) OptimizerKernels.AdamW(param.Ptr<float>(), grad.Ptr<float>(), m.Ptr<float>(), v.Ptr<float>(), param.Numel, step);
+        else if (param.DType == DType.Float64) OptimizerKernels.AdamW(param.Ptr<double>(), grad.Ptr<double>(), m.Ptr<double>(), v.Ptr<double>(), param.Numel, step);
+        else throw Unsupported("adamw", param.DType);
+    }
+
+    /// <inheritdoc/>
+    public void Sgd(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay)
+    {
+        if (param.DType == DType.Float32) OptimizerKernels.Sgd(param.Ptr<float>(), grad.Ptr<float>(), P<float>(momentumBuffer), param.Numel, lr, momentum, weightDecay);
+        else if (param.DType == DType.Float64) OptimizerKernels.Sgd(param.Ptr<double>(), grad.Ptr<double>(), P<double>(momentumBuffer), param.Numel, lr, momentum, weightDecay);
+        else throw Unsupported("sgd", param.DType);
+    }
 }
