@@ -68,6 +68,18 @@ public interface IBackend
     void LayerNorm(Tensor x, Tensor? w, Tensor? b, double eps, Tensor y, Tensor mean, Tensor rstd);
     /// <summary>LayerNorm backward: dx, dw, db (dw/db null when w/b are null).</summary>
     void LayerNormBackward(Tensor x, Tensor? w, Tensor mean, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw, Tensor? db);
+
+    // MD-LRPE
+    /// <summary>MD-LRPE expansion: x [.., T, d], angles [T, d] (x's dtype), y [.., T, 2d] = [x cos Θ, x sin Θ].</summary>
+    void Lrpe(Tensor x, Tensor angles, Tensor y);
+    /// <summary>MD-LRPE backward: dy [.., T, 2d] → dx [.., T, d] = dy[..,:d] cos Θ + dy[..,d:] sin Θ.</summary>
+    void LrpeBackward(Tensor dy, Tensor angles, Tensor dx);
+
+    // MD-TPE
+    /// <summary>Toeplitz application on x/y [B, L + N, c] with kernel [2n_1−1, …, c]; <paramref name="plan"/> has a resolved algorithm (Direct or Fft).</summary>
+    void Toeplitz(Tensor x, Tensor kernel, ToeplitzPlan plan, Tensor y);
+    /// <summary>Toeplitz backward: dx (may be null) and dkernel (may be null; 0 at causally masked offsets).</summary>
+    void ToeplitzBackward(Tensor x, Tensor kernel, Tensor dy, ToeplitzPlan plan, Tensor? dx, Tensor? dkernel);
 }
 
 /// <summary>Registry of backends by device kind; CUDA registers itself when its assembly loads.</summary>
