@@ -1,0 +1,22 @@
+using LightNet.Cli.Golden;
+
+namespace LightNet.Tests;
+
+/// <summary>The additive-scan golden files, run in-process through the golden runner.</summary>
+[Category("Golden")]
+public class GoldenScanTests
+{
+    [TestCase("scan_causal_small.safetensors", DType.Float32)]
+    [TestCase("scan_causal_small.safetensors", DType.Float64)]
+    [TestCase("scan_noncausal_small.safetensors", DType.Float32)]
+    [TestCase("scan_noncausal_small.safetensors", DType.Float64)]
+    public void ScanGoldenPasses(string file, DType dtype)
+    {
+        var report = GoldenRunner.Run(GoldenFiles.File(file), dtype);
+        var text = new StringWriter();
+        report.Write(text);
+        Assert.That(report.Tensors.Select(t => t.Name), Is.EquivalentTo(new[] { "o", "dq", "dk", "dv" }), text.ToString());
+        Assert.That(report.Passed, Is.True, text.ToString());
+        TestContext.Out.WriteLine(text.ToString());
+    }
+}
