@@ -19,4 +19,15 @@ public class GoldenScanTests
         Assert.That(report.Passed, Is.True, text.ToString());
         TestContext.Out.WriteLine(text.ToString());
     }
+
+    [Test]
+    public void RunnerLeavesNoLiveTensors()
+    {
+        var path = GoldenFiles.File("scan_causal_small.safetensors");
+        GoldenRunner.Run(path);
+        long before = MemoryStats.LiveTensors;
+        var report = GoldenRunner.Run(path, DType.Float64);
+        Assert.That(report.Passed, Is.True);
+        Assert.That(MemoryStats.LiveTensors, Is.EqualTo(before));
+    }
 }

@@ -162,4 +162,18 @@ public class SafetensorsTests
         using var reference = g.Load("param/lm_head.weight");
         Assert.That(lm.ToArray<float>(), Is.EqualTo(reference.ToArray<float>()), "the checkpoint holds lightnet_lm_tiny's weights");
     }
+
+    [Test]
+    public void ResavingTheFlaCheckpointIsByteIdentical()
+    {
+        var src = GoldenFiles.File("fla_checkpoint_tiny/model.safetensors");
+        var path = _dir.File("model.safetensors");
+        using (var f = SafetensorsFile.Open(src))
+        {
+            var all = f.LoadAll();
+            SafetensorsFile.Save(path, all, f.Metadata);
+            foreach (var t in all.Values) t.Dispose();
+        }
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(File.ReadAllBytes(src)), "same header formatting, order, padding and data as Hugging Face");
+    }
 }
