@@ -13,7 +13,9 @@ internal static class GoldenFiles
 
     /// <summary>The golden folder, or an assertion failure saying where it was looked for.</summary>
     public static string Dir => Found.Value ?? throw new AssertionException(
-        $"golden folder not found: set {EnvVar} or put 'shared/golden' beside the repository (searched upward from {AppContext.BaseDirectory})");
+        Environment.GetEnvironmentVariable(EnvVar) is { Length: > 0 } env
+            ? $"golden folder not found: {EnvVar}='{env}' is not a directory"
+            : $"golden folder not found: set {EnvVar} or put 'shared/golden' beside the repository (searched upward from {AppContext.BaseDirectory})");
 
     /// <summary>Full path of a file in the golden folder; fails when it does not exist.</summary>
     public static string File(string name)

@@ -126,6 +126,7 @@ public class GoldenRunnerTests
         Assert.That(Command(junk, "--dtype", "int32").Code, Is.EqualTo(2));
         Assert.That(Command(junk, "--frobnicate").Code, Is.EqualTo(2));
         Assert.That(Command(junk, "--device").Code, Is.EqualTo(2));
+        Assert.That(LightNet.Cli.Program.Main(["golden", junk]), Is.EqualTo(2), "the lightnet entry point dispatches to the command");
     }
 
     [Test]
