@@ -86,6 +86,18 @@ public interface IBackend
     void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
     /// <summary>Fused SGD (momentum buffer optional).</summary>
     void Sgd(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay);
+
+    // MD-LRPE
+    /// <summary>MD-LRPE expansion: x [.., T, d], angles [T, d] (x's dtype), y [.., T, 2d] = [x cos Θ, x sin Θ].</summary>
+    void Lrpe(Tensor x, Tensor angles, Tensor y);
+    /// <summary>MD-LRPE backward: dy [.., T, 2d] → dx [.., T, d] = dy[..,:d] cos Θ + dy[..,d:] sin Θ.</summary>
+    void LrpeBackward(Tensor dy, Tensor angles, Tensor dx);
+
+    // MD-TPE
+    /// <summary>Toeplitz application on x/y [B, L + N, c] with kernel [2n_1−1, …, c]; <paramref name="plan"/> has a resolved algorithm (Direct or Fft).</summary>
+    void Toeplitz(Tensor x, Tensor kernel, ToeplitzPlan plan, Tensor y);
+    /// <summary>Toeplitz backward: dx (may be null) and dkernel (may be null; 0 at causally masked offsets).</summary>
+    void ToeplitzBackward(Tensor x, Tensor kernel, Tensor dy, ToeplitzPlan plan, Tensor? dx, Tensor? dkernel);
 }
 
 /// <summary>Registry of backends by device kind; CUDA registers itself when its assembly loads.</summary>

@@ -3,7 +3,7 @@ using System.Numerics;
 namespace LightNet.Cpu;
 
 /// <summary>The CPU implementation of <see cref="IBackend"/>: SIMD kernels, parallel over independent work.</summary>
-public sealed unsafe class CpuBackend : IBackend
+public sealed unsafe partial class CpuBackend : IBackend
 {
     /// <summary>The single instance.</summary>
     public static CpuBackend Instance { get; } = new();

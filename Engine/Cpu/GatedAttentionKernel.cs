@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace LightNet.Cpu;
 
@@ -397,6 +398,41 @@ internal static unsafe class GatedAttentionKernel
         for (int i = 0; i < d; i++) outp[i] = TensorPrimitives.Dot(new ReadOnlySpan<T>(a + (long)i * e, e), new ReadOnlySpan<T>(b + (long)i * e, e));
     }
 
+    /// <summary>z = logaddexp(a, b) = max(a, b) + log(1 + exp(−|a − b|)), one fused 256-bit pass (scalar tail).</summary>
+    private static void LogAddExp<T>(T* a, T* b, T* z, int n, T* tmp) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && typeof(T) == typeof(float))
+        {
+            float* fa = (float*)a, fb = (float*)b, fz = (float*)z;
+            var one = Vector256.Create(1f);
+            for (; i <= n - 8; i += 8)
+            {
+                var va = Vector256.Load(fa + i); var vb = Vector256.Load(fb + i);
+                var diff = Vector256.Abs(va - vb);
+                var r = Vector256.Max(va, vb) + Vector256.Log(one + Vector256.Exp(-diff));
+                r.Store(fz + i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && typeof(T) == typeof(double))
+        {
+            double* da = (double*)a, db = (double*)b, dz = (double*)z;
+            var one = Vector256.Create(1.0);
+            for (; i <= n - 4; i += 4)
+            {
+                var va = Vector256.Load(da + i); var vb = Vector256.Load(db + i);
+                var diff = Vector256.Abs(va - vb);
+                var r = Vector256.Max(va, vb) + Vector256.Log(one + Vector256.Exp(-diff));
+                r.Store(dz + i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            T m = T.Max(a[i], b[i]);
+            z[i] = m + T.Log(T.One + T.Exp(-T.Abs(a[i] - b[i])));
+        }
+    }
+
     /// <summary>
     /// Running log-normaliser of one chunk of keys: Z_l = logaddexp(Z_{l−1}, k_l) (Z_0 = k_0 when nothing
     /// precedes), k̄ = exp(k − Z), G = Z_ref − Z with Z_ref the value before the chunk (or Z_0), EG = exp(G).
@@ -409,20 +445,7 @@ internal static unsafe class GatedAttentionKernel
             var k = new ReadOnlySpan<T>(kc + (long)l * d, d);
             var z = new Span<T>(zc + (long)l * d, d);
             if (l == 0 && !hasPrev) k.CopyTo(z);
-            else
-            {
-                var prev = l == 0 ? new ReadOnlySpan<T>(zrun, d) : new ReadOnlySpan<T>(zc + (long)(l - 1) * d, d);
-                var t = new Span<T>(tmp, d);
-                // logaddexp(a, b) = max(a, b) + log(1 + exp(−|a − b|))
-                TensorPrimitives.Subtract(prev, k, t);
-                TensorPrimitives.Abs(t, t);
-                TensorPrimitives.Negate(t, t);
-                TensorPrimitives.Exp(t, t);
-                TensorPrimitives.Add(t, T.One, t);
-                TensorPrimitives.Log(t, t);
-                TensorPrimitives.Max(prev, k, z);
-                TensorPrimitives.Add(z, t, z);
-            }
+            else LogAddExp(l == 0 ? zrun : zc + (long)(l - 1) * d, kc + (long)l * d, zc + (long)l * d, d, tmp);
         }
         int n = L * d;
         var zs = new ReadOnlySpan<T>(zc, n);
