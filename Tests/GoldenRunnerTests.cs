@@ -14,7 +14,7 @@ public class GoldenRunnerTests
     /// <summary>A copy of the causal scan golden file with tensors and metadata edited.</summary>
     private string EditedScan(string name, Action<Dictionary<string, Tensor>, Dictionary<string, string>> edit)
     {
-        using var src = SafetensorsFile.Open(GoldenFiles.File("scan_causal_small.safetensors"));
+        using var src = SafetensorsFile.Open(Golden.FilePath("scan_causal_small.safetensors"));
         var tensors = src.LoadAll();
         var metadata = new Dictionary<string, string>(src.Metadata);
         edit(tensors, metadata);
@@ -35,10 +35,23 @@ public class GoldenRunnerTests
     [Test]
     public void CommandPassesWithExitCodeZero()
     {
-        var (code, output, err) = Command(GoldenFiles.File("scan_noncausal_small.safetensors"), "--dtype", "float64");
+        var (code, output, err) = Command(Golden.FilePath("scan_noncausal_small.safetensors"), "--dtype", "float64");
         Assert.That(code, Is.Zero, output + err);
         Assert.That(output, Does.Contain("kind scan_noncausal").And.Contain("dtype float64").And.Contain("PASS"));
         Assert.That(output, Does.Contain("dq").And.Contain("dk").And.Contain("dv"));
+    }
+
+    [TestCase("scan_causal_small.safetensors")]
+    [TestCase("scan_noncausal_small.safetensors")]
+    public void ScanKindsCompareOutputAndGradientsAndLeakNothing(string file)
+    {
+        var path = Golden.FilePath(file);
+        GoldenRunner.Run(path);
+        long before = MemoryStats.LiveTensors;
+        var report = GoldenRunner.Run(path, DType.Float64);
+        Assert.That(report.Tensors.Select(t => t.Name), Is.EqualTo(new[] { "o", "dq", "dk", "dv" }));
+        Assert.That(report.Passed, Is.True);
+        Assert.That(MemoryStats.LiveTensors, Is.EqualTo(before), "the runner disposes inputs, graph and results");
     }
 
     [Test]

@@ -150,7 +150,7 @@ public class SafetensorsTests
     [Test]
     public void RealFlaCheckpointLoads()
     {
-        using var f = SafetensorsFile.Open(GoldenFiles.File("fla_checkpoint_tiny/model.safetensors"));
+        using var f = SafetensorsFile.Open(Golden.FilePath("fla_checkpoint_tiny/model.safetensors"));
         Assert.That(f.Metadata["format"], Is.EqualTo("pt"));
         Assert.That(f.Names, Has.Count.EqualTo(3 + 2 * 12));
         Assert.That(f.Names, Does.Contain("model.embeddings.weight").And.Contain("lm_head.weight").And.Contain("model.layers.1.attn.g_proj.0.weight"));
@@ -158,7 +158,7 @@ public class SafetensorsTests
         Assert.That(f.Info("lm_head.weight").Shape, Is.EqualTo(new Shape(512, 256)));
         Assert.That(f.Info("model.layers.0.mlp.down_proj.weight").Shape, Is.EqualTo(new Shape(256, 768)));
         using var lm = f.Load("lm_head.weight");
-        using var g = SafetensorsFile.Open(GoldenFiles.File("lightnet_lm_tiny.safetensors"));
+        using var g = SafetensorsFile.Open(Golden.FilePath("lightnet_lm_tiny.safetensors"));
         using var reference = g.Load("param/lm_head.weight");
         Assert.That(lm.ToArray<float>(), Is.EqualTo(reference.ToArray<float>()), "the checkpoint holds lightnet_lm_tiny's weights");
     }
@@ -166,7 +166,7 @@ public class SafetensorsTests
     [Test]
     public void ResavingTheFlaCheckpointIsByteIdentical()
     {
-        var src = GoldenFiles.File("fla_checkpoint_tiny/model.safetensors");
+        var src = Golden.FilePath("fla_checkpoint_tiny/model.safetensors");
         var path = _dir.File("model.safetensors");
         using (var f = SafetensorsFile.Open(src))
         {
