@@ -5,7 +5,7 @@ namespace LightNet.Perf;
 
 /// <summary>
 /// Kernel report: each kernel's throughput against the ceilings measured in the same run (median of
-/// repeated timings after a warm-up). Usage: <c>report [all|ceilings|matmul|elementwise]</c>.
+/// repeated timings after a warm-up). Usage: <c>report [all|ceilings|matmul|elementwise|tpe]</c>.
 /// </summary>
 public static class Report
 {
@@ -19,6 +19,7 @@ public static class Report
         Console.WriteLine($"ceilings: fp32 FMA {peak1:F1} GFLOP/s on 1 core, {peakN:F1} GFLOP/s on {threads}; streaming memory {bw:F1} GB/s on {threads}");
         if (what is "all" or "matmul") Matmul(peakN);
         if (what is "all" or "elementwise") Elementwise(bw);
+        if (what is "all" or "tpe") TpeReport.Run();
         return 0;
     }
 
