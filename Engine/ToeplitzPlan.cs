@@ -136,6 +136,19 @@ public sealed class ToeplitzPlan
         return t.To(device ?? Device.Cpu);
     }
 
+    /// <summary>True when offset entry f (kernel row-major) is masked: causal mode and Δ &lt; 0.</summary>
+    public bool IsMasked(int f) => Causal && f < Grid[0] - 1;
+
+    /// <summary>1 for kept and 0 for causally masked offsets, [K, 1] in kernel row-major order.</summary>
+    public Tensor MaskTensor(DType dtype = DType.Float64, Device? device = null)
+    {
+        var v = new double[Offsets];
+        for (int f = 0; f < Offsets; f++) v[f] = IsMasked(f) ? 0 : 1;
+        using var h = Tensor.FromArray(v, [Offsets, 1]);
+        using var t = h.To(dtype);
+        return t.To(device ?? Device.Cpu);
+    }
+
     /// <inheritdoc/>
     public override string ToString() =>
         $"ToeplitzPlan(grid {Shape.Format(Grid)}, extra {NExtra}, {(Causal ? "causal" : "two-sided")}, {(Residual ? "residual" : "replace")}, {Algorithm})";
