@@ -98,8 +98,10 @@ public class CudaElementwiseTests
         foreach (var t in new[] { DType.Float32, DType.Float64, DType.Int32, DType.Int64, DType.BFloat16 })
         {
             using var f = Tensor.Full([5, 7], -3.25, t, dev);
+            using var c = Tensor.Full([5, 7], -3.25, t);
             using var d = f.To(DType.Float64);
-            Assert.That(d.ToArray<double>(), Is.All.EqualTo(-3.25), $"fill {t.Name()}");
+            using var cd = c.To(DType.Float64);
+            Assert.That(d.ToArray<double>(), Is.EqualTo(cd.ToArray<double>()), $"fill {t.Name()}");
         }
         foreach (bool normal in new[] { true, false })
         {

@@ -42,6 +42,10 @@ public class CudaRuntimeTests
             loss.Backward();
             Assert.That(x.Grad, Is.Not.Null);
             Assert.That(alloc.BytesInUse, Is.GreaterThan(inUse));
+            // Leaf gradients are detached from scopes (they outlive a step); the leaves release them.
+            x.Dispose();
+            w.Dispose();
+            g.Dispose();
         }
         Assert.That(alloc.BytesInUse, Is.EqualTo(inUse), "allocator bytes in use");
         Assert.That(MemoryStats.LiveDeviceBytes, Is.EqualTo(live), "live device bytes");
