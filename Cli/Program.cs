@@ -11,11 +11,12 @@ public static class Program
             return args.Length == 0 ? Demo.Run([]) : args[0] switch
             {
                 "demo" => Demo.Run(args[1..]),
+                "golden" => Golden.GoldenCommand.Run(args[1..], Console.Out, Console.Error),
                 "--help" or "-h" or "help" => Help(),
                 _ => Unknown(args[0]),
             };
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or InvalidDataException)
         {
             Console.Error.WriteLine($"lightnet: {e.Message}");
             return 2;
@@ -29,6 +30,8 @@ public static class Program
 
             usage:
               lightnet demo [--steps N] [--threads N]   train a tiny MLP with the engine's autograd on the CPU
+              lightnet golden <file.safetensors> [--dtype float32|float64] [--device cpu|cuda]
+                                                       run a golden reference file and compare every output and gradient
             """);
         return 0;
     }

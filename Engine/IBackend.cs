@@ -68,6 +68,36 @@ public interface IBackend
     void LayerNorm(Tensor x, Tensor? w, Tensor? b, double eps, Tensor y, Tensor mean, Tensor rstd);
     /// <summary>LayerNorm backward: dx, dw, db (dw/db null when w/b are null).</summary>
     void LayerNormBackward(Tensor x, Tensor? w, Tensor mean, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw, Tensor? db);
+
+    // Gated linear attention (chunked; SPEC §1). q, kbar, g [N, T, d], v [N, T, e], states [N, d, e].
+    /// <summary>Chunked forward of <c>S_t = diag(e^{g_t}) S_{t−1} + k̄_t v_tᵀ, o_t = α S_tᵀ q_t</c>; writes o and the final state.</summary>
+    void GatedAttentionForward(Tensor q, Tensor kbar, Tensor v, Tensor g, double scale, Tensor? s0, Tensor o, Tensor sT, int chunk);
+    /// <summary>Chunked closed-form backward: dq, dk̄, dv, dg and (when s0 is given) ds0, from dO and an optional final-state gradient.</summary>
+    void GatedAttentionBackward(Tensor q, Tensor kbar, Tensor v, Tensor g, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
+        Tensor dq, Tensor dkbar, Tensor dv, Tensor dg, Tensor? ds0, int chunk);
+    /// <summary>Fused causal additive attention (Z, k̄ and decays computed inside): o, final S [N, d, e] and final Z [N, d].</summary>
+    void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk);
+    /// <summary>Closed-form backward of <see cref="AdditiveCausalForward"/>: dq, dk, dv and, with an initial state, dS0 and dZ0.</summary>
+    void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
+        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk);
+
+    // Optimizers (contiguous, same shape and dtype).
+    /// <summary>Fused AdamW update of param, exp_avg m and exp_avg_sq v.</summary>
+    void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+    /// <summary>Fused SGD (momentum buffer optional).</summary>
+    void Sgd(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay);
+
+    // MD-LRPE
+    /// <summary>MD-LRPE expansion: x [.., T, d], angles [T, d] (x's dtype), y [.., T, 2d] = [x cos Θ, x sin Θ].</summary>
+    void Lrpe(Tensor x, Tensor angles, Tensor y);
+    /// <summary>MD-LRPE backward: dy [.., T, 2d] → dx [.., T, d] = dy[..,:d] cos Θ + dy[..,d:] sin Θ.</summary>
+    void LrpeBackward(Tensor dy, Tensor angles, Tensor dx);
+
+    // MD-TPE
+    /// <summary>Toeplitz application on x/y [B, L + N, c] with kernel [2n_1−1, …, c]; <paramref name="plan"/> has a resolved algorithm (Direct or Fft).</summary>
+    void Toeplitz(Tensor x, Tensor kernel, ToeplitzPlan plan, Tensor y);
+    /// <summary>Toeplitz backward: dx (may be null) and dkernel (may be null; 0 at causally masked offsets).</summary>
+    void ToeplitzBackward(Tensor x, Tensor kernel, Tensor dy, ToeplitzPlan plan, Tensor? dx, Tensor? dkernel);
 }
 
 /// <summary>Registry of backends by device kind; CUDA registers itself when its assembly loads.</summary>

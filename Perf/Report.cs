@@ -19,6 +19,7 @@ public static class Report
         Console.WriteLine($"ceilings: fp32 FMA {peak1:F1} GFLOP/s on 1 core, {peakN:F1} GFLOP/s on {threads}; streaming memory {bw:F1} GB/s on {threads}");
         if (what is "all" or "matmul") Matmul(peakN);
         if (what is "all" or "elementwise") Elementwise(bw);
+        if (what is "all" or "attention") AttentionReport.Run(peakN);
         return 0;
     }
 

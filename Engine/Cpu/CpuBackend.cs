@@ -3,7 +3,7 @@ using System.Numerics;
 namespace LightNet.Cpu;
 
 /// <summary>The CPU implementation of <see cref="IBackend"/>: SIMD kernels, parallel over independent work.</summary>
-public sealed unsafe class CpuBackend : IBackend
+public sealed unsafe partial class CpuBackend : IBackend
 {
     /// <summary>The single instance.</summary>
     public static CpuBackend Instance { get; } = new();
@@ -195,5 +195,71 @@ public sealed unsafe class CpuBackend : IBackend
         if (x.DType == DType.Float32) NormKernels.LayerNormBackward(x.Ptr<float>(), P<float>(w), mean.Ptr<float>(), rstd.Ptr<float>(), dy.Ptr<float>(), dx.Ptr<float>(), P<float>(dw), P<float>(db), rows, n);
         else if (x.DType == DType.Float64) NormKernels.LayerNormBackward(x.Ptr<double>(), P<double>(w), mean.Ptr<double>(), rstd.Ptr<double>(), dy.Ptr<double>(), dx.Ptr<double>(), P<double>(dw), P<double>(db), rows, n);
         else throw Unsupported("layer_norm_backward", x.DType);
+    }
+
+    /// <inheritdoc/>
+    public void GatedAttentionForward(Tensor q, Tensor kbar, Tensor v, Tensor g, double scale, Tensor? s0, Tensor o, Tensor sT, int chunk)
+    {
+        int n = q.Size(0), t = q.Size(1), d = q.Size(2), e = v.Size(2);
+        if (q.DType == DType.Float32)
+            GatedAttentionKernel.Forward(q.Ptr<float>(), kbar.Ptr<float>(), v.Ptr<float>(), g.Ptr<float>(), (float)scale, P<float>(s0), o.Ptr<float>(), sT.Ptr<float>(), n, t, d, e, chunk);
+        else if (q.DType == DType.Float64)
+            GatedAttentionKernel.Forward(q.Ptr<double>(), kbar.Ptr<double>(), v.Ptr<double>(), g.Ptr<double>(), scale, P<double>(s0), o.Ptr<double>(), sT.Ptr<double>(), n, t, d, e, chunk);
+        else throw Unsupported("gated_attention", q.DType);
+    }
+
+    /// <inheritdoc/>
+    public void GatedAttentionBackward(Tensor q, Tensor kbar, Tensor v, Tensor g, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
+        Tensor dq, Tensor dkbar, Tensor dv, Tensor dg, Tensor? ds0, int chunk)
+    {
+        int n = q.Size(0), t = q.Size(1), d = q.Size(2), e = v.Size(2);
+        if (q.DType == DType.Float32)
+            GatedAttentionKernel.Backward(q.Ptr<float>(), kbar.Ptr<float>(), v.Ptr<float>(), g.Ptr<float>(), (float)scale, P<float>(s0), dO.Ptr<float>(), P<float>(dsT),
+                dq.Ptr<float>(), dkbar.Ptr<float>(), dv.Ptr<float>(), dg.Ptr<float>(), P<float>(ds0), n, t, d, e, chunk);
+        else if (q.DType == DType.Float64)
+            GatedAttentionKernel.Backward(q.Ptr<double>(), kbar.Ptr<double>(), v.Ptr<double>(), g.Ptr<double>(), scale, P<double>(s0), dO.Ptr<double>(), P<double>(dsT),
+                dq.Ptr<double>(), dkbar.Ptr<double>(), dv.Ptr<double>(), dg.Ptr<double>(), P<double>(ds0), n, t, d, e, chunk);
+        else throw Unsupported("gated_attention_backward", q.DType);
+    }
+
+    /// <inheritdoc/>
+    public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk)
+    {
+        int n = q.Size(0), t = q.Size(1), d = q.Size(2), e = v.Size(2);
+        if (q.DType == DType.Float32)
+            GatedAttentionKernel.AdditiveForward(q.Ptr<float>(), k.Ptr<float>(), v.Ptr<float>(), (float)scale, P<float>(s0), P<float>(z0), o.Ptr<float>(), sT.Ptr<float>(), zT.Ptr<float>(), n, t, d, e, chunk);
+        else if (q.DType == DType.Float64)
+            GatedAttentionKernel.AdditiveForward(q.Ptr<double>(), k.Ptr<double>(), v.Ptr<double>(), scale, P<double>(s0), P<double>(z0), o.Ptr<double>(), sT.Ptr<double>(), zT.Ptr<double>(), n, t, d, e, chunk);
+        else throw Unsupported("additive_attention", q.DType);
+    }
+
+    /// <inheritdoc/>
+    public void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
+        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk)
+    {
+        int n = q.Size(0), t = q.Size(1), d = q.Size(2), e = v.Size(2);
+        if (q.DType == DType.Float32)
+            GatedAttentionKernel.AdditiveBackward(q.Ptr<float>(), k.Ptr<float>(), v.Ptr<float>(), (float)scale, P<float>(s0), P<float>(z0), dO.Ptr<float>(),
+                dq.Ptr<float>(), dk.Ptr<float>(), dv.Ptr<float>(), P<float>(ds0), P<float>(dz0), n, t, d, e, chunk);
+        else if (q.DType == DType.Float64)
+            GatedAttentionKernel.AdditiveBackward(q.Ptr<double>(), k.Ptr<double>(), v.Ptr<double>(), scale, P<double>(s0), P<double>(z0), dO.Ptr<double>(),
+                dq.Ptr<double>(), dk.Ptr<double>(), dv.Ptr<double>(), P<double>(ds0), P<double>(dz0), n, t, d, e, chunk);
+        else throw Unsupported("additive_attention_backward", q.DType);
+    }
+
+    /// <inheritdoc/>
+    public void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step)
+    {
+        if (param.DType == DType.Float32) OptimizerKernels.AdamW(param.Ptr<float>(), grad.Ptr<float>(), m.Ptr<float>(), v.Ptr<float>(), param.Numel, step);
+        else if (param.DType == DType.Float64) OptimizerKernels.AdamW(param.Ptr<double>(), grad.Ptr<double>(), m.Ptr<double>(), v.Ptr<double>(), param.Numel, step);
+        else throw Unsupported("adamw", param.DType);
+    }
+
+    /// <inheritdoc/>
+    public void Sgd(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay)
+    {
+        if (param.DType == DType.Float32) OptimizerKernels.Sgd(param.Ptr<float>(), grad.Ptr<float>(), P<float>(momentumBuffer), param.Numel, lr, momentum, weightDecay);
+        else if (param.DType == DType.Float64) OptimizerKernels.Sgd(param.Ptr<double>(), grad.Ptr<double>(), P<double>(momentumBuffer), param.Numel, lr, momentum, weightDecay);
+        else throw Unsupported("sgd", param.DType);
     }
 }

@@ -1,0 +1,66 @@
+namespace LightNet;
+
+/// <summary>
+/// LightNet's causal additive attention as one fused op on [B, H, T, dim] tensors (SPEC §1): the running
+/// log-normaliser Z, the normalised keys k̄ = exp(k − Z) and the decays exp(Z_{t−1} − Z_t) are formed
+/// chunk by chunk inside the kernel, and the backward uses the closed form
+/// <c>dk_t = k̄_t ⊙ (dk̄_t − w_t)</c>. Optional initial state (S_0 [B, H, d, e], Z_0 [B, H, d]).
+/// </summary>
+public static class AdditiveAttention
+{
+    private static void Validate(string op, Tensor q, Tensor k, Tensor v, Tensor? s0, Tensor? z0)
+    {
+        if (q.Rank != 4 || k.Shape != q.Shape || v.Rank != 4 || v.Size(0) != q.Size(0) || v.Size(1) != q.Size(1) || v.Size(2) != q.Size(2))
+            throw new ShapeException($"{op}: expected q, k [B, H, T, d] and v [B, H, T, e]; got q {q.Shape}, k {k.Shape}, v {v.Shape}");
+        if (q.Size(2) == 0) throw new ShapeException($"{op}: empty sequence (q {q.Shape})");
+        q.RequireFloating(op, "q");
+        foreach (var (t, name) in new[] { (k, "k"), (v, "v") })
+        {
+            Tensor.SameDType(op, q, t, "q", name);
+            Tensor.SameDevice(op, q, t, "q", name);
+        }
+        if ((s0 == null) != (z0 == null)) throw new ShapeException($"{op}: an initial state needs both S and Z");
+        if (s0 != null && s0.Shape != new Shape(q.Size(0), q.Size(1), q.Size(3), v.Size(3)))
+            throw new ShapeException($"{op}: initial 'S' {s0.Shape} must be [{q.Size(0)}, {q.Size(1)}, {q.Size(3)}, {v.Size(3)}]");
+        if (z0 != null && z0.Shape != new Shape(q.Size(0), q.Size(1), q.Size(3)))
+            throw new ShapeException($"{op}: initial 'Z' {z0.Shape} must be [{q.Size(0)}, {q.Size(1)}, {q.Size(3)}]");
+    }
+
+    private static Tensor Flat3(Tensor t) { using var c = t.Contiguous(); return c.View(-1, t.Size(2), t.Size(3)); }
+    private static Tensor Flat2(Tensor t) { using var c = t.Contiguous(); return c.View(-1, t.Size(2)); }
+
+    /// <summary>Forward: o [B, H, T, e], final S [B, H, d, e], final Z [B, H, d].</summary>
+    public static (Tensor O, Tensor S, Tensor Z) CausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0 = null, Tensor? z0 = null, int chunk = GatedAttention.DefaultChunk)
+    {
+        Validate("additive_attention_causal", q, k, v, s0, z0);
+        if (chunk <= 0 || chunk % 16 != 0) throw new ShapeException($"additive_attention_causal: chunk must be a positive multiple of 16, got {chunk}");
+        int B = q.Size(0), H = q.Size(1), T = q.Size(2), d = q.Size(3), e = v.Size(3);
+        using var q3 = Flat3(q); using var k3 = Flat3(k); using var v3 = Flat3(v);
+        using var s3 = s0 == null ? null : Flat3(s0);
+        using var z2 = z0 == null ? null : Flat2(z0);
+        var o = Tensor.Empty([B, H, T, e], q.DType, q.Device);
+        var sT = Tensor.Empty([B, H, d, e], q.DType, q.Device);
+        var zT = Tensor.Empty([B, H, d], q.DType, q.Device);
+        using var o3 = o.View(-1, T, e); using var sT3 = sT.View(-1, d, e); using var zT2 = zT.View(-1, d);
+        q.Backend.AdditiveCausalForward(q3, k3, v3, scale, s3, z2, o3, sT3, zT2, chunk);
+        return (o, sT, zT);
+    }
+
+    /// <summary>Backward of <see cref="CausalForward"/> for the output gradient dO: (dq, dk, dv, dS0, dZ0).</summary>
+    public static (Tensor Dq, Tensor Dk, Tensor Dv, Tensor? DS0, Tensor? DZ0) CausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO, int chunk = GatedAttention.DefaultChunk)
+    {
+        Validate("additive_attention_causal_backward", q, k, v, s0, z0);
+        int B = q.Size(0), H = q.Size(1), T = q.Size(2), d = q.Size(3), e = v.Size(3);
+        if (dO.Shape != new Shape(B, H, T, e)) throw new ShapeException($"additive_attention_causal_backward: 'dO' {dO.Shape} must be [{B}, {H}, {T}, {e}]");
+        using var q3 = Flat3(q); using var k3 = Flat3(k); using var v3 = Flat3(v); using var do3 = Flat3(dO);
+        using var s3 = s0 == null ? null : Flat3(s0);
+        using var z2 = z0 == null ? null : Flat2(z0);
+        var dq = q.EmptyLike(); var dk = q.EmptyLike(); var dv = v.EmptyLike();
+        var ds0 = s0 == null ? null : Tensor.Empty([B, H, d, e], q.DType, q.Device);
+        var dz0 = z0 == null ? null : Tensor.Empty([B, H, d], q.DType, q.Device);
+        using var dq3 = dq.View(-1, T, d); using var dk3 = dk.View(-1, T, d); using var dv3 = dv.View(-1, T, e);
+        using var ds3 = ds0?.View(-1, d, e); using var dz2 = dz0?.View(-1, d);
+        q.Backend.AdditiveCausalBackward(q3, k3, v3, scale, s3, z2, do3, dq3, dk3, dv3, ds3, dz2, chunk);
+        return (dq, dk, dv, ds0, dz0);
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LightNet.Models.LightNet;
+
+/// <summary>
+/// Configuration of the language models, read from and written to a Hugging Face <c>config.json</c> with
+/// fla's field names (<c>model_type: "lightnet"</c>); unknown keys are ignored on read.
+/// </summary>
+public sealed record LightNetConfig
+{
+    public int VocabSize { get; init; } = 32000;
+    public int HiddenSize { get; init; } = 1024;
+    public int NumHiddenLayers { get; init; } = 24;
+    public int? NumHeads { get; init; }
+    public int? ExpandRatio { get; init; } = 128;
+    public int GateLowRankDim { get; init; } = 128;
+    public double HiddenRatio { get; init; } = 4;
+    public int? IntermediateSize { get; init; }
+    public double NormEps { get; init; } = 1e-6;
+    public bool TieWordEmbeddings { get; init; }
+    public double InitializerRange { get; init; } = 0.02;
+    /// <summary>Attention scale; null means d^−½ with d the key head dim.</summary>
+    public double? AttnScale { get; init; }
+    /// <summary>1-D MD-TPE after the embedding (off by default, as in fla).</summary>
+    public bool UseTpe { get; init; }
+    public int TpeRpeDim { get; init; } = 32;
+    public int TpeRpeLayers { get; init; } = 1;
+    /// <summary>1-D MD-LRPE inside attention (off by default, as in fla).</summary>
+    public bool UseLrpe { get; init; }
+    public double LrpeBase { get; init; } = 10000;
+    /// <summary>Architecture name written to config.json.</summary>
+    public string Architecture { get; init; } = "LightNetForCausalLM";
+
+    /// <summary>Attention sizes for a causal or bidirectional layer.</summary>
+    public AttentionConfig Attention(bool causal) => AttentionConfig.FromFla(HiddenSize, NumHeads, ExpandRatio, GateLowRankDim, causal, AttnScale);
+
+    /// <summary>MLP width (fla's default when not given).</summary>
+    public int Intermediate => IntermediateSize ?? Nn.GatedMlp.DefaultIntermediate(HiddenSize, HiddenRatio);
+
+    private static int? OptInt(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<int>(out var i) ? i : o[k] is JsonValue d && d.TryGetValue<double>(out var x) ? (int)x : null;
+    private static double? OptDouble(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<double>(out var x) ? x : null;
+    private static bool? OptBool(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
+
+    private static int Req(JsonObject o, string k, string file) => OptInt(o, k) ?? throw new InvalidDataException($"{file}: required key '{k}' is missing or not a number");
+
+    /// <summary>Parses a config JSON (config.json or a golden file's config); <paramref name="source"/> names it in errors.</summary>
+    public static LightNetConfig FromJson(string json, string source = "config")
+    {
+        JsonObject o;
+        try { o = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: not a JSON object"); }
+        catch (JsonException e) { throw new InvalidDataException($"{source}: malformed JSON ({e.Message})", e); }
+        var arch = o["architectures"] is JsonArray a && a.Count > 0 ? a[0]?.GetValue<string>() : null;
+        return new LightNetConfig
+        {
+            VocabSize = Req(o, "vocab_size", source),
+            HiddenSize = Req(o, "hidden_size", source),
+            NumHiddenLayers = Req(o, "num_hidden_layers", source),
+            NumHeads = OptInt(o, "num_heads"),
+            ExpandRatio = o.ContainsKey("expand_ratio") ? OptInt(o, "expand_ratio") : OptInt(o, "head_k_dim"),
+            GateLowRankDim = OptInt(o, "gate_low_rank_dim") ?? 128,
+            HiddenRatio = OptDouble(o, "hidden_ratio") ?? 4,
+            IntermediateSize = OptInt(o, "intermediate_size"),
+            NormEps = OptDouble(o, "norm_eps") ?? 1e-6,
+            TieWordEmbeddings = OptBool(o, "tie_word_embeddings") ?? false,
+            InitializerRange = OptDouble(o, "initializer_range") ?? 0.02,
+            AttnScale = OptDouble(o, "attn_scale"),
+            UseTpe = OptBool(o, "use_tpe") ?? false,
+            TpeRpeDim = OptInt(o, "tpe_rpe_dim") ?? 32,
+            TpeRpeLayers = OptInt(o, "tpe_rpe_layers") ?? 1,
+            UseLrpe = OptBool(o, "use_lrpe") ?? OptBool(o, "lrpe") ?? false,
+            LrpeBase = OptDouble(o, "lrpe_base") ?? 10000,
+            Architecture = arch ?? "LightNetForCausalLM",
+        };
+    }
+
+    /// <summary>Hugging Face config.json text with fla's field names.</summary>
+    public string ToJson()
+    {
+        var o = new JsonObject
+        {
+            ["architectures"] = new JsonArray(Architecture),
+            ["model_type"] = "lightnet",
+            ["vocab_size"] = VocabSize,
+            ["hidden_size"] = HiddenSize,
+            ["num_hidden_layers"] = NumHiddenLayers,
+            ["num_heads"] = NumHeads,
+            ["expand_ratio"] = ExpandRatio,
+            ["gate_low_rank_dim"] = GateLowRankDim,
+            ["hidden_ratio"] = HiddenRatio,
+            ["intermediate_size"] = IntermediateSize,
+            ["hidden_act"] = "swish",
+            ["norm_eps"] = NormEps,
+            ["tie_word_embeddings"] = TieWordEmbeddings,
+            ["initializer_range"] = InitializerRange,
+            ["use_short_conv"] = false,
+            ["attn_mode"] = "chunk",
+            ["elementwise_affine"] = true,
+            ["fuse_cross_entropy"] = false,
+            ["use_tpe"] = UseTpe,
+            ["tpe_rpe_dim"] = TpeRpeDim,
+            ["tpe_rpe_layers"] = TpeRpeLayers,
+            ["use_lrpe"] = UseLrpe,
+            ["lrpe_base"] = LrpeBase,
+            ["dtype"] = "float32",
+        };
+        if (AttnScale is double s) o["attn_scale"] = s;
+        return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+}

@@ -1,0 +1,32 @@
+using LightNet.Autograd;
+
+namespace LightNet.Models.Nn;
+
+/// <summary><c>y = x Wᵀ (+ b)</c> with W stored [out, in] (PyTorch layout); applies to the last axis.</summary>
+public sealed class Linear : Module
+{
+    /// <summary>Creates the layer; weights (and bias) N(0, std²).</summary>
+    public Linear(int inFeatures, int outFeatures, bool bias, Generator gen, double std = 0.02, DType dtype = DType.Float32)
+    {
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        Weight = Parameter("weight", Init.Normal([outFeatures, inFeatures], std, gen, dtype));
+        if (bias) Bias = Parameter("bias", Init.Normal([outFeatures], std, gen, dtype));
+    }
+
+    public int InFeatures { get; }
+    public int OutFeatures { get; }
+    public Variable Weight { get; }
+    public Variable? Bias { get; }
+
+    /// <summary>Applies the layer to x [..., in].</summary>
+    public Variable Forward(Variable x)
+    {
+        if (x.Size(-1) != InFeatures) throw new ShapeException($"linear: input {x.Shape} has {x.Size(-1)} features, the layer expects {InFeatures} (weight {Weight.Shape})");
+        var lead = x.Shape.ToArray()[..^1];
+        var x2 = x.Reshape(-1, InFeatures);
+        var y = Variable.Matmul(x2, Weight.Transpose());
+        if (Bias != null) y = y + Bias;
+        return y.Reshape([.. lead, OutFeatures]);
+    }
+}
