@@ -6,13 +6,19 @@
 // (states inside a chunk are rebuilt into a scratch buffer), then walks t backwards with
 //   G_t = α q_t do_tᵀ + diag(λ_{t+1}) G_{t+1} (G_T starts at dS_T),  dq_t = α S_t do_t,  dk̄_t = G_t v_t,
 //   dv_t = G_tᵀ k̄_t,  dg_t = λ_t ⊙ rowsum(G_t ⊙ S_{t−1}),  dS_0 = diag(λ_0) G_0.
-// Reductions over j go through shared-memory atomics.
+// Reductions over j: warp shuffles, then one shared-memory atomic per warp.
 typedef long long i64;
 
 #define GATED_MAX_D 256
 
 __device__ __forceinline__ float f_exp(float x) { return expf(x); }
 __device__ __forceinline__ double f_exp(double x) { return exp(x); }
+
+template <typename T> __device__ __forceinline__ T warp_sum(T v)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
 
 template <typename T> __device__ void gated_fwd(const T* q, const T* kb, const T* v, const T* g, const T* s0, T* o, T* sT, double scale, i64 t_len, i64 d, i64 e)
 {
@@ -113,24 +119,29 @@ template <typename T> __device__ void gated_bwd(const T* q, const T* kb, const T
                 rq[i] = T(0); rk[i] = T(0); rl[i] = T(0);
             }
             __syncthreads();
-            if (active)
             {
-                T doj = dO[(n * t_len + t) * e + j];
-                T vj = v[(n * t_len + t) * e + j];
+                // Every thread takes part (inactive columns with zeros) so the warp reductions are complete.
+                T doj = active ? dO[(n * t_len + t) * e + j] : T(0);
+                T vj = active ? v[(n * t_len + t) * e + j] : T(0);
                 const T* St = bufn + (t - t0) * d * e;
                 const T* Sp = t > t0 ? bufn + (t - 1 - t0) * d * e : ckn + c * d * e;
                 T dvj = T(0);
                 for (int i = 0; i < d; i++)
                 {
                     G[i] += a * qs[i] * doj;
-                    T st = St[i * e + j];
-                    atomicAdd(&rq[i], a * st * doj);
-                    atomicAdd(&rk[i], G[i] * vj);
-                    atomicAdd(&rl[i], G[i] * Sp[i * e + j]);
+                    T st = active ? St[i * e + j] : T(0);
+                    T sp = active ? Sp[i * e + j] : T(0);
+                    T cq = warp_sum(a * st * doj), ck_ = warp_sum(G[i] * vj), cl = warp_sum(G[i] * sp);
+                    if ((threadIdx.x & 31) == 0)
+                    {
+                        atomicAdd(&rq[i], cq);
+                        atomicAdd(&rk[i], ck_);
+                        atomicAdd(&rl[i], cl);
+                    }
                     dvj += G[i] * ks[i];
                     G[i] *= ls[i];
                 }
-                dv[(n * t_len + t) * e + j] = dvj;
+                if (active) dv[(n * t_len + t) * e + j] = dvj;
             }
             __syncthreads();
             for (int i = threadIdx.x; i < d; i += blockDim.x)
