@@ -35,6 +35,14 @@ internal unsafe struct ArgPack
     /// <summary>Appends a 64-bit float.</summary>
     public void F64(double v) => Add(v);
 
+    /// <summary>A parameter block holding <paramref name="args"/> in order.</summary>
+    public static ArgPack From(ReadOnlySpan<KernelArg> args)
+    {
+        var p = new ArgPack();
+        foreach (var a in args) a.AppendTo(ref p);
+        return p;
+    }
+
     /// <summary>Address of the first byte (the pack must not move while it is used).</summary>
     public byte* Data
     {

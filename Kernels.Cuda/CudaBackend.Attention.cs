@@ -21,18 +21,7 @@ public sealed unsafe partial class CudaBackend
         var block = GatedBlock("gated_attention", d, e);
         if (n == 0) return;
         _dev.MakeCurrent();
-        var a = new ArgPack();
-        a.Ptr(Addr(q));
-        a.Ptr(Addr(kbar));
-        a.Ptr(Addr(v));
-        a.Ptr(Addr(g));
-        a.Ptr(Addr(s0, true));
-        a.Ptr(Addr(o));
-        a.Ptr(Addr(sT));
-        a.F64(scale);
-        a.I64(t);
-        a.I64(d);
-        a.I64(e);
+        var a = ArgPack.From([Addr(q), Addr(kbar), Addr(v), Addr(g), Addr(s0, true), Addr(o), Addr(sT), scale, (long)t, (long)d, (long)e]);
         _dev.Function("gated", k).Launch((uint)n, 1, 1, block, (uint)(3 * d * q.DType.Size()), S, ref a);
     }
 
@@ -53,26 +42,8 @@ public sealed unsafe partial class CudaBackend
         ulong buf = _dev.Allocator.Rent(bufBytes, out var bufBlock);
         try
         {
-            var a = new ArgPack();
-            a.Ptr(Addr(q));
-            a.Ptr(Addr(kbar));
-            a.Ptr(Addr(v));
-            a.Ptr(Addr(g));
-            a.Ptr(Addr(s0, true));
-            a.Ptr(Addr(dO));
-            a.Ptr(Addr(dsT, true));
-            a.Ptr(Addr(dq));
-            a.Ptr(Addr(dkbar));
-            a.Ptr(Addr(dv));
-            a.Ptr(Addr(dg));
-            a.Ptr(Addr(ds0, true));
-            a.F64(scale);
-            a.I64(t);
-            a.I64(d);
-            a.I64(e);
-            a.I64(c);
-            a.Ptr(ck);
-            a.Ptr(buf);
+            var a = ArgPack.From([Addr(q), Addr(kbar), Addr(v), Addr(g), Addr(s0, true), Addr(dO), Addr(dsT, true),
+                Addr(dq), Addr(dkbar), Addr(dv), Addr(dg), Addr(ds0, true), scale, (long)t, (long)d, (long)e, c, ck, buf]);
             _dev.Function("gated", k).Launch((uint)n, 1, 1, block, (uint)(6 * d * es), S, ref a);
         }
         finally
@@ -86,17 +57,8 @@ public sealed unsafe partial class CudaBackend
     private void AdditivePrep(Tensor k, Tensor? z0, Tensor kbar, Tensor g, Tensor zT)
     {
         var kn = Pick("additive_attention", k.DType, "additive_prep_f32", "additive_prep_f64");
-        int n = k.Size(0), t = k.Size(1), d = k.Size(2);
-        var a = new ArgPack();
-        a.Ptr(Addr(k));
-        a.Ptr(Addr(z0, true));
-        a.Ptr(Addr(kbar));
-        a.Ptr(Addr(g));
-        a.Ptr(Addr(zT));
-        a.I64(n);
-        a.I64(t);
-        a.I64(d);
-        Run("additive", kn, (long)n * d, ref a);
+        long n = k.Size(0), t = k.Size(1), d = k.Size(2);
+        Launch("additive", kn, n * d, false, Addr(k), Addr(z0, true), Addr(kbar), Addr(g), Addr(zT), n, t, d);
     }
 
     /// <inheritdoc/>
@@ -124,17 +86,6 @@ public sealed unsafe partial class CudaBackend
         using var dg = k.EmptyLike();
         using var ds0Tmp = s0 != null && ds0 == null ? s0.EmptyLike() : null;
         GatedAttentionBackward(q, kbar, v, g, scale, s0, dO, null, dq, dkbar, dv, dg, ds0 ?? ds0Tmp, chunk);
-        var a = new ArgPack();
-        a.Ptr(Addr(kbar));
-        a.Ptr(Addr(g));
-        a.Ptr(Addr(dkbar));
-        a.Ptr(Addr(dg));
-        a.I64(z0 != null ? 1 : 0);
-        a.Ptr(Addr(dk));
-        a.Ptr(Addr(dz0, true));
-        a.I64(n);
-        a.I64(t);
-        a.I64(d);
-        Run("additive", kn, (long)n * d, ref a);
+        Launch("additive", kn, (long)n * d, false, Addr(kbar), Addr(g), Addr(dkbar), Addr(dg), z0 != null ? 1L : 0L, Addr(dk), Addr(dz0, true), (long)n, (long)t, (long)d);
     }
 }

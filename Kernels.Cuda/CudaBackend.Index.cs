@@ -10,55 +10,36 @@ public sealed unsafe partial class CudaBackend
         _ => throw new ShapeException($"{op}: dtype {t.Name()} is not supported on cuda"),
     };
 
-    private void IndexKernel(string kernel, Tensor a, Tensor idx, Tensor b, long outer, long n, long m, long inner, long work)
+    /// <summary>
+    /// Runs an index kernel on a [outer, n, inner] operand <paramref name="a"/>, the index and the other
+    /// operand; the adjoints (<paramref name="perColumn"/>) give one thread per output column. Then checks the
+    /// bad-index flag and throws the CPU backend's message.
+    /// </summary>
+    private void IndexOp(string op, string kernel, Tensor a, Tensor idx, Tensor b, int m, bool perColumn)
     {
+        long outer = a.Size(0), n = a.Size(1), inner = a.Size(2);
         _dev.MakeCurrent();
         _dev.ResetErrorFlag();
-        var p = new ArgPack();
-        p.Ptr(Addr(a));
-        p.Ptr(Addr(idx));
-        p.Ptr(Addr(b));
-        p.I64(outer);
-        p.I64(n);
-        p.I64(m);
-        p.I64(inner);
-        p.Ptr(_dev.ErrorFlag);
-        Run("index", kernel, work, ref p);
+        Launch("index", kernel, perColumn ? outer * inner : outer * m * inner, false, Addr(a), Addr(idx), Addr(b), outer, n, (long)m, inner, _dev.ErrorFlag);
+        ulong bad = _dev.ReadErrorFlag();
+        if (bad == ulong.MaxValue) return;
+        long v = _dev.ReadInt64(Addr(idx) + bad * 8);
+        throw new ArgumentOutOfRangeException(nameof(idx), $"{op}: index {v} is out of range for an axis of size {n}");
     }
 
     /// <inheritdoc/>
-    public void IndexSelect(Tensor x, Tensor idx, Tensor y)
-    {
-        var k = ByElementSize("index_select", x.DType, "index_select_b2", "index_select_b4", "index_select_b8");
-        int outer = x.Size(0), n = x.Size(1), m = idx.Size(0), inner = x.Size(2);
-        IndexKernel(k, x, idx, y, outer, n, m, inner, (long)outer * m * inner);
-        CheckIndexFlag("index_select", idx, n);
-    }
+    public void IndexSelect(Tensor x, Tensor idx, Tensor y) =>
+        IndexOp("index_select", ByElementSize("index_select", x.DType, "index_select_b2", "index_select_b4", "index_select_b8"), x, idx, y, idx.Size(0), false);
 
     /// <inheritdoc/>
-    public void IndexAdd(Tensor y, Tensor idx, Tensor src)
-    {
-        var k = Pick("index_add", y.DType, "index_add_f32", "index_add_f64");
-        int outer = y.Size(0), n = y.Size(1), m = idx.Size(0), inner = y.Size(2);
-        IndexKernel(k, y, idx, src, outer, n, m, inner, (long)outer * inner);
-        CheckIndexFlag("index_add", idx, n);
-    }
+    public void IndexAdd(Tensor y, Tensor idx, Tensor src) =>
+        IndexOp("index_add", Pick("index_add", y.DType, "index_add_f32", "index_add_f64"), y, idx, src, idx.Size(0), true);
 
     /// <inheritdoc/>
-    public void Gather(Tensor x, Tensor idx, Tensor y)
-    {
-        var k = ByElementSize("gather", x.DType, "gather_b2", "gather_b4", "gather_b8");
-        int outer = x.Size(0), n = x.Size(1), m = idx.Size(1), inner = x.Size(2);
-        IndexKernel(k, x, idx, y, outer, n, m, inner, (long)outer * m * inner);
-        CheckIndexFlag("gather", idx, n);
-    }
+    public void Gather(Tensor x, Tensor idx, Tensor y) =>
+        IndexOp("gather", ByElementSize("gather", x.DType, "gather_b2", "gather_b4", "gather_b8"), x, idx, y, idx.Size(1), false);
 
     /// <inheritdoc/>
-    public void ScatterAdd(Tensor y, Tensor idx, Tensor src)
-    {
-        var k = Pick("scatter_add", y.DType, "scatter_add_f32", "scatter_add_f64");
-        int outer = y.Size(0), n = y.Size(1), m = idx.Size(1), inner = y.Size(2);
-        IndexKernel(k, y, idx, src, outer, n, m, inner, (long)outer * inner);
-        CheckIndexFlag("scatter_add", idx, n);
-    }
+    public void ScatterAdd(Tensor y, Tensor idx, Tensor src) =>
+        IndexOp("scatter_add", Pick("scatter_add", y.DType, "scatter_add_f32", "scatter_add_f64"), y, idx, src, idx.Size(1), true);
 }

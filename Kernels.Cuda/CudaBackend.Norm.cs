@@ -5,75 +5,28 @@ public sealed unsafe partial class CudaBackend
     private const long NormRowsPerChunk = 64;
 
     /// <inheritdoc/>
-    public void RmsNorm(Tensor x, Tensor? w, double eps, Tensor y, Tensor rstd)
-    {
-        var k = Pick("rms_norm", x.DType, "rmsnorm_f32", "rmsnorm_f64");
-        long rows = x.Size(0), n = x.Size(1);
-        _dev.MakeCurrent();
-        var a = new ArgPack();
-        a.Ptr(Addr(x));
-        a.Ptr(Addr(w, true));
-        a.F64(eps);
-        a.Ptr(Addr(y));
-        a.Ptr(Addr(rstd));
-        a.I64(rows);
-        a.I64(n);
-        RunRows("norm", k, rows, ref a);
-    }
+    public void RmsNorm(Tensor x, Tensor? w, double eps, Tensor y, Tensor rstd) =>
+        Launch("norm", Pick("rms_norm", x.DType, "rmsnorm_f32", "rmsnorm_f64"), x.Size(0), true,
+            Addr(x), Addr(w, true), eps, Addr(y), Addr(rstd), (long)x.Size(0), (long)x.Size(1));
 
     /// <inheritdoc/>
     public void RmsNormBackward(Tensor x, Tensor? w, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw)
     {
-        var k = Pick("rms_norm_backward", x.DType, "rmsnorm_bwd_f32", "rmsnorm_bwd_f64");
-        long rows = x.Size(0), n = x.Size(1);
-        _dev.MakeCurrent();
-        var a = new ArgPack();
-        a.Ptr(Addr(x));
-        a.Ptr(Addr(w, true));
-        a.Ptr(Addr(rstd));
-        a.Ptr(Addr(dy));
-        a.Ptr(Addr(dx));
-        a.I64(rows);
-        a.I64(n);
-        RunRows("norm", k, rows, ref a);
+        Launch("norm", Pick("rms_norm_backward", x.DType, "rmsnorm_bwd_f32", "rmsnorm_bwd_f64"), x.Size(0), true,
+            Addr(x), Addr(w, true), Addr(rstd), Addr(dy), Addr(dx), (long)x.Size(0), (long)x.Size(1));
         if (dw != null) WeightGradients(x, null, rstd, dy, dw, null);
     }
 
     /// <inheritdoc/>
-    public void LayerNorm(Tensor x, Tensor? w, Tensor? b, double eps, Tensor y, Tensor mean, Tensor rstd)
-    {
-        var k = Pick("layer_norm", x.DType, "layernorm_f32", "layernorm_f64");
-        long rows = x.Size(0), n = x.Size(1);
-        _dev.MakeCurrent();
-        var a = new ArgPack();
-        a.Ptr(Addr(x));
-        a.Ptr(Addr(w, true));
-        a.Ptr(Addr(b, true));
-        a.F64(eps);
-        a.Ptr(Addr(y));
-        a.Ptr(Addr(mean));
-        a.Ptr(Addr(rstd));
-        a.I64(rows);
-        a.I64(n);
-        RunRows("norm", k, rows, ref a);
-    }
+    public void LayerNorm(Tensor x, Tensor? w, Tensor? b, double eps, Tensor y, Tensor mean, Tensor rstd) =>
+        Launch("norm", Pick("layer_norm", x.DType, "layernorm_f32", "layernorm_f64"), x.Size(0), true,
+            Addr(x), Addr(w, true), Addr(b, true), eps, Addr(y), Addr(mean), Addr(rstd), (long)x.Size(0), (long)x.Size(1));
 
     /// <inheritdoc/>
     public void LayerNormBackward(Tensor x, Tensor? w, Tensor mean, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw, Tensor? db)
     {
-        var k = Pick("layer_norm_backward", x.DType, "layernorm_bwd_f32", "layernorm_bwd_f64");
-        long rows = x.Size(0), n = x.Size(1);
-        _dev.MakeCurrent();
-        var a = new ArgPack();
-        a.Ptr(Addr(x));
-        a.Ptr(Addr(w, true));
-        a.Ptr(Addr(mean));
-        a.Ptr(Addr(rstd));
-        a.Ptr(Addr(dy));
-        a.Ptr(Addr(dx));
-        a.I64(rows);
-        a.I64(n);
-        RunRows("norm", k, rows, ref a);
+        Launch("norm", Pick("layer_norm_backward", x.DType, "layernorm_bwd_f32", "layernorm_bwd_f64"), x.Size(0), true,
+            Addr(x), Addr(w, true), Addr(mean), Addr(rstd), Addr(dy), Addr(dx), (long)x.Size(0), (long)x.Size(1));
         if (dw != null || db != null) WeightGradients(x, mean, rstd, dy, dw, db);
     }
 
@@ -81,37 +34,19 @@ public sealed unsafe partial class CudaBackend
     private void WeightGradients(Tensor x, Tensor? mean, Tensor rstd, Tensor dy, Tensor? dw, Tensor? db)
     {
         long rows = x.Size(0), n = x.Size(1);
-        int es = x.DType.Size();
         if (n == 0) return;
         long rpc = Math.Max(NormRowsPerChunk, (rows + 65534) / 65535);
         long chunks = Math.Max(1, (rows + rpc - 1) / rpc);
         var (kp, kc) = x.DType == DType.Float32 ? ("norm_dw_partial_f32", "colsum_f32") : ("norm_dw_partial_f64", "colsum_f64");
-        long bytes = chunks * n * es;
-        ulong pdw = dw != null ? _dev.Allocator.Rent(bytes, out var bw) : 0;
-        ulong pdb = db != null ? _dev.Allocator.Rent(bytes, out var bb) : 0;
+        long bytes = chunks * n * x.DType.Size();
+        ulong pdw = dw != null ? _dev.Allocator.Rent(bytes, out _) : 0;
+        ulong pdb = db != null ? _dev.Allocator.Rent(bytes, out _) : 0;
         try
         {
-            var a = new ArgPack();
-            a.Ptr(Addr(x));
-            a.Ptr(Addr(mean, true));
-            a.Ptr(Addr(rstd));
-            a.Ptr(Addr(dy));
-            a.Ptr(pdw);
-            a.Ptr(pdb);
-            a.I64(rows);
-            a.I64(n);
-            a.I64(rpc);
+            var a = ArgPack.From([Addr(x), Addr(mean, true), Addr(rstd), Addr(dy), pdw, pdb, rows, n, rpc]);
             _dev.Function("norm", kp).Launch((uint)((n + Block - 1) / Block), (uint)chunks, 1, Block, 0, S, ref a);
-            foreach (var (part, dst) in new[] { (pdw, dw), (pdb, db) })
-            {
-                if (dst == null) continue;
-                var c = new ArgPack();
-                c.Ptr(part);
-                c.Ptr(Addr(dst));
-                c.I64(chunks);
-                c.I64(n);
-                Run("norm", kc, n, ref c);
-            }
+            if (dw != null) Launch("norm", kc, n, false, pdw, Addr(dw), chunks, n);
+            if (db != null) Launch("norm", kc, n, false, pdb, Addr(db), chunks, n);
         }
         finally
         {

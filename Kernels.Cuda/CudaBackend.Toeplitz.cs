@@ -34,23 +34,9 @@ public sealed unsafe partial class CudaBackend
             TpeRows(k, x, kernel, kb, go, y, plan);
     }
 
-    private void TpeRows(string kernel, Tensor src, Tensor kern, Tensor kb, Tensor go, Tensor dst, ToeplitzPlan plan)
-    {
-        _dev.MakeCurrent();
-        var a = new ArgPack();
-        a.Ptr(Addr(src));
-        a.Ptr(Addr(kern));
-        a.Ptr(Addr(kb));
-        a.Ptr(Addr(go));
-        a.Ptr(Addr(dst));
-        a.I64(src.Size(0));
-        a.I64(plan.NExtra);
-        a.I64(plan.Tokens);
-        a.I64(src.Size(2));
-        a.I64(plan.Causal ? 1 : 0);
-        a.I64(plan.Residual ? 1 : 0);
-        Run("toeplitz", kernel, src.Numel, ref a);
-    }
+    private void TpeRows(string kernel, Tensor src, Tensor kern, Tensor kb, Tensor go, Tensor dst, ToeplitzPlan plan) =>
+        Launch("toeplitz", kernel, src.Numel, false, Addr(src), Addr(kern), Addr(kb), Addr(go), Addr(dst),
+            (long)src.Size(0), (long)plan.NExtra, (long)plan.Tokens, (long)src.Size(2), plan.Causal ? 1L : 0L, plan.Residual ? 1L : 0L);
 
     /// <inheritdoc/>
     public void ToeplitzBackward(Tensor x, Tensor kernel, Tensor dy, ToeplitzPlan plan, Tensor? dx, Tensor? dkernel)
@@ -73,17 +59,9 @@ public sealed unsafe partial class CudaBackend
         for (int i = 0; i < plan.Dims; i++) grid.N[i] = plan.Grid[i];
         int c = x.Size(2);
         _dev.MakeCurrent();
-        var a = new ArgPack();
-        a.Ptr(Addr(x));
-        a.Ptr(Addr(dy));
-        a.Ptr(Addr(dkernel));
+        var a = ArgPack.From([Addr(x), Addr(dy), Addr(dkernel)]);
         a.Add(grid, 8);
-        a.I64(x.Size(0));
-        a.I64(plan.NExtra);
-        a.I64(plan.Tokens);
-        a.I64(c);
-        a.I64(plan.Offsets);
-        a.I64(plan.Causal ? 1 : 0);
+        foreach (var v in (ReadOnlySpan<KernelArg>)[(long)x.Size(0), (long)plan.NExtra, (long)plan.Tokens, (long)c, (long)plan.Offsets, plan.Causal ? 1L : 0L]) v.AppendTo(ref a);
         Run("toeplitz", kk, (long)plan.Offsets * c, ref a);
     }
 }

@@ -86,6 +86,15 @@ public sealed unsafe partial class CudaBackend : IBackend
         _dev.Function(module, kernel).Launch(RowBlocks(rows), 1, 1, Block, 0, S, ref args);
     }
 
+    /// <summary>Queues a kernel whose parameters are all pointers and scalars: a grid-stride launch over <paramref name="work"/> items, or one block per row.</summary>
+    private void Launch(string module, string kernel, long work, bool blockPerRow, params ReadOnlySpan<KernelArg> args)
+    {
+        _dev.MakeCurrent();
+        var p = ArgPack.From(args);
+        if (blockPerRow) RunRows(module, kernel, work, ref p);
+        else Run(module, kernel, work, ref p);
+    }
+
     /// <inheritdoc/>
     public Storage Allocate(long bytes)
     {
@@ -157,12 +166,7 @@ public sealed unsafe partial class CudaBackend : IBackend
             return;
         }
         var d = StridedDims.Build("copy", dst.ShapeArray, src.StrideArray, dst.StrideArray);
-        var a = new ArgPack();
-        a.Add(d, 8);
-        a.Ptr(Addr(src));
-        a.Ptr(Addr(dst));
-        a.I64(n);
-        Run("strided", CopyKernels[(int)src.DType, (int)dst.DType], n, ref a);
+        LaunchStrided(CopyKernels[(int)src.DType, (int)dst.DType], d, n, Addr(src), Addr(dst), n);
     }
 
     /// <inheritdoc/>
@@ -185,11 +189,7 @@ public sealed unsafe partial class CudaBackend : IBackend
                 break;
             case DType.Float64:
             case DType.Int64:
-                var a = new ArgPack();
-                a.Ptr(Addr(dst));
-                a.I64(n);
-                a.Add(dst.DType == DType.Float64 ? BitConverter.DoubleToUInt64Bits(value) : (ulong)(long)value);
-                Run("random", "fill_b64", n, ref a);
+                Launch("random", "fill_b64", n, false, Addr(dst), n, (KernelArg)(dst.DType == DType.Float64 ? BitConverter.DoubleToUInt64Bits(value) : (ulong)(long)value));
                 break;
             default: throw new ShapeException($"fill: dtype {dst.DType.Name()} is not supported on cuda");
         }
@@ -204,22 +204,6 @@ public sealed unsafe partial class CudaBackend : IBackend
             DType.Float64 => "random_f64",
             _ => throw new ShapeException($"random: dtype must be float32 or float64, got {dst.DType.Name()}"),
         };
-        _dev.MakeCurrent();
-        var a = new ArgPack();
-        a.Ptr(Addr(dst));
-        a.I64(dst.Numel);
-        a.Add(seed);
-        a.Add(offset);
-        a.I64(normal ? 1 : 0);
-        Run("random", sfx, dst.Numel, ref a);
-    }
-
-    /// <summary>Throws the CPU backend's out-of-range message when an index kernel flagged a bad index.</summary>
-    private void CheckIndexFlag(string op, Tensor idx, int n)
-    {
-        ulong bad = _dev.ReadErrorFlag();
-        if (bad == ulong.MaxValue) return;
-        long v = _dev.ReadInt64(Addr(idx) + bad * 8);
-        throw new ArgumentOutOfRangeException(nameof(idx), $"{op}: index {v} is out of range for an axis of size {n}");
+        Launch("random", sfx, dst.Numel, false, Addr(dst), dst.Numel, (KernelArg)seed, (KernelArg)offset, normal ? 1L : 0L);
     }
 }

@@ -20,6 +20,24 @@ template <typename T> __device__ __forceinline__ T warp_sum(T v)
     return v;
 }
 
+// Loads k̄_t and λ_t = exp(g_t) of one step into shared memory (the whole block takes part).
+template <typename T> __device__ __forceinline__ void load_step(const T* kb, const T* g, i64 base, i64 d, T* ks, T* ls)
+{
+    __syncthreads();
+    for (int i = threadIdx.x; i < d; i += blockDim.x) { ks[i] = kb[base + i]; ls[i] = f_exp(g[base + i]); }
+    __syncthreads();
+}
+
+// S = diag(λ) S + k̄ v_j for one state column, optionally stored (column j of a [d, e] state at out).
+template <typename T> __device__ __forceinline__ void advance(T* S, const T* ks, const T* ls, T vj, i64 d, T* out, i64 e)
+{
+    for (int i = 0; i < d; i++)
+    {
+        S[i] = ls[i] * S[i] + ks[i] * vj;
+        if (out) out[i * e] = S[i];
+    }
+}
+
 template <typename T> __device__ void gated_fwd(const T* q, const T* kb, const T* v, const T* g, const T* s0, T* o, T* sT, double scale, i64 t_len, i64 d, i64 e)
 {
     extern __shared__ unsigned char smem[];
@@ -79,13 +97,8 @@ template <typename T> __device__ void gated_bwd(const T* q, const T* kb, const T
     {
         if (t % chunk == 0 && active)
             for (int i = 0; i < d; i++) ckn[((t / chunk) * d + i) * e + j] = S[i];
-        i64 base = (n * t_len + t) * d;
-        __syncthreads();
-        for (int i = threadIdx.x; i < d; i += blockDim.x) { ks[i] = kb[base + i]; ls[i] = f_exp(g[base + i]); }
-        __syncthreads();
-        if (!active) continue;
-        T vj = v[(n * t_len + t) * e + j];
-        for (int i = 0; i < d; i++) S[i] = ls[i] * S[i] + ks[i] * vj;
+        load_step(kb, g, (n * t_len + t) * d, d, ks, ls);
+        if (active) advance(S, ks, ls, v[(n * t_len + t) * e + j], d, (T*)nullptr, e);
     }
 
     for (int i = 0; i < d; i++) G[i] = (dsT && active) ? dsT[(n * d + i) * e + j] : T(0);
@@ -97,17 +110,8 @@ template <typename T> __device__ void gated_bwd(const T* q, const T* kb, const T
             for (int i = 0; i < d; i++) S[i] = ckn[(c * d + i) * e + j];
         for (i64 t = t0; t < t1; t++)
         {
-            i64 base = (n * t_len + t) * d;
-            __syncthreads();
-            for (int i = threadIdx.x; i < d; i += blockDim.x) { ks[i] = kb[base + i]; ls[i] = f_exp(g[base + i]); }
-            __syncthreads();
-            if (!active) continue;
-            T vj = v[(n * t_len + t) * e + j];
-            for (int i = 0; i < d; i++)
-            {
-                S[i] = ls[i] * S[i] + ks[i] * vj;
-                bufn[((t - t0) * d + i) * e + j] = S[i];
-            }
+            load_step(kb, g, (n * t_len + t) * d, d, ks, ls);
+            if (active) advance(S, ks, ls, v[(n * t_len + t) * e + j], d, bufn + (t - t0) * d * e + j, e);
         }
         for (i64 t = t1 - 1; t >= t0; t--)
         {

@@ -12,36 +12,27 @@ struct TpeGrid
     i64 n[TPE_MAX_DIMS];
 };
 
-// y rows: extra rows copied; grid rows (residual ? x : 0) + Σ_q t_(p−q) x_q
-template <typename T> __device__ void tpe_fwd(const T* x, const T* kern, const int* kb, const int* go, T* y, i64 batch, i64 l, i64 n, i64 c, i64 causal, i64 residual)
+// Row kernel shared by the forward and the dX adjoint: extra rows copied from src; grid row r becomes
+// (residual ? src_r : 0) + Σ_u t_Δ src_u with Δ = r − u (forward, causal: u ≤ r) or Δ = u − r (adjoint,
+// causal: u ≥ r).
+template <typename T> __device__ void tpe_rows(const T* src, const T* kern, const int* kb, const int* go, T* dst, i64 batch, i64 l, i64 n, i64 c,
+    i64 causal, i64 residual, bool adjoint)
 {
     i64 s = l + n, total = batch * s * c;
     for (i64 idx = blockIdx.x * (i64)blockDim.x + threadIdx.x; idx < total; idx += (i64)gridDim.x * blockDim.x)
     {
         i64 ch = idx % c, row = (idx / c) % s, b = idx / c / s;
-        if (row < l) { y[idx] = x[idx]; continue; }
-        i64 p = row - l;
-        const T* xb = x + (b * s + l) * c;
-        T acc = residual ? xb[p * c + ch] : T(0);
-        i64 end = causal ? p + 1 : n;
-        for (i64 q = 0; q < end; q++) acc += kern[(i64)(kb[p] - go[q]) * c + ch] * xb[q * c + ch];
-        y[idx] = acc;
-    }
-}
-
-// dx rows: extra rows = dy; grid rows (residual ? dy : 0) + Σ_p t_(p−q) dy_p
-template <typename T> __device__ void tpe_bwd_x(const T* dy, const T* kern, const int* kb, const int* go, T* dx, i64 batch, i64 l, i64 n, i64 c, i64 causal, i64 residual)
-{
-    i64 s = l + n, total = batch * s * c;
-    for (i64 idx = blockIdx.x * (i64)blockDim.x + threadIdx.x; idx < total; idx += (i64)gridDim.x * blockDim.x)
-    {
-        i64 ch = idx % c, row = (idx / c) % s, b = idx / c / s;
-        if (row < l) { dx[idx] = dy[idx]; continue; }
-        i64 q = row - l;
-        const T* gb = dy + (b * s + l) * c;
-        T acc = residual ? gb[q * c + ch] : T(0);
-        for (i64 p = causal ? q : 0; p < n; p++) acc += kern[(i64)(kb[p] - go[q]) * c + ch] * gb[p * c + ch];
-        dx[idx] = acc;
+        if (row < l) { dst[idx] = src[idx]; continue; }
+        i64 r = row - l;
+        const T* sb = src + (b * s + l) * c;
+        T acc = residual ? sb[r * c + ch] : T(0);
+        i64 lo = adjoint && causal ? r : 0, hi = !adjoint && causal ? r + 1 : n;
+        for (i64 u = lo; u < hi; u++)
+        {
+            i64 f = adjoint ? (i64)(kb[u] - go[r]) : (i64)(kb[r] - go[u]);
+            acc += kern[f * c + ch] * sb[u * c + ch];
+        }
+        dst[idx] = acc;
     }
 }
 
@@ -84,9 +75,9 @@ template <typename T> __device__ void tpe_bwd_kernel(const T* x, const T* dy, T*
 
 #define TPE(SN, T) \
     extern "C" __global__ void tpe_fwd_##SN(const T* x, const T* kern, const int* kb, const int* go, T* y, i64 b, i64 l, i64 n, i64 c, i64 causal, i64 residual) \
-    { tpe_fwd(x, kern, kb, go, y, b, l, n, c, causal, residual); } \
+    { tpe_rows(x, kern, kb, go, y, b, l, n, c, causal, residual, false); } \
     extern "C" __global__ void tpe_bwd_x_##SN(const T* dy, const T* kern, const int* kb, const int* go, T* dx, i64 b, i64 l, i64 n, i64 c, i64 causal, i64 residual) \
-    { tpe_bwd_x(dy, kern, kb, go, dx, b, l, n, c, causal, residual); } \
+    { tpe_rows(dy, kern, kb, go, dx, b, l, n, c, causal, residual, true); } \
     extern "C" __global__ void tpe_bwd_kernel_##SN(const T* x, const T* dy, T* dk, TpeGrid grid, i64 b, i64 l, i64 n, i64 c, i64 offsets, i64 causal) \
     { tpe_bwd_kernel(x, dy, dk, grid, b, l, n, c, offsets, causal); }
 
