@@ -73,7 +73,7 @@ public sealed class MdTpe : IDisposable
 
     private static Variable Linear(Variable x, Variable w, Variable b) => Variable.Matmul(x, w.Transpose()) + b;
 
-    /// <summary>The kernel <c>t_Δ = RPE(Δ) ⊙ γ^|Δ|₁</c>, shape [2n_1−1, …, 2n_k−1, c].</summary>
+    /// <summary>The kernel <c>t_Δ = RPE(Δ) ⊙ γ^|Δ|₁</c> (0 at Δ &lt; 0 in causal mode), shape [2n_1−1, …, 2n_k−1, c].</summary>
     public Variable Kernel(int[] grid)
     {
         var plan = Plan(grid);
@@ -87,7 +87,9 @@ public sealed class MdTpe : IDisposable
         var l1 = new Variable(plan.OffsetL1Tensor(dt));
         var logGamma = Parameters["decay"].Sigmoid().Log();
         var decay = (l1 * logGamma.Unsqueeze(0)).Exp();
-        return (rpe * decay).Reshape(plan.KernelShape(Channels));
+        var t = rpe * decay;
+        if (Causal) t *= new Variable(plan.MaskTensor(dt));
+        return t.Reshape(plan.KernelShape(Channels));
     }
 
     /// <summary>Applies MD-TPE to x [B, nExtra + Π grid, c]; extra tokens pass through.</summary>

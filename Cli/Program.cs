@@ -12,6 +12,7 @@ public static class Program
             {
                 "demo" => Demo.Run(args[1..]),
                 "golden" => Golden.GoldenCommand.Run(args[1..], Console.Out, Console.Error),
+                "bench" => BenchCommand.Run(args[1..]),
                 "--help" or "-h" or "help" => Help(),
                 _ => Unknown(args[0]),
             };
@@ -32,6 +33,8 @@ public static class Program
               lightnet demo [--steps N] [--threads N]   train a tiny MLP with the engine's autograd on the CPU
               lightnet golden <file.safetensors> [--dtype float32|float64] [--device cpu|cuda]
                                                        run a golden reference file and compare every output and gradient
+              lightnet bench [lm|classifier] [--steps N] [--device cpu|cuda]
+                                                       training-step throughput with a per-kernel time profile
             """);
         return 0;
     }

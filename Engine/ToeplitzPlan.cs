@@ -88,9 +88,9 @@ public sealed class ToeplitzPlan
 
     /// <summary>
     /// Cost of one complex FFT point-stage relative to one direct multiply-add (measured on the CPU
-    /// backend: the direct sum streams c-long rows with FMA, the FFT does scalar-ish butterflies).
+    /// backend, float32, c = 256: equal cost near 1-D T ≈ 250 and 2-D ≈ 28×28; see docs/perf-tpe.md).
     /// </summary>
-    public static double FftCostPerPoint { get; set; } = 4.0;
+    public static double FftCostPerPoint { get; set; } = 8.0;
 
     /// <summary>The plan with <see cref="ToeplitzAlgorithm.Auto"/> replaced by the cheaper algorithm for these sizes.</summary>
     public ToeplitzPlan Resolve(int batch, int channels)
@@ -131,6 +131,19 @@ public sealed class ToeplitzPlan
                 rem /= KernelGrid[a];
             }
         }
+        using var h = Tensor.FromArray(v, [Offsets, 1]);
+        using var t = h.To(dtype);
+        return t.To(device ?? Device.Cpu);
+    }
+
+    /// <summary>True when offset entry f (kernel row-major) is masked: causal mode and Δ &lt; 0.</summary>
+    public bool IsMasked(int f) => Causal && f < Grid[0] - 1;
+
+    /// <summary>1 for kept and 0 for causally masked offsets, [K, 1] in kernel row-major order.</summary>
+    public Tensor MaskTensor(DType dtype = DType.Float64, Device? device = null)
+    {
+        var v = new double[Offsets];
+        for (int f = 0; f < Offsets; f++) v[f] = IsMasked(f) ? 0 : 1;
         using var h = Tensor.FromArray(v, [Offsets, 1]);
         using var t = h.To(dtype);
         return t.To(device ?? Device.Cpu);

@@ -5,7 +5,7 @@ namespace LightNet.Perf;
 
 /// <summary>
 /// Kernel report: each kernel's throughput against the ceilings measured in the same run (median of
-/// repeated timings after a warm-up). Usage: <c>report [all|ceilings|matmul|elementwise]</c>.
+/// repeated timings after a warm-up). Usage: <c>report [all|ceilings|matmul|elementwise|tpe]</c>.
 /// </summary>
 public static class Report
 {
@@ -20,6 +20,7 @@ public static class Report
         if (what is "all" or "matmul") Matmul(peakN);
         if (what is "all" or "elementwise") Elementwise(bw);
         if (what is "all" or "attention") AttentionReport.Run(peakN);
+        if (what is "all" or "tpe") TpeReport.Run();
         return 0;
     }
 

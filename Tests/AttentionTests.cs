@@ -269,3 +269,23 @@ public class AttentionTests
         Assert.That(ex!.Message, Does.Contain("mask"));
     }
 }
+
+public class LrpeAttentionTests
+{
+    [Test]
+    public void CausalWithLrpeChunkedEqualsRecurrent([Values(7, 130)] int T)
+    {
+        using var s = DisposalScope.Begin();
+        var q = Reference.Randn([1, 2, T, 4], DType.Float64, 1);
+        var k = Reference.Randn([1, 2, T, 4], DType.Float64, 2);
+        var v = Reference.Randn([1, 2, T, 3], DType.Float64, 3);
+        var angles = MdLrpe.Angles([T], 4, 0, 100.0);
+        var o = AttentionOps.AdditiveCausalWithState(new Variable(q), new Variable(k), new Variable(v), 0.5, featureMap: x => x.Lrpe(angles)).O.Data;
+        var Z = k.LogCumSumExp(2);
+        var kbar = (k - Z).Exp();
+        var zprev = Tensor.Concat([Z.Narrow(2, 0, 1), Z.Narrow(2, 0, T - 1)], 2);
+        var g = zprev - Z;
+        var (rec, _) = GatedAttention.Recurrent(MdLrpe.Apply(q, angles), MdLrpe.Apply(kbar, angles), v, Tensor.Concat([g, g], 3), 0.5);
+        Reference.Close(o, rec, 1e-12);
+    }
+}

@@ -100,3 +100,57 @@ public class CausalLMTests
         Assert.That(last, Is.LessThan(first * 0.9), $"loss {first} → {last}");
     }
 }
+
+public class CausalLMOptionsTests
+{
+    [Test]
+    public void DecodeEqualsPrefillWithLrpeOffsets()
+    {
+        using var s = DisposalScope.Begin();
+        using var ng = NoGrad.Scope();
+        var m = new LightNetForCausalLM(CausalLMTests.Tiny with { InitializerRange = 0.3, UseLrpe = true, LrpeBase = 7 }, dtype: DType.Float64);
+        var ids = Tensor.FromArray(new long[] { 1, 4, 2, 9, 3, 3, 0, 10, 5 }, [1, 9]);
+        var full = m.Forward(ids).Data;
+        var (l1, st) = m.Forward(ids.Narrow(1, 0, 4).Contiguous(), null, null, 0);
+        var parts = new List<Tensor> { l1.Data };
+        for (int t = 4; t < 9; t++)
+        {
+            var (l, next) = m.Forward(ids.Narrow(1, t, 1).Contiguous(), null, st, t);
+            parts.Add(l.Data);
+            st = next;
+        }
+        Reference.Close(Tensor.Concat(parts, 1), full, 1e-12);
+        // Without the offset the positions would be wrong: the check above can fail.
+        var (wrong, _) = m.Forward(ids.Narrow(1, 4, 1).Contiguous(), null, m.Forward(ids.Narrow(1, 0, 4).Contiguous(), null, null, 0).States, 0);
+        Assert.That(Reference.RelErr(wrong.Data.ToDoubleArray(), full.Narrow(1, 4, 1).ToDoubleArray()), Is.GreaterThan(1e-6));
+    }
+
+    [Test]
+    public void CausalTpeOptionIsCausal()
+    {
+        using var s = DisposalScope.Begin();
+        using var ng = NoGrad.Scope();
+        var m = new LightNetForCausalLM(CausalLMTests.Tiny with { InitializerRange = 0.3, UseTpe = true, TpeRpeDim = 4 }, dtype: DType.Float64);
+        Assert.That(m.NamedParameters().Select(p => p.Name), Does.Contain("model.tpe.decay"));
+        var a = Tensor.FromArray(new long[] { 1, 4, 2, 9, 3, 3 }, [1, 6]);
+        var b = Tensor.FromArray(new long[] { 1, 4, 2, 9, 7, 8 }, [1, 6]);
+        Reference.Close(m.Forward(b).Data.Narrow(1, 0, 4), m.Forward(a).Data.Narrow(1, 0, 4), 1e-13);
+        Assert.Throws<NotSupportedException>(() => m.Forward(a, null, null, 3));
+    }
+
+    [Test]
+    public void GreedyGenerationFollowsTheFullForwardAndSamplingIsSeeded()
+    {
+        using var s = DisposalScope.Begin();
+        var m = new LightNetForCausalLM(CausalLMTests.Tiny with { InitializerRange = 0.5 }, new Generator(5));
+        var seq = m.Generate([[1, 2, 3]], 6);
+        Assert.That(seq[0], Has.Length.EqualTo(9));
+        using var ng = NoGrad.Scope();
+        var logits = m.Forward(Tensor.FromArray(seq[0], [1, 9])).Data;
+        var arg = logits.ArgMax(2).ToArray<long>();
+        for (int t = 2; t < 8; t++) Assert.That(seq[0][t + 1], Is.EqualTo(arg[t]), $"token {t + 1}");
+        var s1 = m.Generate([[1, 2], [3, 4]], 5, temperature: 1.0, topK: 4, seed: 9);
+        var s2 = m.Generate([[1, 2], [3, 4]], 5, temperature: 1.0, topK: 4, seed: 9);
+        Assert.That(s1, Is.EqualTo(s2));
+    }
+}

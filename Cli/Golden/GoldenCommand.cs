@@ -4,10 +4,12 @@ namespace LightNet.Cli.Golden;
 /// <c>lightnet golden FILE [--dtype float32|float64] [--device cpu|cuda]</c>: prints the per-tensor table and
 /// PASS/FAIL; exit code 0 on PASS, 1 on FAIL, 2 on a usage error or a file that cannot be run.
 /// </summary>
-internal static class GoldenCommand
+public static class GoldenCommand
 {
+    /// <summary>One-line usage.</summary>
     public const string Usage = "usage: lightnet golden <file.safetensors> [--dtype float32|float64] [--device cpu|cuda]";
 
+    /// <summary>Runs the command with its arguments (after <c>golden</c>), writing the report and errors to the given writers.</summary>
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
         string? path = null;

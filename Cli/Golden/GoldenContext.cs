@@ -18,7 +18,7 @@ public sealed class GoldenContext
         File = file;
         DType = dtype;
         Device = device;
-        if (!file.Metadata.TryGetValue("config", out var json)) { _config = JsonDocument.Parse("{}").RootElement.Clone(); return; }
+        var json = file.Metadata.TryGetValue("config", out var c) ? c : "{}";
         try
         {
             using var doc = JsonDocument.Parse(json);

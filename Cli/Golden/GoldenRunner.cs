@@ -17,9 +17,9 @@ public static class GoldenRunner
     /// <summary>Runs <paramref name="path"/> in <paramref name="dtype"/> on <paramref name="device"/> (default CPU) and reports.</summary>
     public static GoldenReport Run(string path, DType dtype = DType.Float32, Device? device = null)
     {
-        if (dtype is not (DType.Float32 or DType.Float64)) throw new ArgumentException($"golden: dtype must be float32 or float64, got {dtype.Name()}", nameof(dtype));
+        if (dtype is not (DType.Float32 or DType.Float64)) throw new ArgumentException($"dtype must be float32 or float64, got {dtype.Name()}", nameof(dtype));
         var dev = device ?? Device.Cpu;
-        if (!Backends.IsAvailable(dev)) throw new InvalidOperationException($"golden: device {dev} is not available (no backend registered for it)");
+        if (!Backends.IsAvailable(dev)) throw new InvalidOperationException($"device {dev} is not available (no backend registered for it)");
         using var file = SafetensorsFile.Open(path);
         if (!file.Metadata.TryGetValue("kind", out var kind)) throw new GoldenFileException($"golden file '{path}': metadata has no 'kind'");
         var handler = GoldenKinds.Find(kind, path);

@@ -96,6 +96,59 @@ internal sealed class Fft<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
 
+    /// <summary>
+    /// Forward DFT along the leading axis of an [n, inner] row-major block: element j of the transform is the
+    /// contiguous row j, so every butterfly is a vectorised operation on two rows with a scalar twiddle.
+    /// </summary>
+    public void ForwardRows(Span<T> re, Span<T> im, int inner)
+    {
+        int n = Length;
+        for (int i = 0; i < n; i++)
+        {
+            int r = _rev[i];
+            if (r <= i) continue;
+            SwapRows(re.Slice(i * inner, inner), re.Slice(r * inner, inner));
+            SwapRows(im.Slice(i * inner, inner), im.Slice(r * inner, inner));
+        }
+        for (int h = 1; h < n; h *= 2)
+            for (int s = 0; s < n; s += 2 * h)
+                for (int j = 0; j < h; j++)
+                {
+                    int a = (s + j) * inner, b = (s + j + h) * inner;
+                    Butterfly(re.Slice(a, inner), im.Slice(a, inner), re.Slice(b, inner), im.Slice(b, inner), _wr[h + j], _wi[h + j]);
+                }
+    }
+
+    private static void SwapRows(Span<T> a, Span<T> b)
+    {
+        for (int i = 0; i < a.Length; i++) (a[i], b[i]) = (b[i], a[i]);
+    }
+
+    /// <summary>(a, b) ← (a + w·b, a − w·b) elementwise over rows, w = wr + i·wi.</summary>
+    private static void Butterfly(Span<T> ar, Span<T> ai, Span<T> br, Span<T> bi, T wr, T wi)
+    {
+        int m = ar.Length, vw = Vector<T>.Count, e = 0;
+        if (m >= vw)
+        {
+            var vwr = new Vector<T>(wr); var vwi = new Vector<T>(wi);
+            for (; e <= m - vw; e += vw)
+            {
+                var vbr = new Vector<T>(br[e..]); var vbi = new Vector<T>(bi[e..]);
+                var tr = vwr * vbr - vwi * vbi;
+                var ti = vwr * vbi + vwi * vbr;
+                var var_ = new Vector<T>(ar[e..]); var vai = new Vector<T>(ai[e..]);
+                (var_ - tr).CopyTo(br[e..]); (vai - ti).CopyTo(bi[e..]);
+                (var_ + tr).CopyTo(ar[e..]); (vai + ti).CopyTo(ai[e..]);
+            }
+        }
+        for (; e < m; e++)
+        {
+            T tr = wr * br[e] - wi * bi[e], ti = wr * bi[e] + wi * br[e];
+            br[e] = ar[e] - tr; bi[e] = ai[e] - ti;
+            ar[e] += tr; ai[e] += ti;
+        }
+    }
+
     /// <summary>Unscaled inverse DFT (<c>e^{+2πi jk/n}</c>) in place: the forward transform with real and imaginary parts swapped.</summary>
     public void Inverse(Span<T> re, Span<T> im) => Forward(im, re);
 
@@ -105,7 +158,7 @@ internal sealed class Fft<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// later-processed axes: forward transforms run from the last axis to the first (input zero outside the
     /// box), inverse transforms from the first to the last (only the box of the output is read).
     /// </summary>
-    public static void TransformNd(Span<T> re, Span<T> im, int[] dims, int[] limit, bool inverse, Span<T> scratchRe, Span<T> scratchIm)
+    public static void TransformNd(Span<T> re, Span<T> im, int[] dims, int[] limit, bool inverse)
     {
         int k = dims.Length;
         for (int step = 0; step < k; step++)
@@ -134,13 +187,8 @@ internal sealed class Fft<T> where T : unmanaged, IFloatingPointIeee754<T>
                     else f.Forward(re.Slice(baseOff, n), im.Slice(baseOff, n));
                     continue;
                 }
-                var sr = scratchRe[..n]; var si = scratchIm[..n];
-                for (int i = 0; i < inner; i++)
-                {
-                    for (int j = 0; j < n; j++) { sr[j] = re[baseOff + j * inner + i]; si[j] = im[baseOff + j * inner + i]; }
-                    if (inverse) f.Inverse(sr, si); else f.Forward(sr, si);
-                    for (int j = 0; j < n; j++) { re[baseOff + j * inner + i] = sr[j]; im[baseOff + j * inner + i] = si[j]; }
-                }
+                if (inverse) f.ForwardRows(im.Slice(baseOff, n * inner), re.Slice(baseOff, n * inner), inner);
+                else f.ForwardRows(re.Slice(baseOff, n * inner), im.Slice(baseOff, n * inner), inner);
             }
         }
     }

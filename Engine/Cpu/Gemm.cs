@@ -40,8 +40,8 @@ internal static unsafe class Gemm
         int mc = mr * (typeof(T) == typeof(float) ? 16 : 8);
         int ncMax = Math.Min(NC, RoundUp(n, nr));
         int kcMax = Math.Min(KC, k);
-        T* bPack = (T*)NativeMemory.AlignedAlloc((nuint)((long)kcMax * ncMax * sizeof(T)), 64);
-        try
+        // The B panel belongs to the calling thread (shared read-only with the workers it fans out to).
+        T* bPack = (T*)PackBuffer.Get(0, (long)kcMax * ncMax * sizeof(T));
         {
             for (int jc = 0; jc < n; jc += NC)
             {
@@ -62,8 +62,7 @@ internal static unsafe class Gemm
                     {
                         int ib = w / jGroups, jg = w % jGroups;
                         int ic = ib * mc, mcur = Math.Min(mc, m - ic);
-                        T* aPack = (T*)NativeMemory.AlignedAlloc((nuint)((long)RoundUp(mcur, mr) * kc * sizeof(T)), 64);
-                        try
+                        T* aPack = (T*)PackBuffer.Get(1, (long)RoundUp(mcur, mr) * kc * sizeof(T));
                         {
                             PackA(a, ic, mcur, pc, kc, mr, aPack);
                             int p0 = jg * panelsPerGroup, p1 = Math.Min(nPanels, p0 + panelsPerGroup);
@@ -78,7 +77,7 @@ internal static unsafe class Gemm
                                 }
                             }
                         }
-                        finally { NativeMemory.AlignedFree(aPack); }
+
                     }
                     int items = iBlocks * jGroups;
                     if (parallel) Parallelism.For(items, Work);
@@ -86,7 +85,27 @@ internal static unsafe class Gemm
                 }
             }
         }
-        finally { NativeMemory.AlignedFree(bPack); }
+
+    }
+
+    /// <summary>Per-thread packing buffers (slot 0: B panel of the calling thread, slot 1: A block of a worker), grown on demand and reused.</summary>
+    private static class PackBuffer
+    {
+        [ThreadStatic] private static nint[]? _ptr;
+        [ThreadStatic] private static long[]? _size;
+
+        public static void* Get(int slot, long bytes)
+        {
+            _ptr ??= new nint[2];
+            _size ??= new long[2];
+            if (_size[slot] < bytes)
+            {
+                if (_ptr[slot] != 0) NativeMemory.AlignedFree((void*)_ptr[slot]);
+                _ptr[slot] = (nint)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+                _size[slot] = bytes;
+            }
+            return (void*)_ptr[slot];
+        }
     }
 
     private static int RoundUp(int x, int m) => (x + m - 1) / m * m;
@@ -109,6 +128,18 @@ internal static unsafe class Gemm
         {
             int rows = Math.Min(mr, mc - ir);
             T* panel = dst + (long)ir * kc;
+            if (a.Rs == 1)
+            {
+                // Column-major A (a transposed view): each k step reads `rows` consecutive elements.
+                for (int p = 0; p < kc; p++)
+                {
+                    T* src = a.At(i0 + ir, p0 + p);
+                    T* d = panel + p * mr;
+                    for (int r = 0; r < rows; r++) d[r] = src[r];
+                    for (int r = rows; r < mr; r++) d[r] = T.Zero;
+                }
+                continue;
+            }
             for (int r = 0; r < rows; r++)
             {
                 T* src = a.At(i0 + ir + r, p0);
@@ -130,12 +161,25 @@ internal static unsafe class Gemm
                 Unsafe.CopyBlockUnaligned(dst + (long)p * nr, b.At(p0 + p, j0), (uint)(nr * sizeof(T)));
             return;
         }
-        for (int p = 0; p < kc; p++)
+        if (b.Rs == 1)
         {
-            T* d = dst + (long)p * nr;
-            for (int j = 0; j < cols; j++) d[j] = *b.At(p0 + p, j0 + j);
-            for (int j = cols; j < nr; j++) d[j] = T.Zero;
+            // Column-major B (a transposed view): walk each column along k (contiguous reads).
+            for (int j = 0; j < cols; j++)
+            {
+                T* src = b.At(p0, j0 + j);
+                for (int p = 0; p < kc; p++) dst[(long)p * nr + j] = src[p];
+            }
         }
+        else
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                T* d = dst + (long)p * nr;
+                for (int j = 0; j < cols; j++) d[j] = *b.At(p0 + p, j0 + j);
+            }
+        }
+        for (int p = 0; p < kc; p++)
+            for (int j = cols; j < nr; j++) dst[(long)p * nr + j] = T.Zero;
     }
 
     private static void Tile<T>(int kc, T* ap, T* bp, T* c, long rsc, long csc, int mcur, int ncur, bool acc, int mr, int nr)

@@ -12,50 +12,37 @@ internal static unsafe class ToeplitzDirect
     private const int RowsPerChunk = 8;
 
     /// <summary>Forward: extra rows copied, grid rows = (residual ? X : 0) + Toeplitz(X).</summary>
-    public static void Forward<T>(T* x, T* kern, T* y, int batch, int c, ToeplitzPlan plan) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Forward<T>(T* x, T* kern, T* y, int batch, int c, ToeplitzPlan plan) where T : unmanaged, IFloatingPointIeee754<T> =>
+        RowSums(x, kern, y, batch, c, plan, adjoint: false);
+
+    /// <summary>dx: extra rows = dy; grid rows = (residual ? dY : 0) + Σ_p t_(p−p') ⊙ dY_p.</summary>
+    public static void BackwardX<T>(T* dy, T* kern, T* dx, int batch, int c, ToeplitzPlan plan) where T : unmanaged, IFloatingPointIeee754<T> =>
+        RowSums(dy, kern, dx, batch, c, plan, adjoint: true);
+
+    /// <summary>
+    /// dst rows = (residual ? src : 0) + Σ_j t_Δ ⊙ src_j with Δ = p − j (forward) or Δ = j − p (adjoint,
+    /// the correlation); causal mode keeps Δ ≥ 0 only. Extra rows are copied.
+    /// </summary>
+    private static void RowSums<T>(T* src, T* kern, T* dst, int batch, int c, ToeplitzPlan plan, bool adjoint) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var g = new ToeplitzGeometry(plan);
         int n = plan.Tokens, l = plan.NExtra, s = l + n;
         bool causal = plan.Causal, residual = plan.Residual;
-        CopyExtra(x, y, batch, s, l, c);
-        nint px = (nint)x, pk = (nint)kern, py = (nint)y;
+        CopyExtra(src, dst, batch, s, l, c);
+        nint ps = (nint)src, pk = (nint)kern, pd = (nint)dst;
         var kb = g.KernelBase; var go = g.GridOffset;
         Parallelism.ForChunks((long)batch * n, RowsPerChunk, (r0, nr) =>
         {
             for (long r = r0; r < r0 + nr; r++)
             {
                 int b = (int)(r / n), p = (int)(r % n);
-                T* xb = (T*)px + ((long)b * s + l) * c;
-                var yrow = new Span<T>((T*)py + ((long)b * s + l + p) * c, c);
-                if (residual) new ReadOnlySpan<T>(xb + (long)p * c, c).CopyTo(yrow);
-                else yrow.Clear();
-                int end = causal ? p + 1 : n;
-                for (int q = 0; q < end; q++)
-                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>((T*)pk + (long)(kb[p] - go[q]) * c, c), new ReadOnlySpan<T>(xb + (long)q * c, c), yrow, yrow);
-            }
-        });
-    }
-
-    /// <summary>dx: extra rows = dy; grid rows = (residual ? dY : 0) + Σ_p t_(p−p') ⊙ dY_p.</summary>
-    public static void BackwardX<T>(T* dy, T* kern, T* dx, int batch, int c, ToeplitzPlan plan) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var g = new ToeplitzGeometry(plan);
-        int n = plan.Tokens, l = plan.NExtra, s = l + n;
-        bool causal = plan.Causal, residual = plan.Residual;
-        CopyExtra(dy, dx, batch, s, l, c);
-        nint pg = (nint)dy, pk = (nint)kern, pdx = (nint)dx;
-        var kb = g.KernelBase; var go = g.GridOffset;
-        Parallelism.ForChunks((long)batch * n, RowsPerChunk, (r0, nr) =>
-        {
-            for (long r = r0; r < r0 + nr; r++)
-            {
-                int b = (int)(r / n), q = (int)(r % n);
-                T* gb = (T*)pg + ((long)b * s + l) * c;
-                var row = new Span<T>((T*)pdx + ((long)b * s + l + q) * c, c);
-                if (residual) new ReadOnlySpan<T>(gb + (long)q * c, c).CopyTo(row);
-                else row.Clear();
-                for (int p = causal ? q : 0; p < n; p++)
-                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>((T*)pk + (long)(kb[p] - go[q]) * c, c), new ReadOnlySpan<T>(gb + (long)p * c, c), row, row);
+                T* sb = (T*)ps + ((long)b * s + l) * c;
+                T* row = (T*)pd + ((long)b * s + l + p) * c;
+                if (residual) new ReadOnlySpan<T>(sb + (long)p * c, c).CopyTo(new Span<T>(row, c));
+                else new Span<T>(row, c).Clear();
+                // kernel index of Δ = p − j is kb[p] − go[j]; of Δ = j − p it is kb[j] − go[p]
+                if (adjoint) Accumulate(row, (T*)pk, sb, c, -go[p], kb, 1, causal ? p : 0, n);
+                else Accumulate(row, (T*)pk, sb, c, kb[p], go, -1, 0, causal ? p + 1 : n);
             }
         });
     }
@@ -102,6 +89,42 @@ internal static unsafe class ToeplitzDirect
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// <c>acc += Σ_{j0 ≤ j &lt; j1} kern[cst + sign·idx[j]] ⊙ src[j]</c> over c-long rows. The row is processed in
+    /// slices of four vectors held in registers across the whole j loop (two loads per FMA, no stores).
+    /// </summary>
+    private static void Accumulate<T>(T* acc, T* kern, T* src, int c, int cst, int[] idx, int sign, int j0, int j1) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector<T>.Count, c0 = 0;
+        for (; c0 + 4 * w <= c; c0 += 4 * w)
+        {
+            Vector<T> a0 = Vector.Load(acc + c0), a1 = Vector.Load(acc + c0 + w), a2 = Vector.Load(acc + c0 + 2 * w), a3 = Vector.Load(acc + c0 + 3 * w);
+            for (int j = j0; j < j1; j++)
+            {
+                T* kr = kern + (long)(cst + sign * idx[j]) * c + c0;
+                T* sr = src + (long)j * c + c0;
+                a0 = Fma(Vector.Load(kr), Vector.Load(sr), a0);
+                a1 = Fma(Vector.Load(kr + w), Vector.Load(sr + w), a1);
+                a2 = Fma(Vector.Load(kr + 2 * w), Vector.Load(sr + 2 * w), a2);
+                a3 = Fma(Vector.Load(kr + 3 * w), Vector.Load(sr + 3 * w), a3);
+            }
+            a0.Store(acc + c0); a1.Store(acc + c0 + w); a2.Store(acc + c0 + 2 * w); a3.Store(acc + c0 + 3 * w);
+        }
+        if (c0 == c) return;
+        int rest = c - c0;
+        var ar = new Span<T>(acc + c0, rest);
+        for (int j = j0; j < j1; j++)
+            TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(kern + (long)(cst + sign * idx[j]) * c + c0, rest), new ReadOnlySpan<T>(src + (long)j * c + c0, rest), ar, ar);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> Fma<T>(Vector<T> a, Vector<T> b, Vector<T> c) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) return Vector.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+        return a * b + c;
     }
 
     /// <summary>Copies the leading extra rows of every batch item.</summary>

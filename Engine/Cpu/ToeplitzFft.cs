@@ -68,11 +68,11 @@ internal static unsafe class ToeplitzFft
         public void Clear() { Array.Clear(Re); Array.Clear(Im); }
     }
 
-    private static void Fwd<T>(Buf<T> z, Layout lay, int[] limit, Buf<T> s) where T : unmanaged, IFloatingPointIeee754<T> =>
-        Fft<T>.TransformNd(z.Re, z.Im, lay.Dims, limit, inverse: false, s.Re, s.Im);
+    private static void Fwd<T>(Buf<T> z, Layout lay, int[] limit) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Fft<T>.TransformNd(z.Re, z.Im, lay.Dims, limit, inverse: false);
 
-    private static void Inv<T>(Buf<T> z, Layout lay, int[] limit, Buf<T> s) where T : unmanaged, IFloatingPointIeee754<T> =>
-        Fft<T>.TransformNd(z.Re, z.Im, lay.Dims, limit, inverse: true, s.Re, s.Im);
+    private static void Inv<T>(Buf<T> z, Layout lay, int[] limit) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Fft<T>.TransformNd(z.Re, z.Im, lay.Dims, limit, inverse: true);
 
     /// <summary>Loads channels (ca, cb) of the grid rows into a zeroed padded buffer (cb = −1: zero imaginary part).</summary>
     private static void LoadGrid<T>(Buf<T> z, T* rows, int c, int ca, int cb, Layout lay) where T : unmanaged, IFloatingPointIeee754<T>
@@ -99,7 +99,7 @@ internal static unsafe class ToeplitzFft
     }
 
     /// <summary>Spectrum of the kernel channels (ca, cb) in circular layout, masked entries left at zero.</summary>
-    private static void KernelSpectrum<T>(Buf<T> z, T* kern, int c, int ca, int cb, ToeplitzGeometry g, Layout lay, Buf<T> s) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void KernelSpectrum<T>(Buf<T> z, T* kern, int c, int ca, int cb, ToeplitzGeometry g, Layout lay) where T : unmanaged, IFloatingPointIeee754<T>
     {
         z.Clear();
         var cp = lay.CircPos;
@@ -109,7 +109,7 @@ internal static unsafe class ToeplitzFft
             z.Re[cp[f]] = kern[(long)f * c + ca];
             if (cb >= 0) z.Im[cp[f]] = kern[(long)f * c + cb];
         }
-        Fwd(z, lay, lay.Full, s);
+        Fwd(z, lay, lay.Full);
     }
 
     /// <summary>
@@ -152,15 +152,15 @@ internal static unsafe class ToeplitzFft
         Parallelism.For((c + 1) / 2, q =>
         {
             int ca = 2 * q, cb = ca + 1 < c ? ca + 1 : -1;
-            Buf<T> kt = new(lay.Total), z = new(lay.Total), w = new(lay.Total), sc = new(lay.Dims.Max());
-            KernelSpectrum(kt, (T*)pk, c, ca, cb, g, lay, sc);
+            Buf<T> kt = new(lay.Total), z = new(lay.Total), w = new(lay.Total);
+            KernelSpectrum(kt, (T*)pk, c, ca, cb, g, lay);
             for (int b = 0; b < batch; b++)
             {
                 T* xb = (T*)px + ((long)b * s + l) * c;
                 LoadGrid(z, xb, c, ca, cb, lay);
-                Fwd(z, lay, lay.Limit, sc);
+                Fwd(z, lay, lay.Limit);
                 Combine(kt, z, w, lay.Neg, conjU: false, conjV: false, accumulate: false);
-                Inv(w, lay, lay.Limit, sc);
+                Inv(w, lay, lay.Limit);
                 StoreGrid(w, scale, (T*)py + ((long)b * s + l) * c, residual ? xb : null, c, ca, cb, lay);
             }
         });
@@ -179,31 +179,31 @@ internal static unsafe class ToeplitzFft
         Parallelism.For((c + 1) / 2, q =>
         {
             int ca = 2 * q, cb = ca + 1 < c ? ca + 1 : -1;
-            Buf<T> zd = new(lay.Total), w = new(lay.Total), sc = new(lay.Dims.Max());
+            Buf<T> zd = new(lay.Total), w = new(lay.Total);
             Buf<T>? kt = null, zx = null, acc = null;
-            if (pdx != 0) { kt = new(lay.Total); KernelSpectrum(kt, (T*)pk, c, ca, cb, g, lay, sc); }
+            if (pdx != 0) { kt = new(lay.Total); KernelSpectrum(kt, (T*)pk, c, ca, cb, g, lay); }
             if (pdk != 0) { zx = new(lay.Total); acc = new(lay.Total); }
             for (int b = 0; b < batch; b++)
             {
                 T* gb = (T*)pg + ((long)b * s + l) * c;
                 LoadGrid(zd, gb, c, ca, cb, lay);
-                Fwd(zd, lay, lay.Limit, sc);
+                Fwd(zd, lay, lay.Limit);
                 if (kt != null)
                 {
                     Combine(kt, zd, w, lay.Neg, conjU: true, conjV: false, accumulate: false);
-                    Inv(w, lay, lay.Limit, sc);
+                    Inv(w, lay, lay.Limit);
                     StoreGrid(w, scale, (T*)pdx + ((long)b * s + l) * c, residual ? gb : null, c, ca, cb, lay);
                 }
                 if (zx != null)
                 {
                     LoadGrid(zx, (T*)px + ((long)b * s + l) * c, c, ca, cb, lay);
-                    Fwd(zx, lay, lay.Limit, sc);
+                    Fwd(zx, lay, lay.Limit);
                     Combine(zx, zd, acc!, lay.Neg, conjU: true, conjV: false, accumulate: true);
                 }
             }
             if (acc != null)
             {
-                Inv(acc, lay, lay.Full, sc);
+                Inv(acc, lay, lay.Full);
                 var cp = lay.CircPos;
                 T* dk = (T*)pdk;
                 for (int f = 0; f < cp.Length; f++)

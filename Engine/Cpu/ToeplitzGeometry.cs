@@ -47,7 +47,7 @@ internal sealed class ToeplitzGeometry
     }
 
     /// <summary>True when kernel entry f is masked (causal mode, Δ &lt; 0).</summary>
-    public bool Masked(int f) => Plan.Causal && f < Plan.Grid[0] - 1;
+    public bool Masked(int f) => Plan.IsMasked(f);
 
     public static int[] Strides(int[] dims)
     {

@@ -16,6 +16,7 @@ internal static class SafetensorsHeader
     /// <summary>Tensor entries (in header order) and the metadata map of a header.</summary>
     public static (List<SafetensorsTensorInfo> Tensors, Dictionary<string, string> Metadata) Parse(ReadOnlyMemory<byte> json, long dataLength, string file)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json.Span)) throw Bad(file, "header is not valid UTF-8");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json, Options); }
         catch (JsonException e) { throw Bad(file, $"header is not valid JSON ({e.Message})"); }

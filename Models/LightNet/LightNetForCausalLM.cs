@@ -18,6 +18,7 @@ public sealed class LightNetForCausalLM : Module
         public Trunk(LightNetConfig cfg, Generator gen, DType dtype)
         {
             Embeddings = Child("embeddings", new Embedding(cfg.VocabSize, cfg.HiddenSize, gen, cfg.InitializerRange, dtype));
+            if (cfg.UseTpe) Tpe = Child("tpe", new MdTpeModule(1, cfg.HiddenSize, cfg.TpeRpeDim, cfg.TpeRpeLayers, 1e-6, causal: true, residual: true, gen, dtype));
             var attn = cfg.Attention(causal: true);
             Layers = new LightNetBlock[cfg.NumHiddenLayers];
             for (int i = 0; i < Layers.Length; i++) Layers[i] = Child($"layers.{i}", new LightNetBlock(attn, cfg.Intermediate, cfg.NormEps, gen, dtype));
@@ -25,6 +26,7 @@ public sealed class LightNetForCausalLM : Module
         }
 
         public Embedding Embeddings { get; }
+        public MdTpeModule? Tpe { get; }
         public LightNetBlock[] Layers { get; }
         public RmsNorm Norm { get; }
     }
@@ -37,6 +39,8 @@ public sealed class LightNetForCausalLM : Module
         if (!config.TieWordEmbeddings) LmHead = Child("lm_head", new Linear(config.HiddenSize, config.VocabSize, false, g, config.InitializerRange, dtype));
     }
 
+    private readonly LrpeAngleCache _angles = new();
+
     public LightNetConfig Config { get; }
     public Linear? LmHead { get; }
 
@@ -45,15 +49,32 @@ public sealed class LightNetForCausalLM : Module
     /// <summary>Logits [B, T, V] for int64 ids [B, T]; an optional padding mask [B, T] (1 = token).</summary>
     public Variable Forward(Tensor ids, Tensor? attentionMask = null) => Forward(ids, attentionMask, null).Logits;
 
-    /// <summary>Logits and the per-layer states after the last token (to continue decoding).</summary>
-    public (Variable Logits, AdditiveState[] States) Forward(Tensor ids, Tensor? attentionMask, AdditiveState[]? states)
+    /// <summary>
+    /// Logits and the per-layer states after the last token (to continue decoding). <paramref name="offset"/>
+    /// is the position of the first token (the number of tokens already decoded), used by MD-LRPE.
+    /// </summary>
+    public (Variable Logits, AdditiveState[] States) Forward(Tensor ids, Tensor? attentionMask, AdditiveState[]? states, int offset = 0)
     {
         if (ids.Rank != 2 || ids.DType != DType.Int64) throw new ShapeException($"causal_lm: 'input_ids' must be int64 [B, T], got {ids.DType.Name()} {ids.Shape}");
+        if (states != null && states.Length != _model.Layers.Length) throw new ShapeException($"causal_lm: {states.Length} states given for {_model.Layers.Length} layers");
+        int T = ids.Size(1);
         var h = _model.Embeddings.Forward(ids);
+        if (_model.Tpe != null)
+        {
+            if (states != null || offset != 0)
+                throw new NotSupportedException("causal_lm: decoding from a state is not available with use_tpe (the Toeplitz encoding needs the whole prefix); run Forward on the full sequence");
+            h = _model.Tpe.Forward(h, [T]);
+        }
+        Func<Variable, Variable>? lrpe = null;
+        if (Config.UseLrpe)
+        {
+            var angles = _angles.Get([offset + T], Config.Attention(true).HeadKDim, Config.LrpeBase, h.DType, h.Device, offset, T);
+            lrpe = v => v.Lrpe(angles);
+        }
         var next = new AdditiveState[_model.Layers.Length];
         for (int i = 0; i < _model.Layers.Length; i++)
         {
-            var (hh, st) = _model.Layers[i].Forward(h, attentionMask, null, states?[i]);
+            var (hh, st) = _model.Layers[i].Forward(h, attentionMask, lrpe, states?[i]);
             h = hh;
             next[i] = st!;
         }
@@ -79,4 +100,67 @@ public sealed class LightNetForCausalLM : Module
 
     /// <summary>Next-token loss of a batch.</summary>
     public Variable Loss(Tensor ids, Tensor? attentionMask = null) => ShiftedLoss(Forward(ids, attentionMask), ids, attentionMask);
+
+    /// <summary>
+    /// Autoregressive generation with one recurrent state per layer (O(1) memory per token): greedy when
+    /// <paramref name="temperature"/> is 0, else sampling from softmax(logits / temperature), restricted to the
+    /// <paramref name="topK"/> most likely tokens when given. Seeded and reproducible. Returns prompt + new tokens.
+    /// </summary>
+    public long[][] Generate(long[][] prompts, int maxNewTokens, double temperature = 0, int? topK = null, ulong seed = 0)
+    {
+        if (prompts.Length == 0 || prompts.Any(p => p.Length == 0 || p.Length != prompts[0].Length))
+            throw new ArgumentException("generate: prompts must be non-empty and of equal length");
+        if (temperature < 0) throw new ArgumentOutOfRangeException(nameof(temperature), "generate: temperature must be ≥ 0");
+        int B = prompts.Length, P = prompts[0].Length;
+        var outSeq = prompts.Select(p => p.ToList()).ToArray();
+        var rng = new Generator(seed);
+        using var ng = NoGrad.Scope();
+        AdditiveState[]? states = null;
+        long[] feed = [.. prompts.SelectMany(p => p)];
+        int offset = 0, len = P;
+        for (int step = 0; step < maxNewTokens; step++)
+        {
+            using var scope = DisposalScope.Begin();
+            var ids = Tensor.FromArray(feed, [B, len]);
+            var (logits, next) = Forward(ids, null, states, offset);
+            foreach (var st in next) { scope.Keep(st.S.Data); scope.Keep(st.Z.Data); }
+            if (states != null) foreach (var st in states) { st.S.Data.Dispose(); st.Z.Data.Dispose(); }
+            states = next;
+            offset += len;
+            var last = logits.Data.Select(1, len - 1).ToDoubleArray();
+            int V = logits.Size(2);
+            feed = new long[B];
+            for (int b = 0; b < B; b++)
+            {
+                var row = new ReadOnlySpan<double>(last, b * V, V);
+                feed[b] = Sample(row, temperature, topK, rng);
+                outSeq[b].Add(feed[b]);
+            }
+            len = 1;
+        }
+        if (states != null) foreach (var st in states) { st.S.Data.Dispose(); st.Z.Data.Dispose(); }
+        return outSeq.Select(l => l.ToArray()).ToArray();
+    }
+
+    private static long Sample(ReadOnlySpan<double> logits, double temperature, int? topK, Generator rng)
+    {
+        int V = logits.Length;
+        if (temperature == 0)
+        {
+            int best = 0;
+            for (int i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
+            return best;
+        }
+        var idx = Enumerable.Range(0, V).ToArray();
+        var vals = logits.ToArray();
+        Array.Sort(vals.Select(v => -v).ToArray(), idx);
+        int k = Math.Clamp(topK ?? V, 1, V);
+        double max = logits[idx[0]];
+        var w = new double[k];
+        double sum = 0;
+        for (int i = 0; i < k; i++) { w[i] = Math.Exp((logits[idx[i]] - max) / temperature); sum += w[i]; }
+        double u = Generator.Uniform(rng.Seed, rng.Advance(1)) * sum;
+        for (int i = 0; i < k; i++) { u -= w[i]; if (u <= 0) return idx[i]; }
+        return idx[k - 1];
+    }
 }

@@ -22,6 +22,13 @@ public abstract class Module
         return v;
     }
 
+    /// <summary>Registers an existing variable (e.g. one owned by an op holder) as a parameter under a local name.</summary>
+    protected void Adopt(string name, Variable v)
+    {
+        v.RequiresGrad = true;
+        _params.Add((name, v));
+    }
+
     /// <summary>Registers a child module under a local name (its parameters become "name.child").</summary>
     protected T Child<T>(string name, T module) where T : Module
     {

@@ -1,0 +1,61 @@
+using LightNet.Models.LightNet;
+using LightNet.Models.Nn;
+
+namespace LightNet.Models;
+
+/// <summary>
+/// Hugging Face style checkpoint directories: <c>model.safetensors</c> (float32 weights under the module's
+/// parameter names, metadata <c>{"format": "pt"}</c>, fixed tensor order, no timestamps) and <c>config.json</c>.
+/// Both files are written atomically (temporary file, then rename).
+/// </summary>
+public static class Checkpoint
+{
+    /// <summary>Writes the module's weights (as float32) and the config JSON into <paramref name="dir"/>.</summary>
+    public static void Save(string dir, Module model, string configJson)
+    {
+        Directory.CreateDirectory(dir);
+        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var (name, p) in model.NamedParameters()) weights[name] = p.Data.To(DType.Float32).To(Device.Cpu);
+            SafetensorsFile.Save(Path.Combine(dir, "model.safetensors"), weights, new Dictionary<string, string> { ["format"] = "pt" });
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
+        var cfgPath = Path.Combine(dir, "config.json");
+        var tmp = cfgPath + ".tmp";
+        File.WriteAllText(tmp, configJson);
+        File.Move(tmp, cfgPath, overwrite: true);
+    }
+
+    /// <summary>Loads weights from <c>model.safetensors</c> in a directory into a module (strict names and shapes).</summary>
+    public static void LoadWeights(string dir, Module model)
+    {
+        var path = Path.Combine(dir, "model.safetensors");
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint: {path} does not exist", path);
+        using var f = SafetensorsFile.Open(path);
+        var all = f.LoadAll();
+        try { model.LoadStateDict(all); }
+        finally { foreach (var t in all.Values) t.Dispose(); }
+    }
+
+    /// <summary>Reads <c>config.json</c> of a checkpoint directory.</summary>
+    public static string ReadConfig(string dir)
+    {
+        var path = Path.Combine(dir, "config.json");
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint: {path} does not exist", path);
+        return File.ReadAllText(path);
+    }
+
+    /// <summary>Loads a causal LM checkpoint (fla / Hugging Face or one this engine wrote).</summary>
+    public static LightNetForCausalLM LoadCausalLM(string dir, DType dtype = DType.Float32)
+    {
+        var cfgText = ReadConfig(dir);
+        var cfg = LightNetConfig.FromJson(cfgText, Path.Combine(dir, "config.json"));
+        var model = new LightNetForCausalLM(cfg, new Generator(0), dtype);
+        LoadWeights(dir, model);
+        return model;
+    }
+}

@@ -1,0 +1,217 @@
+using LightNet.Autograd;
+using LightNet.Models.Nn;
+
+namespace LightNet.Models.LightNet;
+
+/// <summary>Configuration of <see cref="LightNetDiT"/> (golden-file key names).</summary>
+public sealed record DiTConfig
+{
+    public int InChannels { get; init; } = 1;
+    public int ImageHeight { get; init; } = 28;
+    public int ImageWidth { get; init; } = 28;
+    public int PatchSize { get; init; } = 2;
+    public int HiddenSize { get; init; } = 192;
+    public int NumHiddenLayers { get; init; } = 6;
+    public int? NumHeads { get; init; } = 3;
+    public int? HeadKDim { get; init; }
+    public int GateLowRankDim { get; init; } = 32;
+    public int NumClasses { get; init; } = 10;
+    public int TpeRpeDim { get; init; } = 32;
+    public int TpeRpeLayers { get; init; } = 1;
+    public double HiddenRatio { get; init; } = 4;
+    public int? IntermediateSize { get; init; }
+    public double? AttnScale { get; init; }
+    public double TpeRmsNormEps { get; init; } = 1e-6;
+    public double LrpeBase { get; init; } = 10000;
+    public bool Lrpe { get; init; } = true;
+    public bool Tpe { get; init; } = true;
+    public int TimestepEmbeddingDim { get; init; } = 256;
+    public int DiffusionSteps { get; init; } = 1000;
+    public double BetaStart { get; init; } = 1e-4;
+    public double BetaEnd { get; init; } = 0.02;
+
+    public int[] Grid => [ImageHeight / PatchSize, ImageWidth / PatchSize];
+    public AttentionConfig Attention => AttentionConfig.FromFla(HiddenSize, NumHeads, HeadKDim, GateLowRankDim, causal: false, AttnScale);
+    public int Intermediate => IntermediateSize ?? GatedMlp.DefaultIntermediate(HiddenSize, HiddenRatio);
+    /// <summary>The "no class" label used for classifier-free guidance.</summary>
+    public int NullClassId => NumClasses;
+
+    public static DiTConfig FromJson(string json, string source = "config")
+    {
+        var c = ConfigJson.Parse(json, source);
+        return new DiTConfig
+        {
+            InChannels = c.Int("in_channels"), ImageHeight = c.Int("image_height"), ImageWidth = c.Int("image_width"), PatchSize = c.Int("patch_size"),
+            HiddenSize = c.Int("hidden_size"), NumHiddenLayers = c.Int("num_hidden_layers"), NumHeads = c.OptInt("num_heads"),
+            HeadKDim = c.OptInt("head_k_dim") ?? c.OptInt("expand_ratio"), GateLowRankDim = c.Int("gate_low_rank_dim"), NumClasses = c.Int("num_classes"),
+            TpeRpeDim = c.Int("tpe_rpe_dim"), TpeRpeLayers = c.Int("tpe_rpe_layers"), HiddenRatio = c.OptDouble("hidden_ratio") ?? 4,
+            IntermediateSize = c.OptInt("intermediate_size"), AttnScale = c.OptDouble("attn_scale"),
+            TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6, LrpeBase = c.OptDouble("lrpe_base") ?? 10000, Lrpe = c.OptBool("lrpe") ?? true,
+            Tpe = c.OptBool("tpe") ?? true, TimestepEmbeddingDim = c.OptInt("timestep_embedding_dim") ?? 256, DiffusionSteps = c.OptInt("diffusion_steps") ?? 1000,
+            BetaStart = c.OptDouble("beta_start") ?? 1e-4, BetaEnd = c.OptDouble("beta_end") ?? 0.02,
+        };
+    }
+}
+
+/// <summary>One adaLN-Zero DiT block around a non-causal LightNet attention and a SwiGLU MLP (norms without affine, eps 1e-6).</summary>
+public sealed class DiTBlock : Module
+{
+    public const double Eps = 1e-6;
+
+    public DiTBlock(DiTConfig cfg, Generator g, DType dtype)
+    {
+        int c = cfg.HiddenSize;
+        AdaLN = Child("adaLN", new Linear(c, 6 * c, true, g, dtype: dtype));
+        Attn = Child("attn", new LightNetAttention(cfg.Attention, g, dtype));
+        Mlp = Child("mlp", new GatedMlp(c, cfg.Intermediate, g, dtype));
+    }
+
+    public Linear AdaLN { get; }
+    public LightNetAttention Attn { get; }
+    public GatedMlp Mlp { get; }
+
+    /// <summary><c>x·(1 + scale) + shift</c> with shift/scale [B, c] broadcast over tokens.</summary>
+    public static Variable Modulate(Variable x, Variable shift, Variable scale) => x * (scale.Unsqueeze(1) + 1.0) + shift.Unsqueeze(1);
+
+    public Variable Forward(Variable h, Variable condSilu, Func<Variable, Variable>? lrpe)
+    {
+        var mods = AdaLN.Forward(condSilu).Chunk(6, -1);
+        var x = Modulate(Variable.RmsNorm(h, null, Eps), mods[0], mods[1]);
+        h = h + mods[2].Unsqueeze(1) * Attn.Forward(x, null, lrpe);
+        var y = Modulate(Variable.RmsNorm(h, null, Eps), mods[3], mods[4]);
+        return h + mods[5].Unsqueeze(1) * Mlp.Forward(y);
+    }
+}
+
+/// <summary>
+/// Class-conditional LightNet diffusion transformer (SPEC §6.4), predicting the noise ε: <c>x_embed</c> →
+/// MD-TPE → adaLN-Zero blocks (non-causal LNA with 2-D MD-LRPE) → <c>final.adaLN</c>/<c>final.linear</c> →
+/// unpatchify. Conditioning: sinusoidal timestep embedding through <c>t_embed.mlp</c> plus <c>y_embed</c>.
+/// </summary>
+public sealed class LightNetDiT : Module
+{
+    private readonly LrpeAngleCache _angles = new();
+
+    /// <summary>Holds <c>mlp.0</c> and <c>mlp.2</c> so the names match the SPEC.</summary>
+    public sealed class TimestepEmbedder : Module
+    {
+        public TimestepEmbedder(int freqDim, int c, Generator g, DType dtype)
+        {
+            Mlp0 = Child("mlp.0", new Linear(freqDim, c, true, g, dtype: dtype));
+            Mlp2 = Child("mlp.2", new Linear(c, c, true, g, dtype: dtype));
+        }
+
+        public Linear Mlp0 { get; }
+        public Linear Mlp2 { get; }
+    }
+
+    /// <summary>Holds <c>adaLN</c> and <c>linear</c> of the final layer.</summary>
+    public sealed class FinalLayer : Module
+    {
+        public FinalLayer(int c, int outDim, Generator g, DType dtype)
+        {
+            AdaLN = Child("adaLN", new Linear(c, 2 * c, true, g, dtype: dtype));
+            Linear = Child("linear", new Linear(c, outDim, true, g, dtype: dtype));
+        }
+
+        public Linear AdaLN { get; }
+        public Linear Linear { get; }
+    }
+
+    /// <summary>Holds the class table as <c>y_embed.weight</c>.</summary>
+    public sealed class LabelEmbedder : Module
+    {
+        public LabelEmbedder(int rows, int c, Generator g, DType dtype) { Weight = Parameter("weight", Init.Normal([rows, c], 0.02, g, dtype)); }
+        public Variable Weight { get; }
+    }
+
+    public LightNetDiT(DiTConfig cfg, Generator? gen = null, DType dtype = DType.Float32, bool zeroInit = true)
+    {
+        Config = cfg;
+        var g = gen ?? new Generator(0);
+        int c = cfg.HiddenSize, p = cfg.PatchSize;
+        XEmbed = Child("x_embed", new Linear(cfg.InChannels * p * p, c, true, g, dtype: dtype));
+        if (cfg.Tpe) Tpe = Child("tpe", new MdTpeModule(2, c, cfg.TpeRpeDim, cfg.TpeRpeLayers, cfg.TpeRmsNormEps, false, true, g, dtype));
+        TEmbed = Child("t_embed", new TimestepEmbedder(cfg.TimestepEmbeddingDim, c, g, dtype));
+        YEmbed = Child("y_embed", new LabelEmbedder(cfg.NumClasses + 1, c, g, dtype));
+        Layers = new DiTBlock[cfg.NumHiddenLayers];
+        for (int i = 0; i < Layers.Length; i++) Layers[i] = Child($"layers.{i}", new DiTBlock(cfg, g, dtype));
+        Final = Child("final", new FinalLayer(c, p * p * cfg.InChannels, g, dtype));
+        if (zeroInit)
+        {
+            // adaLN-Zero: every modulation and the output projection start at zero.
+            foreach (var l in Layers.Select(b => b.AdaLN).Append(Final.AdaLN).Append(Final.Linear))
+                foreach (var prm in l.Parameters()) prm.Data.Fill_(0);
+        }
+    }
+
+    public DiTConfig Config { get; }
+    public Linear XEmbed { get; }
+    public MdTpeModule? Tpe { get; }
+    public TimestepEmbedder TEmbed { get; }
+    public LabelEmbedder YEmbed { get; }
+    public DiTBlock[] Layers { get; }
+    public FinalLayer Final { get; }
+
+    /// <summary><c>[cos(t·f), sin(t·f)]</c> with <c>f_j = exp(−ln(10000)·j/half)</c>; angles in float64.</summary>
+    public static Tensor TimestepFeatures(Tensor t, int dim, DType dtype)
+    {
+        int half = dim / 2;
+        var ts = t.ToDoubleArray();
+        var f = new double[ts.Length * dim];
+        for (int b = 0; b < ts.Length; b++)
+            for (int j = 0; j < half; j++)
+            {
+                double a = ts[b] * Math.Exp(-Math.Log(10000.0) * j / half);
+                f[b * dim + j] = Math.Cos(a);
+                f[b * dim + half + j] = Math.Sin(a);
+            }
+        using var h = Tensor.FromArray(f, [ts.Length, dim]);
+        return h.To(dtype);
+    }
+
+    /// <summary>Predicted noise [B, C, H, W] for noisy images x, int64 timesteps t [B] and labels y [B] (y = num_classes: no class).</summary>
+    public Variable Forward(Variable x, Tensor t, Tensor y)
+    {
+        var cfg = Config;
+        if (x.Rank != 4 || x.Size(1) != cfg.InChannels || x.Size(2) != cfg.ImageHeight || x.Size(3) != cfg.ImageWidth)
+            throw new ShapeException($"dit: x {x.Shape} must be [B, {cfg.InChannels}, {cfg.ImageHeight}, {cfg.ImageWidth}]");
+        int B = x.Size(0);
+        if (t.Numel != B || y.Numel != B || y.DType != DType.Int64)
+            throw new ShapeException($"dit: 't' {t.Shape} and int64 'y' {y.DType.Name()} {y.Shape} must have one entry per image ({B})");
+        var h = XEmbed.Forward(Patches.Patchify(x, cfg.PatchSize));
+        if (Tpe != null) h = Tpe.Forward(h, cfg.Grid);
+        using var tf = TimestepFeatures(t, cfg.TimestepEmbeddingDim, x.DType);
+        var temb = TEmbed.Mlp2.Forward(TEmbed.Mlp0.Forward(new Variable(tf.Clone())).Silu());
+        var cond = temb + Variable.Embedding(YEmbed.Weight, y.Reshape(B));
+        var condSilu = cond.Silu();
+        Func<Variable, Variable>? lrpe = null;
+        if (cfg.Lrpe)
+        {
+            var angles = _angles.Get(cfg.Grid, cfg.Attention.HeadKDim, cfg.LrpeBase, x.DType, x.Device);
+            lrpe = v => v.Lrpe(angles);
+        }
+        foreach (var layer in Layers) h = layer.Forward(h, condSilu, lrpe);
+        var fm = Final.AdaLN.Forward(condSilu).Chunk(2, -1);
+        var o = Final.Linear.Forward(DiTBlock.Modulate(Variable.RmsNorm(h, null, DiTBlock.Eps), fm[0], fm[1]));
+        return Patches.Unpatchify(o, cfg.InChannels, cfg.ImageHeight, cfg.ImageWidth, cfg.PatchSize);
+    }
+
+    /// <summary>ᾱ_t = Π_{s≤t}(1 − β_s), β linear from beta_start to beta_end over the diffusion steps.</summary>
+    public double[] AlphasCumprod()
+    {
+        int n = Config.DiffusionSteps;
+        var a = new double[n];
+        double acc = 1;
+        for (int i = 0; i < n; i++)
+        {
+            double beta = Config.BetaStart + (Config.BetaEnd - Config.BetaStart) * i / Math.Max(1, n - 1);
+            acc *= 1 - beta;
+            a[i] = acc;
+        }
+        return a;
+    }
+
+    /// <summary>Mean squared error between the predicted and the true noise.</summary>
+    public Variable Loss(Variable x, Tensor t, Tensor y, Tensor noise) => (Forward(x, t, y) - new Variable(noise)).Square().Mean();
+}

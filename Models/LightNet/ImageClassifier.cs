@@ -1,0 +1,99 @@
+using LightNet.Autograd;
+using LightNet.Models.Nn;
+
+namespace LightNet.Models.LightNet;
+
+/// <summary>Configuration of <see cref="LightNetForImageClassification"/> (golden-file key names).</summary>
+public sealed record ImageClassifierConfig
+{
+    public int InChannels { get; init; } = 1;
+    public int ImageHeight { get; init; } = 28;
+    public int ImageWidth { get; init; } = 28;
+    public int PatchSize { get; init; } = 4;
+    public int HiddenSize { get; init; } = 192;
+    public int NumHiddenLayers { get; init; } = 12;
+    public int? NumHeads { get; init; } = 3;
+    public int? HeadKDim { get; init; }
+    public int GateLowRankDim { get; init; } = 32;
+    public int NumClasses { get; init; } = 10;
+    public int TpeRpeDim { get; init; } = 32;
+    public int TpeRpeLayers { get; init; } = 1;
+    public double HiddenRatio { get; init; } = 4;
+    public int? IntermediateSize { get; init; }
+    public double? AttnScale { get; init; }
+    public double NormEps { get; init; } = 1e-6;
+    public double TpeRmsNormEps { get; init; } = 1e-6;
+    public double LrpeBase { get; init; } = 10000;
+    public bool Lrpe { get; init; } = true;
+    public bool Tpe { get; init; } = true;
+
+    public int[] Grid => [ImageHeight / PatchSize, ImageWidth / PatchSize];
+    public AttentionConfig Attention => AttentionConfig.FromFla(HiddenSize, NumHeads, HeadKDim, GateLowRankDim, causal: false, AttnScale);
+    public int Intermediate => IntermediateSize ?? GatedMlp.DefaultIntermediate(HiddenSize, HiddenRatio);
+
+    /// <summary>Reads the keys of SPEC/golden config JSON.</summary>
+    public static ImageClassifierConfig FromJson(string json, string source = "config")
+    {
+        var c = ConfigJson.Parse(json, source);
+        return new ImageClassifierConfig
+        {
+            InChannels = c.Int("in_channels"), ImageHeight = c.Int("image_height"), ImageWidth = c.Int("image_width"), PatchSize = c.Int("patch_size"),
+            HiddenSize = c.Int("hidden_size"), NumHiddenLayers = c.Int("num_hidden_layers"), NumHeads = c.OptInt("num_heads"),
+            HeadKDim = c.OptInt("head_k_dim") ?? c.OptInt("expand_ratio"), GateLowRankDim = c.Int("gate_low_rank_dim"), NumClasses = c.Int("num_classes"),
+            TpeRpeDim = c.Int("tpe_rpe_dim"), TpeRpeLayers = c.Int("tpe_rpe_layers"), HiddenRatio = c.OptDouble("hidden_ratio") ?? 4,
+            IntermediateSize = c.OptInt("intermediate_size"), AttnScale = c.OptDouble("attn_scale"), NormEps = c.Double("norm_eps"),
+            TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6, LrpeBase = c.OptDouble("lrpe_base") ?? 10000, Lrpe = c.OptBool("lrpe") ?? true,
+            Tpe = c.OptBool("tpe") ?? true,
+        };
+    }
+}
+
+/// <summary>
+/// LightNet image classifier (SPEC §6.3): <c>patch_embed</c> → 2-D MD-TPE (<c>tpe.</c>) → non-causal blocks
+/// with 2-D MD-LRPE (<c>layers.{i}</c>) → <c>norm</c> → mean over tokens → <c>head</c>.
+/// </summary>
+public sealed class LightNetForImageClassification : Module
+{
+    public LightNetForImageClassification(ImageClassifierConfig cfg, Generator? gen = null, DType dtype = DType.Float32)
+    {
+        Config = cfg;
+        var g = gen ?? new Generator(0);
+        int c = cfg.HiddenSize;
+        PatchEmbed = Child("patch_embed", new Linear(cfg.InChannels * cfg.PatchSize * cfg.PatchSize, c, true, g, dtype: dtype));
+        if (cfg.Tpe) Tpe = Child("tpe", new MdTpeModule(2, c, cfg.TpeRpeDim, cfg.TpeRpeLayers, cfg.TpeRmsNormEps, causal: false, residual: true, g, dtype));
+        Layers = new LightNetBlock[cfg.NumHiddenLayers];
+        for (int i = 0; i < Layers.Length; i++) Layers[i] = Child($"layers.{i}", new LightNetBlock(cfg.Attention, cfg.Intermediate, cfg.NormEps, g, dtype));
+        Norm = Child("norm", new RmsNorm(c, cfg.NormEps, dtype: dtype));
+        Head = Child("head", new Linear(c, cfg.NumClasses, true, g, dtype: dtype));
+    }
+
+    private readonly LrpeAngleCache _angles = new();
+
+    public ImageClassifierConfig Config { get; }
+    public Linear PatchEmbed { get; }
+    public MdTpeModule? Tpe { get; }
+    public LightNetBlock[] Layers { get; }
+    public RmsNorm Norm { get; }
+    public Linear Head { get; }
+
+    /// <summary>Logits [B, classes] for images [B, C, H, W].</summary>
+    public Variable Forward(Variable images)
+    {
+        var cfg = Config;
+        if (images.Rank != 4 || images.Size(1) != cfg.InChannels || images.Size(2) != cfg.ImageHeight || images.Size(3) != cfg.ImageWidth)
+            throw new ShapeException($"image_classifier: images {images.Shape} must be [B, {cfg.InChannels}, {cfg.ImageHeight}, {cfg.ImageWidth}]");
+        var h = PatchEmbed.Forward(Patches.Patchify(images, cfg.PatchSize));
+        if (Tpe != null) h = Tpe.Forward(h, cfg.Grid);
+        Func<Variable, Variable>? lrpe = null;
+        if (cfg.Lrpe)
+        {
+            var angles = _angles.Get(cfg.Grid, cfg.Attention.HeadKDim, cfg.LrpeBase, images.DType, images.Device);
+            lrpe = v => v.Lrpe(angles);
+        }
+        foreach (var layer in Layers) h = layer.Forward(h, null, lrpe).H;
+        return Head.Forward(Norm.Forward(h).Mean(1));
+    }
+
+    /// <summary>Mean cross-entropy over the batch.</summary>
+    public Variable Loss(Variable images, Tensor labels) => Variable.CrossEntropy(Forward(images), labels);
+}

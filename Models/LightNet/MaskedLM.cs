@@ -1,0 +1,115 @@
+using LightNet.Autograd;
+using LightNet.Models.Nn;
+
+namespace LightNet.Models.LightNet;
+
+/// <summary>Configuration of <see cref="LightNetForMaskedLM"/> (golden-file key names).</summary>
+public sealed record MaskedLMConfig
+{
+    public int VocabSize { get; init; } = 259;
+    public int HiddenSize { get; init; } = 256;
+    public int NumHiddenLayers { get; init; } = 4;
+    public int? NumHeads { get; init; } = 4;
+    public int? HeadKDim { get; init; }
+    public int GateLowRankDim { get; init; } = 32;
+    public int TpeRpeDim { get; init; } = 32;
+    public int TpeRpeLayers { get; init; } = 1;
+    public double HiddenRatio { get; init; } = 4;
+    public int? IntermediateSize { get; init; }
+    public double? AttnScale { get; init; }
+    public double NormEps { get; init; } = 1e-6;
+    public double TpeRmsNormEps { get; init; } = 1e-6;
+    public double LrpeBase { get; init; } = 10000;
+    public bool Lrpe { get; init; } = true;
+    public bool Tpe { get; init; } = true;
+    public bool TieWordEmbeddings { get; init; }
+    public long MaskTokenId { get; init; } = 258;
+
+    public AttentionConfig Attention => AttentionConfig.FromFla(HiddenSize, NumHeads, HeadKDim, GateLowRankDim, causal: false, AttnScale);
+    public int Intermediate => IntermediateSize ?? GatedMlp.DefaultIntermediate(HiddenSize, HiddenRatio);
+
+    public static MaskedLMConfig FromJson(string json, string source = "config")
+    {
+        var c = ConfigJson.Parse(json, source);
+        return new MaskedLMConfig
+        {
+            VocabSize = c.Int("vocab_size"), HiddenSize = c.Int("hidden_size"), NumHiddenLayers = c.Int("num_hidden_layers"),
+            NumHeads = c.OptInt("num_heads"), HeadKDim = c.OptInt("head_k_dim") ?? c.OptInt("expand_ratio"), GateLowRankDim = c.Int("gate_low_rank_dim"),
+            TpeRpeDim = c.Int("tpe_rpe_dim"), TpeRpeLayers = c.Int("tpe_rpe_layers"), HiddenRatio = c.OptDouble("hidden_ratio") ?? 4,
+            IntermediateSize = c.OptInt("intermediate_size"), AttnScale = c.OptDouble("attn_scale"), NormEps = c.Double("norm_eps"),
+            TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6, LrpeBase = c.OptDouble("lrpe_base") ?? 10000, Lrpe = c.OptBool("lrpe") ?? true,
+            Tpe = c.OptBool("tpe") ?? true, TieWordEmbeddings = c.OptBool("tie_word_embeddings") ?? false, MaskTokenId = c.OptInt("mask_token_id") ?? 0,
+        };
+    }
+}
+
+/// <summary>
+/// Bidirectional LightNet masked LM (SPEC §6.2): <c>model.embeddings</c> → 1-D MD-TPE (<c>model.tpe.</c>) →
+/// non-causal blocks with 1-D MD-LRPE → <c>model.norm</c> → <c>lm_head</c>. Loss on masked positions only
+/// (labels −100 elsewhere).
+/// </summary>
+public sealed class LightNetForMaskedLM : Module
+{
+    private readonly Trunk _model;
+    private readonly LrpeAngleCache _angles = new();
+
+    private sealed class Trunk : Module
+    {
+        public Trunk(MaskedLMConfig cfg, Generator g, DType dtype)
+        {
+            Embeddings = Child("embeddings", new Embedding(cfg.VocabSize, cfg.HiddenSize, g, dtype: dtype));
+            if (cfg.Tpe) Tpe = Child("tpe", new MdTpeModule(1, cfg.HiddenSize, cfg.TpeRpeDim, cfg.TpeRpeLayers, cfg.TpeRmsNormEps, false, true, g, dtype));
+            Layers = new LightNetBlock[cfg.NumHiddenLayers];
+            for (int i = 0; i < Layers.Length; i++) Layers[i] = Child($"layers.{i}", new LightNetBlock(cfg.Attention, cfg.Intermediate, cfg.NormEps, g, dtype));
+            Norm = Child("norm", new RmsNorm(cfg.HiddenSize, cfg.NormEps, dtype: dtype));
+        }
+
+        public Embedding Embeddings { get; }
+        public MdTpeModule? Tpe { get; }
+        public LightNetBlock[] Layers { get; }
+        public RmsNorm Norm { get; }
+    }
+
+    public LightNetForMaskedLM(MaskedLMConfig cfg, Generator? gen = null, DType dtype = DType.Float32)
+    {
+        Config = cfg;
+        var g = gen ?? new Generator(0);
+        _model = Child("model", new Trunk(cfg, g, dtype));
+        if (!cfg.TieWordEmbeddings) LmHead = Child("lm_head", new Linear(cfg.HiddenSize, cfg.VocabSize, false, g, dtype: dtype));
+    }
+
+    public MaskedLMConfig Config { get; }
+    public Linear? LmHead { get; }
+
+    /// <summary>Logits [B, T, V] for ids [B, T] with an optional padding mask.</summary>
+    public Variable Forward(Tensor ids, Tensor? attentionMask = null)
+    {
+        if (ids.Rank != 2 || ids.DType != DType.Int64) throw new ShapeException($"masked_lm: 'input_ids' must be int64 [B, T], got {ids.DType.Name()} {ids.Shape}");
+        int T = ids.Size(1);
+        var h = _model.Embeddings.Forward(ids);
+        if (attentionMask != null)
+        {
+            // Pads must not leak into real tokens through the Toeplitz mixing: zero their embeddings first.
+            var m = attentionMask.To(h.DType).Reshape(ids.Size(0), T, 1);
+            h = h * new Variable(m);
+        }
+        if (_model.Tpe != null) h = _model.Tpe.Forward(h, [T]);
+        Func<Variable, Variable>? lrpe = null;
+        if (Config.Lrpe)
+        {
+            var angles = _angles.Get([T], Config.Attention.HeadKDim, Config.LrpeBase, h.DType, h.Device);
+            lrpe = v => v.Lrpe(angles);
+        }
+        foreach (var layer in _model.Layers) h = layer.Forward(h, attentionMask, lrpe).H;
+        h = _model.Norm.Forward(h);
+        return LmHead != null ? LmHead.Forward(h) : Variable.Matmul(h, _model.Embeddings.Weight.Transpose());
+    }
+
+    /// <summary>Mean cross-entropy over positions whose label is not −100.</summary>
+    public Variable Loss(Tensor ids, Tensor labels, Tensor? attentionMask = null)
+    {
+        var logits = Forward(ids, attentionMask);
+        int B = ids.Size(0), T = ids.Size(1);
+        return Variable.CrossEntropy(logits.Reshape(B * T, -1), labels.Reshape(B * T));
+    }
+}

@@ -1,0 +1,23 @@
+using LightNet.Autograd;
+
+namespace LightNet.Models.LightNet;
+
+/// <summary>Non-overlapping p×p patches of images [B, C, H, W] as tokens [B, (H/p)·(W/p), C·p·p], each patch ordered (channel, row, column); and back.</summary>
+public static class Patches
+{
+    public static Variable Patchify(Variable images, int p)
+    {
+        if (images.Rank != 4) throw new ShapeException($"patchify: images must be [B, C, H, W], got {images.Shape}");
+        int B = images.Size(0), C = images.Size(1), H = images.Size(2), W = images.Size(3);
+        if (p <= 0 || H % p != 0 || W % p != 0) throw new ShapeException($"patchify: image {H}×{W} is not divisible into {p}×{p} patches");
+        return images.Reshape(B, C, H / p, p, W / p, p).Permute(0, 2, 4, 1, 3, 5).Reshape(B, (H / p) * (W / p), C * p * p);
+    }
+
+    public static Variable Unpatchify(Variable tokens, int C, int H, int W, int p)
+    {
+        int B = tokens.Size(0);
+        if (tokens.Rank != 3 || tokens.Size(1) != (H / p) * (W / p) || tokens.Size(2) != C * p * p)
+            throw new ShapeException($"unpatchify: tokens {tokens.Shape} do not form [{B}, {(H / p) * (W / p)}, {C * p * p}]");
+        return tokens.Reshape(B, H / p, W / p, C, p, p).Permute(0, 3, 1, 4, 2, 5).Reshape(B, C, H, W);
+    }
+}
