@@ -89,7 +89,7 @@ public sealed class MdTpe : IDisposable
         var logGamma = Parameters["decay"].Sigmoid().Log();
         var decay = (l1 * logGamma.Unsqueeze(0)).Exp();
         var t = rpe * decay;
-        if (Causal) t *= new Variable(plan.MaskTensor(dt));
+        if (Causal) t *= new Variable(plan.MaskTensor(dt, dev));
         return t.Reshape(plan.KernelShape(Channels));
     }
 
