@@ -13,6 +13,7 @@ public static class Program
                 "demo" => Demo.Run(args[1..]),
                 "golden" => Golden.GoldenCommand.Run(args[1..], Console.Out, Console.Error),
                 "bench" => BenchCommand.Run(args[1..]),
+                "train" => TrainCommand.Run(args[1..]),
                 "--help" or "-h" or "help" => Help(),
                 _ => Unknown(args[0]),
             };
@@ -33,6 +34,9 @@ public static class Program
               lightnet demo [--steps N] [--threads N]   train a tiny MLP with the engine's autograd on the CPU
               lightnet golden <file.safetensors> [--dtype float32|float64] [--device cpu|cuda]
                                                        run a golden reference file and compare every output and gradient
+              lightnet train classify [--steps N|--epochs N] [--stop-after N] [--batch-size N] [--lr X] [--seed N]
+                                      [--device cpu|cuda] [--out DIR] [--resume] [--hidden N] [--layers N] [--heads N] [--patch N]
+                                                       LightNet on Fashion-MNIST (fetches the data), with checkpoints and resume
               lightnet bench [lm|classifier] [--steps N] [--device cpu|cuda]
                                                        training-step throughput with a per-kernel time profile
             """);
