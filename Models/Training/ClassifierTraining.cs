@@ -56,7 +56,7 @@ public static class ClassifierTraining
             step = p.Step;
             metrics.TruncateAfter(step);
         }
-        File.WriteAllText(Path.Combine(o.OutDir, "config.json"), System.Text.Json.JsonSerializer.Serialize(o.Model, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(o.OutDir, "config.json"), o.Model.ToJson());
         var sampler = new EpochSampler(train.Count, o.BatchSize, o.Seed);
         long warmup = Math.Min(200, Math.Max(1, o.Steps / 10));
         long stopAt = Math.Min(o.Steps, o.StopAfter ?? o.Steps);
