@@ -1,0 +1,26 @@
+using LightNet.Models;
+using LightNet.Models.LightNet;
+using LightNet.Models.Training;
+
+namespace LightNet.Cli;
+
+/// <summary><c>lightnet eval classify --run DIR [--device cpu|cuda]</c>: test accuracy of a trained classifier run directory.</summary>
+internal static class EvalCommand
+{
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0 || args[0] != "classify") throw new ArgumentException("eval: which task? (classify)");
+        var o = new Options("eval classify", args[1..], new HashSet<string>());
+        var dir = o.String("--run") ?? Path.Combine("runs", "classify");
+        var device = Device.Parse(o.String("--device") ?? "cpu");
+        o.RejectUnknown();
+        var cfg = ImageClassifierConfig.FromJson(Checkpoint.ReadConfig(dir), Path.Combine(dir, "config.json"));
+        var model = new LightNetForImageClassification(cfg, new Generator(0));
+        Checkpoint.LoadWeights(dir, model);
+        model.To(device);
+        var (_, test) = FashionMnistData.Load();
+        double acc = ClassifierTraining.Evaluate(model, test, 256, device);
+        Console.WriteLine($"test accuracy {acc:P2} on {test.Count} Fashion-MNIST test images ({dir})");
+        return 0;
+    }
+}
