@@ -31,6 +31,11 @@ public static class DataCommand
                 return 2;
             }
         }
+        if (what != "all" && what != "fashion-mnist" && !TextCorpus.Names.Contains(what))
+        {
+            stderr.WriteLine($"lightnet data: unknown data set '{what}'\nusage: {Usage}");
+            return 2;
+        }
         var cache = new DataCache(dir);
         stdout.WriteLine($"data cache: {cache.Root}");
         switch (what)
@@ -39,13 +44,10 @@ public static class DataCommand
             case "sotu": FetchText(cache, "sotu", stdout); break;
             case "moby-dick": FetchText(cache, "moby-dick", stdout); break;
             case "brown": FetchText(cache, "brown", stdout); break;
-            case "all":
+            default:
                 FetchFashionMnist(cache, stdout);
                 foreach (var n in TextCorpus.Names) FetchText(cache, n, stdout);
                 break;
-            default:
-                stderr.WriteLine($"lightnet data: unknown data set '{what}'\nusage: {Usage}");
-                return 2;
         }
         return 0;
     }

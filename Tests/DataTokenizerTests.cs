@@ -60,6 +60,24 @@ public class DataTokenizerTests
     }
 
     [Test]
+    public void Gpt2EncodesSpecialTokenTextAsText()
+    {
+        var t = new Gpt2Tokenizer();
+        var ids = t.Encode("a<|endoftext|>b");
+        Assert.That(ids, Has.None.EqualTo(Gpt2Tokenizer.EndOfText));
+        Assert.That(t.Decode(ids), Is.EqualTo("a<|endoftext|>b"));
+    }
+
+    [Test]
+    public void Gpt2MatchesTheLibraryModelOnOrdinaryText()
+    {
+        var reference = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForModel("gpt2");
+        var t = new Gpt2Tokenizer();
+        foreach (var s in new[] { "It's 1790: we'll see, they've said!  Spaces   and\ttabs\n\n", "naïve café — 日本語 🙂 123456789", "Mr. O'Neil's 3.14 don't" })
+            Assert.That(t.Encode(s), Is.EqualTo(reference.EncodeToIds(s).ToArray()), s);
+    }
+
+    [Test]
     public void UnknownTokenizerNameIsRejected() =>
         Assert.That(() => TextTokenizers.Create("wordpiece"), Throws.ArgumentException.With.Message.Contains("byte, gpt2"));
 }
