@@ -46,26 +46,6 @@ public sealed class ByteTokenizer : ITextTokenizer
     }
 
     /// <inheritdoc/>
-    public string Decode(IReadOnlyList<int> ids)
-    {
-        ArgumentNullException.ThrowIfNull(ids);
-        var sb = new StringBuilder();
-        var run = new List<byte>();
-        foreach (var id in ids)
-        {
-            if (id is >= 0 and < 256) { run.Add((byte)id); continue; }
-            if (id is < 0 or >= 260) throw new ArgumentOutOfRangeException(nameof(ids), $"byte tokenizer: id {id} is not in [0, {VocabSize})");
-            if (id != Mask) continue;
-            Flush();
-            sb.Append("[MASK]");
-        }
-        Flush();
-        return sb.ToString();
-
-        void Flush()
-        {
-            sb.Append(Encoding.UTF8.GetString([.. run]));
-            run.Clear();
-        }
-    }
+    public string Decode(IReadOnlyList<int> ids) =>
+        SpecialTokenDecoder.Decode(this, ids, run => Encoding.UTF8.GetString(run.Select(i => (byte)i).ToArray()));
 }

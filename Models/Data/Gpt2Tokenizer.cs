@@ -67,26 +67,5 @@ public sealed class Gpt2Tokenizer : ITextTokenizer
     }
 
     /// <inheritdoc/>
-    public string Decode(IReadOnlyList<int> ids)
-    {
-        ArgumentNullException.ThrowIfNull(ids);
-        var sb = new StringBuilder();
-        var run = new List<int>();
-        foreach (var id in ids)
-        {
-            if (id is >= 0 and < EndOfText) { run.Add(id); continue; }
-            if (id is < 0 or >= 50259) throw new ArgumentOutOfRangeException(nameof(ids), $"gpt2 tokenizer: id {id} is not in [0, {VocabSize})");
-            if (id != Mask) continue;
-            Flush();
-            sb.Append("[MASK]");
-        }
-        Flush();
-        return sb.ToString();
-
-        void Flush()
-        {
-            if (run.Count > 0) sb.Append(_bpe.Decode(run));
-            run.Clear();
-        }
-    }
+    public string Decode(IReadOnlyList<int> ids) => SpecialTokenDecoder.Decode(this, ids, run => _bpe.Decode(run));
 }
