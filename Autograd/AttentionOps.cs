@@ -80,21 +80,22 @@ public static class AttentionOps
         var kbar = (kk - Z).Exp();
         var g = Zprev - Z;
         if (hasPrev != null) g = g * new Variable(hasPrev);
-        var qq = q; var vv = v;
+        var (qq, kb, vv) = MaskAndMap(q, kbar, v, m4, featureMap);
+        if (featureMap != null) g = Variable.Concat([g, g], 3);
+        var (o, st) = Gated(qq, kb, vv, g, scale, initial?.S, chunk);
+        var zLast = new Variable(Z.Data.Select(2, T - 1).Contiguous());
+        return (o, new AdditiveState(new Variable(st), zLast));
+    }
+
+    /// <summary>Zeroes pads in q, k̄ and v (mask [B, 1, T, 1]) and applies the feature map (MD-LRPE) to q and k̄.</summary>
+    private static (Variable Q, Variable Kbar, Variable V) MaskAndMap(Variable q, Variable kbar, Variable v, Tensor? m4, Func<Variable, Variable>? featureMap)
+    {
         if (m4 != null)
         {
             var mv = new Variable(m4.Clone());
-            kbar = kbar * mv; qq = q * mv; vv = v * mv;
+            kbar = kbar * mv; q = q * mv; v = v * mv;
         }
-        if (featureMap != null)
-        {
-            qq = featureMap(qq);
-            kbar = featureMap(kbar);
-            g = Variable.Concat([g, g], 3);
-        }
-        var (o, st) = Gated(qq, kbar, vv, g, scale, initial?.S, chunk);
-        var zLast = new Variable(Z.Data.Select(2, T - 1).Contiguous());
-        return (o, new AdditiveState(new Variable(st), zLast));
+        return featureMap == null ? (q, kbar, v) : (featureMap(q), featureMap(kbar), v);
     }
 
     /// <summary>The fused kernel path (no mask, no feature map).</summary>
@@ -135,18 +136,8 @@ public static class AttentionOps
         var m4 = mask == null ? null : Mask4(mask, q, T); // kept alive: backward rules of Where read it
         var kk = m4 == null ? k : Variable.Where(m4, k, k.Const(MaskedKey));
         var kbar = kk.Softmax(2);
-        var qq = q; var vv = v;
-        if (m4 != null)
-        {
-            var mv = new Variable(m4.Clone());
-            kbar = kbar * mv; qq = q * mv; vv = v * mv;
-        }
-        if (featureMap != null)
-        {
-            qq = featureMap(qq);
-            kbar = featureMap(kbar);
-        }
-        var s = Variable.Matmul(kbar.Transpose(-1, -2), vv);
+        var (qq, kb, vv) = MaskAndMap(q, kbar, v, m4, featureMap);
+        var s = Variable.Matmul(kb.Transpose(-1, -2), vv);
         return Variable.Matmul(qq, s) * scale;
     }
 }

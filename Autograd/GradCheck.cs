@@ -42,25 +42,7 @@ public static class GradCheck
         for (int i = 0; i < xs.Length; i++)
         {
             var analytic = vars[i].Grad?.ToDoubleArray() ?? new double[xs[i].Numel];
-            var data = xs[i].AsSpan<double>();
-            double worst = 0;
-            for (int j = 0; j < data.Length; j++)
-            {
-                double keep = data[j];
-                data[j] = keep + eps; double fp = Eval();
-                data[j] = keep - eps; double fm = Eval();
-                data[j] = keep;
-                double numeric = (fp - fm) / (2 * eps);
-                double err = Math.Abs(numeric - analytic[j]);
-                double bound = atol + rtol * Math.Abs(numeric);
-                worst = Math.Max(worst, err / bound);
-                if (err > bound && ok)
-                {
-                    ok = false;
-                    report.AppendLine($"input {i} {xs[i].Shape} element {j}: analytic {analytic[j]:G10}, numeric {numeric:G10}, |diff| {err:G3} > {bound:G3}");
-                }
-            }
-            report.AppendLine($"input {i} {xs[i].Shape}: worst error / tolerance = {worst:G3}");
+            ok &= Compare($"input {i} {xs[i].Shape}", xs[i], analytic, Eval, eps, atol, rtol, report);
         }
         foreach (var v in vars) v.Dispose();
         w.Dispose();
@@ -91,27 +73,35 @@ public static class GradCheck
         foreach (var p in parameters)
         {
             var analytic = p.Grad?.ToDoubleArray() ?? new double[p.Data.Numel];
-            var data = p.Data.AsSpan<double>();
-            double worst = 0;
-            for (int j = 0; j < data.Length; j++)
-            {
-                double keep = data[j];
-                data[j] = keep + eps; double fp = Eval();
-                data[j] = keep - eps; double fm = Eval();
-                data[j] = keep;
-                double numeric = (fp - fm) / (2 * eps);
-                double err = Math.Abs(numeric - analytic[j]);
-                double bound = atol + rtol * Math.Abs(numeric);
-                worst = Math.Max(worst, err / bound);
-                if (err > bound && ok)
-                {
-                    ok = false;
-                    report.AppendLine($"{p.Name} {p.Shape} element {j}: analytic {analytic[j]:G10}, numeric {numeric:G10}");
-                }
-            }
-            report.AppendLine($"{p.Name}: worst error / tolerance = {worst:G3}");
+            ok &= Compare($"{p.Name} {p.Shape}", p.Data, analytic, Eval, eps, atol, rtol, report);
             p.ZeroGrad();
         }
         return new GradCheckResult(ok, report.ToString());
+    }
+
+    /// <summary>Central differences of <paramref name="eval"/> over every element of <paramref name="x"/> (perturbed in place) against <paramref name="analytic"/>.</summary>
+    private static bool Compare(string what, Tensor x, double[] analytic, Func<double> eval, double eps, double atol, double rtol, System.Text.StringBuilder report)
+    {
+        var data = x.AsSpan<double>();
+        double worst = 0;
+        bool ok = true;
+        for (int j = 0; j < data.Length; j++)
+        {
+            double keep = data[j];
+            data[j] = keep + eps; double fp = eval();
+            data[j] = keep - eps; double fm = eval();
+            data[j] = keep;
+            double numeric = (fp - fm) / (2 * eps);
+            double err = Math.Abs(numeric - analytic[j]);
+            double bound = atol + rtol * Math.Abs(numeric);
+            worst = Math.Max(worst, err / bound);
+            if (err > bound && ok)
+            {
+                ok = false;
+                report.AppendLine($"{what} element {j}: analytic {analytic[j]:G10}, numeric {numeric:G10}, |diff| {err:G3} > {bound:G3}");
+            }
+        }
+        report.AppendLine($"{what}: worst error / tolerance = {worst:G3}");
+        return ok;
     }
 }

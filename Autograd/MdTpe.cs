@@ -78,17 +78,18 @@ public sealed class MdTpe : IDisposable
     {
         var plan = Plan(grid);
         var dt = Parameters["decay"].DType;
-        var delta = new Variable(plan.OffsetTensor(dt));
+        var dev = Parameters["decay"].Device;
+        var delta = new Variable(plan.OffsetTensor(dt, dev));
         var h = Linear(delta, Parameters["rpe.in_proj.weight"], Parameters["rpe.in_proj.bias"]);
         for (int j = 0; j < RpeLayers; j++)
             h = Linear(Variable.RmsNorm(h, null, Eps).Silu(), Parameters[$"rpe.layers.{j}.weight"], Parameters[$"rpe.layers.{j}.bias"]);
         var rpe = Linear(Variable.RmsNorm(h, null, Eps).Silu(), Parameters["rpe.out_proj.weight"], Parameters["rpe.out_proj.bias"]);
         // γ^|Δ|₁ = exp(|Δ|₁ · log σ(decay))
-        var l1 = new Variable(plan.OffsetL1Tensor(dt));
+        var l1 = new Variable(plan.OffsetL1Tensor(dt, dev));
         var logGamma = Parameters["decay"].Sigmoid().Log();
         var decay = (l1 * logGamma.Unsqueeze(0)).Exp();
         var t = rpe * decay;
-        if (Causal) t *= new Variable(plan.MaskTensor(dt));
+        if (Causal) t *= new Variable(plan.MaskTensor(dt, dev));
         return t.Reshape(plan.KernelShape(Channels));
     }
 

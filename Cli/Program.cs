@@ -13,6 +13,8 @@ public static class Program
                 "demo" => Demo.Run(args[1..]),
                 "golden" => Golden.GoldenCommand.Run(args[1..], Console.Out, Console.Error),
                 "data" => DataCommand.Run(args[1..], Console.Out, Console.Error),
+                "bench" => BenchCommand.Run(args[1..]),
+                "train" => TrainCommand.Run(args[1..]),
                 "--help" or "-h" or "help" => Help(),
                 _ => Unknown(args[0]),
             };
@@ -36,6 +38,11 @@ public static class Program
               lightnet data fetch [fashion-mnist|sotu|moby-dick|brown|all] [--dir DIR]
                                                        download and verify data sets into the cache folder
                                                        ($LIGHTNET_DATA_DIR, else <repo>/data-cache, else ~/.cache/lightnet)
+              lightnet train classify [--steps N|--epochs N] [--stop-after N] [--batch-size N] [--lr X] [--seed N]
+                                      [--device cpu|cuda] [--out DIR] [--resume] [--hidden N] [--layers N] [--heads N] [--patch N]
+                                                       LightNet on Fashion-MNIST (fetches the data), with checkpoints and resume
+              lightnet bench [lm|classifier] [--steps N] [--device cpu|cuda]
+                                                       training-step throughput with a per-kernel time profile
             """);
         return 0;
     }

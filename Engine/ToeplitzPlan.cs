@@ -88,9 +88,9 @@ public sealed class ToeplitzPlan
 
     /// <summary>
     /// Cost of one complex FFT point-stage relative to one direct multiply-add (measured on the CPU
-    /// backend: the direct sum streams c-long rows with FMA, the FFT does scalar-ish butterflies).
+    /// backend, float32, c = 256: equal cost near 1-D T ≈ 250 and 2-D ≈ 28×28; see docs/perf-tpe.md).
     /// </summary>
-    public static double FftCostPerPoint { get; set; } = 4.0;
+    public static double FftCostPerPoint { get; set; } = 8.0;
 
     /// <summary>The plan with <see cref="ToeplitzAlgorithm.Auto"/> replaced by the cheaper algorithm for these sizes.</summary>
     public ToeplitzPlan Resolve(int batch, int channels)

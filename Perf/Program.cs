@@ -4,13 +4,14 @@ namespace LightNet.Perf;
 
 /// <summary>
 /// <c>dotnet run -c Release --project Perf -- report</c> prints every kernel against the machine's measured
-/// ceilings; any other arguments go to BenchmarkDotNet (e.g. <c>--filter *Matmul*</c>).
+/// ceilings, <c>-- cuda</c> the GPU kernels; any other arguments go to BenchmarkDotNet (e.g. <c>--filter *Matmul*</c>).
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "report") return Report.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "cuda") return CudaReport.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

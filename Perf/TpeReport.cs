@@ -70,7 +70,7 @@ public static class TpeReport
     {
         MathNet.Numerics.Control.UseSingleThread();
         Console.WriteLine("complex FFT, float32, one core, µs per transform (own radix-2 vs MathNet.Numerics Fourier.Forward(re, im, NoScaling))");
-        Console.WriteLine("| length | own | MathNet | MathNet / own | max |diff| / max |X| |");
+        Console.WriteLine("| length | own | MathNet | MathNet / own | max abs diff / max abs X |");
         Console.WriteLine("|---|---|---|---|---|");
         foreach (int n in new[] { 256, 1024, 4096, 16384, 65536 })
         {

@@ -22,6 +22,16 @@ public class GoldenFileTests
     }
 
     [Test]
+    public void SharedGoldenFilePassesOnCuda([ValueSource(nameof(Files))] string file, [Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        var device = Gpu.Require();
+        var report = GoldenRunner.Run(Golden.FilePath(file), dt, device);
+        var sw = new StringWriter();
+        report.Write(sw);
+        Assert.That(report.Passed, Is.True, sw.ToString());
+    }
+
+    [Test]
     public void FlaCheckpointReproducesGoldenLogits()
     {
         using var s = DisposalScope.Begin();

@@ -164,3 +164,109 @@ public class VisionAndMlmModelTests
         finally { Directory.Delete(dir, true); }
     }
 }
+
+public class ModelTrainingAndSymmetryTests
+{
+    private static void Randomise(LightNet.Models.Nn.Module m, double std, ulong seed)
+    {
+        var g = new Generator(seed);
+        foreach (var p in m.Parameters()) { using var r = Tensor.RandN(p.Shape, g, p.DType, std: std); p.Data.CopyFrom(r); }
+    }
+
+    private static double TrainTwenty(Func<Variable> loss, IEnumerable<Variable> parameters, double lr)
+    {
+        var ps = parameters.ToList();
+        double first = 0, last = 0;
+        for (int i = 0; i < 20; i++)
+        {
+            using var sc = DisposalScope.Begin();
+            var l = loss();
+            l.Backward();
+            foreach (var p in ps)
+            {
+                if (p.Grad == null) continue;
+                using var upd = p.Grad * lr;
+                p.Data.BinaryInPlace(BinaryOp.Sub, upd);
+                p.ZeroGrad();
+            }
+            if (i == 0) first = l.Data.Item();
+            last = l.Data.Item();
+        }
+        return last / first;
+    }
+
+    [Test]
+    public void MaskedLmAndDiTLossDecreaseWithPlainSgdAndReloadIdentically()
+    {
+        using var s = DisposalScope.Begin();
+        var mlm = new LightNetForMaskedLM(new MaskedLMConfig { VocabSize = 13, HiddenSize = 16, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 4, TpeRpeDim = 4, IntermediateSize = 32, MaskTokenId = 12 }, new Generator(1));
+        var ids = Tensor.FromArray(Enumerable.Range(0, 32).Select(i => (long)(i % 5 == 0 ? 12 : i % 11)).ToArray(), [2, 16]);
+        var labels = Tensor.FromArray(Enumerable.Range(0, 32).Select(i => i % 5 == 0 ? (long)(i % 11) : -100L).ToArray(), [2, 16]);
+        Assert.That(TrainTwenty(() => mlm.Loss(ids, labels), mlm.Parameters(), 1.0), Is.LessThan(0.9));
+
+        var dit = new LightNetDiT(new DiTConfig { InChannels = 1, ImageHeight = 4, ImageWidth = 4, PatchSize = 2, HiddenSize = 16, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 4, NumClasses = 3, TpeRpeDim = 4, IntermediateSize = 32, TimestepEmbeddingDim = 16 }, new Generator(2));
+        var x = new Variable(Tensor.RandN([4, 1, 4, 4], new Generator(3)));
+        var t = Tensor.FromArray(new long[] { 1, 10, 100, 999 });
+        var y = Tensor.FromArray(new long[] { 0, 1, 2, 3 });
+        var noise = Tensor.RandN([4, 1, 4, 4], new Generator(4));
+        Assert.That(TrainTwenty(() => dit.Loss(x, t, y, noise), dit.Parameters(), 0.5), Is.LessThan(0.9));
+
+        foreach (var (m, run) in new (LightNet.Models.Nn.Module, Func<Tensor>)[] { (mlm, () => mlm.Forward(ids).Data), (dit, () => dit.Forward(x, t, y).Data) })
+        {
+            var dir = Path.Combine(Path.GetTempPath(), "lightnet-rt-" + Guid.NewGuid().ToString("N"));
+            try
+            {
+                LightNet.Models.Checkpoint.Save(dir, m, "{}");
+                var before = run().ToArray<float>();
+                foreach (var p in m.Parameters()) p.Data.Fill_(0);
+                LightNet.Models.Checkpoint.LoadWeights(dir, m);
+                Assert.That(run().ToArray<float>(), Is.EqualTo(before));
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+    }
+
+    [Test]
+    public void ClassifierAndDiTArePermutationSymmetricOnlyWithoutEncodings()
+    {
+        using var s = DisposalScope.Begin();
+        using var ng = NoGrad.Scope();
+        // Permuting the 2×2 patches of a 4×4 image: the pooled classifier is invariant, DiT equivariant, without encodings.
+        var img = Tensor.RandN([1, 1, 4, 4], new Generator(5), DType.Float64);
+        var tokens = Patches.Patchify(new Variable(img), 2).Data;
+        var perm = Tensor.FromArray(new long[] { 3, 1, 0, 2 });
+        var permImg = Patches.Unpatchify(new Variable(tokens.IndexSelect(1, perm)), 1, 4, 4, 2).Data;
+        foreach (bool enc in new[] { false, true })
+        {
+            var cls = new LightNetForImageClassification(new ImageClassifierConfig { InChannels = 1, ImageHeight = 4, ImageWidth = 4, PatchSize = 2, HiddenSize = 8, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 3, NumClasses = 3, TpeRpeDim = 4, IntermediateSize = 12, Tpe = enc, Lrpe = enc }, new Generator(6), DType.Float64);
+            Randomise(cls, 0.5, 7);
+            double e1 = Reference.RelErr(cls.Forward(new Variable(permImg)).Data.ToDoubleArray(), cls.Forward(new Variable(img)).Data.ToDoubleArray());
+            var dit = new LightNetDiT(new DiTConfig { InChannels = 1, ImageHeight = 4, ImageWidth = 4, PatchSize = 2, HiddenSize = 8, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 3, NumClasses = 3, TpeRpeDim = 4, IntermediateSize = 12, TimestepEmbeddingDim = 8, Tpe = enc, Lrpe = enc }, new Generator(8), DType.Float64, zeroInit: false);
+            Randomise(dit, 0.5, 9);
+            var t = Tensor.FromArray(new long[] { 5 }); var y = Tensor.FromArray(new long[] { 1 });
+            var outPerm = Patches.Patchify(dit.Forward(new Variable(permImg), t, y), 2).Data;
+            var outRef = Patches.Patchify(dit.Forward(new Variable(img), t, y), 2).Data.IndexSelect(1, perm);
+            double e2 = Reference.RelErr(outPerm.ToDoubleArray(), outRef.ToDoubleArray());
+            if (!enc) { Assert.That(e1, Is.LessThan(1e-12)); Assert.That(e2, Is.LessThan(1e-12)); }
+            else { Assert.That(e1, Is.GreaterThan(1e-6)); Assert.That(e2, Is.GreaterThan(1e-6)); }
+        }
+    }
+}
+
+public class ConfigJsonTests
+{
+    [Test]
+    public void ModelConfigsRoundTripThroughConfigJson()
+    {
+        var c = new ImageClassifierConfig { HiddenSize = 96, NumHeads = 3, PatchSize = 2, Lrpe = false, AttnScale = 0.25 };
+        Assert.That(ImageClassifierConfig.FromJson(c.ToJson()), Is.EqualTo(c));
+        var m = new MaskedLMConfig { VocabSize = 300, MaskTokenId = 299, Tpe = false };
+        Assert.That(MaskedLMConfig.FromJson(m.ToJson()), Is.EqualTo(m));
+        var d = new DiTConfig { NumClasses = 7, DiffusionSteps = 500 };
+        Assert.That(DiTConfig.FromJson(d.ToJson()), Is.EqualTo(d));
+        var l = new LightNetConfig { VocabSize = 77, HiddenSize = 64, ExpandRatio = 16, UseLrpe = true };
+        Assert.That(LightNetConfig.FromJson(l.ToJson()), Is.EqualTo(l));
+        Assert.Throws<InvalidDataException>(() => ImageClassifierConfig.FromJson("{\"in_channels\": 1}"));
+        Assert.Throws<InvalidDataException>(() => ImageClassifierConfig.FromJson("{not json"));
+    }
+}

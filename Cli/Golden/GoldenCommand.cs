@@ -43,6 +43,8 @@ public static class GoldenCommand
         }
         try
         {
+            if (device.Kind == DeviceKind.Cuda && !LightNet.Kernels.Cuda.CudaBackend.TryRegister())
+                throw new InvalidOperationException("golden: CUDA is unavailable: " + LightNet.Kernels.Cuda.CudaRuntime.UnavailableReason);
             var report = GoldenRunner.Run(path, dtype, device);
             report.Write(output);
             return report.Passed ? 0 : 1;

@@ -7,7 +7,7 @@ namespace LightNet.Cpu;
 /// <summary>Unary, binary and select kernels on the CPU (TensorPrimitives does the SIMD width cascade).</summary>
 internal static unsafe class ElementwiseKernels
 {
-    private const int Grain = 1 << 14;
+    private const int Grain = 1 << 16;
 
     public static void Unary<T>(UnaryOp op, T* x, T* y, long n) where T : unmanaged, IFloatingPointIeee754<T>
     {

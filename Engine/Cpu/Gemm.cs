@@ -35,13 +35,18 @@ internal static unsafe class Gemm
             return;
         }
         if ((long)m * n * k <= 4096) { Naive(a, b, c, m, n, k, accumulate); return; }
+        if (!parallel && b.Cs == 1 && c.Cs == 1 && n % (2 * Vector256<T>.Count) == 0 && (long)m * n * k <= SmallLimit)
+        {
+            Small(a, b, c, m, n, k, accumulate);
+            return;
+        }
         int lanes = Wide ? Vector512<T>.Count : Vector256<T>.Count;
         int mr = Wide ? 12 : 6, nr = 2 * lanes;
         int mc = mr * (typeof(T) == typeof(float) ? 16 : 8);
         int ncMax = Math.Min(NC, RoundUp(n, nr));
         int kcMax = Math.Min(KC, k);
-        T* bPack = (T*)NativeMemory.AlignedAlloc((nuint)((long)kcMax * ncMax * sizeof(T)), 64);
-        try
+        // The B panel belongs to the calling thread (shared read-only with the workers it fans out to).
+        T* bPack = (T*)PackBuffer.Get(0, (long)kcMax * ncMax * sizeof(T));
         {
             for (int jc = 0; jc < n; jc += NC)
             {
@@ -62,8 +67,7 @@ internal static unsafe class Gemm
                     {
                         int ib = w / jGroups, jg = w % jGroups;
                         int ic = ib * mc, mcur = Math.Min(mc, m - ic);
-                        T* aPack = (T*)NativeMemory.AlignedAlloc((nuint)((long)RoundUp(mcur, mr) * kc * sizeof(T)), 64);
-                        try
+                        T* aPack = (T*)PackBuffer.Get(1, (long)RoundUp(mcur, mr) * kc * sizeof(T));
                         {
                             PackA(a, ic, mcur, pc, kc, mr, aPack);
                             int p0 = jg * panelsPerGroup, p1 = Math.Min(nPanels, p0 + panelsPerGroup);
@@ -78,7 +82,7 @@ internal static unsafe class Gemm
                                 }
                             }
                         }
-                        finally { NativeMemory.AlignedFree(aPack); }
+
                     }
                     int items = iBlocks * jGroups;
                     if (parallel) Parallelism.For(items, Work);
@@ -86,10 +90,88 @@ internal static unsafe class Gemm
                 }
             }
         }
-        finally { NativeMemory.AlignedFree(bPack); }
+
+    }
+
+    /// <summary>Per-thread packing buffers (slot 0: B panel of the calling thread, slot 1: A block of a worker), grown on demand and reused.</summary>
+    private static class PackBuffer
+    {
+        [ThreadStatic] private static nint[]? _ptr;
+        [ThreadStatic] private static long[]? _size;
+
+        public static void* Get(int slot, long bytes)
+        {
+            _ptr ??= new nint[2];
+            _size ??= new long[2];
+            if (_size[slot] < bytes)
+            {
+                if (_ptr[slot] != 0) NativeMemory.AlignedFree((void*)_ptr[slot]);
+                _ptr[slot] = (nint)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+                _size[slot] = bytes;
+            }
+            return (void*)_ptr[slot];
+        }
     }
 
     private static int RoundUp(int x, int m) => (x + m - 1) / m * m;
+
+    /// <summary>Largest m·n·k served by <see cref="Small"/>: there packing would cost as much as the product.</summary>
+    private const long SmallLimit = 1 << 19;
+
+    /// <summary>
+    /// Unpacked product for small operands with a row-major B (rows of B are loaded straight into vectors,
+    /// A is broadcast element by element with any strides): 6×(2 vectors) register tiles, single row tail.
+    /// </summary>
+    private static void Small<T>(Mat<T> a, Mat<T> b, Mat<T> c, int m, int n, int k, bool acc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count;
+        for (int j0 = 0; j0 < n; j0 += 2 * w)
+        {
+            int i0 = 0;
+            for (; i0 + 6 <= m; i0 += 6)
+            {
+                Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                    c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+                T* a0 = a.At(i0, 0);
+                long ars = a.Rs, acs = a.Cs;
+                for (int p = 0; p < k; p++)
+                {
+                    T* bp = b.At(p, j0);
+                    var b0 = Vector256.Load(bp);
+                    var b1 = Vector256.Load(bp + w);
+                    T* ap = a0 + p * acs;
+                    Vector256<T> x;
+                    x = Vector256.Create(ap[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                    x = Vector256.Create(ap[ars]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                    x = Vector256.Create(ap[2 * ars]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                    x = Vector256.Create(ap[3 * ars]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                    x = Vector256.Create(ap[4 * ars]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                    x = Vector256.Create(ap[5 * ars]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+                }
+                T* cp = c.At(i0, j0);
+                long ldc = c.Rs;
+                Store(cp, c00, acc); Store(cp + w, c01, acc); cp += ldc;
+                Store(cp, c10, acc); Store(cp + w, c11, acc); cp += ldc;
+                Store(cp, c20, acc); Store(cp + w, c21, acc); cp += ldc;
+                Store(cp, c30, acc); Store(cp + w, c31, acc); cp += ldc;
+                Store(cp, c40, acc); Store(cp + w, c41, acc); cp += ldc;
+                Store(cp, c50, acc); Store(cp + w, c51, acc);
+            }
+            for (; i0 < m; i0++)
+            {
+                Vector256<T> c0 = default, c1 = default;
+                for (int p = 0; p < k; p++)
+                {
+                    T* bp = b.At(p, j0);
+                    var x = Vector256.Create(*a.At(i0, p));
+                    c0 = Fma(x, Vector256.Load(bp), c0);
+                    c1 = Fma(x, Vector256.Load(bp + w), c1);
+                }
+                T* cp = c.At(i0, j0);
+                Store(cp, c0, acc); Store(cp + w, c1, acc);
+            }
+        }
+    }
 
     private static void Naive<T>(Mat<T> a, Mat<T> b, Mat<T> c, int m, int n, int k, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -109,6 +191,18 @@ internal static unsafe class Gemm
         {
             int rows = Math.Min(mr, mc - ir);
             T* panel = dst + (long)ir * kc;
+            if (a.Rs == 1)
+            {
+                // Column-major A (a transposed view): each k step reads `rows` consecutive elements.
+                for (int p = 0; p < kc; p++)
+                {
+                    T* src = a.At(i0 + ir, p0 + p);
+                    T* d = panel + p * mr;
+                    for (int r = 0; r < rows; r++) d[r] = src[r];
+                    for (int r = rows; r < mr; r++) d[r] = T.Zero;
+                }
+                continue;
+            }
             for (int r = 0; r < rows; r++)
             {
                 T* src = a.At(i0 + ir + r, p0);
@@ -130,12 +224,25 @@ internal static unsafe class Gemm
                 Unsafe.CopyBlockUnaligned(dst + (long)p * nr, b.At(p0 + p, j0), (uint)(nr * sizeof(T)));
             return;
         }
-        for (int p = 0; p < kc; p++)
+        if (b.Rs == 1)
         {
-            T* d = dst + (long)p * nr;
-            for (int j = 0; j < cols; j++) d[j] = *b.At(p0 + p, j0 + j);
-            for (int j = cols; j < nr; j++) d[j] = T.Zero;
+            // Column-major B (a transposed view): walk each column along k (contiguous reads).
+            for (int j = 0; j < cols; j++)
+            {
+                T* src = b.At(p0, j0 + j);
+                for (int p = 0; p < kc; p++) dst[(long)p * nr + j] = src[p];
+            }
         }
+        else
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                T* d = dst + (long)p * nr;
+                for (int j = 0; j < cols; j++) d[j] = *b.At(p0 + p, j0 + j);
+            }
+        }
+        for (int p = 0; p < kc; p++)
+            for (int j = cols; j < nr; j++) dst[(long)p * nr + j] = T.Zero;
     }
 
     private static void Tile<T>(int kc, T* ap, T* bp, T* c, long rsc, long csc, int mcur, int ncur, bool acc, int mr, int nr)

@@ -8,6 +8,8 @@ namespace LightNet.Cpu;
 internal static unsafe class ReduceKernels
 {
     private const int Chunk = 1 << 15;
+    /// <summary>Elements per parallel work item when reducing many rows.</summary>
+    private const int RowGrain = 1 << 17;
 
     public static void Reduce<T>(ReduceOp op, T* x, long rows, int n, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -31,7 +33,7 @@ internal static unsafe class ReduceKernels
             ((T*)pyt)[0] = ReduceLongRow(op, (T*)px, n);
             return;
         }
-        Parallelism.ForChunks(rows, Math.Max(1, Chunk / Math.Max(1, n)), (r0, nr) =>
+        Parallelism.ForChunks(rows, Math.Max(1, RowGrain / Math.Max(1, n)), (r0, nr) =>
         {
             for (long r = r0; r < r0 + nr; r++)
                 ((T*)pyt)[r] = ReduceRow(op, new ReadOnlySpan<T>((T*)px + r * n, n));

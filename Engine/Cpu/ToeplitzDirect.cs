@@ -12,47 +12,37 @@ internal static unsafe class ToeplitzDirect
     private const int RowsPerChunk = 8;
 
     /// <summary>Forward: extra rows copied, grid rows = (residual ? X : 0) + Toeplitz(X).</summary>
-    public static void Forward<T>(T* x, T* kern, T* y, int batch, int c, ToeplitzPlan plan) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Forward<T>(T* x, T* kern, T* y, int batch, int c, ToeplitzPlan plan) where T : unmanaged, IFloatingPointIeee754<T> =>
+        RowSums(x, kern, y, batch, c, plan, adjoint: false);
+
+    /// <summary>dx: extra rows = dy; grid rows = (residual ? dY : 0) + Σ_p t_(p−p') ⊙ dY_p.</summary>
+    public static void BackwardX<T>(T* dy, T* kern, T* dx, int batch, int c, ToeplitzPlan plan) where T : unmanaged, IFloatingPointIeee754<T> =>
+        RowSums(dy, kern, dx, batch, c, plan, adjoint: true);
+
+    /// <summary>
+    /// dst rows = (residual ? src : 0) + Σ_j t_Δ ⊙ src_j with Δ = p − j (forward) or Δ = j − p (adjoint,
+    /// the correlation); causal mode keeps Δ ≥ 0 only. Extra rows are copied.
+    /// </summary>
+    private static void RowSums<T>(T* src, T* kern, T* dst, int batch, int c, ToeplitzPlan plan, bool adjoint) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var g = new ToeplitzGeometry(plan);
         int n = plan.Tokens, l = plan.NExtra, s = l + n;
         bool causal = plan.Causal, residual = plan.Residual;
-        CopyExtra(x, y, batch, s, l, c);
-        nint px = (nint)x, pk = (nint)kern, py = (nint)y;
+        CopyExtra(src, dst, batch, s, l, c);
+        nint ps = (nint)src, pk = (nint)kern, pd = (nint)dst;
         var kb = g.KernelBase; var go = g.GridOffset;
         Parallelism.ForChunks((long)batch * n, RowsPerChunk, (r0, nr) =>
         {
             for (long r = r0; r < r0 + nr; r++)
             {
                 int b = (int)(r / n), p = (int)(r % n);
-                T* xb = (T*)px + ((long)b * s + l) * c;
-                var yrow = new Span<T>((T*)py + ((long)b * s + l + p) * c, c);
-                if (residual) new ReadOnlySpan<T>(xb + (long)p * c, c).CopyTo(yrow);
-                else yrow.Clear();
-                fixed (T* yp = yrow) Accumulate(yp, (T*)pk, xb, c, kb[p], go, -1, 0, causal ? p + 1 : n);
-            }
-        });
-    }
-
-    /// <summary>dx: extra rows = dy; grid rows = (residual ? dY : 0) + Σ_p t_(p−p') ⊙ dY_p.</summary>
-    public static void BackwardX<T>(T* dy, T* kern, T* dx, int batch, int c, ToeplitzPlan plan) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var g = new ToeplitzGeometry(plan);
-        int n = plan.Tokens, l = plan.NExtra, s = l + n;
-        bool causal = plan.Causal, residual = plan.Residual;
-        CopyExtra(dy, dx, batch, s, l, c);
-        nint pg = (nint)dy, pk = (nint)kern, pdx = (nint)dx;
-        var kb = g.KernelBase; var go = g.GridOffset;
-        Parallelism.ForChunks((long)batch * n, RowsPerChunk, (r0, nr) =>
-        {
-            for (long r = r0; r < r0 + nr; r++)
-            {
-                int b = (int)(r / n), q = (int)(r % n);
-                T* gb = (T*)pg + ((long)b * s + l) * c;
-                var row = new Span<T>((T*)pdx + ((long)b * s + l + q) * c, c);
-                if (residual) new ReadOnlySpan<T>(gb + (long)q * c, c).CopyTo(row);
-                else row.Clear();
-                fixed (T* rp = row) Accumulate(rp, (T*)pk, gb, c, -go[q], kb, 1, causal ? q : 0, n);
+                T* sb = (T*)ps + ((long)b * s + l) * c;
+                T* row = (T*)pd + ((long)b * s + l + p) * c;
+                if (residual) new ReadOnlySpan<T>(sb + (long)p * c, c).CopyTo(new Span<T>(row, c));
+                else new Span<T>(row, c).Clear();
+                // kernel index of Δ = p − j is kb[p] − go[j]; of Δ = j − p it is kb[j] − go[p]
+                if (adjoint) Accumulate(row, (T*)pk, sb, c, -go[p], kb, 1, causal ? p : 0, n);
+                else Accumulate(row, (T*)pk, sb, c, kb[p], go, -1, 0, causal ? p + 1 : n);
             }
         });
     }

@@ -35,6 +35,13 @@ public sealed class ConfigJson
     public bool Bool(string key) => OptBool(key) ?? throw Missing(key);
     public int[] Ints(string key) => OptInts(key) ?? throw Missing(key);
 
+    /// <summary>A config record as JSON with snake_case keys (the golden-file names); computed members are skipped.</summary>
+    public static string Serialize<T>(T config) => JsonSerializer.Serialize(config, new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+    });
+
     private InvalidDataException Missing(string key) => new($"{_source}: required config key '{key}' is missing");
     private InvalidDataException Bad(string key, string what) => new($"{_source}: config key '{key}' must be {what}");
 }

@@ -30,11 +30,18 @@ public sealed record DiTConfig
     public double BetaStart { get; init; } = 1e-4;
     public double BetaEnd { get; init; } = 0.02;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public int[] Grid => [ImageHeight / PatchSize, ImageWidth / PatchSize];
+    [System.Text.Json.Serialization.JsonIgnore]
     public AttentionConfig Attention => AttentionConfig.FromFla(HiddenSize, NumHeads, HeadKDim, GateLowRankDim, causal: false, AttnScale);
+    [System.Text.Json.Serialization.JsonIgnore]
     public int Intermediate => IntermediateSize ?? GatedMlp.DefaultIntermediate(HiddenSize, HiddenRatio);
     /// <summary>The "no class" label used for classifier-free guidance.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int NullClassId => NumClasses;
+
+    /// <summary>config.json text with the golden-file key names (read back by <see cref="FromJson"/>).</summary>
+    public string ToJson() => ConfigJson.Serialize(this);
 
     public static DiTConfig FromJson(string json, string source = "config")
     {

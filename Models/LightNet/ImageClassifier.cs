@@ -27,11 +27,17 @@ public sealed record ImageClassifierConfig
     public bool Lrpe { get; init; } = true;
     public bool Tpe { get; init; } = true;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public int[] Grid => [ImageHeight / PatchSize, ImageWidth / PatchSize];
+    [System.Text.Json.Serialization.JsonIgnore]
     public AttentionConfig Attention => AttentionConfig.FromFla(HiddenSize, NumHeads, HeadKDim, GateLowRankDim, causal: false, AttnScale);
+    [System.Text.Json.Serialization.JsonIgnore]
     public int Intermediate => IntermediateSize ?? GatedMlp.DefaultIntermediate(HiddenSize, HiddenRatio);
 
     /// <summary>Reads the keys of SPEC/golden config JSON.</summary>
+    /// <summary>config.json text with the golden-file key names (read back by <see cref="FromJson"/>).</summary>
+    public string ToJson() => ConfigJson.Serialize(this);
+
     public static ImageClassifierConfig FromJson(string json, string source = "config")
     {
         var c = ConfigJson.Parse(json, source);

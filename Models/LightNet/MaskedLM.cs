@@ -25,8 +25,13 @@ public sealed record MaskedLMConfig
     public bool TieWordEmbeddings { get; init; }
     public long MaskTokenId { get; init; } = 258;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public AttentionConfig Attention => AttentionConfig.FromFla(HiddenSize, NumHeads, HeadKDim, GateLowRankDim, causal: false, AttnScale);
+    [System.Text.Json.Serialization.JsonIgnore]
     public int Intermediate => IntermediateSize ?? GatedMlp.DefaultIntermediate(HiddenSize, HiddenRatio);
+
+    /// <summary>config.json text with the golden-file key names (read back by <see cref="FromJson"/>).</summary>
+    public string ToJson() => ConfigJson.Serialize(this);
 
     public static MaskedLMConfig FromJson(string json, string source = "config")
     {

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Reflection;
+
+namespace LightNet;
+
+/// <summary>
+/// Per-kernel time profile: <see cref="Enable"/> wraps a device's backend in a timing proxy, so every kernel
+/// call (e.g. <c>Matmul</c>, <c>Unary.Silu</c>, <c>AdditiveCausalForward</c>) is counted with its wall time.
+/// Meant for <c>lightnet bench</c>; off by default (no cost).
+/// </summary>
+public static class Profiler
+{
+    private static readonly Dictionary<string, (long Calls, double Seconds)> _stats = [];
+    private static readonly Lock _lock = new();
+
+    /// <summary>Starts profiling the backend of <paramref name="device"/> (idempotent).</summary>
+    public static void Enable(Device device)
+    {
+        var inner = Backends.For(device);
+        if (inner is ITimedBackend) return;
+        var proxy = DispatchProxy.Create<IBackend, TimingProxy>();
+        ((TimingProxy)(object)proxy).Target = inner;
+        Backends.Register(proxy);
+    }
+
+    /// <summary>Stops profiling and restores the original backend.</summary>
+    public static void Disable(Device device)
+    {
+        if (Backends.For(device) is TimingProxy p && p.Target != null) Backends.Register(p.Target);
+    }
+
+    /// <summary>Clears the counters.</summary>
+    public static void Reset() { lock (_lock) _stats.Clear(); }
+
+    /// <summary>Kernel name → (calls, seconds), most expensive first.</summary>
+    public static IReadOnlyList<(string Kernel, long Calls, double Seconds)> Snapshot()
+    {
+        lock (_lock) return [.. _stats.Select(kv => (kv.Key, kv.Value.Calls, kv.Value.Seconds)).OrderByDescending(x => x.Seconds)];
+    }
+
+    private static void Add(string name, double seconds)
+    {
+        lock (_lock)
+        {
+            _stats.TryGetValue(name, out var s);
+            _stats[name] = (s.Calls + 1, s.Seconds + seconds);
+        }
+    }
+
+    private interface ITimedBackend;
+
+    /// <summary>The timing proxy (public only because DispatchProxy requires it).</summary>
+    public class TimingProxy : DispatchProxy, ITimedBackend
+    {
+        internal IBackend? Target { get; set; }
+
+        /// <inheritdoc/>
+        protected override object? Invoke(MethodInfo? method, object?[]? args)
+        {
+            ArgumentNullException.ThrowIfNull(method);
+            var name = method.Name;
+            if (args is { Length: > 0 } && args[0] is Enum op) name += "." + op;
+            var sw = Stopwatch.StartNew();
+            try { return method.Invoke(Target, args); }
+            catch (TargetInvocationException e) when (e.InnerException != null) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw(); throw; }
+            finally { if (!name.StartsWith("get_", StringComparison.Ordinal)) Add(name, sw.Elapsed.TotalSeconds); }
+        }
+    }
+}

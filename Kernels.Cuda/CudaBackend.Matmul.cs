@@ -1,0 +1,111 @@
+using System.Runtime.InteropServices;
+using LightNet.Kernels.Cuda.Native;
+
+namespace LightNet.Kernels.Cuda;
+
+public sealed unsafe partial class CudaBackend
+{
+    /// <summary>Kernel parameters of gemm.cu (<c>struct MatDesc</c>).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MatDesc
+    {
+        public long Batch, M, N, K;
+        public long Sa0, Sa1, Sa2, Sb0, Sb1, Sb2, Sc0, Sc1, Sc2;
+        public long Accumulate;
+    }
+
+    /// <inheritdoc/>
+    public void Matmul(Tensor a, Tensor b, Tensor c, bool accumulate)
+    {
+        Pick("matmul", c.DType, "", "");
+        int batch = c.Size(0), m = c.Size(1), n = c.Size(2), k = a.Size(2);
+        if (batch == 0 || m == 0 || n == 0) return;
+        _dev.MakeCurrent();
+        if (k == 0 || !CublasActive) { OwnGemm(a, b, c, accumulate); return; }
+
+        // Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: cuBLAS computes Cᵀ [n, m] from Bᵀ [n, k] and Aᵀ [k, m].
+        using var ac = BlasLayout(a, out var opA, out var lda) ? null : a.Contiguous();
+        if (ac != null) BlasLayout(ac, out opA, out lda);
+        using var bc = BlasLayout(b, out var opB, out var ldb) ? null : b.Contiguous();
+        if (bc != null) BlasLayout(bc, out opB, out ldb);
+        var A = ac ?? a;
+        var B = bc ?? b;
+        bool cOk = BlasLayout(c, out var opC, out var ldc) && opC == Cublas.OpN && (batch == 1 || c.Strides[0] >= (long)m * n);
+        using var ct = cOk ? null : Tensor.Empty(c.Shape, c.DType, Device);
+        if (ct != null)
+        {
+            if (accumulate) Copy(c, ct);
+            BlasLayout(ct, out _, out ldc);
+        }
+        var C = ct ?? c;
+        var h = _dev.Cublas;
+        long sa = batch == 1 ? 0 : A.Strides[0], sb = batch == 1 ? 0 : B.Strides[0], sc = batch == 1 ? 0 : C.Strides[0];
+        if (C.DType == DType.Float32)
+        {
+            _dev.SetCublasTf32(AllowTf32);
+            float alpha = 1, beta = accumulate ? 1 : 0;
+            Cublas.Check(Cublas.SgemmStridedBatched(h, opB, opA, n, m, k, &alpha, (float*)Addr(B), ldb, sb, (float*)Addr(A), lda, sa,
+                &beta, (float*)Addr(C), ldc, sc, batch), "cublasSgemmStridedBatched");
+        }
+        else
+        {
+            double alpha = 1, beta = accumulate ? 1 : 0;
+            Cublas.Check(Cublas.DgemmStridedBatched(h, opB, opA, n, m, k, &alpha, (double*)Addr(B), ldb, sb, (double*)Addr(A), lda, sa,
+                &beta, (double*)Addr(C), ldc, sc, batch), "cublasDgemmStridedBatched");
+        }
+        if (ct != null) Copy(ct, c);
+    }
+
+    /// <summary>
+    /// Describes the matrices X[i] ([batch, R, C], any strides) as column-major Xᵀ for cuBLAS: op N with
+    /// ld = row stride when columns are unit-stride, op T with ld = column stride when rows are.
+    /// False when neither holds (or strides are negative or too large): the caller copies X first.
+    /// </summary>
+    private static bool BlasLayout(Tensor x, out int op, out int ld)
+    {
+        int rows = x.Size(1), cols = x.Size(2);
+        long rs = x.Strides[1], cs = x.Strides[2];
+        op = Cublas.OpN;
+        ld = 1;
+        if (x.Size(0) > 1 && x.Strides[0] < 0) return false;
+        if (cs == 1 || cols == 1)
+        {
+            long l = rows == 1 ? Math.Max(cols, 1) : rs;
+            if (l >= Math.Max(cols, 1) && l <= int.MaxValue) { ld = (int)l; return true; }
+        }
+        if (rs == 1 || rows == 1)
+        {
+            long l = cols == 1 ? Math.Max(rows, 1) : cs;
+            if (l >= Math.Max(rows, 1) && l <= int.MaxValue) { op = Cublas.OpT; ld = (int)l; return true; }
+        }
+        return false;
+    }
+
+    /// <summary>The own tiled kernel (gemm.cu): any strides, used when cuBLAS is absent or disabled.</summary>
+    private void OwnGemm(Tensor a, Tensor b, Tensor c, bool accumulate)
+    {
+        var k = Pick("matmul", c.DType, "gemm_f32", "gemm_f64");
+        int batch = c.Size(0);
+        var d = new MatDesc
+        {
+            M = c.Size(1), N = c.Size(2), K = a.Size(2),
+            Sa0 = a.Strides[0], Sa1 = a.Strides[1], Sa2 = a.Strides[2],
+            Sb0 = b.Strides[0], Sb1 = b.Strides[1], Sb2 = b.Strides[2],
+            Sc0 = c.Strides[0], Sc1 = c.Strides[1], Sc2 = c.Strides[2],
+            Accumulate = accumulate ? 1 : 0,
+        };
+        var f = _dev.Function("gemm", k);
+        int es = c.DType.Size();
+        for (int z0 = 0; z0 < batch; z0 += 65535)
+        {
+            int nb = Math.Min(65535, batch - z0);
+            d.Batch = nb;
+            var p = new ArgPack();
+            p.Add(d, 8);
+            p.Ptr(Addr(a) + (ulong)(z0 * d.Sa0 * es));
+            p.Ptr(Addr(b) + (ulong)(z0 * d.Sb0 * es));
+            p.Ptr(Addr(c) + (ulong)(z0 * d.Sc0 * es));
+            f.Launch((uint)((d.N + 63) / 64), (uint)((d.M + 63) / 64), (uint)nb, Block, 0, S, ref p);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+namespace LightNet.Kernels.Cuda;
+
+public sealed unsafe partial class CudaBackend
+{
+    private const long NormRowsPerChunk = 64;
+
+    /// <inheritdoc/>
+    public void RmsNorm(Tensor x, Tensor? w, double eps, Tensor y, Tensor rstd) =>
+        Launch("norm", Pick("rms_norm", x.DType, "rmsnorm_f32", "rmsnorm_f64"), x.Size(0), true,
+            Addr(x), Addr(w, true), eps, Addr(y), Addr(rstd), (long)x.Size(0), (long)x.Size(1));
+
+    /// <inheritdoc/>
+    public void RmsNormBackward(Tensor x, Tensor? w, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw)
+    {
+        Launch("norm", Pick("rms_norm_backward", x.DType, "rmsnorm_bwd_f32", "rmsnorm_bwd_f64"), x.Size(0), true,
+            Addr(x), Addr(w, true), Addr(rstd), Addr(dy), Addr(dx), (long)x.Size(0), (long)x.Size(1));
+        if (dw != null) WeightGradients(x, null, rstd, dy, dw, null);
+    }
+
+    /// <inheritdoc/>
+    public void LayerNorm(Tensor x, Tensor? w, Tensor? b, double eps, Tensor y, Tensor mean, Tensor rstd) =>
+        Launch("norm", Pick("layer_norm", x.DType, "layernorm_f32", "layernorm_f64"), x.Size(0), true,
+            Addr(x), Addr(w, true), Addr(b, true), eps, Addr(y), Addr(mean), Addr(rstd), (long)x.Size(0), (long)x.Size(1));
+
+    /// <inheritdoc/>
+    public void LayerNormBackward(Tensor x, Tensor? w, Tensor mean, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw, Tensor? db)
+    {
+        Launch("norm", Pick("layer_norm_backward", x.DType, "layernorm_bwd_f32", "layernorm_bwd_f64"), x.Size(0), true,
+            Addr(x), Addr(w, true), Addr(mean), Addr(rstd), Addr(dy), Addr(dx), (long)x.Size(0), (long)x.Size(1));
+        if (dw != null || db != null) WeightGradients(x, mean, rstd, dy, dw, db);
+    }
+
+    /// <summary>dw = Σ_rows dy·x̂ and db = Σ_rows dy: per-chunk partial sums, then a fixed-order sum over chunks.</summary>
+    private void WeightGradients(Tensor x, Tensor? mean, Tensor rstd, Tensor dy, Tensor? dw, Tensor? db)
+    {
+        long rows = x.Size(0), n = x.Size(1);
+        if (n == 0) return;
+        long rpc = Math.Max(NormRowsPerChunk, (rows + 65534) / 65535);
+        long chunks = Math.Max(1, (rows + rpc - 1) / rpc);
+        var (kp, kc) = x.DType == DType.Float32 ? ("norm_dw_partial_f32", "colsum_f32") : ("norm_dw_partial_f64", "colsum_f64");
+        long bytes = chunks * n * x.DType.Size();
+        ulong pdw = dw != null ? _dev.Allocator.Rent(bytes, out _) : 0;
+        ulong pdb = db != null ? _dev.Allocator.Rent(bytes, out _) : 0;
+        try
+        {
+            var a = ArgPack.From([Addr(x), Addr(mean, true), Addr(rstd), Addr(dy), pdw, pdb, rows, n, rpc]);
+            _dev.Function("norm", kp).Launch((uint)((n + Block - 1) / Block), (uint)chunks, 1, Block, 0, S, ref a);
+            if (dw != null) Launch("norm", kc, n, false, pdw, Addr(dw), chunks, n);
+            if (db != null) Launch("norm", kc, n, false, pdb, Addr(db), chunks, n);
+        }
+        finally
+        {
+            if (pdw != 0) _dev.Allocator.Return(pdw, DeviceAllocator.RoundUp(bytes));
+            if (pdb != 0) _dev.Allocator.Return(pdb, DeviceAllocator.RoundUp(bytes));
+        }
+    }
+}

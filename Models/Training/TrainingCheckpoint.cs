@@ -1,0 +1,52 @@
+using System.Text.Json;
+using LightNet.Models.Nn;
+using LightNet.Models.Optim;
+
+namespace LightNet.Models.Training;
+
+/// <summary>Where a run is in its schedule and data stream: enough to resume bit for bit.</summary>
+public sealed record TrainingProgress(long Step, long TotalSteps, ulong DataSeed, ulong RngSeed, ulong RngOffset);
+
+/// <summary>
+/// A resumable checkpoint in <c>&lt;run&gt;/checkpoint/</c>: model weights (model.safetensors, float32 as
+/// trained), optimizer state (optimizer.safetensors) and <c>progress.json</c>. Written into a temporary
+/// folder, then swapped in by rename, so an interruption never leaves a half-written checkpoint.
+/// </summary>
+public static class TrainingCheckpoint
+{
+    public static string PathIn(string runDir) => Path.Combine(runDir, "checkpoint");
+
+    public static void Save(string runDir, Module model, Optimizer opt, TrainingProgress progress)
+    {
+        var final = PathIn(runDir);
+        var tmp = final + ".tmp";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        Directory.CreateDirectory(tmp);
+        SafetensorsFile.Save(Path.Combine(tmp, "model.safetensors"), model.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
+        SafetensorsFile.Save(Path.Combine(tmp, "optimizer.safetensors"), opt.State(), new Dictionary<string, string> { ["step"] = opt.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        File.WriteAllText(Path.Combine(tmp, "progress.json"), JsonSerializer.Serialize(progress));
+        var old = final + ".old";
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+        if (Directory.Exists(final)) Directory.Move(final, old);
+        Directory.Move(tmp, final);
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+    }
+
+    /// <summary>True when a complete checkpoint exists (or only its previous copy survived an interrupted swap).</summary>
+    public static bool Exists(string runDir) => File.Exists(Path.Combine(PathIn(runDir), "progress.json")) || File.Exists(Path.Combine(PathIn(runDir) + ".old", "progress.json"));
+
+    public static TrainingProgress Load(string runDir, Module model, Optimizer opt)
+    {
+        var dir = PathIn(runDir);
+        if (!File.Exists(Path.Combine(dir, "progress.json")) && Directory.Exists(dir + ".old")) dir += ".old";
+        var progress = JsonSerializer.Deserialize<TrainingProgress>(File.ReadAllText(Path.Combine(dir, "progress.json")))
+            ?? throw new InvalidDataException($"checkpoint: {dir}/progress.json is empty");
+        Checkpoint.LoadWeights(dir, model);
+        using var f = SafetensorsFile.Open(Path.Combine(dir, "optimizer.safetensors"));
+        var state = f.LoadAll();
+        long step = long.Parse(f.Metadata.TryGetValue("step", out var s) ? s : throw new InvalidDataException($"checkpoint: {dir}/optimizer.safetensors has no 'step' metadata"), System.Globalization.CultureInfo.InvariantCulture);
+        opt.LoadState(state, step);
+        foreach (var t in state.Values) t.Dispose();
+        return progress;
+    }
+}

@@ -1,0 +1,74 @@
+using LightNet.Kernels.Cuda;
+
+namespace LightNet.Tests;
+
+[Category("Cuda")]
+public class CudaMatmulTests
+{
+    private static IEnumerable<(int[] A, int[] B, bool TransA, bool TransB)> Cases()
+    {
+        yield return ([65, 47], [47, 81], false, false);
+        yield return ([3, 65, 47], [3, 47, 81], true, false);
+        yield return ([3, 65, 47], [47, 81], false, true);
+        yield return ([2, 1, 9, 130], [4, 130, 7], true, true);
+        yield return ([47], [47, 5], false, false);
+        yield return ([5, 1, 47], [47], false, false);
+        yield return ([1, 1], [1, 300], false, false);
+    }
+
+    [Test]
+    public void MatmulMatchesCpu([Values(true, false)] bool cublas, [Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        var dev = Gpu.Require();
+        var be = CudaBackend.For(dev.Index);
+        if (cublas && !be.CublasActive) Assert.Ignore("cuBLAS not installed: " + be.CublasReport);
+        bool saved = be.UseCublas;
+        be.UseCublas = cublas;
+        try
+        {
+            using var s = DisposalScope.Begin();
+            ulong seed = 111;
+            foreach (var (sa, sb, ta, tb) in Cases())
+            {
+                var a = Reference.Randn(sa, dt, seed++);
+                var b = Reference.Randn(sb, dt, seed++);
+                // Transposed storage: the same values reached through swapped strides.
+                var ga = ta && sa.Length >= 2 ? a.Transpose().Contiguous().To(dev).Transpose() : a.To(dev);
+                var gb = tb && sb.Length >= 2 ? b.Transpose().Contiguous().To(dev).Transpose() : b.To(dev);
+                Gpu.Parity(Tensor.Matmul(ga, gb), Tensor.Matmul(a, b), Gpu.Tol(dt), $"matmul {string.Join('x', sa)}·{string.Join('x', sb)} transA={ta} transB={tb} cublas={cublas}");
+            }
+            var x = Reference.Randn([2, 33, 17], dt, 120);
+            var y = Reference.Randn([2, 17, 29], dt, 121);
+            var c = Reference.Randn([2, 33, 29], dt, 122);
+            var gc = c.To(dev);
+            Tensor.MatmulInto(x, y, c, accumulate: true);
+            Tensor.MatmulInto(x.To(dev), Gpu.Strided(y.To(dev)), gc, accumulate: true);
+            Gpu.Parity(gc, c, Gpu.Tol(dt), "matmul accumulate");
+            var z = Tensor.Zeros([2, 33, 0], dt);
+            var e = Tensor.Zeros([2, 0, 29], dt);
+            Gpu.Parity(Tensor.Matmul(z.To(dev), e.To(dev)), Tensor.Matmul(z, e), 0, "k = 0");
+        }
+        finally { be.UseCublas = saved; }
+    }
+
+    [Test]
+    public void Tf32IsOffByDefaultAndLooserWhenOn()
+    {
+        var dev = Gpu.Require();
+        var be = CudaBackend.For(dev.Index);
+        if (!be.CublasActive) Assert.Ignore("cuBLAS not installed: " + be.CublasReport);
+        using var s = DisposalScope.Begin();
+        var a = Reference.Randn([256, 512], DType.Float32, 130);
+        var b = Reference.Randn([512, 256], DType.Float32, 131);
+        var r = Tensor.Matmul(a, b);
+        Assert.That(be.AllowTf32, Is.False);
+        be.AllowTf32 = true;
+        try
+        {
+            var e = Gpu.NormErr(Tensor.Matmul(a.To(dev), b.To(dev)).ToDoubleArray(), r.ToDoubleArray());
+            Assert.That(e, Is.LessThanOrEqualTo(1e-5), "TF32 bound");
+            TestContext.Out.WriteLine($"TF32 normalised error {e:G3}");
+        }
+        finally { be.AllowTf32 = false; }
+    }
+}

@@ -1,0 +1,32 @@
+using LightNet.Kernels.Cuda;
+
+namespace LightNet.Tests;
+
+/// <summary>CPU-side checks of the embedded kernels: every source has PTX built from exactly that source.</summary>
+[Category("Kernels")]
+public class CudaPtxTests
+{
+    [Test]
+    public void EveryKernelSourceHasPtxBuiltFromIt()
+    {
+        Assert.That(KernelSources.Names, Is.Not.Empty, "no kernel sources are embedded");
+        foreach (var name in KernelSources.Names)
+        {
+            var ptx = KernelSources.EmbeddedPtx(name);
+            Assert.That(ptx, Is.Not.Null, $"kernels/{name}.cu has no ptx/{name}.ptx: run 'build.ps1 ptx' (or scripts/gpu-bundle.sh) on a machine with nvcc");
+            Assert.That(KernelSources.RecordedHash(ptx!), Is.EqualTo(KernelSources.Sha256(KernelSources.Source(name))),
+                $"ptx/{name}.ptx was built from a different kernels/{name}.cu: regenerate it with nvcc");
+            Assert.That(ptx, Does.Contain(".target sm_80"), $"ptx/{name}.ptx must target compute_80");
+        }
+    }
+
+    [Test]
+    public void LibrarySearchListsEveryPlaceTried()
+    {
+        var dirs = Kernels.Cuda.Native.NativeLibraries.SearchDirectories();
+        if (!OperatingSystem.IsWindows()) Assert.That(dirs, Does.Contain("/usr/local/cuda/lib64"));
+        Kernels.Cuda.Native.NativeLibraries.TryLoad(Kernels.Cuda.Native.NativeLibraries.Cublas, out var report);
+        Assert.That(report, Does.Contain("tried:"));
+        if (!OperatingSystem.IsWindows()) Assert.That(report, Does.Contain("/usr/local/cuda/lib64"));
+    }
+}

@@ -1,0 +1,90 @@
+using LightNet.Autograd;
+using LightNet.Kernels.Cuda;
+
+namespace LightNet.Tests;
+
+[Category("Cuda")]
+public class CudaRuntimeTests
+{
+    [Test]
+    public void UnavailabilityHasAReasonAndAvailabilityHasADevice()
+    {
+        if (!CudaRuntime.IsAvailable)
+        {
+            Assert.That(CudaRuntime.UnavailableReason, Is.Not.Empty);
+            Assert.That(CudaBackend.TryRegister(), Is.False);
+            Assert.That(Backends.IsAvailable(Device.Cuda()), Is.False);
+            Assert.Ignore("CUDA unavailable: " + CudaRuntime.UnavailableReason);
+        }
+        var dev = Gpu.Require();
+        var be = CudaBackend.For(dev.Index);
+        TestContext.Out.WriteLine($"{be.Info}; driver {CudaRuntime.DriverVersion}; cuBLAS: {be.CublasReport}");
+        foreach (var m in KernelSources.Names) TestContext.Out.WriteLine($"kernels/{m}.cu → PTX from {KernelSources.Origin(m)}");
+        Assert.That(CudaRuntime.DeviceCount, Is.GreaterThan(0));
+        Assert.That(be.Info.Major, Is.GreaterThanOrEqualTo(7));
+    }
+
+    [Test]
+    public void DeviceMemoryReturnsToItsStartAfterAScope()
+    {
+        var dev = Gpu.Require();
+        var alloc = CudaBackend.For(dev.Index).Allocator;
+        CudaBackend.For(dev.Index).Synchronize();
+        long inUse = alloc.BytesInUse, live = MemoryStats.LiveDeviceBytes, tensors = MemoryStats.LiveTensors;
+        using (DisposalScope.Begin())
+        {
+            var x = new Variable(Reference.Randn([64, 96], DType.Float32, 141).To(dev), requiresGrad: true);
+            var w = new Variable(Reference.Randn([96, 80], DType.Float32, 142).To(dev), requiresGrad: true);
+            var g = new Variable(Tensor.Ones([80], DType.Float32, dev), requiresGrad: true);
+            var h = Variable.RmsNorm(Variable.Matmul(x, w).Silu(), g, 1e-6);
+            var targets = Tensor.FromArray(Enumerable.Range(0, 64).Select(i => (long)(i % 80)).ToArray()).To(dev);
+            var loss = Variable.CrossEntropy(h, targets);
+            loss.Backward();
+            Assert.That(x.Grad, Is.Not.Null);
+            Assert.That(alloc.BytesInUse, Is.GreaterThan(inUse));
+            // Leaf gradients are detached from scopes (they outlive a step); the leaves release them.
+            x.Dispose();
+            w.Dispose();
+            g.Dispose();
+        }
+        Assert.That(alloc.BytesInUse, Is.EqualTo(inUse), "allocator bytes in use");
+        Assert.That(MemoryStats.LiveDeviceBytes, Is.EqualTo(live), "live device bytes");
+        Assert.That(MemoryStats.LiveTensors, Is.EqualTo(tensors), "live tensors");
+        alloc.Trim();
+        Assert.That(alloc.BytesCached, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void TrainingStyleGraphMatchesCpuGradients()
+    {
+        var dev = Gpu.Require();
+        using var s = DisposalScope.Begin();
+        (Tensor Loss, Tensor Dx, Tensor Dw) Run(Device d)
+        {
+            var x = new Variable(Reference.Randn([32, 48], DType.Float32, 151).To(d), requiresGrad: true);
+            var w = new Variable(Reference.Randn([48, 40], DType.Float32, 152).To(d), requiresGrad: true);
+            var nw = new Variable(Reference.Randn([40], DType.Float32, 153).To(d), requiresGrad: true);
+            var h = Variable.LayerNorm(Variable.Matmul(x, w).Gelu(), nw, null, 1e-5).Softmax(-1).Log();
+            var t = Tensor.FromArray(Enumerable.Range(0, 32).Select(i => (long)(i * 7 % 40)).ToArray()).To(d);
+            var loss = Variable.CrossEntropy(h, t);
+            loss.Backward();
+            return (loss.Data, x.Grad!, w.Grad!);
+        }
+        var c = Run(Device.Cpu);
+        var g = Run(dev);
+        Gpu.Parity(g.Loss, c.Loss, 1e-10, "loss");
+        Gpu.Parity(g.Dx, c.Dx, 1e-10, "dx");
+        Gpu.Parity(g.Dw, c.Dw, 1e-10, "dw");
+    }
+
+    [Test]
+    public void NvrtcBuildsEveryKernelSource()
+    {
+        Gpu.Require();
+        if (!KernelSources.NvrtcRequested) Assert.Ignore("set LIGHTNET_NVRTC=1 to rebuild PTX with NVRTC at run time");
+        using var s = DisposalScope.Begin();
+        var x = Reference.Randn([9, 31], DType.Float32, 161);
+        Gpu.Parity(x.To(Device.Cuda()).Softmax(), x.Softmax(), 1e-10, "softmax through NVRTC-built PTX");
+        foreach (var m in KernelSources.Names) Assert.That(KernelSources.Origin(m), Is.EqualTo("nvrtc"), m);
+    }
+}

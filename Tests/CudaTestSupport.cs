@@ -1,0 +1,50 @@
+using LightNet.Kernels.Cuda;
+
+namespace LightNet.Tests;
+
+/// <summary>Registers the CUDA backend once; tests call <see cref="Require"/> and are skipped with the reason when no GPU is usable.</summary>
+internal static class Gpu
+{
+    private static readonly Lazy<string?> _missing = new(() => CudaBackend.TryRegister() ? null : CudaRuntime.UnavailableReason);
+
+    /// <summary>The first CUDA device, or Assert.Ignore with the reason CUDA is unavailable.</summary>
+    public static Device Require()
+    {
+        if (_missing.Value is { } why) Assert.Ignore("CUDA unavailable: " + why);
+        return Device.Cuda(0);
+    }
+
+    /// <summary>‖a − b‖² / ‖b‖² over all elements (NaN and ±∞ must sit at the same places; 0/0 gives the numerator).</summary>
+    public static double NormErr(double[] a, double[] b)
+    {
+        Assert.That(a, Has.Length.EqualTo(b.Length));
+        double num = 0, den = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (double.IsNaN(a[i]) || double.IsNaN(b[i]) || double.IsInfinity(a[i]) || double.IsInfinity(b[i]))
+            {
+                if (!a[i].Equals(b[i])) return double.PositiveInfinity;
+                continue;
+            }
+            num += (a[i] - b[i]) * (a[i] - b[i]);
+            den += b[i] * b[i];
+        }
+        return den == 0 ? num : num / den;
+    }
+
+    /// <summary>Bound on the normalised error for a dtype: 1e-10 for float32 (TF32 off), 1e-24 for float64.</summary>
+    public static double Tol(DType t) => t == DType.Float64 ? 1e-24 : 1e-10;
+
+    /// <summary>Asserts that a CUDA result matches the CPU result within <paramref name="tol"/> (normalised squared error).</summary>
+    public static void Parity(Tensor gpu, Tensor cpu, double tol, string what)
+    {
+        Assert.That(gpu.Device.Kind, Is.EqualTo(DeviceKind.Cuda), what + ": result is not on the GPU");
+        Assert.That(gpu.Shape, Is.EqualTo(cpu.Shape), what + ": shape");
+        Assert.That(gpu.DType, Is.EqualTo(cpu.DType), what + ": dtype");
+        var e = NormErr(gpu.ToDoubleArray(), cpu.ToDoubleArray());
+        Assert.That(e, Is.LessThanOrEqualTo(tol), $"{what}: normalised error {e:G3} > {tol:G3}");
+    }
+
+    /// <summary>A non-contiguous view on the same device with the same values (stored transposed).</summary>
+    public static Tensor Strided(Tensor t) => Reference.NonContiguous(t);
+}
