@@ -12,6 +12,7 @@ public static class Program
             {
                 "demo" => Demo.Run(args[1..]),
                 "golden" => Golden.GoldenCommand.Run(args[1..], Console.Out, Console.Error),
+                "data" => DataCommand.Run(args[1..], Console.Out, Console.Error),
                 "bench" => BenchCommand.Run(args[1..]),
                 "train" => TrainCommand.Run(args[1..]),
                 "eval" => EvalCommand.Run(args[1..]),
@@ -35,6 +36,9 @@ public static class Program
               lightnet demo [--steps N] [--threads N]   train a tiny MLP with the engine's autograd on the CPU
               lightnet golden <file.safetensors> [--dtype float32|float64] [--device cpu|cuda]
                                                        run a golden reference file and compare every output and gradient
+              lightnet data fetch [fashion-mnist|sotu|moby-dick|brown|all] [--dir DIR]
+                                                       download and verify data sets into the cache folder
+                                                       ($LIGHTNET_DATA_DIR, else <repo>/data-cache, else ~/.cache/lightnet)
               lightnet train classify [--steps N|--epochs N] [--stop-after N] [--batch-size N] [--lr X] [--seed N]
                                       [--device cpu|cuda] [--out DIR] [--resume] [--hidden N] [--layers N] [--heads N] [--patch N]
                                                        LightNet on Fashion-MNIST (fetches the data), with checkpoints and resume

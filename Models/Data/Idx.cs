@@ -1,0 +1,92 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace LightNet.Models.Data;
+
+/// <summary>
+/// Reader (and writer, for tests and tools) of gzipped IDX files: magic <c>0x00000801</c> for unsigned-byte
+/// vectors (labels), <c>0x00000803</c> for unsigned-byte rank-3 arrays (images), then big-endian int32 sizes,
+/// then the bytes. Every malformed input gives an <see cref="InvalidDataException"/> that names the file.
+/// </summary>
+public static class Idx
+{
+    /// <summary>Magic number of a rank-1 unsigned-byte file (labels).</summary>
+    public const int LabelsMagic = 0x00000801;
+    /// <summary>Magic number of a rank-3 unsigned-byte file (images).</summary>
+    public const int ImagesMagic = 0x00000803;
+    private const int MaxElements = 1 << 30;
+
+    /// <summary>Reads a gzipped labels file: one byte per item.</summary>
+    public static byte[] ReadLabels(string path) => Read(path, LabelsMagic, out _);
+
+    /// <summary>Reads a gzipped images file: <c>count × rows × cols</c> bytes, row-major.</summary>
+    public static byte[] ReadImages(string path, out int count, out int rows, out int cols)
+    {
+        var data = Read(path, ImagesMagic, out var dims);
+        (count, rows, cols) = (dims[0], dims[1], dims[2]);
+        return data;
+    }
+
+    /// <summary>Reads a gzipped IDX file whose magic must be <paramref name="magic"/>; returns the bytes and the sizes.</summary>
+    public static byte[] Read(string path, int magic, out int[] dims)
+    {
+        try
+        {
+            using var file = File.OpenRead(path);
+            using var gz = new GZipStream(file, CompressionMode.Decompress);
+            var head = new byte[4];
+            ReadExactly(gz, head, path, "header");
+            int m = BinaryPrimitives.ReadInt32BigEndian(head);
+            if (m != magic) throw new InvalidDataException($"{path}: IDX magic is 0x{m:X8}, expected 0x{magic:X8}");
+            int rank = magic & 0xFF;
+            dims = new int[rank];
+            var dimBytes = new byte[4 * rank];
+            ReadExactly(gz, dimBytes, path, "sizes");
+            long n = 1;
+            for (int i = 0; i < rank; i++)
+            {
+                dims[i] = BinaryPrimitives.ReadInt32BigEndian(dimBytes.AsSpan(4 * i));
+                if (dims[i] < 0 || (i > 0 && dims[i] == 0)) throw new InvalidDataException($"{path}: IDX size {i} is {dims[i]}");
+                n *= dims[i];
+                if (n > MaxElements) throw new InvalidDataException($"{path}: IDX sizes [{string.Join(", ", dims[..(i + 1)])}] are implausibly large");
+            }
+            var data = new byte[n];
+            ReadExactly(gz, data, path, "data");
+            if (gz.ReadByte() != -1) throw new InvalidDataException($"{path}: trailing bytes after the {n} data bytes");
+            return data;
+        }
+        catch (Exception e) when (e is InvalidDataException && !e.Message.StartsWith(path, StringComparison.Ordinal) ||
+                                  e is InvalidOperationException or EndOfStreamException ||
+                                  e is IOException and not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new InvalidDataException($"{path}: corrupt gzip/IDX file ({e.Message})", e);
+        }
+    }
+
+    private static void ReadExactly(Stream s, byte[] buffer, string path, string what)
+    {
+        int got = s.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        if (got != buffer.Length) throw new InvalidDataException($"{path}: truncated IDX {what} ({got} of {buffer.Length} bytes)");
+    }
+
+    /// <summary>Writes a gzipped IDX file with the given magic, sizes and bytes.</summary>
+    public static void Write(string path, int magic, int[] dims, ReadOnlySpan<byte> data)
+    {
+        ArgumentNullException.ThrowIfNull(dims);
+        if (dims.Length != (magic & 0xFF)) throw new ArgumentException($"IDX magic 0x{magic:X8} needs rank {magic & 0xFF}, got {dims.Length} sizes");
+        long n = 1;
+        foreach (var d in dims) n *= d;
+        if (n != data.Length) throw new ArgumentException($"IDX sizes [{string.Join(", ", dims)}] need {n} bytes, got {data.Length}");
+        using var file = File.Create(path);
+        using var gz = new GZipStream(file, CompressionLevel.Fastest);
+        Span<byte> w = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(w, magic);
+        gz.Write(w);
+        foreach (var d in dims)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(w, d);
+            gz.Write(w);
+        }
+        gz.Write(data);
+    }
+}
