@@ -18,7 +18,7 @@ internal static class EvalCommand
         var model = new LightNetForImageClassification(cfg, new Generator(0));
         Checkpoint.LoadWeights(dir, model);
         model.To(device);
-        var (_, test) = FashionMnistData.Load();
+        IImageDataset test = LightNet.Models.Data.FashionMnist.LoadOrFetch(false, log: Console.Out);
         double acc = ClassifierTraining.Evaluate(model, test, 256, device);
         Console.WriteLine($"test accuracy {acc:P2} on {test.Count} Fashion-MNIST test images ({dir})");
         return 0;

@@ -23,7 +23,7 @@ internal static class TrainCommand
     {
         var o = new Options("train classify", args, Flags);
         if (o.Int("--threads") is int th) Parallelism.Threads = th;
-        var (train, test) = FashionMnistData.Load();
+        IImageDataset train = LightNet.Models.Data.FashionMnist.LoadOrFetch(true, log: Console.Out), test = LightNet.Models.Data.FashionMnist.LoadOrFetch(false, log: Console.Out);
         int batch = o.Int("--batch-size") ?? 64;
         long steps = o.Long("--steps") ?? (o.Long("--epochs") is long ep ? ep * (train.Count / batch) : 2800);
         var cfg = new ImageClassifierConfig

@@ -4,7 +4,7 @@ namespace LightNet.Models.Data;
 /// One split of Fashion-MNIST (60,000 train or 10,000 test images of 28×28 grey clothes in 10 classes),
 /// held on the host: <see cref="Images"/> float32 <c>[N, 1, 28, 28]</c> in [0, 1], <see cref="Labels"/> int64 <c>[N]</c>.
 /// </summary>
-public sealed class FashionMnist
+public sealed class FashionMnist : Training.IImageDataset
 {
     /// <summary>Side of an image.</summary>
     public const int Size = 28;
@@ -69,6 +69,12 @@ public sealed class FashionMnist
 
     /// <summary>Fetches Fashion-MNIST into the default cache when missing; returns its folder.</summary>
     public static string EnsureDownloaded(TextWriter? log = null) => new DataCache().EnsureFashionMnist(log);
+
+    int Training.IImageDataset.Channels => 1;
+    int Training.IImageDataset.Height => Size;
+    int Training.IImageDataset.Width => Size;
+    int Training.IImageDataset.Classes => ClassNames.Count;
+    (Tensor Images, Tensor Labels) Training.IImageDataset.Batch(int[] indices) => Batch(indices);
 
     /// <summary>Images float32 <c>[B, 1, 28, 28]</c> and labels int64 <c>[B]</c> of the given items, on <paramref name="device"/>.</summary>
     public (Tensor Images, Tensor Labels) Batch(int[] indices, Device? device = null)
