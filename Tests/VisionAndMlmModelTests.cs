@@ -211,6 +211,11 @@ public class ModelTrainingAndSymmetryTests
         var noise = Tensor.RandN([4, 1, 4, 4], new Generator(4));
         Assert.That(TrainTwenty(() => dit.Loss(x, t, y, noise), dit.Parameters(), 0.5), Is.LessThan(0.9));
 
+        var cls = new LightNetForImageClassification(new ImageClassifierConfig { InChannels = 1, ImageHeight = 4, ImageWidth = 4, PatchSize = 2, HiddenSize = 16, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 4, NumClasses = 4, TpeRpeDim = 4, IntermediateSize = 32 }, new Generator(5));
+        var images = new Variable(Tensor.RandN([8, 1, 4, 4], new Generator(6)));
+        var lab = Tensor.FromArray(new long[] { 0, 1, 2, 3, 0, 1, 2, 3 });
+        Assert.That(TrainTwenty(() => cls.Loss(images, lab), cls.Parameters(), 0.5), Is.LessThan(0.9), "classifier, plain SGD");
+
         foreach (var (m, run) in new (LightNet.Models.Nn.Module, Func<Tensor>)[] { (mlm, () => mlm.Forward(ids).Data), (dit, () => dit.Forward(x, t, y).Data) })
         {
             var dir = Path.Combine(Path.GetTempPath(), "lightnet-rt-" + Guid.NewGuid().ToString("N"));
