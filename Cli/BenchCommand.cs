@@ -28,27 +28,27 @@ internal static class BenchCommand
         switch (what)
         {
             case "lm":
-            {
-                var cfg = new LightNetConfig { VocabSize = 256, HiddenSize = 512, NumHiddenLayers = 8, ExpandRatio = 64, GateLowRankDim = 128 };
-                var lm = new LightNetForCausalLM(cfg, gen);
-                lm.To(device);
-                using var r = Tensor.Rand([4, 1024], gen, DType.Float64);
-                var ids = Tensor.FromArray(r.ToDoubleArray().Select(x => (long)(x * 256)).ToArray(), [4, 1024]).To(device);
-                model = lm; loss = () => lm.Loss(ids); itemsPerStep = 4 * 1024; unit = "tokens";
-                Console.WriteLine($"causal LM: hidden 512, 8 layers, H=8, d=64, gate rank 128, byte vocabulary, B=4, T=1024 ({lm.ParameterCount / 1e6:F1} M parameters)");
-                break;
-            }
+                {
+                    var cfg = new LightNetConfig { VocabSize = 256, HiddenSize = 512, NumHiddenLayers = 8, ExpandRatio = 64, GateLowRankDim = 128 };
+                    var lm = new LightNetForCausalLM(cfg, gen);
+                    lm.To(device);
+                    using var r = Tensor.Rand([4, 1024], gen, DType.Float64);
+                    var ids = Tensor.FromArray(r.ToDoubleArray().Select(x => (long)(x * 256)).ToArray(), [4, 1024]).To(device);
+                    model = lm; loss = () => lm.Loss(ids); itemsPerStep = 4 * 1024; unit = "tokens";
+                    Console.WriteLine($"causal LM: hidden 512, 8 layers, H=8, d=64, gate rank 128, byte vocabulary, B=4, T=1024 ({lm.ParameterCount / 1e6:F1} M parameters)");
+                    break;
+                }
             case "classifier":
-            {
-                var cfg = new ImageClassifierConfig { InChannels = 3, ImageHeight = 32, ImageWidth = 32, PatchSize = 4, HiddenSize = 192, NumHiddenLayers = 12, NumHeads = 3, GateLowRankDim = 32, NumClasses = 10 };
-                var cls = new LightNetForImageClassification(cfg, gen);
-                cls.To(device);
-                var x = new Variable(Tensor.Rand([32, 3, 32, 32], gen).To(device));
-                var y = Tensor.FromArray(Enumerable.Range(0, 32).Select(i => (long)(i % 10)).ToArray()).To(device);
-                model = cls; loss = () => cls.Loss(x, y); itemsPerStep = 32; unit = "images";
-                Console.WriteLine($"image classifier: 32×32×3, patch 4, hidden 192, 12 layers, batch 32 ({cls.ParameterCount / 1e6:F1} M parameters)");
-                break;
-            }
+                {
+                    var cfg = new ImageClassifierConfig { InChannels = 3, ImageHeight = 32, ImageWidth = 32, PatchSize = 4, HiddenSize = 192, NumHiddenLayers = 12, NumHeads = 3, GateLowRankDim = 32, NumClasses = 10 };
+                    var cls = new LightNetForImageClassification(cfg, gen);
+                    cls.To(device);
+                    var x = new Variable(Tensor.Rand([32, 3, 32, 32], gen).To(device));
+                    var y = Tensor.FromArray(Enumerable.Range(0, 32).Select(i => (long)(i % 10)).ToArray()).To(device);
+                    model = cls; loss = () => cls.Loss(x, y); itemsPerStep = 32; unit = "images";
+                    Console.WriteLine($"image classifier: 32×32×3, patch 4, hidden 192, 12 layers, batch 32 ({cls.ParameterCount / 1e6:F1} M parameters)");
+                    break;
+                }
             default: throw new ArgumentException($"bench: unknown workload '{what}' (lm, classifier)");
         }
         var opt = new AdamW(model.Parameters(), 1e-4);

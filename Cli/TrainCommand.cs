@@ -28,15 +28,29 @@ internal static class TrainCommand
         long steps = o.Long("--steps") ?? (o.Long("--epochs") is long ep ? ep * (train.Count / batch) : 2800);
         var cfg = new ImageClassifierConfig
         {
-            InChannels = 1, ImageHeight = 28, ImageWidth = 28, PatchSize = o.Int("--patch") ?? 4,
-            HiddenSize = o.Int("--hidden") ?? 64, NumHiddenLayers = o.Int("--layers") ?? 4, NumHeads = o.Int("--heads") ?? 2,
-            GateLowRankDim = o.Int("--gate-rank") ?? 16, NumClasses = 10, TpeRpeDim = 16,
+            InChannels = 1,
+            ImageHeight = 28,
+            ImageWidth = 28,
+            PatchSize = o.Int("--patch") ?? 4,
+            HiddenSize = o.Int("--hidden") ?? 64,
+            NumHiddenLayers = o.Int("--layers") ?? 4,
+            NumHeads = o.Int("--heads") ?? 2,
+            GateLowRankDim = o.Int("--gate-rank") ?? 16,
+            NumClasses = 10,
+            TpeRpeDim = 16,
         };
         var opts = new ClassifyOptions
         {
-            Model = cfg, OutDir = o.String("--out") ?? Path.Combine("runs", "classify"), Steps = steps, StopAfter = o.Long("--stop-after"),
-            BatchSize = batch, Lr = o.Double("--lr") ?? 2e-3, Seed = (ulong)(o.Long("--seed") ?? 0), Resume = o.Flag("--resume"),
-            CheckpointEvery = o.Int("--checkpoint-every") ?? 100, Device = Device.Parse(o.String("--device") ?? "cpu"),
+            Model = cfg,
+            OutDir = o.String("--out") ?? Path.Combine("runs", "classify"),
+            Steps = steps,
+            StopAfter = o.Long("--stop-after"),
+            BatchSize = batch,
+            Lr = o.Double("--lr") ?? 2e-3,
+            Seed = (ulong)(o.Long("--seed") ?? 0),
+            Resume = o.Flag("--resume"),
+            CheckpointEvery = o.Int("--checkpoint-every") ?? 100,
+            Device = Device.Parse(o.String("--device") ?? "cpu"),
         };
         o.RejectUnknown();
         AnsiConsole.MarkupLine($"[bold]LightNet image classifier[/] on Fashion-MNIST: {train.Count} train / {test.Count} test images, " +

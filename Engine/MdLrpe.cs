@@ -52,7 +52,7 @@ public static class MdLrpe
     /// <summary><c>[x ⊙ cos Θ, x ⊙ sin Θ]</c> for x [.., T, d] and angles [T, d]; returns [.., T, 2d].</summary>
     public static Tensor Apply(Tensor x, Tensor angles)
     {
-        var (xc, ac) = Prepare("md_lrpe", x, angles, x.Size(-1) , "x");
+        var (xc, ac) = Prepare("md_lrpe", x, angles, x.Size(-1), "x");
         using (xc)
         using (ac)
         {

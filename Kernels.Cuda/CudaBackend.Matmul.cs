@@ -88,10 +88,18 @@ public sealed unsafe partial class CudaBackend
         int batch = c.Size(0);
         var d = new MatDesc
         {
-            M = c.Size(1), N = c.Size(2), K = a.Size(2),
-            Sa0 = a.Strides[0], Sa1 = a.Strides[1], Sa2 = a.Strides[2],
-            Sb0 = b.Strides[0], Sb1 = b.Strides[1], Sb2 = b.Strides[2],
-            Sc0 = c.Strides[0], Sc1 = c.Strides[1], Sc2 = c.Strides[2],
+            M = c.Size(1),
+            N = c.Size(2),
+            K = a.Size(2),
+            Sa0 = a.Strides[0],
+            Sa1 = a.Strides[1],
+            Sa2 = a.Strides[2],
+            Sb0 = b.Strides[0],
+            Sb1 = b.Strides[1],
+            Sb2 = b.Strides[2],
+            Sc0 = c.Strides[0],
+            Sc1 = c.Strides[1],
+            Sc2 = c.Strides[2],
             Accumulate = accumulate ? 1 : 0,
         };
         var f = _dev.Function("gemm", k);

@@ -7,7 +7,12 @@ public class CausalLMTests
 {
     internal static LightNetConfig Tiny => new()
     {
-        VocabSize = 11, HiddenSize = 8, NumHiddenLayers = 2, ExpandRatio = 4, GateLowRankDim = 3, IntermediateSize = 12,
+        VocabSize = 11,
+        HiddenSize = 8,
+        NumHiddenLayers = 2,
+        ExpandRatio = 4,
+        GateLowRankDim = 3,
+        IntermediateSize = 12,
     };
 
     private static Tensor Ids(int B, int T, int V, ulong seed)

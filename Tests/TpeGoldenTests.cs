@@ -18,7 +18,8 @@ public class TpeGoldenTests
         var grid = cfg.GetProperty("grid").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         int c = cfg.GetProperty("channels").GetInt32(), l = cfg.GetProperty("n_extra").GetInt32();
         using var m = new MdTpe(cfg.GetProperty("k").GetInt32(), c, cfg.GetProperty("rpe_dim").GetInt32(), cfg.GetProperty("rpe_layers").GetInt32(),
-            cfg.GetProperty("rms_norm_eps").GetDouble(), cfg.GetProperty("causal").GetBoolean(), cfg.GetProperty("residual").GetBoolean(), dt) { Algorithm = algo };
+            cfg.GetProperty("rms_norm_eps").GetDouble(), cfg.GetProperty("causal").GetBoolean(), cfg.GetProperty("residual").GetBoolean(), dt)
+        { Algorithm = algo };
         foreach (var name in f.Names.Where(n => n.StartsWith("param/", StringComparison.Ordinal)))
             m.Load(name["param/".Length..], f.Tensor(name, dt));
         Assert.That(m.Parameters.Keys.Select(k => "param/" + k), Is.EquivalentTo(f.Names.Where(n => n.StartsWith("param/", StringComparison.Ordinal))));

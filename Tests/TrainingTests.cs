@@ -29,7 +29,12 @@ public class TrainingTests
     private static ClassifyOptions Options(string dir) => new()
     {
         Model = new ImageClassifierConfig { InChannels = 1, ImageHeight = 8, ImageWidth = 8, PatchSize = 2, HiddenSize = 16, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 4, NumClasses = 4, TpeRpeDim = 8, IntermediateSize = 32 },
-        OutDir = dir, Steps = 8, BatchSize = 16, CheckpointEvery = 3, LogEvery = 1, Seed = 5,
+        OutDir = dir,
+        Steps = 8,
+        BatchSize = 16,
+        CheckpointEvery = 3,
+        LogEvery = 1,
+        Seed = 5,
     };
 
     [Test]

@@ -10,19 +10,45 @@ public class VisionAndMlmModelTests
 {
     private static ImageClassifierConfig TinyCls => new()
     {
-        InChannels = 2, ImageHeight = 6, ImageWidth = 4, PatchSize = 2, HiddenSize = 8, NumHiddenLayers = 1, NumHeads = 2,
-        GateLowRankDim = 3, NumClasses = 5, TpeRpeDim = 4, IntermediateSize = 12,
+        InChannels = 2,
+        ImageHeight = 6,
+        ImageWidth = 4,
+        PatchSize = 2,
+        HiddenSize = 8,
+        NumHiddenLayers = 1,
+        NumHeads = 2,
+        GateLowRankDim = 3,
+        NumClasses = 5,
+        TpeRpeDim = 4,
+        IntermediateSize = 12,
     };
 
     private static MaskedLMConfig TinyMlm => new()
     {
-        VocabSize = 13, HiddenSize = 8, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 3, TpeRpeDim = 4, IntermediateSize = 12, MaskTokenId = 12,
+        VocabSize = 13,
+        HiddenSize = 8,
+        NumHiddenLayers = 1,
+        NumHeads = 2,
+        GateLowRankDim = 3,
+        TpeRpeDim = 4,
+        IntermediateSize = 12,
+        MaskTokenId = 12,
     };
 
     private static DiTConfig TinyDit => new()
     {
-        InChannels = 1, ImageHeight = 4, ImageWidth = 6, PatchSize = 2, HiddenSize = 8, NumHiddenLayers = 1, NumHeads = 2,
-        GateLowRankDim = 3, NumClasses = 3, TpeRpeDim = 4, IntermediateSize = 12, TimestepEmbeddingDim = 8,
+        InChannels = 1,
+        ImageHeight = 4,
+        ImageWidth = 6,
+        PatchSize = 2,
+        HiddenSize = 8,
+        NumHiddenLayers = 1,
+        NumHeads = 2,
+        GateLowRankDim = 3,
+        NumClasses = 3,
+        TpeRpeDim = 4,
+        IntermediateSize = 12,
+        TimestepEmbeddingDim = 8,
     };
 
     private static void Randomise(Module m, double std, ulong seed)

@@ -119,7 +119,7 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     /// <inheritdoc/>
     public void IndexSelect(Tensor x, Tensor idx, Tensor y) =>
-        IndexKernels.IndexSelect((byte*)x.Ptr<byte>() , idx.Ptr<long>(), (byte*)y.Ptr<byte>(), x.Size(0), x.Size(1), idx.Size(0), x.Size(2), x.DType.Size());
+        IndexKernels.IndexSelect((byte*)x.Ptr<byte>(), idx.Ptr<long>(), (byte*)y.Ptr<byte>(), x.Size(0), x.Size(1), idx.Size(0), x.Size(2), x.DType.Size());
 
     /// <inheritdoc/>
     public void IndexAdd(Tensor y, Tensor idx, Tensor src)

@@ -43,12 +43,25 @@ public sealed record ImageClassifierConfig
         var c = ConfigJson.Parse(json, source);
         return new ImageClassifierConfig
         {
-            InChannels = c.Int("in_channels"), ImageHeight = c.Int("image_height"), ImageWidth = c.Int("image_width"), PatchSize = c.Int("patch_size"),
-            HiddenSize = c.Int("hidden_size"), NumHiddenLayers = c.Int("num_hidden_layers"), NumHeads = c.OptInt("num_heads"),
-            HeadKDim = c.OptInt("head_k_dim") ?? c.OptInt("expand_ratio"), GateLowRankDim = c.Int("gate_low_rank_dim"), NumClasses = c.Int("num_classes"),
-            TpeRpeDim = c.Int("tpe_rpe_dim"), TpeRpeLayers = c.Int("tpe_rpe_layers"), HiddenRatio = c.OptDouble("hidden_ratio") ?? 4,
-            IntermediateSize = c.OptInt("intermediate_size"), AttnScale = c.OptDouble("attn_scale"), NormEps = c.Double("norm_eps"),
-            TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6, LrpeBase = c.OptDouble("lrpe_base") ?? 10000, Lrpe = c.OptBool("lrpe") ?? true,
+            InChannels = c.Int("in_channels"),
+            ImageHeight = c.Int("image_height"),
+            ImageWidth = c.Int("image_width"),
+            PatchSize = c.Int("patch_size"),
+            HiddenSize = c.Int("hidden_size"),
+            NumHiddenLayers = c.Int("num_hidden_layers"),
+            NumHeads = c.OptInt("num_heads"),
+            HeadKDim = c.OptInt("head_k_dim") ?? c.OptInt("expand_ratio"),
+            GateLowRankDim = c.Int("gate_low_rank_dim"),
+            NumClasses = c.Int("num_classes"),
+            TpeRpeDim = c.Int("tpe_rpe_dim"),
+            TpeRpeLayers = c.Int("tpe_rpe_layers"),
+            HiddenRatio = c.OptDouble("hidden_ratio") ?? 4,
+            IntermediateSize = c.OptInt("intermediate_size"),
+            AttnScale = c.OptDouble("attn_scale"),
+            NormEps = c.Double("norm_eps"),
+            TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6,
+            LrpeBase = c.OptDouble("lrpe_base") ?? 10000,
+            Lrpe = c.OptBool("lrpe") ?? true,
             Tpe = c.OptBool("tpe") ?? true,
         };
     }

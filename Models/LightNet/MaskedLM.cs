@@ -38,12 +38,24 @@ public sealed record MaskedLMConfig
         var c = ConfigJson.Parse(json, source);
         return new MaskedLMConfig
         {
-            VocabSize = c.Int("vocab_size"), HiddenSize = c.Int("hidden_size"), NumHiddenLayers = c.Int("num_hidden_layers"),
-            NumHeads = c.OptInt("num_heads"), HeadKDim = c.OptInt("head_k_dim") ?? c.OptInt("expand_ratio"), GateLowRankDim = c.Int("gate_low_rank_dim"),
-            TpeRpeDim = c.Int("tpe_rpe_dim"), TpeRpeLayers = c.Int("tpe_rpe_layers"), HiddenRatio = c.OptDouble("hidden_ratio") ?? 4,
-            IntermediateSize = c.OptInt("intermediate_size"), AttnScale = c.OptDouble("attn_scale"), NormEps = c.Double("norm_eps"),
-            TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6, LrpeBase = c.OptDouble("lrpe_base") ?? 10000, Lrpe = c.OptBool("lrpe") ?? true,
-            Tpe = c.OptBool("tpe") ?? true, TieWordEmbeddings = c.OptBool("tie_word_embeddings") ?? false, MaskTokenId = c.OptInt("mask_token_id") ?? 0,
+            VocabSize = c.Int("vocab_size"),
+            HiddenSize = c.Int("hidden_size"),
+            NumHiddenLayers = c.Int("num_hidden_layers"),
+            NumHeads = c.OptInt("num_heads"),
+            HeadKDim = c.OptInt("head_k_dim") ?? c.OptInt("expand_ratio"),
+            GateLowRankDim = c.Int("gate_low_rank_dim"),
+            TpeRpeDim = c.Int("tpe_rpe_dim"),
+            TpeRpeLayers = c.Int("tpe_rpe_layers"),
+            HiddenRatio = c.OptDouble("hidden_ratio") ?? 4,
+            IntermediateSize = c.OptInt("intermediate_size"),
+            AttnScale = c.OptDouble("attn_scale"),
+            NormEps = c.Double("norm_eps"),
+            TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6,
+            LrpeBase = c.OptDouble("lrpe_base") ?? 10000,
+            Lrpe = c.OptBool("lrpe") ?? true,
+            Tpe = c.OptBool("tpe") ?? true,
+            TieWordEmbeddings = c.OptBool("tie_word_embeddings") ?? false,
+            MaskTokenId = c.OptInt("mask_token_id") ?? 0,
         };
     }
 }
