@@ -67,6 +67,14 @@ internal static class TrainCommand
                     task.Description = $"step {p.Step}/{p.Total} loss {p.Loss:F4} {p.ItemsPerSecond:F0} img/s";
                 });
             });
+        try
+        {
+            if (LossPlot.Write(opts.OutDir) is { } png) AnsiConsole.MarkupLine($"loss curve: {Markup.Escape(png)}");
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            AnsiConsole.MarkupLine($"[yellow]no loss plot[/]: the plotting library could not load its native part ({Markup.Escape(e.Message)})");
+        }
         if (!result.Finished)
         {
             AnsiConsole.MarkupLine($"stopped after step {result.StepsDone} (checkpoint in {Markup.Escape(TrainingCheckpoint.PathIn(opts.OutDir))}); continue with --resume");
