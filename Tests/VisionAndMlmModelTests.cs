@@ -301,3 +301,25 @@ public class ConfigJsonTests
         Assert.Throws<InvalidDataException>(() => ImageClassifierConfig.FromJson("{not json"));
     }
 }
+
+public class MaskedLmPaddingTests
+{
+    [Test]
+    public void PaddedBatchesGiveTheUnpaddedLogitsAtRealTokens()
+    {
+        using var s = DisposalScope.Begin();
+        using var ng = NoGrad.Scope();
+        var m = new LightNetForMaskedLM(new MaskedLMConfig { VocabSize = 13, HiddenSize = 8, NumHiddenLayers = 2, NumHeads = 2, GateLowRankDim = 3, TpeRpeDim = 4, IntermediateSize = 12, MaskTokenId = 12 }, new Generator(3), DType.Float64);
+        var g = new Generator(4);
+        foreach (var p in m.Parameters()) { using var r = Tensor.RandN(p.Shape, g, p.DType, std: 0.4); p.Data.CopyFrom(r); }
+        var ids = Tensor.FromArray(new long[] { 1, 5, 12, 7, 3 }, [1, 5]);
+        var reference = m.Forward(ids).Data;
+        // Row 0: two trailing pads; row 1: two leading pads (MD-TPE and MD-LRPE are relative, so a shift changes nothing).
+        var batch = Tensor.FromArray(new long[] { 1, 5, 12, 7, 3, 0, 0, 0, 0, 1, 5, 12, 7, 3 }, [2, 7]);
+        var mask = Tensor.FromArray(new long[] { 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1 }, [2, 7]);
+        var logits = m.Forward(batch, mask).Data;
+        Reference.Close(logits.Narrow(0, 0, 1).Narrow(1, 0, 5), reference, 1e-10, "right-padded");
+        Reference.Close(logits.Narrow(0, 1, 1).Narrow(1, 2, 5), reference, 1e-10, "left-padded");
+        Assert.That(logits.ToDoubleArray().All(double.IsFinite), Is.True);
+    }
+}
