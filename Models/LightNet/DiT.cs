@@ -25,6 +25,8 @@ public sealed record DiTConfig
     public double LrpeBase { get; init; } = 10000;
     public bool Lrpe { get; init; } = true;
     public bool Tpe { get; init; } = true;
+    /// <summary>TPE output X + Y (true, the models' setting) or Y alone.</summary>
+    public bool TpeResidual { get; init; } = true;
     public int TimestepEmbeddingDim { get; init; } = 256;
     public int DiffusionSteps { get; init; } = 1000;
     public double BetaStart { get; init; } = 1e-4;
@@ -66,7 +68,7 @@ public sealed record DiTConfig
             TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6,
             LrpeBase = c.OptDouble("lrpe_base") ?? 10000,
             Lrpe = c.OptBool("lrpe") ?? true,
-            Tpe = c.OptBool("tpe") ?? true,
+            Tpe = c.OptBool("tpe") ?? true, TpeResidual = c.OptBool("tpe_residual") ?? true,
             TimestepEmbeddingDim = c.OptInt("timestep_embedding_dim") ?? 256,
             DiffusionSteps = c.OptInt("diffusion_steps") ?? 1000,
             BetaStart = c.OptDouble("beta_start") ?? 1e-4,
@@ -153,7 +155,7 @@ public sealed class LightNetDiT : Module
         var g = gen ?? new Generator(0);
         int c = cfg.HiddenSize, p = cfg.PatchSize;
         XEmbed = Child("x_embed", new Linear(cfg.InChannels * p * p, c, true, g, dtype: dtype));
-        if (cfg.Tpe) Tpe = Child("tpe", new MdTpeModule(2, c, cfg.TpeRpeDim, cfg.TpeRpeLayers, cfg.TpeRmsNormEps, false, true, g, dtype));
+        if (cfg.Tpe) Tpe = Child("tpe", new MdTpeModule(2, c, cfg.TpeRpeDim, cfg.TpeRpeLayers, cfg.TpeRmsNormEps, false, cfg.TpeResidual, g, dtype));
         TEmbed = Child("t_embed", new TimestepEmbedder(cfg.TimestepEmbeddingDim, c, g, dtype));
         YEmbed = Child("y_embed", new LabelEmbedder(cfg.NumClasses + 1, c, g, dtype));
         Layers = new DiTBlock[cfg.NumHiddenLayers];

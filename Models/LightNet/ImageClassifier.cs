@@ -26,6 +26,8 @@ public sealed record ImageClassifierConfig
     public double LrpeBase { get; init; } = 10000;
     public bool Lrpe { get; init; } = true;
     public bool Tpe { get; init; } = true;
+    /// <summary>TPE output X + Y (true, the models' setting) or Y alone.</summary>
+    public bool TpeResidual { get; init; } = true;
 
     [System.Text.Json.Serialization.JsonIgnore]
     public int[] Grid => [ImageHeight / PatchSize, ImageWidth / PatchSize];
@@ -62,7 +64,7 @@ public sealed record ImageClassifierConfig
             TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6,
             LrpeBase = c.OptDouble("lrpe_base") ?? 10000,
             Lrpe = c.OptBool("lrpe") ?? true,
-            Tpe = c.OptBool("tpe") ?? true,
+            Tpe = c.OptBool("tpe") ?? true, TpeResidual = c.OptBool("tpe_residual") ?? true,
         };
     }
 }
@@ -79,7 +81,7 @@ public sealed class LightNetForImageClassification : Module
         var g = gen ?? new Generator(0);
         int c = cfg.HiddenSize;
         PatchEmbed = Child("patch_embed", new Linear(cfg.InChannels * cfg.PatchSize * cfg.PatchSize, c, true, g, dtype: dtype));
-        if (cfg.Tpe) Tpe = Child("tpe", new MdTpeModule(2, c, cfg.TpeRpeDim, cfg.TpeRpeLayers, cfg.TpeRmsNormEps, causal: false, residual: true, g, dtype));
+        if (cfg.Tpe) Tpe = Child("tpe", new MdTpeModule(2, c, cfg.TpeRpeDim, cfg.TpeRpeLayers, cfg.TpeRmsNormEps, causal: false, residual: cfg.TpeResidual, g, dtype));
         Layers = new LightNetBlock[cfg.NumHiddenLayers];
         for (int i = 0; i < Layers.Length; i++) Layers[i] = Child($"layers.{i}", new LightNetBlock(cfg.Attention, cfg.Intermediate, cfg.NormEps, g, dtype));
         Norm = Child("norm", new RmsNorm(c, cfg.NormEps, dtype: dtype));

@@ -22,6 +22,8 @@ public sealed record MaskedLMConfig
     public double LrpeBase { get; init; } = 10000;
     public bool Lrpe { get; init; } = true;
     public bool Tpe { get; init; } = true;
+    /// <summary>TPE output X + Y (true, the models' setting) or Y alone.</summary>
+    public bool TpeResidual { get; init; } = true;
     public bool TieWordEmbeddings { get; init; }
     public long MaskTokenId { get; init; } = 258;
 
@@ -53,7 +55,7 @@ public sealed record MaskedLMConfig
             TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6,
             LrpeBase = c.OptDouble("lrpe_base") ?? 10000,
             Lrpe = c.OptBool("lrpe") ?? true,
-            Tpe = c.OptBool("tpe") ?? true,
+            Tpe = c.OptBool("tpe") ?? true, TpeResidual = c.OptBool("tpe_residual") ?? true,
             TieWordEmbeddings = c.OptBool("tie_word_embeddings") ?? false,
             MaskTokenId = c.OptInt("mask_token_id") ?? 0,
         };
@@ -75,7 +77,7 @@ public sealed class LightNetForMaskedLM : Module
         public Trunk(MaskedLMConfig cfg, Generator g, DType dtype)
         {
             Embeddings = Child("embeddings", new Embedding(cfg.VocabSize, cfg.HiddenSize, g, dtype: dtype));
-            if (cfg.Tpe) Tpe = Child("tpe", new MdTpeModule(1, cfg.HiddenSize, cfg.TpeRpeDim, cfg.TpeRpeLayers, cfg.TpeRmsNormEps, false, true, g, dtype));
+            if (cfg.Tpe) Tpe = Child("tpe", new MdTpeModule(1, cfg.HiddenSize, cfg.TpeRpeDim, cfg.TpeRpeLayers, cfg.TpeRmsNormEps, false, cfg.TpeResidual, g, dtype));
             Layers = new LightNetBlock[cfg.NumHiddenLayers];
             for (int i = 0; i < Layers.Length; i++) Layers[i] = Child($"layers.{i}", new LightNetBlock(cfg.Attention, cfg.Intermediate, cfg.NormEps, g, dtype));
             Norm = Child("norm", new RmsNorm(cfg.HiddenSize, cfg.NormEps, dtype: dtype));
