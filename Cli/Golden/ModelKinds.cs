@@ -24,11 +24,23 @@ public abstract class ModuleKind : IGoldenKind
         catch (InvalidDataException e) { throw ctx.Error(e.Message); }
     }
 
-    /// <summary>Adds <c>grad/&lt;name&gt;</c> of every parameter.</summary>
-    protected static void AddGrads(GoldenContext ctx, Module m, Dictionary<string, Tensor> results)
+    /// <summary>Moves a freshly built module to the compute device and loads the file's parameters into it.</summary>
+    protected static T Build<T>(GoldenContext ctx, T m) where T : Module
     {
+        m.To(ctx.Device);
+        LoadParams(ctx, m);
+        return m;
+    }
+
+    /// <summary>Backpropagates <paramref name="loss"/>; returns the outputs, <c>loss</c> and <c>grad/&lt;name&gt;</c> of every parameter.</summary>
+    protected static Dictionary<string, Tensor> Results(Module m, Variable loss, params (string Name, Tensor Value)[] outputs)
+    {
+        loss.Backward();
+        var r = outputs.ToDictionary(o => o.Name, o => o.Value);
+        r["loss"] = loss.Data;
         foreach (var (name, p) in m.NamedParameters())
-            results["grad/" + name] = p.Grad ?? Tensor.Zeros(p.Shape, p.DType, p.Device);
+            r["grad/" + name] = p.Grad ?? Tensor.Zeros(p.Shape, p.DType, p.Device);
+        return r;
     }
 
     /// <inheritdoc/>
@@ -43,15 +55,10 @@ public sealed class LightNetLmKind : ModuleKind
     public override IReadOnlyDictionary<string, Tensor> Run(GoldenContext ctx)
     {
         var cfg = LightNetConfig.FromJson(ctx.Metadata("config"), ctx.File.Path);
-        var m = new LightNetForCausalLM(cfg, new Generator(0), ctx.DType).To(ctx.Device);
-        LoadParams(ctx, m);
+        var m = Build(ctx, new LightNetForCausalLM(cfg, new Generator(0), ctx.DType));
         var ids = ctx.Load("input_ids", DType.Int64);
-        var logits = ((LightNetForCausalLM)m).Forward(ids);
-        var loss = LightNetForCausalLM.ShiftedLoss(logits, ids);
-        loss.Backward();
-        var r = new Dictionary<string, Tensor> { ["logits"] = logits.Data, ["loss"] = loss.Data };
-        AddGrads(ctx, m, r);
-        return r;
+        var logits = m.Forward(ids);
+        return Results(m, LightNetForCausalLM.ShiftedLoss(logits, ids), ("logits", logits.Data));
     }
 }
 
@@ -63,16 +70,11 @@ public sealed class ImageClassifierKind : ModuleKind
     public override IReadOnlyDictionary<string, Tensor> Run(GoldenContext ctx)
     {
         var cfg = ImageClassifierConfig.FromJson(ctx.Metadata("config"), ctx.File.Path);
-        var m = new LightNetForImageClassification(cfg, new Generator(0), ctx.DType);
-        m.To(ctx.Device);
-        LoadParams(ctx, m);
+        var m = Build(ctx, new LightNetForImageClassification(cfg, new Generator(0), ctx.DType));
         var images = ctx.Leaf("images");
-        var labels = ctx.Load("labels", DType.Int64);
         var logits = m.Forward(images);
-        var loss = Variable.CrossEntropy(logits, labels);
-        loss.Backward();
-        var r = new Dictionary<string, Tensor> { ["logits"] = logits.Data, ["loss"] = loss.Data, ["grad/images"] = images.Grad! };
-        AddGrads(ctx, m, r);
+        var r = Results(m, Variable.CrossEntropy(logits, ctx.Load("labels", DType.Int64)), ("logits", logits.Data));
+        r["grad/images"] = images.Grad!;
         return r;
     }
 }
@@ -85,18 +87,12 @@ public sealed class MaskedLmKind : ModuleKind
     public override IReadOnlyDictionary<string, Tensor> Run(GoldenContext ctx)
     {
         var cfg = MaskedLMConfig.FromJson(ctx.Metadata("config"), ctx.File.Path);
-        var m = new LightNetForMaskedLM(cfg, new Generator(0), ctx.DType);
-        m.To(ctx.Device);
-        LoadParams(ctx, m);
+        var m = Build(ctx, new LightNetForMaskedLM(cfg, new Generator(0), ctx.DType));
         var ids = ctx.Load("input_ids", DType.Int64);
         var labels = ctx.Load("labels", DType.Int64);
         var logits = m.Forward(ids);
         int B = ids.Size(0), T = ids.Size(1);
-        var loss = Variable.CrossEntropy(logits.Reshape(B * T, -1), labels.Reshape(B * T));
-        loss.Backward();
-        var r = new Dictionary<string, Tensor> { ["logits"] = logits.Data, ["loss"] = loss.Data };
-        AddGrads(ctx, m, r);
-        return r;
+        return Results(m, Variable.CrossEntropy(logits.Reshape(B * T, -1), labels.Reshape(B * T)), ("logits", logits.Data));
     }
 }
 
@@ -108,18 +104,11 @@ public sealed class DiTKind : ModuleKind
     public override IReadOnlyDictionary<string, Tensor> Run(GoldenContext ctx)
     {
         var cfg = DiTConfig.FromJson(ctx.Metadata("config"), ctx.File.Path);
-        var m = new LightNetDiT(cfg, new Generator(0), ctx.DType, zeroInit: false);
-        m.To(ctx.Device);
-        LoadParams(ctx, m);
+        var m = Build(ctx, new LightNetDiT(cfg, new Generator(0), ctx.DType, zeroInit: false));
         var x = ctx.Leaf("x");
-        var t = ctx.Load("t", DType.Int64);
-        var y = ctx.Load("y", DType.Int64);
-        var noise = ctx.Load("noise");
-        var o = m.Forward(x, t, y);
-        var loss = (o - new Variable(noise)).Square().Mean();
-        loss.Backward();
-        var r = new Dictionary<string, Tensor> { ["out"] = o.Data, ["loss"] = loss.Data, ["grad/x"] = x.Grad! };
-        AddGrads(ctx, m, r);
+        var o = m.Forward(x, ctx.Load("t", DType.Int64), ctx.Load("y", DType.Int64));
+        var r = Results(m, (o - new Variable(ctx.Load("noise"))).Square().Mean(), ("out", o.Data));
+        r["grad/x"] = x.Grad!;
         return r;
     }
 }
@@ -137,9 +126,7 @@ public sealed class LnaKind : ModuleKind
         bool causal = ctx.ConfigBool("causal");
         double? scale = ctx.HasConfig("attn_scale") ? ctx.ConfigDouble("attn_scale") : null;
         var cfg = AttentionConfig.FromFla(c, heads, kdim, ctx.ConfigInt("gate_low_rank_dim"), causal, scale);
-        var m = new LightNetAttention(cfg, new Generator(0), ctx.DType);
-        m.To(ctx.Device);
-        LoadParams(ctx, m);
+        var m = Build(ctx, new LightNetAttention(cfg, new Generator(0), ctx.DType));
         var x = ctx.Leaf("x");
         var dout = ctx.Load("dout");
         Tensor? angles = null;
@@ -154,10 +141,10 @@ public sealed class LnaKind : ModuleKind
         }
         var o = m.AttentionOutput(x, null, lrpe);
         var y = m.Gate(x, o);
-        (y * new Variable(dout)).Sum().Backward();
-        var r = new Dictionary<string, Tensor> { ["out"] = y.Data, ["aux/attn_o"] = o.Data, ["grad/x"] = x.Grad! };
+        var r = Results(m, (y * new Variable(dout)).Sum(), ("out", y.Data), ("aux/attn_o", o.Data));
+        r.Remove("loss");
+        r["grad/x"] = x.Grad!;
         if (angles != null && ctx.Has("angles")) r["angles"] = angles;
-        AddGrads(ctx, m, r);
         return r;
     }
 }
