@@ -36,7 +36,7 @@ public sealed class ConfigJson
     public int[] Ints(string key) => OptInts(key) ?? throw Missing(key);
 
     /// <summary>A config record as JSON with snake_case keys (the golden-file names); computed members are skipped.</summary>
-    public static string Serialize<T>(T config) => JsonSerializer.Serialize(config, new JsonSerializerOptions
+    public static string Serialize(object config) => JsonSerializer.Serialize(config, config.GetType(), new JsonSerializerOptions
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,

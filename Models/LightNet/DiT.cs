@@ -4,29 +4,21 @@ using LightNet.Models.Nn;
 namespace LightNet.Models.LightNet;
 
 /// <summary>Configuration of <see cref="LightNetDiT"/> (golden-file key names).</summary>
-public sealed record DiTConfig
+public sealed record DiTConfig : TrunkConfig
 {
+    /// <summary>Defaults of this model.</summary>
+    public DiTConfig()
+    {
+        HiddenSize = 192;
+        NumHiddenLayers = 6;
+        NumHeads = 3;
+    }
+
     public int InChannels { get; init; } = 1;
     public int ImageHeight { get; init; } = 28;
     public int ImageWidth { get; init; } = 28;
     public int PatchSize { get; init; } = 2;
-    public int HiddenSize { get; init; } = 192;
-    public int NumHiddenLayers { get; init; } = 6;
-    public int? NumHeads { get; init; } = 3;
-    public int? HeadKDim { get; init; }
-    public int GateLowRankDim { get; init; } = 32;
     public int NumClasses { get; init; } = 10;
-    public int TpeRpeDim { get; init; } = 32;
-    public int TpeRpeLayers { get; init; } = 1;
-    public double HiddenRatio { get; init; } = 4;
-    public int? IntermediateSize { get; init; }
-    public double? AttnScale { get; init; }
-    public double TpeRmsNormEps { get; init; } = 1e-6;
-    public double LrpeBase { get; init; } = 10000;
-    public bool Lrpe { get; init; } = true;
-    public bool Tpe { get; init; } = true;
-    /// <summary>TPE output X + Y (true, the models' setting) or Y alone.</summary>
-    public bool TpeResidual { get; init; } = true;
     public int TimestepEmbeddingDim { get; init; } = 256;
     public int DiffusionSteps { get; init; } = 1000;
     public double BetaStart { get; init; } = 1e-4;
@@ -34,46 +26,26 @@ public sealed record DiTConfig
 
     [System.Text.Json.Serialization.JsonIgnore]
     public int[] Grid => [ImageHeight / PatchSize, ImageWidth / PatchSize];
-    [System.Text.Json.Serialization.JsonIgnore]
-    public AttentionConfig Attention => AttentionConfig.FromFla(HiddenSize, NumHeads, HeadKDim, GateLowRankDim, causal: false, AttnScale);
-    [System.Text.Json.Serialization.JsonIgnore]
-    public int Intermediate => IntermediateSize ?? GatedMlp.DefaultIntermediate(HiddenSize, HiddenRatio);
     /// <summary>The "no class" label used for classifier-free guidance.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public int NullClassId => NumClasses;
 
-    /// <summary>config.json text with the golden-file key names (read back by <see cref="FromJson"/>).</summary>
-    public string ToJson() => ConfigJson.Serialize(this);
-
+    /// <summary>Reads a config.json or golden-file config (a missing required key is an error naming it).</summary>
     public static DiTConfig FromJson(string json, string source = "config")
     {
         var c = ConfigJson.Parse(json, source);
-        return new DiTConfig
+        return ReadTrunk(c, new DiTConfig
         {
             InChannels = c.Int("in_channels"),
             ImageHeight = c.Int("image_height"),
             ImageWidth = c.Int("image_width"),
             PatchSize = c.Int("patch_size"),
-            HiddenSize = c.Int("hidden_size"),
-            NumHiddenLayers = c.Int("num_hidden_layers"),
-            NumHeads = c.OptInt("num_heads"),
-            HeadKDim = c.OptInt("head_k_dim") ?? c.OptInt("expand_ratio"),
-            GateLowRankDim = c.Int("gate_low_rank_dim"),
             NumClasses = c.Int("num_classes"),
-            TpeRpeDim = c.Int("tpe_rpe_dim"),
-            TpeRpeLayers = c.Int("tpe_rpe_layers"),
-            HiddenRatio = c.OptDouble("hidden_ratio") ?? 4,
-            IntermediateSize = c.OptInt("intermediate_size"),
-            AttnScale = c.OptDouble("attn_scale"),
-            TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6,
-            LrpeBase = c.OptDouble("lrpe_base") ?? 10000,
-            Lrpe = c.OptBool("lrpe") ?? true,
-            Tpe = c.OptBool("tpe") ?? true, TpeResidual = c.OptBool("tpe_residual") ?? true,
             TimestepEmbeddingDim = c.OptInt("timestep_embedding_dim") ?? 256,
             DiffusionSteps = c.OptInt("diffusion_steps") ?? 1000,
             BetaStart = c.OptDouble("beta_start") ?? 1e-4,
             BetaEnd = c.OptDouble("beta_end") ?? 0.02,
-        };
+        }, normEpsRequired: false);
     }
 }
 

@@ -4,68 +4,37 @@ using LightNet.Models.Nn;
 namespace LightNet.Models.LightNet;
 
 /// <summary>Configuration of <see cref="LightNetForImageClassification"/> (golden-file key names).</summary>
-public sealed record ImageClassifierConfig
+public sealed record ImageClassifierConfig : TrunkConfig
 {
+    /// <summary>Defaults of this model.</summary>
+    public ImageClassifierConfig()
+    {
+        HiddenSize = 192;
+        NumHiddenLayers = 12;
+        NumHeads = 3;
+    }
+
     public int InChannels { get; init; } = 1;
     public int ImageHeight { get; init; } = 28;
     public int ImageWidth { get; init; } = 28;
     public int PatchSize { get; init; } = 4;
-    public int HiddenSize { get; init; } = 192;
-    public int NumHiddenLayers { get; init; } = 12;
-    public int? NumHeads { get; init; } = 3;
-    public int? HeadKDim { get; init; }
-    public int GateLowRankDim { get; init; } = 32;
     public int NumClasses { get; init; } = 10;
-    public int TpeRpeDim { get; init; } = 32;
-    public int TpeRpeLayers { get; init; } = 1;
-    public double HiddenRatio { get; init; } = 4;
-    public int? IntermediateSize { get; init; }
-    public double? AttnScale { get; init; }
-    public double NormEps { get; init; } = 1e-6;
-    public double TpeRmsNormEps { get; init; } = 1e-6;
-    public double LrpeBase { get; init; } = 10000;
-    public bool Lrpe { get; init; } = true;
-    public bool Tpe { get; init; } = true;
-    /// <summary>TPE output X + Y (true, the models' setting) or Y alone.</summary>
-    public bool TpeResidual { get; init; } = true;
 
     [System.Text.Json.Serialization.JsonIgnore]
     public int[] Grid => [ImageHeight / PatchSize, ImageWidth / PatchSize];
-    [System.Text.Json.Serialization.JsonIgnore]
-    public AttentionConfig Attention => AttentionConfig.FromFla(HiddenSize, NumHeads, HeadKDim, GateLowRankDim, causal: false, AttnScale);
-    [System.Text.Json.Serialization.JsonIgnore]
-    public int Intermediate => IntermediateSize ?? GatedMlp.DefaultIntermediate(HiddenSize, HiddenRatio);
 
-    /// <summary>Reads the keys of SPEC/golden config JSON.</summary>
-    /// <summary>config.json text with the golden-file key names (read back by <see cref="FromJson"/>).</summary>
-    public string ToJson() => ConfigJson.Serialize(this);
-
+    /// <summary>Reads a config.json or golden-file config (a missing required key is an error naming it).</summary>
     public static ImageClassifierConfig FromJson(string json, string source = "config")
     {
         var c = ConfigJson.Parse(json, source);
-        return new ImageClassifierConfig
+        return ReadTrunk(c, new ImageClassifierConfig
         {
             InChannels = c.Int("in_channels"),
             ImageHeight = c.Int("image_height"),
             ImageWidth = c.Int("image_width"),
             PatchSize = c.Int("patch_size"),
-            HiddenSize = c.Int("hidden_size"),
-            NumHiddenLayers = c.Int("num_hidden_layers"),
-            NumHeads = c.OptInt("num_heads"),
-            HeadKDim = c.OptInt("head_k_dim") ?? c.OptInt("expand_ratio"),
-            GateLowRankDim = c.Int("gate_low_rank_dim"),
             NumClasses = c.Int("num_classes"),
-            TpeRpeDim = c.Int("tpe_rpe_dim"),
-            TpeRpeLayers = c.Int("tpe_rpe_layers"),
-            HiddenRatio = c.OptDouble("hidden_ratio") ?? 4,
-            IntermediateSize = c.OptInt("intermediate_size"),
-            AttnScale = c.OptDouble("attn_scale"),
-            NormEps = c.Double("norm_eps"),
-            TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6,
-            LrpeBase = c.OptDouble("lrpe_base") ?? 10000,
-            Lrpe = c.OptBool("lrpe") ?? true,
-            Tpe = c.OptBool("tpe") ?? true, TpeResidual = c.OptBool("tpe_residual") ?? true,
-        };
+        }, normEpsRequired: true);
     }
 }
 

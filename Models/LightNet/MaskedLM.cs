@@ -4,61 +4,30 @@ using LightNet.Models.Nn;
 namespace LightNet.Models.LightNet;
 
 /// <summary>Configuration of <see cref="LightNetForMaskedLM"/> (golden-file key names).</summary>
-public sealed record MaskedLMConfig
+public sealed record MaskedLMConfig : TrunkConfig
 {
+    /// <summary>Defaults of this model.</summary>
+    public MaskedLMConfig()
+    {
+        HiddenSize = 256;
+        NumHiddenLayers = 4;
+        NumHeads = 4;
+    }
+
     public int VocabSize { get; init; } = 259;
-    public int HiddenSize { get; init; } = 256;
-    public int NumHiddenLayers { get; init; } = 4;
-    public int? NumHeads { get; init; } = 4;
-    public int? HeadKDim { get; init; }
-    public int GateLowRankDim { get; init; } = 32;
-    public int TpeRpeDim { get; init; } = 32;
-    public int TpeRpeLayers { get; init; } = 1;
-    public double HiddenRatio { get; init; } = 4;
-    public int? IntermediateSize { get; init; }
-    public double? AttnScale { get; init; }
-    public double NormEps { get; init; } = 1e-6;
-    public double TpeRmsNormEps { get; init; } = 1e-6;
-    public double LrpeBase { get; init; } = 10000;
-    public bool Lrpe { get; init; } = true;
-    public bool Tpe { get; init; } = true;
-    /// <summary>TPE output X + Y (true, the models' setting) or Y alone.</summary>
-    public bool TpeResidual { get; init; } = true;
     public bool TieWordEmbeddings { get; init; }
     public long MaskTokenId { get; init; } = 258;
 
-    [System.Text.Json.Serialization.JsonIgnore]
-    public AttentionConfig Attention => AttentionConfig.FromFla(HiddenSize, NumHeads, HeadKDim, GateLowRankDim, causal: false, AttnScale);
-    [System.Text.Json.Serialization.JsonIgnore]
-    public int Intermediate => IntermediateSize ?? GatedMlp.DefaultIntermediate(HiddenSize, HiddenRatio);
-
-    /// <summary>config.json text with the golden-file key names (read back by <see cref="FromJson"/>).</summary>
-    public string ToJson() => ConfigJson.Serialize(this);
-
+    /// <summary>Reads a config.json or golden-file config (a missing required key is an error naming it).</summary>
     public static MaskedLMConfig FromJson(string json, string source = "config")
     {
         var c = ConfigJson.Parse(json, source);
-        return new MaskedLMConfig
+        return ReadTrunk(c, new MaskedLMConfig
         {
             VocabSize = c.Int("vocab_size"),
-            HiddenSize = c.Int("hidden_size"),
-            NumHiddenLayers = c.Int("num_hidden_layers"),
-            NumHeads = c.OptInt("num_heads"),
-            HeadKDim = c.OptInt("head_k_dim") ?? c.OptInt("expand_ratio"),
-            GateLowRankDim = c.Int("gate_low_rank_dim"),
-            TpeRpeDim = c.Int("tpe_rpe_dim"),
-            TpeRpeLayers = c.Int("tpe_rpe_layers"),
-            HiddenRatio = c.OptDouble("hidden_ratio") ?? 4,
-            IntermediateSize = c.OptInt("intermediate_size"),
-            AttnScale = c.OptDouble("attn_scale"),
-            NormEps = c.Double("norm_eps"),
-            TpeRmsNormEps = c.OptDouble("tpe_rms_norm_eps") ?? 1e-6,
-            LrpeBase = c.OptDouble("lrpe_base") ?? 10000,
-            Lrpe = c.OptBool("lrpe") ?? true,
-            Tpe = c.OptBool("tpe") ?? true, TpeResidual = c.OptBool("tpe_residual") ?? true,
             TieWordEmbeddings = c.OptBool("tie_word_embeddings") ?? false,
             MaskTokenId = c.OptInt("mask_token_id") ?? 0,
-        };
+        }, normEpsRequired: true);
     }
 }
 
