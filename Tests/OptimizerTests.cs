@@ -48,3 +48,20 @@ public class OptimizerTests
         Assert.That(Schedules.WarmupCosine(100, 10, 100, 1.0, 0.1), Is.EqualTo(0.1).Within(1e-12));
     }
 }
+
+public class EmaTests
+{
+    [Test]
+    public void EmaFollowsTheRecurrence()
+    {
+        using var s = DisposalScope.Begin();
+        var p = new Variable(Tensor.FromArray(new double[] { 1, 2 }), true);
+        using var ema = new LightNet.Models.Optim.ExponentialMovingAverage([p], 0.9);
+        p.Data.CopyFrom(Tensor.FromArray(new double[] { 3, 6 }));
+        ema.Update();
+        Assert.That(ema.Shadow[0].ToDoubleArray(), Is.EqualTo(new[] { 0.9 * 1 + 0.1 * 3, 0.9 * 2 + 0.1 * 6 }).Within(1e-15));
+        ema.CopyTo();
+        Assert.That(p.Data.ToDoubleArray(), Is.EqualTo(new[] { 1.2, 2.4 }).Within(1e-15));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LightNet.Models.Optim.ExponentialMovingAverage([p], 1.5));
+    }
+}
