@@ -399,7 +399,7 @@ internal static unsafe class GatedAttentionKernel
     }
 
     /// <summary>z = logaddexp(a, b) = max(a, b) + log(1 + exp(−|a − b|)), one fused 256-bit pass (scalar tail).</summary>
-    private static void LogAddExp<T>(T* a, T* b, T* z, int n, T* tmp) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void LogAddExp<T>(T* a, T* b, T* z, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
         if (Vector256.IsHardwareAccelerated && typeof(T) == typeof(float))
@@ -438,14 +438,14 @@ internal static unsafe class GatedAttentionKernel
     /// precedes), k̄ = exp(k − Z), G = Z_ref − Z with Z_ref the value before the chunk (or Z_0), EG = exp(G).
     /// Writes the chunk's Z rows to <paramref name="zc"/> and leaves the last one in <paramref name="zrun"/>.
     /// </summary>
-    private static void AdditivePrep<T>(T* kc, int L, int d, T* zrun, bool hasPrev, T* zc, Sequence<T> seq, T* tmp) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void AdditivePrep<T>(T* kc, int L, int d, T* zrun, bool hasPrev, T* zc, Sequence<T> seq) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int l = 0; l < L; l++)
         {
             var k = new ReadOnlySpan<T>(kc + (long)l * d, d);
             var z = new Span<T>(zc + (long)l * d, d);
             if (l == 0 && !hasPrev) k.CopyTo(z);
-            else LogAddExp(l == 0 ? zrun : zc + (long)(l - 1) * d, kc + (long)l * d, zc + (long)l * d, d, tmp);
+            else LogAddExp(l == 0 ? zrun : zc + (long)(l - 1) * d, kc + (long)l * d, zc + (long)l * d, d);
         }
         int n = L * d;
         var zs = new ReadOnlySpan<T>(zc, n);
@@ -465,7 +465,7 @@ internal static unsafe class GatedAttentionKernel
         Parallelism.For(N, n =>
         {
             using var seq = new Sequence<T>(d, e, C);
-            T* zc = seq.Alloc((long)C * d), tmp = seq.Alloc(d);
+            T* zc = seq.Alloc((long)C * d);
             T* qn = (T*)pq + (long)n * Tn * d, kn = (T*)pk + (long)n * Tn * d;
             T* vn = (T*)pv + (long)n * Tn * e, on = (T*)po + (long)n * Tn * e, S = (T*)psT + (long)n * d * e, zrun = (T*)pzT + (long)n * d;
             InitState(S, (T*)ps0, n, d, e);
@@ -474,7 +474,7 @@ internal static unsafe class GatedAttentionKernel
             for (int t0 = 0; t0 < Tn; t0 += C)
             {
                 int L = Math.Min(C, Tn - t0);
-                AdditivePrep(kn + (long)t0 * d, L, d, zrun, hasPrev, zc, seq, tmp);
+                AdditivePrep(kn + (long)t0 * d, L, d, zrun, hasPrev, zc, seq);
                 hasPrev = true;
                 seq.Forward(qn + (long)t0 * d, seq.Kb, vn + (long)t0 * e, on + (long)t0 * e, L, alpha, S);
             }
@@ -507,7 +507,7 @@ internal static unsafe class GatedAttentionKernel
             for (int c = 0; c < chunks; c++)
             {
                 int t0 = c * C, L = Math.Min(C, Tn - t0);
-                AdditivePrep(kn + (long)t0 * d, L, d, zrun, hasPrev, zall + (long)t0 * d, seq, tmp);
+                AdditivePrep(kn + (long)t0 * d, L, d, zrun, hasPrev, zall + (long)t0 * d, seq);
                 hasPrev = true;
                 T* S = starts + (long)(c + 1) * d * e;
                 new ReadOnlySpan<T>(starts + (long)c * d * e, d * e).CopyTo(new Span<T>(S, d * e));

@@ -83,7 +83,7 @@ public static class ClassifierTraining
                 metrics.Write(new Dictionary<string, object> { ["step"] = step, ["loss"] = lastLoss, ["lr"] = opt.Lr, ["images_per_s"] = Math.Round(rate, 1) });
             onProgress?.Invoke(new TrainProgressInfo(step, o.Steps, lastLoss, rate, TimeSpan.FromSeconds((stopAt - step) * o.BatchSize / Math.Max(1e-9, rate))));
             if (step % o.CheckpointEvery == 0 || step == stopAt)
-                TrainingCheckpoint.Save(o.OutDir, model, opt, new TrainingProgress(step, o.Steps, o.Seed, o.Seed, 0));
+                TrainingCheckpoint.Save(o.OutDir, model, opt, new TrainingProgress(step, o.Steps, o.Seed));
         }
         bool finished = step >= o.Steps;
         double? acc = null;

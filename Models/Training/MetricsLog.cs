@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 
 namespace LightNet.Models.Training;
@@ -31,6 +30,5 @@ public sealed class MetricsLog(string runDir)
             return !d.RootElement.TryGetProperty("step", out var s) || s.GetInt64() <= step;
         });
         File.WriteAllLines(_path, keep);
-        _ = CultureInfo.InvariantCulture;
     }
 }

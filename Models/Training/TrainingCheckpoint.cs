@@ -4,8 +4,8 @@ using LightNet.Models.Optim;
 
 namespace LightNet.Models.Training;
 
-/// <summary>Where a run is in its schedule and data stream: enough to resume bit for bit.</summary>
-public sealed record TrainingProgress(long Step, long TotalSteps, ulong DataSeed, ulong RngSeed, ulong RngOffset);
+/// <summary>Where a run is in its schedule and data stream: enough to resume bit for bit (batches are a function of seed and step).</summary>
+public sealed record TrainingProgress(long Step, long TotalSteps, ulong DataSeed);
 
 /// <summary>
 /// A resumable checkpoint in <c>&lt;run&gt;/checkpoint/</c>: model weights (model.safetensors, float32 as
