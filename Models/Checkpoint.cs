@@ -14,26 +14,37 @@ public static class Checkpoint
     public static void Save(string dir, Module model, string configJson)
     {
         Directory.CreateDirectory(dir);
-        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        try
-        {
-            foreach (var (name, p) in model.NamedParameters()) weights[name] = p.Data.To(DType.Float32).To(Device.Cpu);
-            SafetensorsFile.Save(Path.Combine(dir, "model.safetensors"), weights, new Dictionary<string, string> { ["format"] = "pt" });
-        }
-        finally
-        {
-            foreach (var t in weights.Values) t.Dispose();
-        }
+        var named = model.NamedParameters().ToList();
+        SaveWeights(Path.Combine(dir, "model.safetensors"), named.Select(p => p.Name), named.Select(p => p.Param.Data));
         var cfgPath = Path.Combine(dir, "config.json");
         var tmp = cfgPath + ".tmp";
         File.WriteAllText(tmp, configJson);
         File.Move(tmp, cfgPath, overwrite: true);
     }
 
-    /// <summary>Loads weights from <c>model.safetensors</c> in a directory into a module (strict names and shapes).</summary>
-    public static void LoadWeights(string dir, Module model)
+    /// <summary>Writes named tensors as float32 on the CPU into one safetensors file (metadata <c>{"format": "pt"}</c>, atomic).</summary>
+    public static void SaveWeights(string path, IEnumerable<string> names, IEnumerable<Tensor> values)
     {
-        var path = Path.Combine(dir, "model.safetensors");
+        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var (name, t) in names.Zip(values))
+            {
+                using var f32 = t.To(DType.Float32);
+                weights[name] = f32.To(Device.Cpu);
+            }
+            SafetensorsFile.Save(path, weights, new Dictionary<string, string> { ["format"] = "pt" });
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
+    }
+
+    /// <summary>Loads weights from <c>model.safetensors</c> (or another file of the directory) into a module (strict names and shapes).</summary>
+    public static void LoadWeights(string dir, Module model, string fileName = "model.safetensors")
+    {
+        var path = Path.Combine(dir, fileName);
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint: {path} does not exist", path);
         using var f = SafetensorsFile.Open(path);
         var all = f.LoadAll();

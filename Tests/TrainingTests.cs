@@ -26,9 +26,10 @@ public class TrainingTests
         return new ArrayImageDataset(px, labels, 1, 8, 8, 4);
     }
 
-    private static ClassifyOptions Options(string dir) => new()
+    private static readonly ImageClassifierConfig TinyModel = new() { InChannels = 1, ImageHeight = 8, ImageWidth = 8, PatchSize = 2, HiddenSize = 16, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 4, NumClasses = 4, TpeRpeDim = 8, IntermediateSize = 32 };
+
+    private static RunOptions Options(string dir) => new()
     {
-        Model = new ImageClassifierConfig { InChannels = 1, ImageHeight = 8, ImageWidth = 8, PatchSize = 2, HiddenSize = 16, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 4, NumClasses = 4, TpeRpeDim = 8, IntermediateSize = 32 },
         OutDir = dir,
         Steps = 8,
         BatchSize = 16,
@@ -37,31 +38,64 @@ public class TrainingTests
         Seed = 5,
     };
 
-    [Test]
-    public void InterruptedAndResumedRunIsBitwiseIdentical()
+    private static TrainResult Train(RunOptions o, ArrayImageDataset data) => TrainingLoop.Run(o, new ClassifierTask(TinyModel, o, data, data));
+
+    private static void WithDirs(Action<string, string> body)
     {
-        var data = Synthetic(100, 1);
         var a = Path.Combine(Path.GetTempPath(), "lightnet-train-a-" + Guid.NewGuid().ToString("N"));
         var b = Path.Combine(Path.GetTempPath(), "lightnet-train-b-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var ra = ClassifierTraining.Run(Options(a), data, data);
-            Assert.That(ra.Finished, Is.True);
-            var rb1 = ClassifierTraining.Run(Options(b) with { StopAfter = 5 }, data, data);
-            Assert.That(rb1.Finished, Is.False);
-            Assert.That(rb1.StepsDone, Is.EqualTo(5));
-            Assert.Throws<InvalidOperationException>(() => ClassifierTraining.Run(Options(b), data, data), "needs --resume");
-            var rb2 = ClassifierTraining.Run(Options(b) with { Resume = true }, data, data);
-            Assert.That(rb2.Finished, Is.True);
-            Assert.That(File.ReadAllBytes(Path.Combine(b, "model.safetensors")), Is.EqualTo(File.ReadAllBytes(Path.Combine(a, "model.safetensors"))));
-            Assert.That(rb2.TestAccuracy, Is.EqualTo(ra.TestAccuracy));
-            var steps = new MetricsLog(b).Read().Where(r => r.ContainsKey("loss")).Select(r => r["step"].GetInt64()).ToList();
-            Assert.That(steps, Is.EqualTo(Enumerable.Range(1, 8).Select(i => (long)i)));
-        }
+        try { body(a, b); }
         finally
         {
             foreach (var d in new[] { a, b }) if (Directory.Exists(d)) Directory.Delete(d, true);
         }
+    }
+
+    [TestCase(null)]
+    [TestCase(0.9)]
+    public void InterruptedAndResumedRunIsBitwiseIdentical(double? ema) => WithDirs((a, b) =>
+    {
+        var data = Synthetic(100, 1);
+        var ra = Train(Options(a) with { EmaDecay = ema }, data);
+        Assert.That(ra.Finished, Is.True);
+        var rb1 = Train(Options(b) with { StopAfter = 5, EmaDecay = ema }, data);
+        Assert.That(rb1.Finished, Is.False);
+        Assert.That(rb1.StepsDone, Is.EqualTo(5));
+        Assert.Throws<InvalidOperationException>(() => Train(Options(b) with { EmaDecay = ema }, data), "needs --resume");
+        var rb2 = Train(Options(b) with { Resume = true, EmaDecay = ema }, data);
+        Assert.That(rb2.Finished, Is.True);
+        Assert.That(File.ReadAllBytes(Path.Combine(b, "model.safetensors")), Is.EqualTo(File.ReadAllBytes(Path.Combine(a, "model.safetensors"))));
+        Assert.That(File.Exists(Path.Combine(b, "model_ema.safetensors")), Is.EqualTo(ema != null));
+        if (ema != null)
+            Assert.That(File.ReadAllBytes(Path.Combine(b, "model_ema.safetensors")), Is.EqualTo(File.ReadAllBytes(Path.Combine(a, "model_ema.safetensors"))));
+        Assert.That(rb2.Metrics["test_accuracy"], Is.EqualTo(ra.Metrics["test_accuracy"]));
+        var steps = new MetricsLog(b).Read().Where(r => r.ContainsKey("loss")).Select(r => r["step"].GetInt64()).ToList();
+        Assert.That(steps, Is.EqualTo(Enumerable.Range(1, 8).Select(i => (long)i)));
+    });
+
+    [Test]
+    public void GradientAccumulationMatchesTheLargerBatch() => WithDirs((a, b) =>
+    {
+        // Two micro-batches of 8 are the two halves of the batch of 16 the same step would draw.
+        var data = Synthetic(100, 2);
+        Train(Options(a) with { Steps = 3, BatchSize = 16 }, data);
+        Train(Options(b) with { Steps = 3, BatchSize = 8, GradAccumulation = 2 }, data);
+        using var fa = SafetensorsFile.Open(Path.Combine(a, "model.safetensors"));
+        using var fb = SafetensorsFile.Open(Path.Combine(b, "model.safetensors"));
+        foreach (var name in fa.Names)
+        {
+            using var ta = fa.Load(name);
+            using var tb = fb.Load(name);
+            Assert.That(tb.ToArray<float>(), Is.EqualTo(ta.ToArray<float>()).Within(2e-5), name);
+        }
+    });
+
+    [Test]
+    public void BadRunOptionsNameTheFlag()
+    {
+        var data = Synthetic(20, 3);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Train(Options("unused") with { GradAccumulation = 0 }, data));
+        Assert.That(e!.Message, Does.Contain("--grad-accum"));
     }
 
     [Test]

@@ -9,14 +9,15 @@ public sealed record TrainingProgress(long Step, long TotalSteps, ulong DataSeed
 
 /// <summary>
 /// A resumable checkpoint in <c>&lt;run&gt;/checkpoint/</c>: model weights (model.safetensors, float32 as
-/// trained), optimizer state (optimizer.safetensors) and <c>progress.json</c>. Written into a temporary
+/// trained), optimizer state (optimizer.safetensors), the weight EMA when there is one (ema.safetensors) and
+/// <c>progress.json</c>. Written into a temporary
 /// folder, then swapped in by rename, so an interruption never leaves a half-written checkpoint.
 /// </summary>
 public static class TrainingCheckpoint
 {
     public static string PathIn(string runDir) => Path.Combine(runDir, "checkpoint");
 
-    public static void Save(string runDir, Module model, Optimizer opt, TrainingProgress progress)
+    public static void Save(string runDir, Module model, Optimizer opt, ExponentialMovingAverage? ema, TrainingProgress progress)
     {
         var final = PathIn(runDir);
         var tmp = final + ".tmp";
@@ -24,6 +25,7 @@ public static class TrainingCheckpoint
         Directory.CreateDirectory(tmp);
         SafetensorsFile.Save(Path.Combine(tmp, "model.safetensors"), model.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
         SafetensorsFile.Save(Path.Combine(tmp, "optimizer.safetensors"), opt.State(), new Dictionary<string, string> { ["step"] = opt.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        if (ema != null) Checkpoint.SaveWeights(Path.Combine(tmp, "ema.safetensors"), model.NamedParameters().Select(p => p.Name), ema.Shadow);
         File.WriteAllText(Path.Combine(tmp, "progress.json"), JsonSerializer.Serialize(progress));
         var old = final + ".old";
         if (Directory.Exists(old)) Directory.Delete(old, true);
@@ -35,7 +37,7 @@ public static class TrainingCheckpoint
     /// <summary>True when a complete checkpoint exists (or only its previous copy survived an interrupted swap).</summary>
     public static bool Exists(string runDir) => File.Exists(Path.Combine(PathIn(runDir), "progress.json")) || File.Exists(Path.Combine(PathIn(runDir) + ".old", "progress.json"));
 
-    public static TrainingProgress Load(string runDir, Module model, Optimizer opt)
+    public static TrainingProgress Load(string runDir, Module model, Optimizer opt, ExponentialMovingAverage? ema)
     {
         var dir = PathIn(runDir);
         if (!File.Exists(Path.Combine(dir, "progress.json")) && Directory.Exists(dir + ".old")) dir += ".old";
@@ -47,6 +49,21 @@ public static class TrainingCheckpoint
         long step = long.Parse(f.Metadata.TryGetValue("step", out var s) ? s : throw new InvalidDataException($"checkpoint: {dir}/optimizer.safetensors has no 'step' metadata"), System.Globalization.CultureInfo.InvariantCulture);
         opt.LoadState(state, step);
         foreach (var t in state.Values) t.Dispose();
+        if (ema != null) LoadEma(dir, model, ema);
         return progress;
+    }
+
+    private static void LoadEma(string dir, Module model, ExponentialMovingAverage ema)
+    {
+        var path = Path.Combine(dir, "ema.safetensors");
+        if (!File.Exists(path)) throw new InvalidDataException($"checkpoint: {path} is missing but the run keeps a weight EMA (--ema)");
+        using var f = SafetensorsFile.Open(path);
+        var names = model.NamedParameters().Select(p => p.Name).ToList();
+        for (int i = 0; i < names.Count; i++)
+        {
+            using var t = f.Load(names[i], ema.Shadow[i].DType, ema.Shadow[i].Device);
+            if (t.Shape != ema.Shadow[i].Shape) throw new InvalidDataException($"checkpoint: {path}: '{names[i]}' has shape {t.Shape}, the model expects {ema.Shadow[i].Shape}");
+            ema.Shadow[i].CopyFrom(t);
+        }
     }
 }

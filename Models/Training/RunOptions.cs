@@ -1,0 +1,51 @@
+namespace LightNet.Models.Training;
+
+/// <summary>Options every training run shares (the common <c>lightnet train</c> flags).</summary>
+public sealed record RunOptions
+{
+    /// <summary>Run directory: config.json, metrics.jsonl, model.safetensors, checkpoint/.</summary>
+    public required string OutDir { get; init; }
+    /// <summary>Planned length in optimizer steps (sets the schedule).</summary>
+    public long Steps { get; init; } = 1000;
+    /// <summary>Stop after this many steps as if interrupted, leaving a resumable checkpoint.</summary>
+    public long? StopAfter { get; init; }
+    /// <summary>Items (images, sequences) per micro-batch.</summary>
+    public int BatchSize { get; init; } = 64;
+    /// <summary>Micro-batches whose gradients are summed (averaged) into one optimizer step.</summary>
+    public int GradAccumulation { get; init; } = 1;
+    /// <summary>Peak learning rate.</summary>
+    public double Lr { get; init; } = 2e-3;
+    /// <summary>Linear warm-up length; null: min(200, max(1, Steps / 10)).</summary>
+    public long? WarmupSteps { get; init; }
+    /// <summary>Cosine floor as a fraction of the peak learning rate.</summary>
+    public double MinLrRatio { get; init; } = 0.01;
+    /// <summary>AdamW decoupled weight decay.</summary>
+    public double WeightDecay { get; init; } = 0.05;
+    /// <summary>Global gradient-norm clip (≤ 0: off).</summary>
+    public double ClipNorm { get; init; } = 1.0;
+    /// <summary>Decay of an exponential moving average of the weights (null: none); saved as model_ema.safetensors.</summary>
+    public double? EmaDecay { get; init; }
+    /// <summary>Seed of initialisation, data order and any per-step randomness.</summary>
+    public ulong Seed { get; init; }
+    /// <summary>Continue from the run directory's checkpoint.</summary>
+    public bool Resume { get; init; }
+    public int CheckpointEvery { get; init; } = 200;
+    public int LogEvery { get; init; } = 10;
+    /// <summary>Run the task's evaluation every this many steps (null: only at the end).</summary>
+    public int? EvalEvery { get; init; }
+    public Device Device { get; init; } = Device.Cpu;
+
+    /// <summary>Warm-up length actually used.</summary>
+    public long Warmup => WarmupSteps ?? Math.Min(200, Math.Max(1, Steps / 10));
+
+    /// <summary>Throws naming the option when a value is out of range.</summary>
+    public void Validate()
+    {
+        if (Steps <= 0) throw new ArgumentOutOfRangeException(nameof(Steps), $"train: --steps must be positive, got {Steps}");
+        if (BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), $"train: --batch-size must be positive, got {BatchSize}");
+        if (GradAccumulation <= 0) throw new ArgumentOutOfRangeException(nameof(GradAccumulation), $"train: --grad-accum must be positive, got {GradAccumulation}");
+        if (!(Lr > 0)) throw new ArgumentOutOfRangeException(nameof(Lr), $"train: --lr must be positive, got {Lr}");
+        if (CheckpointEvery <= 0 || LogEvery <= 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), "train: checkpoint and log intervals must be positive");
+        if (EmaDecay is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(EmaDecay), $"train: --ema must be in [0, 1), got {EmaDecay}");
+    }
+}

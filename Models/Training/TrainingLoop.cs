@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using LightNet.Models.Optim;
+
+namespace LightNet.Models.Training;
+
+/// <summary>What a progress callback sees.</summary>
+public readonly record struct TrainProgressInfo(long Step, long Total, double Loss, double ItemsPerSecond, TimeSpan Eta);
+
+/// <summary>Outcome of a run: steps done, whether the planned length was reached, the last loss and the final evaluation.</summary>
+public sealed record TrainResult(long StepsDone, bool Finished, double LastLoss, IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>
+/// The training loop every task shares: AdamW with warm-up + cosine schedule, gradient accumulation, clipping
+/// by global norm, an optional weight EMA, <c>metrics.jsonl</c>, periodic atomic checkpoints (weights,
+/// optimizer and EMA state, step) and, at the end, <c>model.safetensors</c> (+ <c>model_ema.safetensors</c>).
+/// With <see cref="RunOptions.Resume"/> it continues from the checkpoint and yields bitwise the weights of an
+/// uninterrupted run (deterministic kernels; batches a function of seed and step).
+/// </summary>
+public static class TrainingLoop
+{
+    public static TrainResult Run(RunOptions o, ITrainingTask task, Action<TrainProgressInfo>? onProgress = null)
+    {
+        o.Validate();
+        Directory.CreateDirectory(o.OutDir);
+        var model = task.Model;
+        var opt = new AdamW(model.Parameters(), o.Lr, weightDecay: o.WeightDecay);
+        using var ema = o.EmaDecay is double decay ? new ExponentialMovingAverage(model.Parameters(), decay) : null;
+        var metrics = new MetricsLog(o.OutDir);
+        long step = 0;
+        if (TrainingCheckpoint.Exists(o.OutDir))
+        {
+            if (!o.Resume) throw new InvalidOperationException($"train: {o.OutDir} already holds a checkpoint; pass --resume to continue it or choose another --out");
+            var p = TrainingCheckpoint.Load(o.OutDir, model, opt, ema);
+            if (p.TotalSteps != o.Steps || p.DataSeed != o.Seed)
+                throw new InvalidOperationException($"train: the checkpoint was made for --steps {p.TotalSteps} --seed {p.DataSeed}; resume with the same values");
+            step = p.Step;
+            metrics.TruncateAfter(step);
+        }
+        File.WriteAllText(Path.Combine(o.OutDir, "config.json"), task.ConfigJson);
+        long stopAt = Math.Min(o.Steps, o.StopAfter ?? o.Steps);
+        var sw = Stopwatch.StartNew();
+        long startStep = step;
+        double lastLoss = double.NaN;
+        long itemsPerStep = (long)task.ItemsPerMicroBatch * o.GradAccumulation;
+        while (step < stopAt)
+        {
+            opt.Lr = Schedules.WarmupCosine(step, o.Warmup, o.Steps, o.Lr, o.Lr * o.MinLrRatio);
+            double sum = 0;
+            for (int m = 0; m < o.GradAccumulation; m++)
+            {
+                using var scope = DisposalScope.Begin();
+                var loss = task.Loss(step, m);
+                if (!(loss.Data.Numel == 1)) throw new InvalidOperationException($"train: the task's loss must be a scalar, got shape {loss.Data.Shape}");
+                var scaled = o.GradAccumulation == 1 ? loss : loss * (1.0 / o.GradAccumulation);
+                scaled.Backward();
+                sum += loss.Data.Item();
+            }
+            if (o.ClipNorm > 0) opt.ClipGradNorm(o.ClipNorm);
+            opt.Step();
+            opt.ZeroGrad();
+            ema?.Update();
+            lastLoss = sum / o.GradAccumulation;
+            if (!double.IsFinite(lastLoss)) throw new InvalidOperationException($"train: loss became {lastLoss} at step {step + 1}; lower --lr or check the data (last checkpoint kept)");
+            step++;
+            double rate = (step - startStep) * itemsPerStep / Math.Max(1e-9, sw.Elapsed.TotalSeconds);
+            if (step % o.LogEvery == 0 || step == stopAt)
+                metrics.Write(new Dictionary<string, object> { ["step"] = step, ["loss"] = lastLoss, ["lr"] = opt.Lr, ["items_per_s"] = Math.Round(rate, 1) });
+            if (o.EvalEvery is int every && step % every == 0 && step < o.Steps)
+                WriteEval(metrics, step, task.Evaluate(step, final: false));
+            onProgress?.Invoke(new TrainProgressInfo(step, o.Steps, lastLoss, rate, TimeSpan.FromSeconds((stopAt - step) * itemsPerStep / Math.Max(1e-9, rate))));
+            if (step % o.CheckpointEvery == 0 || step == stopAt)
+                TrainingCheckpoint.Save(o.OutDir, model, opt, ema, new TrainingProgress(step, o.Steps, o.Seed));
+        }
+        bool finished = step >= o.Steps;
+        IReadOnlyDictionary<string, double> final = new Dictionary<string, double>();
+        if (finished)
+        {
+            Checkpoint.Save(o.OutDir, model, task.ConfigJson);
+            if (ema != null) Checkpoint.SaveWeights(Path.Combine(o.OutDir, "model_ema.safetensors"), model.NamedParameters().Select(p => p.Name), ema.Shadow);
+            final = task.Evaluate(step, final: true);
+            WriteEval(metrics, step, final);
+        }
+        return new TrainResult(step, finished, lastLoss, final);
+    }
+
+    private static void WriteEval(MetricsLog log, long step, IReadOnlyDictionary<string, double> values)
+    {
+        if (values.Count == 0) return;
+        var rec = new Dictionary<string, object> { ["step"] = step };
+        foreach (var (k, v) in values) rec[k] = v;
+        log.Write(rec);
+    }
+}
