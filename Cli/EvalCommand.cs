@@ -4,13 +4,25 @@ using LightNet.Models.Training;
 
 namespace LightNet.Cli;
 
-/// <summary><c>lightnet eval classify --run DIR [--device cpu|cuda]</c>: test accuracy of a trained classifier run directory.</summary>
+/// <summary><c>lightnet eval TASK --run DIR …</c>: evaluates a trained run directory (classify, lm, mlm).</summary>
 internal static class EvalCommand
 {
     public static int Run(string[] args)
     {
-        if (args.Length == 0 || args[0] != "classify") throw new ArgumentException("eval: which task? (classify)");
-        var o = new Options("eval classify", args[1..], new HashSet<string>());
+        if (args.Length == 0) throw new ArgumentException("eval: which task? (classify, lm, mlm)");
+        return args[0] switch
+        {
+            "classify" => Classify(args[1..]),
+            "lm" => EvalText.Lm(args[1..]),
+            "mlm" => EvalText.Mlm(args[1..]),
+            _ => throw new ArgumentException($"eval: unknown task '{args[0]}' (available: classify, lm, mlm)"),
+        };
+    }
+
+    /// <summary><c>lightnet eval classify --run DIR [--device cpu|cuda]</c>: test accuracy of a trained classifier.</summary>
+    private static int Classify(string[] args)
+    {
+        var o = new Options("eval classify", args, new HashSet<string>());
         var dir = o.String("--run") ?? Path.Combine("runs", "classify");
         var device = Device.Parse(o.String("--device") ?? "cpu");
         o.RejectUnknown();

@@ -16,6 +16,7 @@ public static class Program
                 "bench" => BenchCommand.Run(args[1..]),
                 "train" => TrainCommand.Run(args[1..]),
                 "eval" => EvalCommand.Run(args[1..]),
+                "sample" => SampleCommand.Run(args[1..]),
                 "--help" or "-h" or "help" => Help(),
                 _ => Unknown(args[0]),
             };
@@ -43,6 +44,15 @@ public static class Program
                                       [--device cpu|cuda] [--out DIR] [--resume] [--hidden N] [--layers N] [--heads N] [--patch N]
                                                        LightNet on Fashion-MNIST (fetches the data), with checkpoints and resume
               lightnet eval classify [--run DIR] [--device cpu|cuda]   test accuracy of a trained run
+              lightnet train lm [--mixer lightnet|gla|softmax] [--tokenizer byte|gpt2] [--hidden N] [--layers N] [--heads N]
+                                [--seq-len N] [--eval-windows N] [--prompt TEXT] [--sample-tokens N] + the common train flags
+                                                       causal LM on State of the Union (validation: 2006 on), prints a sample
+              lightnet train mlm [--mixer lightnet|gla] [--tokenizer byte|gpt2] [--hidden N] [--layers N] [--heads N] [--seq-len N]
+                                                       masked LM on the Brown corpus, masked-token accuracy on its test files
+              lightnet eval lm|mlm [--run DIR] [--windows N] [--seq-len N] [--device cpu|cuda]
+                                                       validation loss/perplexity/bits per byte, or masked-token accuracy
+              lightnet sample text [--run DIR] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S]
+                                                       continue a prompt with a trained causal LM
               lightnet bench [lm|classifier] [--steps N] [--device cpu|cuda]
                                                        training-step throughput with a per-kernel time profile
             """);

@@ -28,6 +28,7 @@ public sealed class ConfigJson
     public int? OptInt(string key) => Node(key) is JsonValue v ? (v.TryGetValue<int>(out var i) ? i : v.TryGetValue<double>(out var d) && d == Math.Floor(d) ? (int)d : throw Bad(key, "an integer")) : null;
     public double? OptDouble(string key) => Node(key) is JsonValue v ? (v.TryGetValue<double>(out var d) ? d : throw Bad(key, "a number")) : null;
     public bool? OptBool(string key) => Node(key) is JsonValue v ? (v.TryGetValue<bool>(out var b) ? b : throw Bad(key, "true or false")) : null;
+    public string? OptString(string key) => Node(key) is JsonValue v ? (v.TryGetValue<string>(out var s) ? s : throw Bad(key, "a string")) : null;
     public int[]? OptInts(string key) => Node(key) is JsonArray a ? a.Select(x => x is JsonValue v && v.TryGetValue<int>(out var i) ? i : throw Bad(key, "a list of integers")).ToArray() : null;
 
     public int Int(string key) => OptInt(key) ?? throw Missing(key);

@@ -25,35 +25,14 @@ public sealed record AttentionConfig(int HiddenSize, int NumHeads, int HeadKDim,
 /// attention (causal or not; optional MD-LRPE feature map), output gate
 /// <c>(RMSNorm_c(o) ⊙ w ⊙ SiLU(g_proj(x))) W_oᵀ</c> with g_norm eps fixed at 1e-6.
 /// </summary>
-public sealed class LightNetAttention : Module
+public sealed class LightNetAttention : GatedMixer
 {
     /// <summary>fla hard-codes this eps for the output norm.</summary>
     public const double GateNormEps = 1e-6;
 
-    public LightNetAttention(AttentionConfig cfg, Generator gen, DType dtype = DType.Float32)
+    public LightNetAttention(AttentionConfig cfg, Generator gen, DType dtype = DType.Float32) : base(cfg, gen, dtype)
     {
-        Config = cfg;
-        int c = cfg.HiddenSize, kd = cfg.NumHeads * cfg.HeadKDim;
-        QProj = Child("q_proj", new Linear(c, kd, false, gen, dtype: dtype));
-        KProj = Child("k_proj", new Linear(c, kd, false, gen, dtype: dtype));
-        VProj = Child("v_proj", new Linear(c, c, false, gen, dtype: dtype));
-        G0 = Child("g_proj.0", new Linear(c, cfg.GateLowRankDim, false, gen, dtype: dtype));
-        G1 = Child("g_proj.1", new Linear(cfg.GateLowRankDim, c, false, gen, dtype: dtype));
-        GNorm = Child("g_norm", new RmsNorm(c, GateNormEps, dtype: dtype));
-        OProj = Child("o_proj", new Linear(c, c, false, gen, dtype: dtype));
     }
-
-    public AttentionConfig Config { get; }
-    public Linear QProj { get; }
-    public Linear KProj { get; }
-    public Linear VProj { get; }
-    public Linear G0 { get; }
-    public Linear G1 { get; }
-    public RmsNorm GNorm { get; }
-    public Linear OProj { get; }
-
-    /// <summary>[B, T, H·dim] → [B, H, T, dim].</summary>
-    private static Variable Heads(Variable x, int h) => x.Reshape(x.Size(0), x.Size(1), h, -1).Permute(0, 2, 1, 3);
 
     /// <summary>The additive attention output with heads merged, [B, T, H·e] (before the gate).</summary>
     public Variable AttentionOutput(Variable x, Tensor? mask = null, Func<Variable, Variable>? featureMap = null, AdditiveState? state = null) =>
@@ -62,9 +41,8 @@ public sealed class LightNetAttention : Module
     /// <summary>As <see cref="AttentionOutput"/>, also returning the recurrent state after the last token (causal only).</summary>
     public (Variable O, AdditiveState? State) AttentionOutputWithState(Variable x, Tensor? mask = null, Func<Variable, Variable>? featureMap = null, AdditiveState? state = null)
     {
-        if (x.Rank != 3 || x.Size(2) != Config.HiddenSize)
-            throw new ShapeException($"lightnet_attention: input {x.Shape} must be [B, T, {Config.HiddenSize}]");
-        int B = x.Size(0), T = x.Size(1), H = Config.NumHeads;
+        CheckInput("lightnet_attention", x);
+        int H = Config.NumHeads;
         var q = Heads(QProj.Forward(x).Silu(), H);
         var k = Heads(KProj.Forward(x), H);
         var v = Heads(VProj.Forward(x), H);
@@ -77,11 +55,15 @@ public sealed class LightNetAttention : Module
             if (state != null) throw new InvalidOperationException("lightnet_attention: a recurrent state needs a causal layer");
             o = AttentionOps.AdditiveNonCausal(q, k, v, Config.Scale, mask, featureMap);
         }
-        return (o.Permute(0, 2, 1, 3).Reshape(B, T, Config.HiddenSize), next);
+        return (Merge(o), next);
     }
 
-    /// <summary>Gate and output projection applied to the merged attention output.</summary>
-    public Variable Gate(Variable x, Variable o) => OProj.Forward(GNorm.Forward(o) * G1.Forward(G0.Forward(x)).Silu());
+    /// <inheritdoc/>
+    public override (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Func<Variable, Variable>? featureMap, AdditiveState? state)
+    {
+        var (o, next) = AttentionOutputWithState(x, mask, featureMap, state);
+        return (Gate(x, o), next);
+    }
 
     /// <summary>Full layer: y [B, T, c].</summary>
     public Variable Forward(Variable x, Tensor? mask = null, Func<Variable, Variable>? featureMap = null) => Gate(x, AttentionOutput(x, mask, featureMap));

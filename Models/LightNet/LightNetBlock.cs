@@ -3,28 +3,31 @@ using LightNet.Models.Nn;
 
 namespace LightNet.Models.LightNet;
 
-/// <summary>Pre-norm block: <c>h += LNA(RMSNorm(h))</c>, then <c>h += MLP(RMSNorm(h))</c> (names attn_norm, attn, mlp_norm, mlp).</summary>
+/// <summary>
+/// Pre-norm block: <c>h += mixer(RMSNorm(h))</c>, then <c>h += MLP(RMSNorm(h))</c> (names attn_norm, attn,
+/// mlp_norm, mlp). The mixer is LightNet attention, or a baseline (<see cref="MixerKind"/>) in the same place.
+/// </summary>
 public sealed class LightNetBlock : Module
 {
-    public LightNetBlock(AttentionConfig attn, int intermediate, double normEps, Generator gen, DType dtype = DType.Float32)
+    public LightNetBlock(AttentionConfig attn, int intermediate, double normEps, Generator gen, DType dtype = DType.Float32, MixerKind mixer = MixerKind.LightNet)
     {
         AttnNorm = Child("attn_norm", new RmsNorm(attn.HiddenSize, normEps, dtype: dtype));
-        Attn = Child("attn", new LightNetAttention(attn, gen, dtype));
+        Attn = mixer.Create(attn, gen, dtype);
+        Child("attn", Attn.Module);
         MlpNorm = Child("mlp_norm", new RmsNorm(attn.HiddenSize, normEps, dtype: dtype));
         Mlp = Child("mlp", new GatedMlp(attn.HiddenSize, intermediate, gen, dtype));
     }
 
     public RmsNorm AttnNorm { get; }
-    public LightNetAttention Attn { get; }
+    public ISequenceMixer Attn { get; }
     public RmsNorm MlpNorm { get; }
     public GatedMlp Mlp { get; }
 
     /// <summary>Applies the block; with a state (causal decoding) returns the next state too.</summary>
     public (Variable H, AdditiveState? State) Forward(Variable h, Tensor? mask = null, Func<Variable, Variable>? featureMap = null, AdditiveState? state = null)
     {
-        var x = AttnNorm.Forward(h);
-        var (o, next) = Attn.AttentionOutputWithState(x, mask, featureMap, state);
-        h = h + Attn.Gate(x, o);
+        var (y, next) = Attn.Mix(AttnNorm.Forward(h), mask, featureMap, state);
+        h = h + y;
         h = h + Mlp.Forward(MlpNorm.Forward(h));
         return (h, next);
     }

@@ -29,6 +29,12 @@ public sealed record LightNetConfig
     /// <summary>1-D MD-LRPE inside attention (off by default, as in fla).</summary>
     public bool UseLrpe { get; init; }
     public double LrpeBase { get; init; } = 10000;
+    /// <summary>Token mixer of every block (config key <c>mixer</c>): LightNet attention or a baseline.</summary>
+    public MixerKind Mixer { get; init; } = MixerKind.LightNet;
+    /// <summary>Name of the tokenizer the model was trained with (<c>byte</c>, <c>gpt2</c>), or null when unknown.</summary>
+    public string? Tokenizer { get; init; }
+    /// <summary>Training window length (config key <c>max_position_embeddings</c>): the default evaluation window and the context the baselines re-read when generating; null when unknown.</summary>
+    public int? MaxPositionEmbeddings { get; init; }
     /// <summary>Architecture name written to config.json.</summary>
     public string Architecture { get; init; } = "LightNetForCausalLM";
 
@@ -41,6 +47,7 @@ public sealed record LightNetConfig
     private static int? OptInt(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<int>(out var i) ? i : o[k] is JsonValue d && d.TryGetValue<double>(out var x) ? (int)x : null;
     private static double? OptDouble(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<double>(out var x) ? x : null;
     private static bool? OptBool(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
+    private static string? OptString(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     private static int Req(JsonObject o, string k, string file) => OptInt(o, k) ?? throw new InvalidDataException($"{file}: required key '{k}' is missing or not a number");
 
@@ -70,6 +77,9 @@ public sealed record LightNetConfig
             TpeRpeLayers = OptInt(o, "tpe_rpe_layers") ?? 1,
             UseLrpe = OptBool(o, "use_lrpe") ?? OptBool(o, "lrpe") ?? false,
             LrpeBase = OptDouble(o, "lrpe_base") ?? 10000,
+            Mixer = OptString(o, "mixer") is string m ? MixerKinds.Parse(m, source) : MixerKind.LightNet,
+            Tokenizer = OptString(o, "tokenizer"),
+            MaxPositionEmbeddings = OptInt(o, "max_position_embeddings"),
             Architecture = arch ?? "LightNetForCausalLM",
         };
     }
@@ -103,7 +113,10 @@ public sealed record LightNetConfig
             ["use_lrpe"] = UseLrpe,
             ["lrpe_base"] = LrpeBase,
             ["dtype"] = "float32",
+            ["mixer"] = Mixer.Name(),
         };
+        if (Tokenizer != null) o["tokenizer"] = Tokenizer;
+        if (MaxPositionEmbeddings is int n) o["max_position_embeddings"] = n;
         if (AttnScale is double s) o["attn_scale"] = s;
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }

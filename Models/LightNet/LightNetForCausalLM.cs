@@ -6,7 +6,8 @@ namespace LightNet.Models.LightNet;
 /// <summary>
 /// fla-compatible LightNet causal language model (SPEC §6.1): <c>model.embeddings</c> → causal blocks
 /// <c>model.layers.{i}</c> → <c>model.norm</c> → <c>lm_head</c>. Loss: mean cross-entropy of position t
-/// predicting token t+1. Decoding carries one recurrent state per layer (O(1) memory per token).
+/// predicting token t+1. Decoding carries one recurrent state per layer (O(1) memory per token). The blocks'
+/// mixer is LightNet attention or, for baselines, GLA-style decay or softmax attention (<see cref="LightNetConfig.Mixer"/>).
 /// </summary>
 public sealed class LightNetForCausalLM : Module
 {
@@ -21,7 +22,7 @@ public sealed class LightNetForCausalLM : Module
             if (cfg.UseTpe) Tpe = Child("tpe", new MdTpeModule(1, cfg.HiddenSize, cfg.TpeRpeDim, cfg.TpeRpeLayers, 1e-6, causal: true, residual: true, gen, dtype));
             var attn = cfg.Attention(causal: true);
             Layers = new LightNetBlock[cfg.NumHiddenLayers];
-            for (int i = 0; i < Layers.Length; i++) Layers[i] = Child($"layers.{i}", new LightNetBlock(attn, cfg.Intermediate, cfg.NormEps, gen, dtype));
+            for (int i = 0; i < Layers.Length; i++) Layers[i] = Child($"layers.{i}", new LightNetBlock(attn, cfg.Intermediate, cfg.NormEps, gen, dtype, cfg.Mixer));
             Norm = Child("norm", new RmsNorm(cfg.HiddenSize, cfg.NormEps, dtype: dtype));
         }
 
@@ -56,6 +57,8 @@ public sealed class LightNetForCausalLM : Module
     public (Variable Logits, AdditiveState[] States) Forward(Tensor ids, Tensor? attentionMask, AdditiveState[]? states, int offset = 0)
     {
         if (ids.Rank != 2 || ids.DType != DType.Int64) throw new ShapeException($"causal_lm: 'input_ids' must be int64 [B, T], got {ids.DType.Name()} {ids.Shape}");
+        if ((states != null || offset != 0) && Config.Mixer != MixerKind.LightNet)
+            throw new NotSupportedException($"causal_lm: the {Config.Mixer.Name()} mixer has no recurrent state; run Forward on the full sequence");
         if (states != null && states.Length != _model.Layers.Length) throw new ShapeException($"causal_lm: {states.Length} states given for {_model.Layers.Length} layers");
         int T = ids.Size(1);
         var h = _model.Embeddings.Forward(ids);
@@ -102,16 +105,20 @@ public sealed class LightNetForCausalLM : Module
     public Variable Loss(Tensor ids, Tensor? attentionMask = null) => ShiftedLoss(Forward(ids, attentionMask), ids, attentionMask);
 
     /// <summary>
-    /// Autoregressive generation with one recurrent state per layer (O(1) memory per token): greedy when
-    /// <paramref name="temperature"/> is 0, else sampling from softmax(logits / temperature), restricted to the
-    /// <paramref name="topK"/> most likely tokens when given. Seeded and reproducible. Returns prompt + new tokens.
+    /// Autoregressive generation: greedy when <paramref name="temperature"/> is 0, else sampling from
+    /// softmax(logits / temperature), restricted to the <paramref name="topK"/> most likely tokens when given.
+    /// Seeded and reproducible. LightNet carries one recurrent state per layer (O(1) memory per token); the
+    /// baseline mixers re-read the last <paramref name="context"/> tokens (all when null) at every step.
+    /// Returns prompt + new tokens.
     /// </summary>
-    public long[][] Generate(long[][] prompts, int maxNewTokens, double temperature = 0, int? topK = null, ulong seed = 0)
+    public long[][] Generate(long[][] prompts, int maxNewTokens, double temperature = 0, int? topK = null, ulong seed = 0, int? context = null)
     {
         if (prompts.Length == 0 || prompts.Any(p => p.Length == 0 || p.Length != prompts[0].Length))
             throw new ArgumentException("generate: prompts must be non-empty and of equal length");
         if (temperature < 0) throw new ArgumentOutOfRangeException(nameof(temperature), "generate: temperature must be ≥ 0");
+        if (context is <= 0) throw new ArgumentOutOfRangeException(nameof(context), "generate: context must be positive");
         int B = prompts.Length, P = prompts[0].Length;
+        bool recurrent = Config.Mixer == MixerKind.LightNet;
         var outSeq = prompts.Select(p => p.ToList()).ToArray();
         var rng = new Generator(seed);
         using var ng = NoGrad.Scope();
@@ -121,12 +128,22 @@ public sealed class LightNetForCausalLM : Module
         for (int step = 0; step < maxNewTokens; step++)
         {
             using var scope = DisposalScope.Begin();
-            var ids = Tensor.FromArray(feed, [B, len]);
-            var (logits, next) = Forward(ids, null, states, offset);
-            foreach (var st in next) { scope.Keep(st.S.Data); scope.Keep(st.Z.Data); }
-            if (states != null) foreach (var st in states) { st.S.Data.Dispose(); st.Z.Data.Dispose(); }
-            states = next;
-            offset += len;
+            Variable logits;
+            if (recurrent)
+            {
+                AdditiveState[] next;
+                (logits, next) = Forward(Tensor.FromArray(feed, [B, len]), null, states, offset);
+                foreach (var st in next) { scope.Keep(st.S.Data); scope.Keep(st.Z.Data); }
+                if (states != null) foreach (var st in states) { st.S.Data.Dispose(); st.Z.Data.Dispose(); }
+                states = next;
+                offset += len;
+            }
+            else
+            {
+                len = Math.Min(outSeq[0].Count, context ?? int.MaxValue);
+                long[] window = [.. outSeq.SelectMany(l => l.Skip(l.Count - len))];
+                logits = Forward(Tensor.FromArray(window, [B, len]));
+            }
             var last = logits.Data.Select(1, len - 1).ToDoubleArray();
             int V = logits.Size(2);
             feed = new long[B];

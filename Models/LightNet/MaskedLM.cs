@@ -17,6 +17,15 @@ public sealed record MaskedLMConfig : TrunkConfig
     public int VocabSize { get; init; } = 259;
     public bool TieWordEmbeddings { get; init; }
     public long MaskTokenId { get; init; } = 258;
+    /// <summary>Token mixer of every block: LightNet attention or the 2-scan GLA baseline (config key <c>mixer</c>).</summary>
+    public MixerKind Mixer { get; init; } = MixerKind.LightNet;
+    /// <summary>Name of the tokenizer the model was trained with, or null when unknown.</summary>
+    public string? Tokenizer { get; init; }
+    /// <summary>Training window length (the default evaluation window), or null when unknown.</summary>
+    public int? MaxPositionEmbeddings { get; init; }
+
+    /// <summary>The mixers a bidirectional masked LM can use.</summary>
+    public static IReadOnlyList<MixerKind> MaskedMixers { get; } = [MixerKind.LightNet, MixerKind.Gla];
 
     /// <summary>Reads a config.json or golden-file config (a missing required key is an error naming it).</summary>
     public static MaskedLMConfig FromJson(string json, string source = "config")
@@ -27,6 +36,9 @@ public sealed record MaskedLMConfig : TrunkConfig
             VocabSize = c.Int("vocab_size"),
             TieWordEmbeddings = c.OptBool("tie_word_embeddings") ?? false,
             MaskTokenId = c.OptInt("mask_token_id") ?? 0,
+            Mixer = c.OptString("mixer") is string m ? MixerKinds.Parse(m, source, MaskedMixers) : MixerKind.LightNet,
+            Tokenizer = c.OptString("tokenizer"),
+            MaxPositionEmbeddings = c.OptInt("max_position_embeddings"),
         }, normEpsRequired: true);
     }
 }
@@ -48,7 +60,7 @@ public sealed class LightNetForMaskedLM : Module
             Embeddings = Child("embeddings", new Embedding(cfg.VocabSize, cfg.HiddenSize, g, dtype: dtype));
             if (cfg.Tpe) Tpe = Child("tpe", new MdTpeModule(1, cfg.HiddenSize, cfg.TpeRpeDim, cfg.TpeRpeLayers, cfg.TpeRmsNormEps, false, cfg.TpeResidual, g, dtype));
             Layers = new LightNetBlock[cfg.NumHiddenLayers];
-            for (int i = 0; i < Layers.Length; i++) Layers[i] = Child($"layers.{i}", new LightNetBlock(cfg.Attention, cfg.Intermediate, cfg.NormEps, g, dtype));
+            for (int i = 0; i < Layers.Length; i++) Layers[i] = Child($"layers.{i}", new LightNetBlock(cfg.Attention, cfg.Intermediate, cfg.NormEps, g, dtype, cfg.Mixer));
             Norm = Child("norm", new RmsNorm(cfg.HiddenSize, cfg.NormEps, dtype: dtype));
         }
 

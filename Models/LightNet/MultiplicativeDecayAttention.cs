@@ -10,33 +10,15 @@ namespace LightNet.Models.LightNet;
 /// along each axis (over the lines of that axis), 2k scans summed before the output gate. Same q, k, v,
 /// gate projections and output gate as <see cref="LightNetAttention"/>.
 /// </summary>
-public sealed class MultiplicativeDecayAttention : Module
+public sealed class MultiplicativeDecayAttention : GatedMixer
 {
-    public MultiplicativeDecayAttention(AttentionConfig cfg, Generator gen, DType dtype = DType.Float32)
+    public MultiplicativeDecayAttention(AttentionConfig cfg, Generator gen, DType dtype = DType.Float32) : base(cfg, gen, dtype)
     {
-        Config = cfg;
-        int c = cfg.HiddenSize, kd = cfg.NumHeads * cfg.HeadKDim;
-        QProj = Child("q_proj", new Linear(c, kd, false, gen, dtype: dtype));
-        KProj = Child("k_proj", new Linear(c, kd, false, gen, dtype: dtype));
-        VProj = Child("v_proj", new Linear(c, c, false, gen, dtype: dtype));
-        FProj = Child("f_proj", new Linear(c, kd, false, gen, dtype: dtype));
-        G0 = Child("g_proj.0", new Linear(c, cfg.GateLowRankDim, false, gen, dtype: dtype));
-        G1 = Child("g_proj.1", new Linear(cfg.GateLowRankDim, c, false, gen, dtype: dtype));
-        GNorm = Child("g_norm", new RmsNorm(c, LightNetAttention.GateNormEps, dtype: dtype));
-        OProj = Child("o_proj", new Linear(c, c, false, gen, dtype: dtype));
+        FProj = Child("f_proj", new Linear(cfg.HiddenSize, cfg.NumHeads * cfg.HeadKDim, false, gen, dtype: dtype));
     }
 
-    public AttentionConfig Config { get; }
-    public Linear QProj { get; }
-    public Linear KProj { get; }
-    public Linear VProj { get; }
+    /// <summary>Decay logits <c>f_proj [H·d, c]</c>: λ = σ(x W_fᵀ).</summary>
     public Linear FProj { get; }
-    public Linear G0 { get; }
-    public Linear G1 { get; }
-    public RmsNorm GNorm { get; }
-    public Linear OProj { get; }
-
-    private static Variable Heads(Variable x, int h) => x.Reshape(x.Size(0), x.Size(1), h, -1).Permute(0, 2, 1, 3);
 
     /// <summary>log σ(z) = −softplus(−z), computed without overflow.</summary>
     public static Variable LogSigmoid(Variable z) => -((-z).Relu() + (1.0 + (-z.Abs()).Exp()).Log());
@@ -44,7 +26,8 @@ public sealed class MultiplicativeDecayAttention : Module
     /// <summary>Merged scan output [B, T, H·e]; <paramref name="grid"/> null means one causal scan.</summary>
     public Variable ScanOutput(Variable x, int[]? grid)
     {
-        int B = x.Size(0), T = x.Size(1), H = Config.NumHeads;
+        CheckInput("multiplicative_decay_attention", x);
+        int T = x.Size(1), H = Config.NumHeads;
         var q = Heads(QProj.Forward(x).Silu(), H);
         var k = Heads(KProj.Forward(x), H);
         var v = Heads(VProj.Forward(x), H);
@@ -63,7 +46,7 @@ public sealed class MultiplicativeDecayAttention : Module
                 }
             o = sum!;
         }
-        return o.Permute(0, 2, 1, 3).Reshape(B, T, Config.HiddenSize);
+        return Merge(o);
     }
 
     /// <summary>One directional scan along a grid axis; each line of that axis is an independent sequence.</summary>
@@ -89,5 +72,17 @@ public sealed class MultiplicativeDecayAttention : Module
     }
 
     /// <summary>Full layer on x [B, T, c].</summary>
-    public Variable Forward(Variable x, int[]? grid = null) => OProj.Forward(GNorm.Forward(ScanOutput(x, grid)) * G1.Forward(G0.Forward(x)).Silu());
+    public Variable Forward(Variable x, int[]? grid = null) => Gate(x, ScanOutput(x, grid));
+
+    /// <summary>
+    /// Block mixer: one causal scan when the config is causal, else the 2-scan bidirectional 1-D form. Padding
+    /// masks, feature maps (MD-LRPE) and decoding states are not supported (the decay carries the positions).
+    /// </summary>
+    public override (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Func<Variable, Variable>? featureMap, AdditiveState? state)
+    {
+        if (mask != null) throw new NotSupportedException("multiplicative_decay_attention: padding masks are not supported; use unpadded windows");
+        if (featureMap != null) throw new NotSupportedException("multiplicative_decay_attention: MD-LRPE is not supported (turn lrpe off for the GLA baseline)");
+        if (state != null) throw new NotSupportedException("multiplicative_decay_attention: recurrent decoding states are not supported; run the full prefix");
+        return (Forward(x, Config.Causal ? null : [x.Size(1)]), null);
+    }
 }

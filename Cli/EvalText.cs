@@ -1,0 +1,66 @@
+using LightNet.Models;
+using LightNet.Models.Data;
+using LightNet.Models.LightNet;
+using LightNet.Models.Training;
+
+namespace LightNet.Cli;
+
+/// <summary>
+/// <c>lightnet eval lm|mlm --run DIR [--windows N] [--seq-len N] [--batch-size N] [--tokenizer NAME] [--device cpu|cuda]</c>:
+/// held-out metrics of a trained text run over its non-overlapping windows (all of them unless <c>--windows</c>).
+/// </summary>
+internal static class EvalText
+{
+    private sealed record Common(string Dir, int? Windows, int? SeqLen, int Batch, string? Tokenizer, Device Device);
+
+    private static Common Read(string command, string[] args, string defaultDir)
+    {
+        var o = new Options(command, args, new HashSet<string>());
+        var c = new Common(o.String("--run") ?? defaultDir, o.Int("--windows"), o.Int("--seq-len"), o.Int("--batch-size") ?? 16,
+            o.String("--tokenizer"), Device.Parse(o.String("--device") ?? "cpu"));
+        o.RejectUnknown();
+        if (c.Batch <= 0) throw new ArgumentException($"{command}: --batch-size must be positive");
+        return c;
+    }
+
+    private static int SeqLen(string command, int? given, int? configured, string dir) =>
+        given ?? configured ?? throw new InvalidDataException($"{command}: {Path.Combine(dir, "config.json")} does not record the window length (max_position_embeddings); pass --seq-len");
+
+    /// <summary>Validation loss (nats/token), perplexity and bits per byte of a causal LM run on SOTU ≥ 2006.</summary>
+    public static int Lm(string[] args)
+    {
+        var c = Read("eval lm", args, Path.Combine("runs", "lm"));
+        var model = Checkpoint.LoadCausalLM(c.Dir);
+        model.To(c.Device);
+        var tok = TextData.TokenizerOf(model.Config.Tokenizer, c.Tokenizer, c.Dir);
+        TextData.CheckVocab(tok, model.Config.VocabSize, c.Dir);
+        int seqLen = SeqLen("eval lm", c.SeqLen, model.Config.MaxPositionEmbeddings, c.Dir);
+        var windows = new TokenWindows(TextData.Load("sotu", tok).HeldOut, seqLen);
+        var idx = TextEvaluation.SpreadWindows(windows, c.Windows);
+        var m = TextEvaluation.CausalMetrics(TextEvaluation.CausalLoss(model, windows, idx, c.Batch, c.Device), TextData.BytesPerToken(tok));
+        var bpb = m.TryGetValue("val_bpb", out var b) ? $", {b:F4} bits/byte" : "";
+        Console.WriteLine($"validation loss {m["val_loss"]:F4} nats/token, perplexity {m["val_ppl"]:F3}{bpb} " +
+            $"({model.Config.Mixer.Name()} mixer; {idx.Length} windows of {seqLen} {tok.Name} tokens of SOTU ≥ {TextCorpus.SotuValidationFromYear}; {c.Dir})");
+        return 0;
+    }
+
+    /// <summary>Masked-token accuracy of a masked LM run on the Brown test files (fixed masks).</summary>
+    public static int Mlm(string[] args)
+    {
+        var c = Read("eval mlm", args, Path.Combine("runs", "mlm"));
+        var cfg = MaskedLMConfig.FromJson(Checkpoint.ReadConfig(c.Dir), Path.Combine(c.Dir, "config.json"));
+        var model = new LightNetForMaskedLM(cfg, new Generator(0));
+        Checkpoint.LoadWeights(c.Dir, model);
+        model.To(c.Device);
+        var tok = TextData.TokenizerOf(cfg.Tokenizer, c.Tokenizer, c.Dir);
+        TextData.CheckVocab(tok, cfg.VocabSize, c.Dir);
+        int seqLen = SeqLen("eval mlm", c.SeqLen, cfg.MaxPositionEmbeddings, c.Dir);
+        var windows = new TokenWindows(TextData.Load("brown", tok).HeldOut, seqLen);
+        var idx = TextEvaluation.SpreadWindows(windows, c.Windows);
+        var masker = new MaskedLmBatcher(tok.TextIdCount, (int)cfg.MaskTokenId, tok.PadId, TextEvaluation.EvalMaskSeed);
+        var (acc, loss, n) = TextEvaluation.MaskedAccuracy(model, windows, idx, masker, c.Batch, c.Device);
+        Console.WriteLine($"masked-token accuracy {acc:P2} ({n} masked tokens), masked loss {loss:F4} nats " +
+            $"({cfg.Mixer.Name()} mixer; {idx.Length} windows of {seqLen} {tok.Name} tokens of the Brown test files; {c.Dir})");
+        return 0;
+    }
+}
