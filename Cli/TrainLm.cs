@@ -14,7 +14,7 @@ internal static class TrainLm
 {
     public static int Run(string[] args)
     {
-        var o = new Options("train lm", args, TrainRun.Flags);
+        var o = new Options("train lm", args, new HashSet<string>([.. TrainRun.Flags, "--tpe", "--lrpe"]));
         var mixer = MixerKinds.Parse(o.String("--mixer") ?? "lightnet", "train lm");
         var tok = TextTokenizers.Create(o.String("--tokenizer") ?? "byte");
         int seqLen = o.Int("--seq-len") ?? 256;
@@ -28,6 +28,8 @@ internal static class TrainLm
             ExpandRatio = heads > 0 ? hidden / heads : null,
             GateLowRankDim = o.Int("--gate-rank") ?? 32,
             Mixer = mixer,
+            UseTpe = o.Flag("--tpe"),
+            UseLrpe = o.Flag("--lrpe"),
             Tokenizer = tok.Name,
             MaxPositionEmbeddings = seqLen,
         };
@@ -36,13 +38,15 @@ internal static class TrainLm
         var prompt = o.String("--prompt") ?? SampleText.DefaultPrompt;
         var run = TrainRun.Common(o, new TrainRun.Defaults(Path.Combine("runs", "lm"), Steps: 1000, BatchSize: 8, Lr: 2e-3, WeightDecay: 0.1), null);
         o.RejectUnknown();
+        if ((cfg.UseTpe || cfg.UseLrpe) && mixer != MixerKind.LightNet)
+            throw new ArgumentException("train lm: --tpe and --lrpe are LightNet's positional encodings; the baselines have their own (GLA: decay, softmax: rotary)");
         if (seqLen < 2) throw new ArgumentException($"train lm: --seq-len must be at least 2, got {seqLen}");
         if (heads <= 0 || hidden % heads != 0) throw new ArgumentException($"train lm: --hidden {hidden} must be a positive multiple of --heads {heads}");
         run = run with { EvalEvery = run.EvalEvery ?? (int)Math.Max(1, run.Steps / 5) };
         var data = TextData.Load("sotu", tok);
         var task = new CausalLMTask(cfg, run, data.Train, data.HeldOut, seqLen, evalWindows, TextData.BytesPerToken(tok));
         AnsiConsole.MarkupLine($"[bold]causal LM[/] ({mixer.Name()} mixer, {tok.Name} tokens) on SOTU: {data.Train.Length:N0} train / {data.HeldOut.Length:N0} validation tokens, " +
-            $"hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {heads} heads, {task.Model.ParameterCount / 1e6:F2} M parameters; " +
+            $"hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {heads} heads{(cfg.UseTpe ? ", TPE" : "")}{(cfg.UseLrpe ? ", LRPE" : "")}, {task.Model.ParameterCount / 1e6:F2} M parameters; " +
             $"{run.Steps} steps × {run.BatchSize * run.GradAccumulation} × {seqLen} = {run.Steps * run.BatchSize * run.GradAccumulation * seqLen:N0} tokens → {Markup.Escape(run.OutDir)}");
         var result = TrainRun.WithProgress(run, task, "tok");
         if (result.Finished && sampleTokens > 0)

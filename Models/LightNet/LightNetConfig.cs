@@ -77,7 +77,7 @@ public sealed record LightNetConfig
             TpeRpeLayers = OptInt(o, "tpe_rpe_layers") ?? 1,
             UseLrpe = OptBool(o, "use_lrpe") ?? OptBool(o, "lrpe") ?? false,
             LrpeBase = OptDouble(o, "lrpe_base") ?? 10000,
-            Mixer = OptString(o, "mixer") is string m ? MixerKinds.Parse(m, source) : MixerKind.LightNet,
+            Mixer = OptString(o, "mixer") is string m ? MixerKinds.ParseConfig(m, source) : MixerKind.LightNet,
             Tokenizer = OptString(o, "tokenizer"),
             MaxPositionEmbeddings = OptInt(o, "max_position_embeddings"),
             Architecture = arch ?? "LightNetForCausalLM",

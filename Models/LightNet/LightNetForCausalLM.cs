@@ -107,8 +107,8 @@ public sealed class LightNetForCausalLM : Module
     /// <summary>
     /// Autoregressive generation: greedy when <paramref name="temperature"/> is 0, else sampling from
     /// softmax(logits / temperature), restricted to the <paramref name="topK"/> most likely tokens when given.
-    /// Seeded and reproducible. LightNet carries one recurrent state per layer (O(1) memory per token); the
-    /// baseline mixers re-read the last <paramref name="context"/> tokens (all when null) at every step.
+    /// Seeded and reproducible. LightNet carries one recurrent state per layer (O(1) memory per token); with
+    /// TPE (which needs the whole prefix) and with the baseline mixers the model re-reads the last <paramref name="context"/> tokens (all when null) at every step.
     /// Returns prompt + new tokens.
     /// </summary>
     public long[][] Generate(long[][] prompts, int maxNewTokens, double temperature = 0, int? topK = null, ulong seed = 0, int? context = null)
@@ -118,7 +118,7 @@ public sealed class LightNetForCausalLM : Module
         if (temperature < 0) throw new ArgumentOutOfRangeException(nameof(temperature), "generate: temperature must be ≥ 0");
         if (context is <= 0) throw new ArgumentOutOfRangeException(nameof(context), "generate: context must be positive");
         int B = prompts.Length, P = prompts[0].Length;
-        bool recurrent = Config.Mixer == MixerKind.LightNet;
+        bool recurrent = Config.Mixer == MixerKind.LightNet && !Config.UseTpe;
         var outSeq = prompts.Select(p => p.ToList()).ToArray();
         var rng = new Generator(seed);
         using var ng = NoGrad.Scope();

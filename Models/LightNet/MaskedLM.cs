@@ -36,7 +36,7 @@ public sealed record MaskedLMConfig : TrunkConfig
             VocabSize = c.Int("vocab_size"),
             TieWordEmbeddings = c.OptBool("tie_word_embeddings") ?? false,
             MaskTokenId = c.OptInt("mask_token_id") ?? 0,
-            Mixer = c.OptString("mixer") is string m ? MixerKinds.Parse(m, source, MaskedMixers) : MixerKind.LightNet,
+            Mixer = c.OptString("mixer") is string m ? MixerKinds.ParseConfig(m, source, MaskedMixers) : MixerKind.LightNet,
             Tokenizer = c.OptString("tokenizer"),
             MaxPositionEmbeddings = c.OptInt("max_position_embeddings"),
         }, normEpsRequired: true);

