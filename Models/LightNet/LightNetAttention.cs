@@ -56,11 +56,11 @@ public sealed class LightNetAttention : Module
     private static Variable Heads(Variable x, int h) => x.Reshape(x.Size(0), x.Size(1), h, -1).Permute(0, 2, 1, 3);
 
     /// <summary>The additive attention output with heads merged, [B, T, H·e] (before the gate).</summary>
-    public Variable AttentionOutput(Variable x, Tensor? mask = null, Func<Variable, Variable>? featureMap = null, AdditiveState? state = null) =>
-        AttentionOutputWithState(x, mask, featureMap, state).O;
+    public Variable AttentionOutput(Variable x, Tensor? mask = null, Tensor? lrpeAngles = null, AdditiveState? state = null) =>
+        AttentionOutputWithState(x, mask, lrpeAngles, state).O;
 
     /// <summary>As <see cref="AttentionOutput"/>, also returning the recurrent state after the last token (causal only).</summary>
-    public (Variable O, AdditiveState? State) AttentionOutputWithState(Variable x, Tensor? mask = null, Func<Variable, Variable>? featureMap = null, AdditiveState? state = null)
+    public (Variable O, AdditiveState? State) AttentionOutputWithState(Variable x, Tensor? mask = null, Tensor? lrpeAngles = null, AdditiveState? state = null)
     {
         if (x.Rank != 3 || x.Size(2) != Config.HiddenSize)
             throw new ShapeException($"lightnet_attention: input {x.Shape} must be [B, T, {Config.HiddenSize}]");
@@ -71,11 +71,11 @@ public sealed class LightNetAttention : Module
         Variable o;
         AdditiveState? next = null;
         if (Config.Causal)
-            (o, next) = AttentionOps.AdditiveCausalWithState(q, k, v, Config.Scale, mask, state, featureMap: featureMap);
+            (o, next) = AttentionOps.AdditiveCausalWithState(q, k, v, Config.Scale, mask, state, lrpeAngles: lrpeAngles);
         else
         {
             if (state != null) throw new InvalidOperationException("lightnet_attention: a recurrent state needs a causal layer");
-            o = AttentionOps.AdditiveNonCausal(q, k, v, Config.Scale, mask, featureMap);
+            o = AttentionOps.AdditiveNonCausal(q, k, v, Config.Scale, mask, lrpeAngles);
         }
         return (o.Permute(0, 2, 1, 3).Reshape(B, T, Config.HiddenSize), next);
     }
@@ -84,5 +84,5 @@ public sealed class LightNetAttention : Module
     public Variable Gate(Variable x, Variable o) => OProj.Forward(GNorm.Forward(o) * G1.Forward(G0.Forward(x)).Silu());
 
     /// <summary>Full layer: y [B, T, c].</summary>
-    public Variable Forward(Variable x, Tensor? mask = null, Func<Variable, Variable>? featureMap = null) => Gate(x, AttentionOutput(x, mask, featureMap));
+    public Variable Forward(Variable x, Tensor? mask = null, Tensor? lrpeAngles = null) => Gate(x, AttentionOutput(x, mask, lrpeAngles));
 }

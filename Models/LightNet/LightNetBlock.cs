@@ -20,10 +20,10 @@ public sealed class LightNetBlock : Module
     public GatedMlp Mlp { get; }
 
     /// <summary>Applies the block; with a state (causal decoding) returns the next state too.</summary>
-    public (Variable H, AdditiveState? State) Forward(Variable h, Tensor? mask = null, Func<Variable, Variable>? featureMap = null, AdditiveState? state = null)
+    public (Variable H, AdditiveState? State) Forward(Variable h, Tensor? mask = null, Tensor? lrpeAngles = null, AdditiveState? state = null)
     {
         var x = AttnNorm.Forward(h);
-        var (o, next) = Attn.AttentionOutputWithState(x, mask, featureMap, state);
+        var (o, next) = Attn.AttentionOutputWithState(x, mask, lrpeAngles, state);
         h = h + Attn.Gate(x, o);
         h = h + Mlp.Forward(MlpNorm.Forward(h));
         return (h, next);
