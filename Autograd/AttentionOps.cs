@@ -6,7 +6,9 @@ public sealed record AdditiveState(Variable S, Variable Z);
 /// <summary>
 /// LightNet's attention primitives as differentiable ops (SPEC §1). Layout [B, H, T, dim]; an optional
 /// padding mask [B, T] (1 = token, 0 = pad) removes pads completely: they do not enter Z, contribute
-/// nothing and get output 0.
+/// nothing and get output 0. Optional MD-LRPE angles [T, d] apply <c>[x cos Θ, x sin Θ]</c> to q and k̄
+/// (SPEC §2); without a mask this runs inside the fused kernels where the backend has them
+/// (<see cref="AdditiveAttention.HasFusedKernels"/>), otherwise as a composition of ops with the same result.
 /// </summary>
 public static class AttentionOps
 {
@@ -55,12 +57,12 @@ public static class AttentionOps
     /// (decoding: call with T = 1 and the previous state; the result equals the full forward).
     /// </summary>
     public static (Variable O, AdditiveState State) AdditiveCausalWithState(Variable q, Variable k, Variable v, double scale,
-        Tensor? mask = null, AdditiveState? initial = null, int chunk = GatedAttention.DefaultChunk, Func<Variable, Variable>? featureMap = null)
+        Tensor? mask = null, AdditiveState? initial = null, int chunk = GatedAttention.DefaultChunk, Tensor? lrpeAngles = null)
     {
         CheckQkv("additive_attention_causal", q, k, v);
         int T = q.Size(2);
         if (T == 0) throw new ShapeException($"additive_attention_causal: empty sequence (q {q.Shape})");
-        if (mask == null && featureMap == null) return Fused(q, k, v, scale, initial, chunk);
+        if (mask == null && (lrpeAngles == null || AdditiveAttention.HasFusedKernels(q.Data))) return Fused(q, k, v, scale, initial, chunk, lrpeAngles);
         var m4 = mask == null ? null : Mask4(mask, q, T); // kept alive: backward rules of Where read it
         var kk = m4 == null ? k : Variable.Where(m4, k, k.Const(MaskedKey));
         Variable Z, Zprev;
@@ -80,33 +82,33 @@ public static class AttentionOps
         var kbar = (kk - Z).Exp();
         var g = Zprev - Z;
         if (hasPrev != null) g = g * new Variable(hasPrev);
-        var (qq, kb, vv) = MaskAndMap(q, kbar, v, m4, featureMap);
-        if (featureMap != null) g = Variable.Concat([g, g], 3);
+        var (qq, kb, vv) = MaskAndMap(q, kbar, v, m4, lrpeAngles);
+        if (lrpeAngles != null) g = Variable.Concat([g, g], 3);
         var (o, st) = Gated(qq, kb, vv, g, scale, initial?.S, chunk);
         var zLast = new Variable(Z.Data.Select(2, T - 1).Contiguous());
         return (o, new AdditiveState(new Variable(st), zLast));
     }
 
-    /// <summary>Zeroes pads in q, k̄ and v (mask [B, 1, T, 1]) and applies the feature map (MD-LRPE) to q and k̄.</summary>
-    private static (Variable Q, Variable Kbar, Variable V) MaskAndMap(Variable q, Variable kbar, Variable v, Tensor? m4, Func<Variable, Variable>? featureMap)
+    /// <summary>Zeroes pads in q, k̄ and v (mask [B, 1, T, 1]) and applies MD-LRPE to q and k̄.</summary>
+    private static (Variable Q, Variable Kbar, Variable V) MaskAndMap(Variable q, Variable kbar, Variable v, Tensor? m4, Tensor? angles)
     {
         if (m4 != null)
         {
             var mv = new Variable(m4.Clone());
             kbar = kbar * mv; q = q * mv; v = v * mv;
         }
-        return featureMap == null ? (q, kbar, v) : (featureMap(q), featureMap(kbar), v);
+        return angles == null ? (q, kbar, v) : (q.Lrpe(angles), kbar.Lrpe(angles), v);
     }
 
-    /// <summary>The fused kernel path (no mask, no feature map).</summary>
-    private static (Variable O, AdditiveState State) Fused(Variable q, Variable k, Variable v, double scale, AdditiveState? initial, int chunk)
+    /// <summary>The fused kernel path (no mask; MD-LRPE inside the kernel when angles are given).</summary>
+    private static (Variable O, AdditiveState State) Fused(Variable q, Variable k, Variable v, double scale, AdditiveState? initial, int chunk, Tensor? angles)
     {
         var s0 = initial?.S; var z0 = initial?.Z;
-        var (o, sT, zT) = AdditiveAttention.CausalForward(q.Data, k.Data, v.Data, scale, s0?.Data, z0?.Data, chunk);
+        var (o, sT, zT) = AdditiveAttention.CausalForward(q.Data, k.Data, v.Data, scale, s0?.Data, z0?.Data, chunk, angles);
         Variable[] inputs = initial == null ? [q, k, v] : [q, k, v, s0!, z0!];
         var ov = Graph.Record("additive_attention_causal", o, inputs, dO =>
         {
-            var (dq, dk, dv, ds0, dz0) = AdditiveAttention.CausalBackward(q.Data, k.Data, v.Data, scale, s0?.Data, z0?.Data, dO, chunk);
+            var (dq, dk, dv, ds0, dz0) = AdditiveAttention.CausalBackward(q.Data, k.Data, v.Data, scale, s0?.Data, z0?.Data, dO, chunk, angles);
             return initial == null ? [dq, dk, dv] : [dq, dk, dv, ds0, dz0];
         });
         return (ov, new AdditiveState(new Variable(sT), new Variable(zT)));
@@ -129,14 +131,23 @@ public static class AttentionOps
     }
 
     /// <summary>Non-causal additive attention <c>O = α Q softmax_T(K)ᵀ V</c> (one order-independent reduction).</summary>
-    public static Variable AdditiveNonCausal(Variable q, Variable k, Variable v, double scale, Tensor? mask = null, Func<Variable, Variable>? featureMap = null)
+    public static Variable AdditiveNonCausal(Variable q, Variable k, Variable v, double scale, Tensor? mask = null, Tensor? lrpeAngles = null)
     {
         CheckQkv("additive_attention_noncausal", q, k, v);
         int T = q.Size(2);
+        if (mask == null && AdditiveAttention.HasFusedKernels(q.Data))
+        {
+            var o = AdditiveAttention.NonCausalForward(q.Data, k.Data, v.Data, scale, lrpeAngles);
+            return Graph.Record("additive_attention_noncausal", o, [q, k, v], dO =>
+            {
+                var (dq, dk, dv) = AdditiveAttention.NonCausalBackward(q.Data, k.Data, v.Data, scale, dO, lrpeAngles);
+                return [dq, dk, dv];
+            });
+        }
         var m4 = mask == null ? null : Mask4(mask, q, T); // kept alive: backward rules of Where read it
         var kk = m4 == null ? k : Variable.Where(m4, k, k.Const(MaskedKey));
         var kbar = kk.Softmax(2);
-        var (qq, kb, vv) = MaskAndMap(q, kbar, v, m4, featureMap);
+        var (qq, kb, vv) = MaskAndMap(q, kbar, v, m4, lrpeAngles);
         var s = Variable.Matmul(kb.Transpose(-1, -2), vv);
         return Variable.Matmul(qq, s) * scale;
     }

@@ -20,20 +20,35 @@ public sealed partial class Variable
         return Graph.Record(op.ToString().ToLowerInvariant(), y, [this], g => [Data.ApplyBackward(op, y, g)]);
     }
 
+    /// <summary>Differentiable −x.</summary>
     public Variable Neg() => Unary(UnaryOp.Neg);
+    /// <summary>Differentiable eˣ.</summary>
     public Variable Exp() => Unary(UnaryOp.Exp);
+    /// <summary>Differentiable natural logarithm; gradient g/x.</summary>
     public Variable Log() => Unary(UnaryOp.Log);
+    /// <summary>Differentiable √x.</summary>
     public Variable Sqrt() => Unary(UnaryOp.Sqrt);
+    /// <summary>Differentiable 1/√x.</summary>
     public Variable Rsqrt() => Unary(UnaryOp.Rsqrt);
+    /// <summary>Differentiable hyperbolic tangent.</summary>
     public Variable Tanh() => Unary(UnaryOp.Tanh);
+    /// <summary>Differentiable logistic σ(x).</summary>
     public Variable Sigmoid() => Unary(UnaryOp.Sigmoid);
+    /// <summary>Differentiable x·σ(x).</summary>
     public Variable Silu() => Unary(UnaryOp.Silu);
+    /// <summary>Differentiable exact GELU, x·Φ(x).</summary>
     public Variable Gelu() => Unary(UnaryOp.Gelu);
+    /// <summary>Differentiable max(x, 0); gradient 0 at x = 0.</summary>
     public Variable Relu() => Unary(UnaryOp.Relu);
+    /// <summary>Differentiable |x|; gradient 0 at x = 0.</summary>
     public Variable Abs() => Unary(UnaryOp.Abs);
+    /// <summary>Differentiable x².</summary>
     public Variable Square() => Unary(UnaryOp.Square);
+    /// <summary>Differentiable 1/x.</summary>
     public Variable Reciprocal() => Unary(UnaryOp.Reciprocal);
+    /// <summary>Differentiable sine.</summary>
     public Variable Sin() => Unary(UnaryOp.Sin);
+    /// <summary>Differentiable cosine.</summary>
     public Variable Cos() => Unary(UnaryOp.Cos);
 
     /// <summary>Elementwise binary op with broadcasting; comparisons produce a variable without gradient.</summary>
@@ -90,23 +105,40 @@ public sealed partial class Variable
     /// <summary>A constant with this variable's dtype and device.</summary>
     public Variable Const(double v) => new(Tensor.Scalar(v, DType, Device));
 
+    /// <summary>Broadcasting a + b; gradients are summed back to each operand's shape.</summary>
     public static Variable operator +(Variable a, Variable b) => Binary(BinaryOp.Add, a, b);
+    /// <summary>Broadcasting a − b.</summary>
     public static Variable operator -(Variable a, Variable b) => Binary(BinaryOp.Sub, a, b);
+    /// <summary>Broadcasting elementwise a · b (see <see cref="Matmul"/> for the matrix product).</summary>
     public static Variable operator *(Variable a, Variable b) => Binary(BinaryOp.Mul, a, b);
+    /// <summary>Broadcasting a / b.</summary>
     public static Variable operator /(Variable a, Variable b) => Binary(BinaryOp.Div, a, b);
+    /// <summary>Adds a constant scalar (no gradient to it).</summary>
     public static Variable operator +(Variable a, double b) => a + a.Const(b);
+    /// <summary>Subtracts a constant scalar.</summary>
     public static Variable operator -(Variable a, double b) => a - a.Const(b);
+    /// <summary>Multiplies by a constant scalar.</summary>
     public static Variable operator *(Variable a, double b) => a * a.Const(b);
+    /// <summary>Divides by a constant scalar.</summary>
     public static Variable operator /(Variable a, double b) => a / a.Const(b);
+    /// <summary>Constant scalar plus a variable.</summary>
     public static Variable operator +(double a, Variable b) => b.Const(a) + b;
+    /// <summary>Constant scalar minus a variable.</summary>
     public static Variable operator -(double a, Variable b) => b.Const(a) - b;
+    /// <summary>Constant scalar times a variable.</summary>
     public static Variable operator *(double a, Variable b) => b.Const(a) * b;
+    /// <summary>Constant scalar divided by a variable, elementwise.</summary>
     public static Variable operator /(double a, Variable b) => b.Const(a) / b;
+    /// <summary>Negation, same as <see cref="Neg"/>.</summary>
     public static Variable operator -(Variable a) => a.Neg();
 
+    /// <summary>Broadcasting xᵉ, differentiable in both; the exponent's gradient uses log x (NaN for x &lt; 0).</summary>
     public Variable Pow(Variable e) => Binary(BinaryOp.Pow, this, e);
+    /// <summary>xᵉ with a constant exponent.</summary>
     public Variable Pow(double e) => Binary(BinaryOp.Pow, this, Const(e));
+    /// <summary>Broadcasting elementwise maximum; ties split the gradient evenly.</summary>
     public static Variable Maximum(Variable a, Variable b) => Binary(BinaryOp.Max, a, b);
+    /// <summary>Broadcasting elementwise minimum; ties split the gradient evenly.</summary>
     public static Variable Minimum(Variable a, Variable b) => Binary(BinaryOp.Min, a, b);
 
     /// <summary><c>cond ≠ 0 ? a : b</c>; cond gets no gradient.</summary>

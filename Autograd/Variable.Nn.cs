@@ -17,12 +17,14 @@ public sealed partial class Variable
         });
     }
 
+    /// <summary>Differentiable softmax along an axis.</summary>
     public Variable Softmax(int axis = -1)
     {
         var y = Data.Softmax(axis);
         return Graph.Record("softmax", y, [this], g => [y.SoftmaxBackward(g, axis, log: false)]);
     }
 
+    /// <summary>Differentiable log-softmax along an axis.</summary>
     public Variable LogSoftmax(int axis = -1)
     {
         var y = Data.LogSoftmax(axis);
@@ -89,6 +91,7 @@ public sealed partial class Variable
         return table.IndexSelect(0, ids);
     }
 
+    /// <summary>Differentiable torch.gather along an axis by an int64 index of this rank; the gradient is scattered back.</summary>
     public Variable Gather(int axis, Tensor index)
     {
         return Graph.Record("gather", Data.Gather(axis, index), [this], g =>
@@ -98,6 +101,7 @@ public sealed partial class Variable
         });
     }
 
+    /// <summary>Differentiable torch.scatter_add: this plus <paramref name="src"/> added at int64 <paramref name="index"/> along an axis.</summary>
     public Variable ScatterAdd(int axis, Tensor index, Variable src)
     {
         return Graph.Record("scatter_add", Data.ScatterAdd(axis, index, src.Data), [this, src], g =>

@@ -16,14 +16,17 @@ public sealed partial class Variable
         return e.Contiguous();
     }
 
+    /// <summary>Differentiable sum over axes (all when null or empty).</summary>
     public Variable Sum(int[]? axes = null, bool keepDims = false)
     {
         var red = Axes(axes);
         return Graph.Record("sum", Data.Sum(axes, keepDims), [this], g => [Spread(g, red)]);
     }
 
+    /// <summary>Differentiable sum over one axis.</summary>
     public Variable Sum(int axis, bool keepDims = false) => Sum([axis], keepDims);
 
+    /// <summary>Differentiable mean over axes (all when null or empty).</summary>
     public Variable Mean(int[]? axes = null, bool keepDims = false)
     {
         var red = Axes(axes);
@@ -31,6 +34,7 @@ public sealed partial class Variable
         return Graph.Record("mean", Data.Mean(axes, keepDims), [this], g => { using var s = Spread(g, red); return [s / n]; });
     }
 
+    /// <summary>Differentiable mean over one axis.</summary>
     public Variable Mean(int axis, bool keepDims = false) => Mean([axis], keepDims);
 
     private Variable Extreme(ReduceOp op, int[]? axes, bool keepDims)
@@ -49,11 +53,16 @@ public sealed partial class Variable
         });
     }
 
+    /// <summary>Maximum over axes (all when null or empty); the gradient is split evenly among tied maxima.</summary>
     public Variable Max(int[]? axes = null, bool keepDims = false) => Extreme(ReduceOp.Max, axes, keepDims);
+    /// <summary>Maximum over one axis; the gradient is split evenly among tied maxima.</summary>
     public Variable Max(int axis, bool keepDims = false) => Extreme(ReduceOp.Max, [axis], keepDims);
+    /// <summary>Minimum over axes (all when null or empty); the gradient is split evenly among tied minima.</summary>
     public Variable Min(int[]? axes = null, bool keepDims = false) => Extreme(ReduceOp.Min, axes, keepDims);
+    /// <summary>Minimum over one axis; the gradient is split evenly among tied minima.</summary>
     public Variable Min(int axis, bool keepDims = false) => Extreme(ReduceOp.Min, [axis], keepDims);
 
+    /// <summary>Differentiable log Σ exp over axes (all when null or empty); gradient is the softmax.</summary>
     public Variable LogSumExp(int[]? axes = null, bool keepDims = false)
     {
         var red = Axes(axes);
@@ -68,6 +77,7 @@ public sealed partial class Variable
         });
     }
 
+    /// <summary>Differentiable log Σ exp over one axis.</summary>
     public Variable LogSumExp(int axis, bool keepDims = false) => LogSumExp([axis], keepDims);
 
     /// <summary>Variance with Bessel's correction by default (composed of differentiable ops).</summary>

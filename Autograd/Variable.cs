@@ -45,7 +45,7 @@ public sealed partial class Variable : IDisposable
     /// <summary>Size of one axis.</summary>
     public int Size(int axis) => Data.Size(axis);
 
-    /// <summary>A new leaf sharing the value, outside the graph.</summary>
+    /// <summary>A new leaf with the same values (shared storage when contiguous, a copy otherwise), outside the graph.</summary>
     public Variable Detach() => new(Data.Contiguous());
 
     /// <summary>Replaces the value in place (optimizers); the variable must be a leaf.</summary>

@@ -49,7 +49,18 @@ internal static class BenchCommand
                     Console.WriteLine($"image classifier: 32×32×3, patch 4, hidden 192, 12 layers, batch 32 ({cls.ParameterCount / 1e6:F1} M parameters)");
                     break;
                 }
-            default: throw new ArgumentException($"bench: unknown workload '{what}' (lm, classifier)");
+            case "fmnist":
+                {
+                    var cfg = new ImageClassifierConfig { InChannels = 1, ImageHeight = 28, ImageWidth = 28, PatchSize = 4, HiddenSize = 64, NumHiddenLayers = 4, NumHeads = 2, GateLowRankDim = 16, NumClasses = 10, TpeRpeDim = 16 };
+                    var cls = new LightNetForImageClassification(cfg, gen);
+                    cls.To(device);
+                    var x = new Variable(Tensor.Rand([64, 1, 28, 28], gen).To(device));
+                    var y = Tensor.FromArray(Enumerable.Range(0, 64).Select(i => (long)(i % 10)).ToArray()).To(device);
+                    model = cls; loss = () => cls.Loss(x, y); itemsPerStep = 64; unit = "images";
+                    Console.WriteLine($"image classifier (the train classify default): 28×28×1, patch 4, hidden 64, 4 layers, batch 64 ({cls.ParameterCount / 1e6:F2} M parameters)");
+                    break;
+                }
+            default: throw new ArgumentException($"bench: unknown workload '{what}' (lm, classifier, fmnist)");
         }
         var opt = new AdamW(model.Parameters(), 1e-4);
         void Step()

@@ -1,13 +1,89 @@
 namespace LightNet;
 
 /// <summary>Elementwise functions of one argument.</summary>
-public enum UnaryOp { Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Silu, Gelu, Relu, Abs, Square, Reciprocal, Sin, Cos }
+public enum UnaryOp
+{
+    /// <summary>−x.</summary>
+    Neg,
+    /// <summary>eˣ.</summary>
+    Exp,
+    /// <summary>Natural logarithm.</summary>
+    Log,
+    /// <summary>√x.</summary>
+    Sqrt,
+    /// <summary>1/√x.</summary>
+    Rsqrt,
+    /// <summary>Hyperbolic tangent.</summary>
+    Tanh,
+    /// <summary>Logistic σ(x) = 1/(1 + e⁻ˣ).</summary>
+    Sigmoid,
+    /// <summary>x·σ(x).</summary>
+    Silu,
+    /// <summary>Exact (erf) GELU, x·Φ(x).</summary>
+    Gelu,
+    /// <summary>max(x, 0).</summary>
+    Relu,
+    /// <summary>|x| (gradient 0 at 0).</summary>
+    Abs,
+    /// <summary>x².</summary>
+    Square,
+    /// <summary>1/x.</summary>
+    Reciprocal,
+    /// <summary>Sine.</summary>
+    Sin,
+    /// <summary>Cosine.</summary>
+    Cos,
+}
 
 /// <summary>Elementwise functions of two arguments (comparisons give 1 or 0 in the input dtype).</summary>
-public enum BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge }
+public enum BinaryOp
+{
+    /// <summary>a + b.</summary>
+    Add,
+    /// <summary>a − b.</summary>
+    Sub,
+    /// <summary>a · b.</summary>
+    Mul,
+    /// <summary>a / b.</summary>
+    Div,
+    /// <summary>a to the power b.</summary>
+    Pow,
+    /// <summary>Elementwise maximum (NaN propagates).</summary>
+    Max,
+    /// <summary>Elementwise minimum (NaN propagates).</summary>
+    Min,
+    /// <summary>1 where a = b.</summary>
+    Eq,
+    /// <summary>1 where a ≠ b.</summary>
+    Ne,
+    /// <summary>1 where a &lt; b.</summary>
+    Lt,
+    /// <summary>1 where a ≤ b.</summary>
+    Le,
+    /// <summary>1 where a &gt; b.</summary>
+    Gt,
+    /// <summary>1 where a ≥ b.</summary>
+    Ge,
+}
 
 /// <summary>Reductions over the last axis of a [rows, n] view.</summary>
-public enum ReduceOp { Sum, Mean, Max, Min, ArgMax, ArgMin, LogSumExp }
+public enum ReduceOp
+{
+    /// <summary>Σ of the row (0 for an empty row).</summary>
+    Sum,
+    /// <summary>Arithmetic mean of the row.</summary>
+    Mean,
+    /// <summary>Largest element.</summary>
+    Max,
+    /// <summary>Smallest element.</summary>
+    Min,
+    /// <summary>Index of the first largest element (int64).</summary>
+    ArgMax,
+    /// <summary>Index of the first smallest element (int64).</summary>
+    ArgMin,
+    /// <summary>log Σ eˣ, stabilised by the row maximum (−∞ for an empty row).</summary>
+    LogSumExp,
+}
 
 /// <summary>
 /// The kernels of one device. The <see cref="Tensor"/> layer validates arguments, broadcasts and

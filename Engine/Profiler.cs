@@ -18,7 +18,8 @@ public static class Profiler
     {
         var inner = Backends.For(device);
         if (inner is ITimedBackend) return;
-        var proxy = DispatchProxy.Create<IBackend, TimingProxy>();
+        // The proxy offers the fused attention kernels exactly when the wrapped backend has them.
+        IBackend proxy = inner is IFusedAttentionBackend ? DispatchProxy.Create<IFusedBackend, TimingProxy>() : DispatchProxy.Create<IBackend, TimingProxy>();
         ((TimingProxy)(object)proxy).Target = inner;
         Backends.Register(proxy);
     }
@@ -48,6 +49,9 @@ public static class Profiler
     }
 
     private interface ITimedBackend;
+
+    /// <summary>What the proxy implements for a backend with fused attention kernels (public only because DispatchProxy requires it).</summary>
+    public interface IFusedBackend : IBackend, IFusedAttentionBackend;
 
     /// <summary>The timing proxy (public only because DispatchProxy requires it).</summary>
     public class TimingProxy : DispatchProxy, ITimedBackend

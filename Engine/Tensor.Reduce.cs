@@ -34,13 +34,21 @@ public sealed partial class Tensor
         return y.Reshape(outShape);
     }
 
+    /// <summary>Sum over axes (all when null or empty); an empty axis sums to 0.</summary>
     public Tensor Sum(int[]? axes = null, bool keepDims = false) => Reduce(ReduceOp.Sum, axes, keepDims);
+    /// <summary>Sum over one axis (negative counts from the end).</summary>
     public Tensor Sum(int axis, bool keepDims = false) => Reduce(ReduceOp.Sum, [axis], keepDims);
+    /// <summary>Mean over axes (all when null or empty); throws <see cref="ShapeException"/> on an empty axis.</summary>
     public Tensor Mean(int[]? axes = null, bool keepDims = false) => Reduce(ReduceOp.Mean, axes, keepDims);
+    /// <summary>Mean over one axis.</summary>
     public Tensor Mean(int axis, bool keepDims = false) => Reduce(ReduceOp.Mean, [axis], keepDims);
+    /// <summary>Maximum over axes (all when null or empty); throws <see cref="ShapeException"/> on an empty axis.</summary>
     public Tensor Max(int[]? axes = null, bool keepDims = false) => Reduce(ReduceOp.Max, axes, keepDims);
+    /// <summary>Maximum over one axis (values only; <see cref="ArgMax"/> gives indices).</summary>
     public Tensor Max(int axis, bool keepDims = false) => Reduce(ReduceOp.Max, [axis], keepDims);
+    /// <summary>Minimum over axes (all when null or empty); throws <see cref="ShapeException"/> on an empty axis.</summary>
     public Tensor Min(int[]? axes = null, bool keepDims = false) => Reduce(ReduceOp.Min, axes, keepDims);
+    /// <summary>Minimum over one axis (values only; <see cref="ArgMin"/> gives indices).</summary>
     public Tensor Min(int axis, bool keepDims = false) => Reduce(ReduceOp.Min, [axis], keepDims);
     /// <summary>Index of the maximum along one axis (int64).</summary>
     public Tensor ArgMax(int axis, bool keepDims = false) => Reduce(ReduceOp.ArgMax, [axis], keepDims);
@@ -48,6 +56,7 @@ public sealed partial class Tensor
     public Tensor ArgMin(int axis, bool keepDims = false) => Reduce(ReduceOp.ArgMin, [axis], keepDims);
     /// <summary>log Σ exp over axes, computed with the maximum subtracted.</summary>
     public Tensor LogSumExp(int[]? axes = null, bool keepDims = false) => Reduce(ReduceOp.LogSumExp, axes, keepDims);
+    /// <summary>log Σ exp over one axis, computed with the maximum subtracted.</summary>
     public Tensor LogSumExp(int axis, bool keepDims = false) => Reduce(ReduceOp.LogSumExp, [axis], keepDims);
 
     /// <summary>Variance over axes with Bessel's correction (<paramref name="correction"/> = 1) by default.</summary>

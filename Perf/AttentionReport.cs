@@ -37,6 +37,7 @@ public static class AttentionReport
             Console.WriteLine($"attention B={B} H={H} T={T} d=e={d} C={C}: gated kernel fwd {sk * 1e3:F1} ms = {flops / sk / 1e9:F1} GFLOP/s ({flops / sk / 1e9 / peak:P0} of peak); " +
                 $"full additive causal fwd {sa * 1e3:F1} ms ({flops / sa / 1e9:F1} GFLOP/s, {flops / sa / 1e9 / peak:P0}); gated kernel bwd {sb * 1e3:F1} ms");
         }
+        LrpeFusion();
         Console.WriteLine("scaling in T (B=1, H=8, d=e=64): additive causal forward vs softmax attention (engine matmul + softmax, per head):");
         foreach (int T in new[] { 512, 1024, 2048, 4096, 8192, 16384 })
         {
@@ -61,6 +62,40 @@ public static class AttentionReport
             }
             Console.WriteLine($"  T={T,6}: additive {sa * 1e3,9:F1} ms ({sa / T * 1e6:F2} µs/token)   softmax {soft}");
         }
+    }
+
+    /// <summary>Forward + backward with MD-LRPE fused into the kernels against the composition of ops (expansion materialised, decay tiled).</summary>
+    public static void LrpeFusion()
+    {
+        Console.WriteLine("MD-LRPE fused into the attention kernels vs composed from ops, forward + backward:");
+        foreach (var (causal, B, H, T, d) in new[] { (true, 4, 8, 2048, 64), (false, 4, 8, 2048, 64), (false, 64, 2, 49, 32) })
+        {
+            using var scope = DisposalScope.Begin();
+            var gen = new Generator(3);
+            var q = Tensor.RandN([B, H, T, d], gen); var k = Tensor.RandN([B, H, T, d], gen); var v = Tensor.RandN([B, H, T, d], gen);
+            var dO = Tensor.RandN([B, H, T, d], gen);
+            var angles = MdLrpe.Angles([T], d, dtype: DType.Float32);
+            double Run(bool fused) => Report.Time(() =>
+            {
+                using var s = DisposalScope.Begin();
+                Variable qv = new(q, true), kv = new(k, true), vv = new(v, true);
+                var o = fused ? (causal ? AttentionOps.AdditiveCausalWithState(qv, kv, vv, 0.125, lrpeAngles: angles).O : AttentionOps.AdditiveNonCausal(qv, kv, vv, 0.125, null, angles))
+                    : Composed(causal, qv, kv, vv, angles);
+                o.Backward(dO);
+            }, 3);
+            double f = Run(true), c = Run(false);
+            Console.WriteLine($"  {(causal ? "causal" : "non-causal"),-10} B={B} H={H} T={T} d=e={d}: fused {f * 1e3,7:F1} ms, composed {c * 1e3,7:F1} ms ({c / f:F2}×)");
+        }
+    }
+
+    /// <summary>The op composition the fused kernels replace: k̄ and the decays as tensors, φ = MD-LRPE applied to q and k̄, decay tiled to 2d.</summary>
+    private static Variable Composed(bool causal, Variable q, Variable k, Variable v, Tensor angles)
+    {
+        if (!causal) return Variable.Matmul(q.Lrpe(angles), Variable.Matmul(k.Softmax(2).Lrpe(angles).Transpose(-1, -2), v)) * 0.125;
+        int T = q.Size(2);
+        var Z = k.LogCumSumExp(2);
+        var g = Variable.Concat([Z.Narrow(2, 0, 1), Z.Narrow(2, 0, T - 1)], 2) - Z;
+        return AttentionOps.Gated(q.Lrpe(angles), (k - Z).Exp().Lrpe(angles), v, Variable.Concat([g, g], 3), 0.125).O;
     }
 
     /// <summary>Causal softmax attention computed per (batch, head) so at most one T×T score matrix is live.</summary>

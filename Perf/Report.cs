@@ -20,6 +20,7 @@ public static class Report
         if (what is "all" or "matmul") Matmul(peakN);
         if (what is "all" or "elementwise") Elementwise(bw);
         if (what is "all" or "attention") AttentionReport.Run(peakN);
+        if (what is "lrpe") AttentionReport.LrpeFusion();
         if (what is "all" or "tpe") TpeReport.Run();
         return 0;
     }

@@ -280,12 +280,121 @@ public class LrpeAttentionTests
         var k = Reference.Randn([1, 2, T, 4], DType.Float64, 2);
         var v = Reference.Randn([1, 2, T, 3], DType.Float64, 3);
         var angles = MdLrpe.Angles([T], 4, 0, 100.0);
-        var o = AttentionOps.AdditiveCausalWithState(new Variable(q), new Variable(k), new Variable(v), 0.5, featureMap: x => x.Lrpe(angles)).O.Data;
+        var o = AttentionOps.AdditiveCausalWithState(new Variable(q), new Variable(k), new Variable(v), 0.5, lrpeAngles: angles).O.Data;
         var Z = k.LogCumSumExp(2);
         var kbar = (k - Z).Exp();
         var zprev = Tensor.Concat([Z.Narrow(2, 0, 1), Z.Narrow(2, 0, T - 1)], 2);
         var g = zprev - Z;
         var (rec, _) = GatedAttention.Recurrent(MdLrpe.Apply(q, angles), MdLrpe.Apply(kbar, angles), v, Tensor.Concat([g, g], 3), 0.5);
         Reference.Close(o, rec, 1e-12);
+    }
+}
+
+/// <summary>The fused MD-LRPE / non-causal kernels against the composition of ops (forced by an all-ones mask), and GradChecks.</summary>
+public class FusedLrpeAttentionTests
+{
+    private static Tensor Ones(int b, int t) => Tensor.Ones([b, t]);
+
+    /// <summary>max|a − b| ≤ tol · max(1, max|b|): a relative check that tolerates gradients that are exactly 0 in theory (dk at T = 1).</summary>
+    private static void Near(Tensor a, Tensor b, double tol, string what)
+    {
+        Assert.That(a.Shape, Is.EqualTo(b.Shape), what);
+        double[] x = a.ToDoubleArray(), y = b.ToDoubleArray();
+        double scale = Math.Max(1, y.Max(Math.Abs)), err = x.Zip(y, (p, r) => Math.Abs(p - r)).Max();
+        Assert.That(err, Is.LessThanOrEqualTo(tol * scale), $"{what}: max error {err:G3}, scale {scale:G3}");
+    }
+
+    private static (Tensor O, Tensor[] Grads, AdditiveState State) Causal(Tensor q, Tensor k, Tensor v, Tensor angles, Tensor? s0, Tensor? z0, Tensor dO, bool fused)
+    {
+        Variable[] x = [new(q, true), new(k, true), new(v, true)];
+        var init = s0 == null ? null : new AdditiveState(new Variable(s0, true), new Variable(z0!, true));
+        var (o, st) = AttentionOps.AdditiveCausalWithState(x[0], x[1], x[2], 0.7, fused ? null : Ones(q.Size(0), q.Size(2)), init, chunk: 16, lrpeAngles: angles);
+        (o * new Variable(dO)).Sum().Backward();
+        var grads = x.Select(a => a.Grad!).Concat(init == null ? [] : [init.S.Grad!, init.Z.Grad!]).ToArray();
+        return (o.Data, grads, st);
+    }
+
+    [Test]
+    public void CausalFusedLrpeEqualsComposition([Values(1, 7, 65, 130)] int T, [Values(false, true)] bool withState, [Values(DType.Float64, DType.Float32)] DType dt)
+    {
+        using var s = DisposalScope.Begin();
+        int B = 2, H = 1, d = 5, e = 3;
+        var q = Reference.Randn([B, H, T, d], dt, 1); var k = Reference.Randn([B, H, T, d], dt, 2); var v = Reference.Randn([B, H, T, e], dt, 3);
+        var dO = Reference.Randn([B, H, T, e], dt, 4);
+        var angles = MdLrpe.Angles([T], d, 0, 100.0, offset: 3, dtype: dt);
+        var s0 = withState ? Reference.Randn([B, H, 2 * d, e], dt, 5) : null;
+        var z0 = withState ? Reference.Randn([B, H, d], dt, 6) : null;
+        var f = Causal(q, k, v, angles, s0, z0, dO, fused: true);
+        var c = Causal(q, k, v, angles, s0, z0, dO, fused: false);
+        double tol = dt == DType.Float64 ? 1e-11 : 5e-5;
+        Near(f.O, c.O, tol, "o");
+        Near(f.State.S.Data, c.State.S.Data, tol, "final S");
+        Near(f.State.Z.Data, c.State.Z.Data, tol, "final Z");
+        string[] names = ["dq", "dk", "dv", "dS0", "dZ0"];
+        for (int i = 0; i < f.Grads.Length; i++) Near(f.Grads[i], c.Grads[i], tol, names[i]);
+    }
+
+    [Test]
+    public void NonCausalFusedEqualsComposition([Values(1, 7, 130)] int T, [Values(false, true)] bool lrpe, [Values(DType.Float64, DType.Float32)] DType dt)
+    {
+        using var s = DisposalScope.Begin();
+        int B = 2, H = 2, d = 5, e = 3;
+        var q = Reference.Randn([B, H, T, d], dt, 11); var k = Reference.Randn([B, H, T, d], dt, 12); var v = Reference.Randn([B, H, T, e], dt, 13);
+        var dO = Reference.Randn([B, H, T, e], dt, 14);
+        var angles = lrpe ? MdLrpe.Angles([T], d, 0, 100.0, dtype: dt) : null;
+        (Tensor O, Tensor[] G) Run(bool fused)
+        {
+            Variable[] x = [new(q, true), new(k, true), new(v, true)];
+            var o = AttentionOps.AdditiveNonCausal(x[0], x[1], x[2], 0.4, fused ? null : Ones(B, T), angles);
+            (o * new Variable(dO)).Sum().Backward();
+            return (o.Data, x.Select(a => a.Grad!).ToArray());
+        }
+        var f = Run(true); var c = Run(false);
+        double tol = dt == DType.Float64 ? 1e-11 : 5e-5;
+        Near(f.O, c.O, tol, "o");
+        for (int i = 0; i < 3; i++) Near(f.G[i], c.G[i], tol, "d" + "qkv"[i]);
+    }
+
+    [Test]
+    public void FusedKernelsTakeNonContiguousInputs()
+    {
+        using var s = DisposalScope.Begin();
+        var q = Reference.NonContiguous(Reference.Randn([1, 2, 9, 4], DType.Float64, 21));
+        var k = Reference.NonContiguous(Reference.Randn([1, 2, 9, 4], DType.Float64, 22));
+        var v = Reference.NonContiguous(Reference.Randn([1, 2, 9, 3], DType.Float64, 23));
+        var angles = MdLrpe.Angles([3, 3], 4, 0, 50.0);
+        var a = AttentionOps.AdditiveNonCausal(new Variable(q), new Variable(k), new Variable(v), 0.5, null, angles).Data;
+        var b = AttentionOps.AdditiveNonCausal(new Variable(q.Contiguous()), new Variable(k.Contiguous()), new Variable(v.Contiguous()), 0.5, null, angles).Data;
+        Reference.Close(a, b, 0, "non-contiguous = contiguous");
+    }
+
+    [Test]
+    public void GradCheckCausalLrpeWithState()
+    {
+        int T = 19, d = 3, e = 2;
+        var angles = MdLrpe.Angles([T], d, 0, 30.0, offset: 5);
+        Tensor[] inputs = [Reference.Randn([1, 2, T, d], DType.Float64, 31), Reference.Randn([1, 2, T, d], DType.Float64, 32), Reference.Randn([1, 2, T, e], DType.Float64, 33),
+            Reference.Randn([1, 2, 2 * d, e], DType.Float64, 34), Reference.Randn([1, 2, d], DType.Float64, 35)];
+        var r = GradCheck.Check(x => AttentionOps.AdditiveCausalWithState(x[0], x[1], x[2], 0.6, null, new AdditiveState(x[3], x[4]), chunk: 16, lrpeAngles: angles).O, inputs);
+        Assert.That(r.Passed, Is.True, r.Report);
+    }
+
+    [Test]
+    public void GradCheckNonCausalLrpe()
+    {
+        int T = 11, d = 3, e = 2;
+        var angles = MdLrpe.Angles([T], d, 0, 30.0);
+        Tensor[] inputs = [Reference.Randn([2, 1, T, d], DType.Float64, 41), Reference.Randn([2, 1, T, d], DType.Float64, 42), Reference.Randn([2, 1, T, e], DType.Float64, 43)];
+        var r = GradCheck.Check(x => AttentionOps.AdditiveNonCausal(x[0], x[1], x[2], 0.6, null, angles), inputs);
+        Assert.That(r.Passed, Is.True, r.Report);
+    }
+
+    [Test]
+    public void BadAnglesNameTheOp()
+    {
+        using var s = DisposalScope.Begin();
+        var q = Reference.Randn([1, 1, 6, 4]);
+        var e = Assert.Throws<ShapeException>(() => AdditiveAttention.NonCausalForward(q, q, q, 1.0, MdLrpe.Angles([5], 4)));
+        Assert.That(e!.Message, Does.Contain("additive_attention_noncausal").And.Contain("angles"));
     }
 }

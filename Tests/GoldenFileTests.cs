@@ -13,23 +13,33 @@ public class GoldenFileTests
     ];
 
     [Test]
-    public void SharedGoldenFilePasses([ValueSource(nameof(Files))] string file, [Values(DType.Float32, DType.Float64)] DType dt)
+    public void SharedGoldenFilePasses([ValueSource(nameof(Files))] string file, [Values(DType.Float32, DType.Float64)] DType dt) =>
+        AssertPasses(Golden.FilePath(file), dt, Device.Cpu);
+
+    private static void AssertPasses(string path, DType dt, Device device)
     {
-        var report = GoldenRunner.Run(Golden.FilePath(file), dt);
+        var report = GoldenRunner.Run(path, dt, device);
         var sw = new StringWriter();
         report.Write(sw);
         Assert.That(report.Passed, Is.True, sw.ToString());
     }
 
     [Test]
-    public void SharedGoldenFilePassesOnCuda([ValueSource(nameof(Files))] string file, [Values(DType.Float32, DType.Float64)] DType dt)
-    {
-        var device = Gpu.Require();
-        var report = GoldenRunner.Run(Golden.FilePath(file), dt, device);
-        var sw = new StringWriter();
-        report.Write(sw);
-        Assert.That(report.Passed, Is.True, sw.ToString());
-    }
+    public void SharedGoldenFilePassesOnCuda([ValueSource(nameof(Files))] string file, [Values(DType.Float32, DType.Float64)] DType dt) =>
+        AssertPasses(Golden.FilePath(file), dt, Gpu.Require());
+
+    /// <summary>Golden files generated in this repository by an independent PyTorch float64 reference (scripts/golden/make_causal_lna.py): the causal `lna` variant.</summary>
+    private static readonly string[] OwnFiles = ["attn_causal_lrpe_1d_small.safetensors", "attn_causal_lrpe_1d_extra.safetensors"];
+
+    private static string OwnFile(string name) => Path.Combine(AppContext.BaseDirectory, "golden-extra", name);
+
+    [Test]
+    public void OwnGoldenFilePasses([ValueSource(nameof(OwnFiles))] string file, [Values(DType.Float32, DType.Float64)] DType dt) =>
+        AssertPasses(OwnFile(file), dt, Device.Cpu);
+
+    [Test]
+    public void OwnGoldenFilePassesOnCuda([ValueSource(nameof(OwnFiles))] string file, [Values(DType.Float32, DType.Float64)] DType dt) =>
+        AssertPasses(OwnFile(file), dt, Gpu.Require());
 
     [Test]
     public void FlaCheckpointReproducesGoldenLogits()

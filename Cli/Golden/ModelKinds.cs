@@ -130,16 +130,13 @@ public sealed class LnaKind : ModuleKind
         var x = ctx.Leaf("x");
         var dout = ctx.Load("dout");
         Tensor? angles = null;
-        Func<Variable, Variable>? lrpe = null;
         if (ctx.HasConfig("lrpe") && ctx.ConfigBool("lrpe"))
         {
             int nExtra = ctx.HasConfig("lrpe_n_extra") ? ctx.ConfigInt("lrpe_n_extra") : 0;
             double b = ctx.HasConfig("lrpe_base") ? ctx.ConfigDouble("lrpe_base") : MdLrpe.DefaultBase;
             angles = MdLrpe.Angles(ctx.ConfigInts("lrpe_grid"), cfg.HeadKDim, nExtra, b, dtype: ctx.DType, device: ctx.Device);
-            var a = angles;
-            lrpe = v => v.Lrpe(a);
         }
-        var o = m.AttentionOutput(x, null, lrpe);
+        var o = m.AttentionOutput(x, null, angles);
         var y = m.Gate(x, o);
         var r = Results(m, (y * new Variable(dout)).Sum(), ("out", y.Data), ("aux/attn_o", o.Data));
         r.Remove("loss");

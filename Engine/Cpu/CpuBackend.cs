@@ -3,7 +3,7 @@ using System.Numerics;
 namespace LightNet.Cpu;
 
 /// <summary>The CPU implementation of <see cref="IBackend"/>: SIMD kernels, parallel over independent work.</summary>
-public sealed unsafe partial class CpuBackend : IBackend
+public sealed unsafe partial class CpuBackend : IBackend, IFusedAttentionBackend
 {
     /// <summary>The single instance.</summary>
     public static CpuBackend Instance { get; } = new();
@@ -223,29 +223,13 @@ public sealed unsafe partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk)
-    {
-        int n = q.Size(0), t = q.Size(1), d = q.Size(2), e = v.Size(2);
-        if (q.DType == DType.Float32)
-            GatedAttentionKernel.AdditiveForward(q.Ptr<float>(), k.Ptr<float>(), v.Ptr<float>(), (float)scale, P<float>(s0), P<float>(z0), o.Ptr<float>(), sT.Ptr<float>(), zT.Ptr<float>(), n, t, d, e, chunk);
-        else if (q.DType == DType.Float64)
-            GatedAttentionKernel.AdditiveForward(q.Ptr<double>(), k.Ptr<double>(), v.Ptr<double>(), scale, P<double>(s0), P<double>(z0), o.Ptr<double>(), sT.Ptr<double>(), zT.Ptr<double>(), n, t, d, e, chunk);
-        else throw Unsupported("additive_attention", q.DType);
-    }
+    public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk) =>
+        AdditiveCausal(q, k, v, null, scale, s0, z0, o, sT, zT, chunk);
 
     /// <inheritdoc/>
     public void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
-        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk)
-    {
-        int n = q.Size(0), t = q.Size(1), d = q.Size(2), e = v.Size(2);
-        if (q.DType == DType.Float32)
-            GatedAttentionKernel.AdditiveBackward(q.Ptr<float>(), k.Ptr<float>(), v.Ptr<float>(), (float)scale, P<float>(s0), P<float>(z0), dO.Ptr<float>(),
-                dq.Ptr<float>(), dk.Ptr<float>(), dv.Ptr<float>(), P<float>(ds0), P<float>(dz0), n, t, d, e, chunk);
-        else if (q.DType == DType.Float64)
-            GatedAttentionKernel.AdditiveBackward(q.Ptr<double>(), k.Ptr<double>(), v.Ptr<double>(), scale, P<double>(s0), P<double>(z0), dO.Ptr<double>(),
-                dq.Ptr<double>(), dk.Ptr<double>(), dv.Ptr<double>(), P<double>(ds0), P<double>(dz0), n, t, d, e, chunk);
-        else throw Unsupported("additive_attention_backward", q.DType);
-    }
+        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk) =>
+        AdditiveCausalGrad(q, k, v, null, scale, s0, z0, dO, dq, dk, dv, ds0, dz0, chunk);
 
     /// <inheritdoc/>
     public void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step)

@@ -34,8 +34,7 @@ internal static unsafe class GatedAttentionKernel
     }
 
     private static void MM<T>(T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long rsC, int m, int n, int k, bool acc)
-        where T : unmanaged, IFloatingPointIeee754<T> =>
-        Gemm.Run(new Gemm.Mat<T>((nint)a, rsA, csA), new Gemm.Mat<T>((nint)b, rsB, csB), new Gemm.Mat<T>((nint)c, rsC, 1), m, n, k, acc, parallel: false);
+        where T : unmanaged, IFloatingPointIeee754<T> => Gemm.Serial(a, rsA, csA, b, rsB, csB, c, rsC, m, n, k, acc);
 
     private static Span<T> Row<T>(T* p, long row, int len) where T : unmanaged => new(p + row * len, len);
 
@@ -438,7 +437,7 @@ internal static unsafe class GatedAttentionKernel
     /// precedes), k̄ = exp(k − Z), G = Z_ref − Z with Z_ref the value before the chunk (or Z_0), EG = exp(G).
     /// Writes the chunk's Z rows to <paramref name="zc"/> and leaves the last one in <paramref name="zrun"/>.
     /// </summary>
-    private static void AdditivePrep<T>(T* kc, int L, int d, T* zrun, bool hasPrev, T* zc, Sequence<T> seq) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void AdditivePrep<T>(T* kc, int L, int d, T* zrun, bool hasPrev, T* zc, AdditiveChunk<T> ch) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int l = 0; l < L; l++)
         {
@@ -447,84 +446,169 @@ internal static unsafe class GatedAttentionKernel
             if (l == 0 && !hasPrev) k.CopyTo(z);
             else LogAddExp(l == 0 ? zrun : zc + (long)(l - 1) * d, kc + (long)l * d, zc + (long)l * d, d);
         }
-        int n = L * d;
-        var zs = new ReadOnlySpan<T>(zc, n);
-        TensorPrimitives.Subtract(new ReadOnlySpan<T>(kc, n), zs, new Span<T>(seq.Kb, n));
-        TensorPrimitives.Exp(new ReadOnlySpan<T>(seq.Kb, n), new Span<T>(seq.Kb, n));
-        var zref = hasPrev ? new ReadOnlySpan<T>(zrun, d) : new ReadOnlySpan<T>(zc, d);
-        for (int l = 0; l < L; l++) TensorPrimitives.Subtract(zref, new ReadOnlySpan<T>(zc + (long)l * d, d), new Span<T>(seq.G + (long)l * d, d));
-        TensorPrimitives.Exp(new ReadOnlySpan<T>(seq.G, n), new Span<T>(seq.EG, n));
+        RebuildChunk(kc, zc, L, d, hasPrev ? zrun : zc, ch);
         new ReadOnlySpan<T>(zc + (long)(L - 1) * d, d).CopyTo(new Span<T>(zrun, d));
     }
 
-    /// <summary>Fused causal additive attention forward: o, final state S and final log-normaliser Z.</summary>
-    public static void AdditiveForward<T>(T* q, T* k, T* v, T alpha, T* s0, T* z0, T* o, T* sT, T* zT, int N, int Tn, int d, int e, int C)
+    /// <summary>k̄ = exp(k − Z), G = Z_ref − Z, e^G for one chunk from its Z rows (then expanded for MD-LRPE).</summary>
+    private static void RebuildChunk<T>(T* kc, T* zc, int L, int d, T* zref, AdditiveChunk<T> ch) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = L * d;
+        TensorPrimitives.Subtract(new ReadOnlySpan<T>(kc, n), new ReadOnlySpan<T>(zc, n), new Span<T>(ch.Kb, n));
+        TensorPrimitives.Exp(new ReadOnlySpan<T>(ch.Kb, n), new Span<T>(ch.Kb, n));
+        for (int l = 0; l < L; l++) TensorPrimitives.Subtract(new ReadOnlySpan<T>(zref, d), new ReadOnlySpan<T>(zc + (long)l * d, d), new Span<T>(ch.G + (long)l * d, d));
+        TensorPrimitives.Exp(new ReadOnlySpan<T>(ch.G, n), new Span<T>(ch.EG, n));
+        ch.ExpandKeys(L);
+    }
+
+    /// <summary>
+    /// The d-wide k̄, G, e^G of one chunk of the additive kernels. Without MD-LRPE they are the sequence's own
+    /// buffers; with it they are scratch, and <see cref="ExpandKeys"/> writes <c>[k̄ cos Θ, k̄ sin Θ]</c> and the
+    /// decays tiled twice into the sequence's 2d-wide buffers (state S is then 2d × e), one chunk at a time.
+    /// </summary>
+    private sealed class AdditiveChunk<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly Sequence<T> _seq;
+        private readonly LrpeKernels.Tables<T>? _lrpe;
+        private readonly int _d;
+        private readonly T* _q, _dq, _dk;
+        public readonly T* Kb, G, EG;
+        /// <summary>First token of the current chunk (indexes the angle tables).</summary>
+        public int T0;
+
+        public AdditiveChunk(Sequence<T> seq, LrpeKernels.Tables<T>? lrpe, int d, int c)
+        {
+            _seq = seq; _lrpe = lrpe; _d = d;
+            if (lrpe == null) { Kb = seq.Kb; G = seq.G; EG = seq.EG; return; }
+            Kb = seq.Alloc((long)c * d); G = seq.Alloc((long)c * d); EG = seq.Alloc((long)c * d);
+            _q = seq.Alloc((long)c * 2 * d); _dq = seq.Alloc((long)c * 2 * d); _dk = seq.Alloc((long)c * 2 * d);
+        }
+
+        /// <summary>Feature width of the state: d, or 2d with MD-LRPE.</summary>
+        public static int Width(int d, bool lrpe) => lrpe ? 2 * d : d;
+
+        public void ExpandKeys(int L)
+        {
+            if (_lrpe == null) return;
+            int d = _d;
+            _lrpe.Expand(Kb, T0, L, _seq.Kb);
+            Twice(G, _seq.G, L, d);
+            Twice(EG, _seq.EG, L, d);
+        }
+
+        /// <summary>dst[l] = [src[l], src[l]] (the decay of channel i applies to channels i and i + d).</summary>
+        private static void Twice(T* src, T* dst, int L, int d)
+        {
+            for (int l = 0; l < L; l++)
+            {
+                var row = new ReadOnlySpan<T>(src + (long)l * d, d);
+                row.CopyTo(new Span<T>(dst + (long)l * 2 * d, d));
+                row.CopyTo(new Span<T>(dst + (long)l * 2 * d + d, d));
+            }
+        }
+
+        /// <summary>The chunk's queries as the sequence sees them (expanded with MD-LRPE).</summary>
+        public T* Queries(T* qc, int L)
+        {
+            if (_lrpe == null) return qc;
+            _lrpe.Expand(qc, T0, L, _q);
+            return _q;
+        }
+
+        /// <summary>Where the sequence writes dq and dk̄ of the chunk (2d-wide scratch with MD-LRPE).</summary>
+        public (nint Dq, nint Dk) GradientTargets(T* dqc, T* dkc) => _lrpe == null ? ((nint)dqc, (nint)dkc) : ((nint)_dq, (nint)_dk);
+
+        /// <summary>Folds 2d-wide dq and dk̄ back to d channels (the adjoint of the expansion).</summary>
+        public void ReduceGradients(T* dqc, T* dkc, int L)
+        {
+            if (_lrpe == null) return;
+            _lrpe.Reduce(_dq, T0, L, dqc);
+            _lrpe.Reduce(_dk, T0, L, dkc);
+        }
+    }
+
+    /// <summary>
+    /// Fused causal additive attention forward: o, final state S and final log-normaliser Z. With
+    /// <paramref name="angles"/> [Tn, d] the MD-LRPE expansion is applied to q and k̄ chunk by chunk (state 2d × e).
+    /// </summary>
+    public static void AdditiveForward<T>(T* q, T* k, T* v, T* angles, T alpha, T* s0, T* z0, T* o, T* sT, T* zT, int N, int Tn, int d, int e, int C)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var lrpe = angles == null ? null : new LrpeKernels.Tables<T>(angles, Tn, d);
+        int D = AdditiveChunk<T>.Width(d, lrpe != null);
         nint pq = (nint)q, pk = (nint)k, pv = (nint)v, ps0 = (nint)s0, pz0 = (nint)z0, po = (nint)o, psT = (nint)sT, pzT = (nint)zT;
         Parallelism.For(N, n =>
         {
-            using var seq = new Sequence<T>(d, e, C);
+            using var seq = new Sequence<T>(D, e, C);
+            var ch = new AdditiveChunk<T>(seq, lrpe, d, C);
             T* zc = seq.Alloc((long)C * d);
             T* qn = (T*)pq + (long)n * Tn * d, kn = (T*)pk + (long)n * Tn * d;
-            T* vn = (T*)pv + (long)n * Tn * e, on = (T*)po + (long)n * Tn * e, S = (T*)psT + (long)n * d * e, zrun = (T*)pzT + (long)n * d;
-            InitState(S, (T*)ps0, n, d, e);
+            T* vn = (T*)pv + (long)n * Tn * e, on = (T*)po + (long)n * Tn * e, S = (T*)psT + (long)n * D * e, zrun = (T*)pzT + (long)n * d;
+            InitState(S, (T*)ps0, n, D, e);
             bool hasPrev = pz0 != 0;
             if (hasPrev) new ReadOnlySpan<T>((T*)pz0 + (long)n * d, d).CopyTo(new Span<T>(zrun, d));
             for (int t0 = 0; t0 < Tn; t0 += C)
             {
                 int L = Math.Min(C, Tn - t0);
-                AdditivePrep(kn + (long)t0 * d, L, d, zrun, hasPrev, zc, seq);
+                ch.T0 = t0;
+                AdditivePrep(kn + (long)t0 * d, L, d, zrun, hasPrev, zc, ch);
                 hasPrev = true;
-                seq.Forward(qn + (long)t0 * d, seq.Kb, vn + (long)t0 * e, on + (long)t0 * e, L, alpha, S);
+                seq.Forward(ch.Queries(qn + (long)t0 * d, L), seq.Kb, vn + (long)t0 * e, on + (long)t0 * e, L, alpha, S);
             }
         });
     }
 
     /// <summary>
-    /// Fused causal additive attention backward in closed form: the gated chunk backward gives dq, dk̄, dv;
-    /// then <c>w_t = q_t⊙dq_t + λ_{t+1}⊙w_{t+1}</c> and <c>dk_t = k̄_t ⊙ (dk̄_t − w_t)</c>. With an initial state,
-    /// <c>dS_0</c> and <c>dZ_0 = rowsum(S_0⊙dS_0) − e^{Z_0 − Z_1}⊙w_1</c>.
+    /// Fused causal additive attention backward in closed form: the gated chunk backward gives dq, dk̄, dv (folded
+    /// back to d channels with MD-LRPE); then <c>w_t = q_t⊙dq_t + λ_{t+1}⊙w_{t+1}</c> and <c>dk_t = k̄_t ⊙ (dk̄_t − w_t)</c>.
+    /// With an initial state, <c>dS_0</c> and <c>dZ_0 = rowsum(S_0⊙dS_0) − e^{Z_0 − Z_1}⊙w_1</c> (rows i and i + d summed with MD-LRPE).
     /// </summary>
-    public static void AdditiveBackward<T>(T* q, T* k, T* v, T alpha, T* s0, T* z0, T* dO, T* dq, T* dk, T* dv, T* ds0, T* dz0, int N, int Tn, int d, int e, int C)
+    public static void AdditiveBackward<T>(T* q, T* k, T* v, T* angles, T alpha, T* s0, T* z0, T* dO, T* dq, T* dk, T* dv, T* ds0, T* dz0, int N, int Tn, int d, int e, int C)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var lrpe = angles == null ? null : new LrpeKernels.Tables<T>(angles, Tn, d);
+        int D = AdditiveChunk<T>.Width(d, lrpe != null);
         nint pq = (nint)q, pk = (nint)k, pv = (nint)v, ps0 = (nint)s0, pz0 = (nint)z0, pdO = (nint)dO;
         nint pdq = (nint)dq, pdk = (nint)dk, pdv = (nint)dv, pds0 = (nint)ds0, pdz0 = (nint)dz0;
         int chunks = (Tn + C - 1) / C;
         Parallelism.For(N, n =>
         {
-            using var seq = new Sequence<T>(d, e, C);
-            T* R = seq.Alloc((long)d * e), w = seq.Alloc(d), tmp = seq.Alloc(d), zrun = seq.Alloc(d);
-            T* starts = seq.Alloc((long)(chunks + 1) * d * e), zall = seq.Alloc((long)Tn * d);
+            using var seq = new Sequence<T>(D, e, C);
+            var ch = new AdditiveChunk<T>(seq, lrpe, d, C);
+            T* R = seq.Alloc((long)D * e), w = seq.Alloc(d), tmp = seq.Alloc(D), zrun = seq.Alloc(d);
+            T* starts = seq.Alloc((long)(chunks + 1) * D * e), zall = seq.Alloc((long)Tn * d);
             T* qn = (T*)pq + (long)n * Tn * d, kn = (T*)pk + (long)n * Tn * d, vn = (T*)pv + (long)n * Tn * e, dOn = (T*)pdO + (long)n * Tn * e;
             T* dqn = (T*)pdq + (long)n * Tn * d, dkn = (T*)pdk + (long)n * Tn * d, dvn = (T*)pdv + (long)n * Tn * e;
             T* z0n = pz0 == 0 ? null : (T*)pz0 + (long)n * d;
 
-            InitState(starts, (T*)ps0, n, d, e);
+            InitState(starts, (T*)ps0, n, D, e);
             bool hasPrev = z0n != null;
             if (hasPrev) new ReadOnlySpan<T>(z0n, d).CopyTo(new Span<T>(zrun, d));
             for (int c = 0; c < chunks; c++)
             {
                 int t0 = c * C, L = Math.Min(C, Tn - t0);
-                AdditivePrep(kn + (long)t0 * d, L, d, zrun, hasPrev, zall + (long)t0 * d, seq);
+                ch.T0 = t0;
+                AdditivePrep(kn + (long)t0 * d, L, d, zrun, hasPrev, zall + (long)t0 * d, ch);
                 hasPrev = true;
-                T* S = starts + (long)(c + 1) * d * e;
-                new ReadOnlySpan<T>(starts + (long)c * d * e, d * e).CopyTo(new Span<T>(S, d * e));
+                T* S = starts + (long)(c + 1) * D * e;
+                new ReadOnlySpan<T>(starts + (long)c * D * e, D * e).CopyTo(new Span<T>(S, D * e));
                 seq.Advance(seq.Kb, vn + (long)t0 * e, L, S);
             }
 
-            new Span<T>(R, d * e).Clear();
+            new Span<T>(R, D * e).Clear();
             new Span<T>(w, d).Clear();
             for (int c = chunks - 1; c >= 0; c--)
             {
                 int t0 = c * C, L = Math.Min(C, Tn - t0);
+                ch.T0 = t0;
                 // Rebuild k̄, G and e^G of the chunk from the stored Z.
                 bool prev = c > 0 || z0n != null;
                 if (prev) new ReadOnlySpan<T>(c > 0 ? zall + (long)(t0 - 1) * d : z0n, d).CopyTo(new Span<T>(zrun, d));
-                RebuildChunk(kn + (long)t0 * d, zall + (long)t0 * d, L, d, prev ? zrun : zall, seq);
+                RebuildChunk(kn + (long)t0 * d, zall + (long)t0 * d, L, d, prev ? zrun : zall + (long)t0 * d, ch);
                 T* qc = qn + (long)t0 * d, dqc = dqn + (long)t0 * d, dkc = dkn + (long)t0 * d;
-                seq.Backward(qc, seq.Kb, vn + (long)t0 * e, dOn + (long)t0 * e, starts + (long)c * d * e, L, alpha, R, dqc, dkc, dvn + (long)t0 * e);
+                var (gq, gk) = ch.GradientTargets(dqc, dkc);
+                seq.Backward(ch.Queries(qc, L), seq.Kb, vn + (long)t0 * e, dOn + (long)t0 * e, starts + (long)c * D * e, L, alpha, R, (T*)gq, (T*)gk, dvn + (long)t0 * e);
+                ch.ReduceGradients(dqc, dkc, L);
                 for (int l = L - 1; l >= 0; l--)
                 {
                     long t = t0 + l;
@@ -537,28 +621,20 @@ internal static unsafe class GatedAttentionKernel
                     TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(qc + (long)l * d, d), new ReadOnlySpan<T>(dqc + (long)l * d, d), ws, ws);
                     var dkRow = Row(dkc, l, d);
                     TensorPrimitives.Subtract(dkRow, ws, dkRow);
-                    TensorPrimitives.Multiply(dkRow, new ReadOnlySpan<T>(seq.Kb + (long)l * d, d), dkRow);
+                    TensorPrimitives.Multiply(dkRow, new ReadOnlySpan<T>(ch.Kb + (long)l * d, d), dkRow);
                 }
             }
-            if (pds0 != 0) new ReadOnlySpan<T>(R, d * e).CopyTo(new Span<T>((T*)pds0 + (long)n * d * e, d * e));
+            if (pds0 != 0) new ReadOnlySpan<T>(R, D * e).CopyTo(new Span<T>((T*)pds0 + (long)n * D * e, D * e));
             if (pdz0 != 0)
             {
                 T* dz = (T*)pdz0 + (long)n * d;
-                RowDots((T*)ps0 + (long)n * d * e, R, d, e, dz);
+                RowDots((T*)ps0 + (long)n * D * e, R, D, e, tmp);
+                if (D != d) TensorPrimitives.Add(new ReadOnlySpan<T>(tmp, d), new ReadOnlySpan<T>(tmp + d, d), new Span<T>(tmp, d));
+                new ReadOnlySpan<T>(tmp, d).CopyTo(new Span<T>(dz, d));
                 ExpDiff(z0n, zall, tmp, d);
                 TensorPrimitives.Multiply(new ReadOnlySpan<T>(tmp, d), new ReadOnlySpan<T>(w, d), new Span<T>(tmp, d));
                 TensorPrimitives.Subtract(new ReadOnlySpan<T>(dz, d), new ReadOnlySpan<T>(tmp, d), new Span<T>(dz, d));
             }
         });
-    }
-
-    /// <summary>k̄ = exp(k − Z), G = Z_ref − Z, e^G for one chunk from stored Z rows.</summary>
-    private static void RebuildChunk<T>(T* kc, T* zc, int L, int d, T* zref, Sequence<T> seq) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int n = L * d;
-        TensorPrimitives.Subtract(new ReadOnlySpan<T>(kc, n), new ReadOnlySpan<T>(zc, n), new Span<T>(seq.Kb, n));
-        TensorPrimitives.Exp(new ReadOnlySpan<T>(seq.Kb, n), new Span<T>(seq.Kb, n));
-        for (int l = 0; l < L; l++) TensorPrimitives.Subtract(new ReadOnlySpan<T>(zref, d), new ReadOnlySpan<T>(zc + (long)l * d, d), new Span<T>(seq.G + (long)l * d, d));
-        TensorPrimitives.Exp(new ReadOnlySpan<T>(seq.G, n), new Span<T>(seq.EG, n));
     }
 }

@@ -25,6 +25,11 @@ internal static unsafe class Gemm
 
     private static bool Wide => Vector512.IsHardwareAccelerated;
 
+    /// <summary>Single-threaded <c>C (+)= A·B</c> on raw strided pointers (C row-major with row stride rsC), for kernels that already run one worker per sequence.</summary>
+    public static void Serial<T>(T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long rsC, int m, int n, int k, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Run(new Mat<T>((nint)a, rsA, csA), new Mat<T>((nint)b, rsB, csB), new Mat<T>((nint)c, rsC, 1), m, n, k, accumulate, parallel: false);
+
     public static void Run<T>(Mat<T> a, Mat<T> b, Mat<T> c, int m, int n, int k, bool accumulate, bool parallel)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

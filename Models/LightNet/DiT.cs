@@ -69,7 +69,7 @@ public sealed class DiTBlock : Module
     /// <summary><c>x·(1 + scale) + shift</c> with shift/scale [B, c] broadcast over tokens.</summary>
     public static Variable Modulate(Variable x, Variable shift, Variable scale) => x * (scale.Unsqueeze(1) + 1.0) + shift.Unsqueeze(1);
 
-    public Variable Forward(Variable h, Variable condSilu, Func<Variable, Variable>? lrpe)
+    public Variable Forward(Variable h, Variable condSilu, Tensor? lrpe)
     {
         var mods = AdaLN.Forward(condSilu).Chunk(6, -1);
         var x = Modulate(Variable.RmsNorm(h, null, Eps), mods[0], mods[1]);
@@ -181,12 +181,7 @@ public sealed class LightNetDiT : Module
         var temb = TEmbed.Mlp2.Forward(TEmbed.Mlp0.Forward(new Variable(tf.Clone())).Silu());
         var cond = temb + Variable.Embedding(YEmbed.Weight, y.Reshape(B));
         var condSilu = cond.Silu();
-        Func<Variable, Variable>? lrpe = null;
-        if (cfg.Lrpe)
-        {
-            var angles = _angles.Get(cfg.Grid, cfg.Attention.HeadKDim, cfg.LrpeBase, x.DType, x.Device);
-            lrpe = v => v.Lrpe(angles);
-        }
+        var lrpe = cfg.Lrpe ? _angles.Get(cfg.Grid, cfg.Attention.HeadKDim, cfg.LrpeBase, x.DType, x.Device) : null;
         foreach (var layer in Layers) h = layer.Forward(h, condSilu, lrpe);
         var fm = Final.AdaLN.Forward(condSilu).Chunk(2, -1);
         var o = Final.Linear.Forward(DiTBlock.Modulate(Variable.RmsNorm(h, null, DiTBlock.Eps), fm[0], fm[1]));

@@ -53,5 +53,5 @@ public abstract class GatedMixer : Module, ISequenceMixer
     public Variable Gate(Variable x, Variable o) => OProj.Forward(GNorm.Forward(o) * G1.Forward(G0.Forward(x)).Silu());
 
     /// <inheritdoc/>
-    public abstract (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Func<Variable, Variable>? featureMap, AdditiveState? state);
+    public abstract (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Tensor? lrpeAngles, AdditiveState? state);
 }

@@ -11,8 +11,8 @@ public interface ISequenceMixer
 
     /// <summary>
     /// Mixer output [B, T, c] for x [B, T, c]; <paramref name="mask"/> a padding mask [B, T],
-    /// <paramref name="featureMap"/> MD-LRPE on q and k, <paramref name="state"/> a recurrent decoding state.
+    /// <paramref name="lrpeAngles"/> MD-LRPE angles for q and k, <paramref name="state"/> a recurrent decoding state.
     /// A mixer that does not support one of them throws naming it. Returns the next state when it carries one.
     /// </summary>
-    (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Func<Variable, Variable>? featureMap, AdditiveState? state);
+    (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Tensor? lrpeAngles, AdditiveState? state);
 }

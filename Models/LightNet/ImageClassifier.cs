@@ -74,12 +74,7 @@ public sealed class LightNetForImageClassification : Module
             throw new ShapeException($"image_classifier: images {images.Shape} must be [B, {cfg.InChannels}, {cfg.ImageHeight}, {cfg.ImageWidth}]");
         var h = PatchEmbed.Forward(Patches.Patchify(images, cfg.PatchSize));
         if (Tpe != null) h = Tpe.Forward(h, cfg.Grid);
-        Func<Variable, Variable>? lrpe = null;
-        if (cfg.Lrpe)
-        {
-            var angles = _angles.Get(cfg.Grid, cfg.Attention.HeadKDim, cfg.LrpeBase, images.DType, images.Device);
-            lrpe = v => v.Lrpe(angles);
-        }
+        var lrpe = cfg.Lrpe ? _angles.Get(cfg.Grid, cfg.Attention.HeadKDim, cfg.LrpeBase, images.DType, images.Device) : null;
         foreach (var layer in Layers) h = layer.Forward(h, null, lrpe).H;
         return Head.Forward(Norm.Forward(h).Mean(1));
     }

@@ -35,11 +35,11 @@ public sealed class LightNetAttention : GatedMixer
     }
 
     /// <summary>The additive attention output with heads merged, [B, T, H·e] (before the gate).</summary>
-    public Variable AttentionOutput(Variable x, Tensor? mask = null, Func<Variable, Variable>? featureMap = null, AdditiveState? state = null) =>
-        AttentionOutputWithState(x, mask, featureMap, state).O;
+    public Variable AttentionOutput(Variable x, Tensor? mask = null, Tensor? lrpeAngles = null, AdditiveState? state = null) =>
+        AttentionOutputWithState(x, mask, lrpeAngles, state).O;
 
     /// <summary>As <see cref="AttentionOutput"/>, also returning the recurrent state after the last token (causal only).</summary>
-    public (Variable O, AdditiveState? State) AttentionOutputWithState(Variable x, Tensor? mask = null, Func<Variable, Variable>? featureMap = null, AdditiveState? state = null)
+    public (Variable O, AdditiveState? State) AttentionOutputWithState(Variable x, Tensor? mask = null, Tensor? lrpeAngles = null, AdditiveState? state = null)
     {
         CheckInput("lightnet_attention", x);
         int H = Config.NumHeads;
@@ -49,22 +49,22 @@ public sealed class LightNetAttention : GatedMixer
         Variable o;
         AdditiveState? next = null;
         if (Config.Causal)
-            (o, next) = AttentionOps.AdditiveCausalWithState(q, k, v, Config.Scale, mask, state, featureMap: featureMap);
+            (o, next) = AttentionOps.AdditiveCausalWithState(q, k, v, Config.Scale, mask, state, lrpeAngles: lrpeAngles);
         else
         {
             if (state != null) throw new InvalidOperationException("lightnet_attention: a recurrent state needs a causal layer");
-            o = AttentionOps.AdditiveNonCausal(q, k, v, Config.Scale, mask, featureMap);
+            o = AttentionOps.AdditiveNonCausal(q, k, v, Config.Scale, mask, lrpeAngles);
         }
         return (Merge(o), next);
     }
 
     /// <inheritdoc/>
-    public override (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Func<Variable, Variable>? featureMap, AdditiveState? state)
+    public override (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Tensor? lrpeAngles, AdditiveState? state)
     {
-        var (o, next) = AttentionOutputWithState(x, mask, featureMap, state);
+        var (o, next) = AttentionOutputWithState(x, mask, lrpeAngles, state);
         return (Gate(x, o), next);
     }
 
     /// <summary>Full layer: y [B, T, c].</summary>
-    public Variable Forward(Variable x, Tensor? mask = null, Func<Variable, Variable>? featureMap = null) => Gate(x, AttentionOutput(x, mask, featureMap));
+    public Variable Forward(Variable x, Tensor? mask = null, Tensor? lrpeAngles = null) => Gate(x, AttentionOutput(x, mask, lrpeAngles));
 }

@@ -24,9 +24,9 @@ public sealed class LightNetBlock : Module
     public GatedMlp Mlp { get; }
 
     /// <summary>Applies the block; with a state (causal decoding) returns the next state too.</summary>
-    public (Variable H, AdditiveState? State) Forward(Variable h, Tensor? mask = null, Func<Variable, Variable>? featureMap = null, AdditiveState? state = null)
+    public (Variable H, AdditiveState? State) Forward(Variable h, Tensor? mask = null, Tensor? lrpeAngles = null, AdditiveState? state = null)
     {
-        var (y, next) = Attn.Mix(AttnNorm.Forward(h), mask, featureMap, state);
+        var (y, next) = Attn.Mix(AttnNorm.Forward(h), mask, lrpeAngles, state);
         h = h + y;
         h = h + Mlp.Forward(MlpNorm.Forward(h));
         return (h, next);

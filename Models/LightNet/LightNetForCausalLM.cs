@@ -68,12 +68,7 @@ public sealed class LightNetForCausalLM : Module
                 throw new NotSupportedException("causal_lm: decoding from a state is not available with use_tpe (the Toeplitz encoding needs the whole prefix); run Forward on the full sequence");
             h = _model.Tpe.Forward(h, [T]);
         }
-        Func<Variable, Variable>? lrpe = null;
-        if (Config.UseLrpe)
-        {
-            var angles = _angles.Get([offset + T], Config.Attention(true).HeadKDim, Config.LrpeBase, h.DType, h.Device, offset, T);
-            lrpe = v => v.Lrpe(angles);
-        }
+        var lrpe = Config.UseLrpe ? _angles.Get([offset + T], Config.Attention(true).HeadKDim, Config.LrpeBase, h.DType, h.Device, offset, T) : null;
         var next = new AdditiveState[_model.Layers.Length];
         for (int i = 0; i < _model.Layers.Length; i++)
         {

@@ -94,12 +94,7 @@ public sealed class LightNetForMaskedLM : Module
             h = h * new Variable(m);
         }
         if (_model.Tpe != null) h = _model.Tpe.Forward(h, [T]);
-        Func<Variable, Variable>? lrpe = null;
-        if (Config.Lrpe)
-        {
-            var angles = _angles.Get([T], Config.Attention.HeadKDim, Config.LrpeBase, h.DType, h.Device);
-            lrpe = v => v.Lrpe(angles);
-        }
+        var lrpe = Config.Lrpe ? _angles.Get([T], Config.Attention.HeadKDim, Config.LrpeBase, h.DType, h.Device) : null;
         foreach (var layer in _model.Layers) h = layer.Forward(h, attentionMask, lrpe).H;
         h = _model.Norm.Forward(h);
         return LmHead != null ? LmHead.Forward(h) : Variable.Matmul(h, _model.Embeddings.Weight.Transpose());

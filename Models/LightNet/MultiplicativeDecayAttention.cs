@@ -78,10 +78,10 @@ public sealed class MultiplicativeDecayAttention : GatedMixer
     /// Block mixer: one causal scan when the config is causal, else the 2-scan bidirectional 1-D form. Padding
     /// masks, feature maps (MD-LRPE) and decoding states are not supported (the decay carries the positions).
     /// </summary>
-    public override (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Func<Variable, Variable>? featureMap, AdditiveState? state)
+    public override (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Tensor? lrpeAngles, AdditiveState? state)
     {
         if (mask != null) throw new NotSupportedException("multiplicative_decay_attention: padding masks are not supported; use unpadded windows");
-        if (featureMap != null) throw new NotSupportedException("multiplicative_decay_attention: MD-LRPE is not supported (turn lrpe off for the GLA baseline)");
+        if (lrpeAngles != null) throw new NotSupportedException("multiplicative_decay_attention: MD-LRPE is not supported (turn lrpe off for the GLA baseline)");
         if (state != null) throw new NotSupportedException("multiplicative_decay_attention: recurrent decoding states are not supported; run the full prefix");
         return (Forward(x, Config.Causal ? null : [x.Size(1)]), null);
     }

@@ -48,10 +48,10 @@ public sealed class SoftmaxAttention : GatedMixer
     public Variable Forward(Variable x) => Gate(x, AttentionOutput(x));
 
     /// <inheritdoc/>
-    public override (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Func<Variable, Variable>? featureMap, AdditiveState? state)
+    public override (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Tensor? lrpeAngles, AdditiveState? state)
     {
         if (mask != null) throw new NotSupportedException("softmax_attention: padding masks are not supported; use unpadded windows");
-        if (featureMap != null) throw new NotSupportedException("softmax_attention: MD-LRPE is not supported (the baseline uses rotary positions)");
+        if (lrpeAngles != null) throw new NotSupportedException("softmax_attention: MD-LRPE is not supported (the baseline uses rotary positions)");
         if (state != null) throw new NotSupportedException("softmax_attention: no recurrent state; run the full prefix");
         return (Forward(x), null);
     }

@@ -30,11 +30,11 @@ public sealed class ClassifierTask : ITrainingTask
     public ImageClassifierConfig Config { get; }
     public Module Model => _model;
     public string ConfigJson => Config.ToJson();
-    public int ItemsPerMicroBatch => _run.BatchSize;
+    public int ItemsPerMicroBatch => _run.LocalBatchSize;
 
     public Variable Loss(long step, int micro)
     {
-        var (x, y) = _train.Batch(_sampler.ForStep(step * _run.GradAccumulation + micro));
+        var (x, y) = _train.Batch(_run.Shard(_sampler.ForStep(step * _run.GradAccumulation + micro)));
         return _model.Loss(new Variable(x.To(_run.Device)), y.To(_run.Device));
     }
 

@@ -1,3 +1,5 @@
+using LightNet.Distributed;
+
 namespace LightNet.Models.Training;
 
 /// <summary>Options every training run shares (the common <c>lightnet train</c> flags).</summary>
@@ -34,6 +36,27 @@ public sealed record RunOptions
     /// <summary>Run the task's evaluation every this many steps (null: only at the end).</summary>
     public int? EvalEvery { get; init; }
     public Device Device { get; init; } = Device.Cpu;
+    /// <summary>Data-parallel communicator (null: one process). <see cref="BatchSize"/> is then the global batch, split evenly over the ranks.</summary>
+    public ICollective? Collective { get; init; }
+    /// <summary>Compare the ranks' weights every this many steps (data-parallel only).</summary>
+    public int CheckEvery { get; init; } = 100;
+
+    /// <summary>This process's rank (0 without data parallelism).</summary>
+    public int Rank => Collective?.Rank ?? 0;
+    /// <summary>Number of data-parallel ranks.</summary>
+    public int WorldSize => Collective?.WorldSize ?? 1;
+    /// <summary>Rank 0 writes metrics, checkpoints and the final model.</summary>
+    public bool IsRoot => Rank == 0;
+    /// <summary>Items of the global batch this rank processes.</summary>
+    public int LocalBatchSize => BatchSize / WorldSize;
+
+    /// <summary>This rank's contiguous share of a global batch drawn identically on every rank.</summary>
+    public T[] Shard<T>(T[] globalBatch)
+    {
+        if (globalBatch.Length % WorldSize != 0) throw new ArgumentException($"train: a batch of {globalBatch.Length} does not split evenly over {WorldSize} ranks");
+        int n = globalBatch.Length / WorldSize;
+        return globalBatch.AsSpan(Rank * n, n).ToArray();
+    }
 
     /// <summary>Warm-up length actually used.</summary>
     public long Warmup => WarmupSteps ?? Math.Min(200, Math.Max(1, Steps / 10));
@@ -46,6 +69,7 @@ public sealed record RunOptions
         if (GradAccumulation <= 0) throw new ArgumentOutOfRangeException(nameof(GradAccumulation), $"train: --grad-accum must be positive, got {GradAccumulation}");
         if (!(Lr > 0)) throw new ArgumentOutOfRangeException(nameof(Lr), $"train: --lr must be positive, got {Lr}");
         if (CheckpointEvery <= 0 || LogEvery <= 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), "train: checkpoint and log intervals must be positive");
+        if (BatchSize % WorldSize != 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), $"train: --batch-size {BatchSize} must be a multiple of the {WorldSize} data-parallel ranks");
         if (EmaDecay is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(EmaDecay), $"train: --ema must be in [0, 1), got {EmaDecay}");
     }
 }

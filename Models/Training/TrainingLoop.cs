@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LightNet.Distributed;
 using LightNet.Models.Optim;
 
 namespace LightNet.Models.Training;
@@ -14,15 +15,19 @@ public sealed record TrainResult(long StepsDone, bool Finished, double LastLoss,
 /// by global norm, an optional weight EMA, <c>metrics.jsonl</c>, periodic atomic checkpoints (weights,
 /// optimizer and EMA state, step) and, at the end, <c>model.safetensors</c> (+ <c>model_ema.safetensors</c>).
 /// With <see cref="RunOptions.Resume"/> it continues from the checkpoint and yields bitwise the weights of an
-/// uninterrupted run (deterministic kernels; batches a function of seed and step).
+/// uninterrupted run (deterministic kernels; batches a function of seed and step). With a
+/// <see cref="RunOptions.Collective"/> it trains data-parallel: each rank computes its shard of every batch,
+/// gradients are averaged over ranks (<see cref="DataParallel"/>), and only rank 0 writes files; a checkpoint holds
+/// the full state, so a run resumes with the same or a different number of ranks.
 /// </summary>
 public static class TrainingLoop
 {
     public static TrainResult Run(RunOptions o, ITrainingTask task, Action<TrainProgressInfo>? onProgress = null)
     {
         o.Validate();
-        Directory.CreateDirectory(o.OutDir);
+        if (o.IsRoot) Directory.CreateDirectory(o.OutDir);
         var model = task.Model;
+        var dp = new DataParallel(o.Collective ?? new SingleProcess(), model.Parameters().ToList());
         var opt = new AdamW(model.Parameters(), o.Lr, weightDecay: o.WeightDecay);
         using var ema = o.EmaDecay is double decay ? new ExponentialMovingAverage(model.Parameters(), decay) : null;
         var metrics = new MetricsLog(o.OutDir);
@@ -34,14 +39,15 @@ public static class TrainingLoop
             if (p.TotalSteps != o.Steps || p.DataSeed != o.Seed)
                 throw new InvalidOperationException($"train: the checkpoint was made for --steps {p.TotalSteps} --seed {p.DataSeed}; resume with the same values");
             step = p.Step;
-            metrics.TruncateAfter(step);
+            if (o.IsRoot) metrics.TruncateAfter(step);
         }
-        File.WriteAllText(Path.Combine(o.OutDir, "config.json"), task.ConfigJson);
+        dp.BroadcastParameters();
+        if (o.IsRoot) File.WriteAllText(Path.Combine(o.OutDir, "config.json"), task.ConfigJson);
         long stopAt = Math.Min(o.Steps, o.StopAfter ?? o.Steps);
         var sw = Stopwatch.StartNew();
         long startStep = step;
         double lastLoss = double.NaN;
-        long itemsPerStep = (long)task.ItemsPerMicroBatch * o.GradAccumulation;
+        long itemsPerStep = (long)task.ItemsPerMicroBatch * o.GradAccumulation * o.WorldSize;
         while (step < stopAt)
         {
             opt.Lr = Schedules.WarmupCosine(step, o.Warmup, o.Steps, o.Lr, o.Lr * o.MinLrRatio);
@@ -55,14 +61,17 @@ public static class TrainingLoop
                 scaled.Backward();
                 sum += loss.Data.Item();
             }
+            dp.AverageGradients();
             if (o.ClipNorm > 0) opt.ClipGradNorm(o.ClipNorm);
             opt.Step();
             opt.ZeroGrad();
             ema?.Update();
-            lastLoss = sum / o.GradAccumulation;
+            lastLoss = dp.Mean(sum / o.GradAccumulation);
             if (!double.IsFinite(lastLoss)) throw new InvalidOperationException($"train: loss became {lastLoss} at step {step + 1}; lower --lr or check the data (last checkpoint kept)");
             step++;
             double rate = (step - startStep) * itemsPerStep / Math.Max(1e-9, sw.Elapsed.TotalSeconds);
+            if (step % o.CheckEvery == 0 || step == stopAt) dp.CheckAgreement(step);
+            if (!o.IsRoot) continue;
             if (step % o.LogEvery == 0 || step == stopAt)
                 metrics.Write(new Dictionary<string, object> { ["step"] = step, ["loss"] = lastLoss, ["lr"] = opt.Lr, ["items_per_s"] = Math.Round(rate, 1) });
             if (o.EvalEvery is int every && step % every == 0 && step < o.Steps)
@@ -73,7 +82,7 @@ public static class TrainingLoop
         }
         bool finished = step >= o.Steps;
         IReadOnlyDictionary<string, double> final = new Dictionary<string, double>();
-        if (finished)
+        if (finished && o.IsRoot)
         {
             Checkpoint.Save(o.OutDir, model, task.ConfigJson);
             if (ema != null) Checkpoint.SaveWeights(Path.Combine(o.OutDir, "model_ema.safetensors"), model.NamedParameters().Select(p => p.Name), ema.Shadow);
