@@ -44,7 +44,7 @@ public static class Program
                                       [--device cpu|cuda] [--out DIR] [--resume] [--hidden N] [--layers N] [--heads N] [--patch N]
                                                        LightNet on Fashion-MNIST (fetches the data), with checkpoints and resume
               lightnet eval classify [--run DIR] [--device cpu|cuda]   test accuracy of a trained run
-              lightnet train lm [--mixer lightnet|gla|softmax] [--tpe] [--lrpe] [--tokenizer byte|gpt2] [--hidden N] [--layers N]
+              lightnet train lm [--mixer lightnet|gla|softmax] [--tpe on|off] [--lrpe on|off] [--tokenizer byte|gpt2] [--hidden N] [--layers N]
                                 [--heads N] [--seq-len N] [--eval-windows N] [--prompt TEXT] [--sample-tokens N] + the common train flags
                                                        causal LM on State of the Union (validation: 2006 on), prints a sample
               lightnet train mlm [--mixer lightnet|gla] [--tokenizer byte|gpt2] [--hidden N] [--layers N] [--heads N] [--seq-len N]

@@ -7,14 +7,15 @@ namespace LightNet.Cli;
 
 /// <summary>
 /// <c>lightnet train lm …</c>: causal LM on the State of the Union addresses (byte-level by default) with
-/// LightNet attention or a same-size baseline mixer (<c>--mixer gla|softmax</c>); validation loss on the
+/// LightNet attention (with 1-D causal MD-TPE and MD-LRPE unless <c>--tpe off</c> / <c>--lrpe off</c>) or a same-size
+/// baseline mixer (<c>--mixer gla|softmax</c>); validation loss on the
 /// addresses from 2006 on; prints a generated sample at the end.
 /// </summary>
 internal static class TrainLm
 {
     public static int Run(string[] args)
     {
-        var o = new Options("train lm", args, new HashSet<string>([.. TrainRun.Flags, "--tpe", "--lrpe"]));
+        var o = new Options("train lm", args, TrainRun.Flags);
         var mixer = MixerKinds.Parse(o.String("--mixer") ?? "lightnet", "train lm");
         var tok = TextTokenizers.Create(o.String("--tokenizer") ?? "byte");
         int seqLen = o.Int("--seq-len") ?? 256;
@@ -28,8 +29,8 @@ internal static class TrainLm
             ExpandRatio = heads > 0 ? hidden / heads : null,
             GateLowRankDim = o.Int("--gate-rank") ?? 32,
             Mixer = mixer,
-            UseTpe = o.Flag("--tpe"),
-            UseLrpe = o.Flag("--lrpe"),
+            UseTpe = OnOff(o, "--tpe") ?? mixer == MixerKind.LightNet,
+            UseLrpe = OnOff(o, "--lrpe") ?? mixer == MixerKind.LightNet,
             Tokenizer = tok.Name,
             MaxPositionEmbeddings = seqLen,
         };
@@ -39,7 +40,7 @@ internal static class TrainLm
         var run = TrainRun.Common(o, new TrainRun.Defaults(Path.Combine("runs", "lm"), Steps: 1000, BatchSize: 8, Lr: 2e-3, WeightDecay: 0.1), null);
         o.RejectUnknown();
         if ((cfg.UseTpe || cfg.UseLrpe) && mixer != MixerKind.LightNet)
-            throw new ArgumentException("train lm: --tpe and --lrpe are LightNet's positional encodings; the baselines have their own (GLA: decay, softmax: rotary)");
+            throw new ArgumentException("train lm: --tpe and --lrpe on are LightNet's positional encodings; the baselines have their own (GLA: decay, softmax: rotary)");
         if (seqLen < 2) throw new ArgumentException($"train lm: --seq-len must be at least 2, got {seqLen}");
         if (heads <= 0 || hidden % heads != 0) throw new ArgumentException($"train lm: --hidden {hidden} must be a positive multiple of --heads {heads}");
         run = run with { EvalEvery = run.EvalEvery ?? (int)Math.Max(1, run.Steps / 5) };
@@ -56,4 +57,13 @@ internal static class TrainLm
         }
         return 0;
     }
+
+    /// <summary>Reads an <c>on|off</c> option (null when absent).</summary>
+    private static bool? OnOff(Options o, string name) => o.String(name) switch
+    {
+        null => null,
+        "on" => true,
+        "off" => false,
+        var v => throw new ArgumentException($"train lm: {name} expects on or off, got '{v}'"),
+    };
 }

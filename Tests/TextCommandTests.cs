@@ -58,7 +58,7 @@ public class TextCommandTests
         new MetricsLog(dir).Read().Last(r => r.ContainsKey(key))[key].GetDouble();
 
     [TestCase("lightnet")]
-    [TestCase("lightnet", "--tpe", "--lrpe")]
+    [TestCase("lightnet", "--tpe", "off", "--lrpe", "off")]
     [TestCase("softmax")]
     public void TrainLmThenEvalAndSampleReadTheRunBack(string mixer, params string[] extra)
     {
@@ -93,7 +93,8 @@ public class TextCommandTests
     [TestCase(new[] { "train", "mlm", "--mixer", "softmax" }, "unknown mixer 'softmax' (expected lightnet, gla)")]
     [TestCase(new[] { "train", "lm", "--tokenizer", "bpe" }, "unknown tokenizer 'bpe'")]
     [TestCase(new[] { "train", "lm", "--hidden", "10", "--heads", "4" }, "--hidden 10 must be a positive multiple of --heads 4")]
-    [TestCase(new[] { "train", "lm", "--mixer", "gla", "--tpe" }, "--tpe and --lrpe are LightNet's positional encodings")]
+    [TestCase(new[] { "train", "lm", "--mixer", "gla", "--tpe", "on" }, "--tpe and --lrpe on are LightNet's positional encodings")]
+    [TestCase(new[] { "train", "lm", "--lrpe", "yes" }, "--lrpe expects on or off, got 'yes'")]
     [TestCase(new[] { "train", "lm", "--seq-len", "1" }, "--seq-len must be at least 2")]
     [TestCase(new[] { "train", "lm", "--layers", "-2" }, "--layers expects a non-negative integer")]
     [TestCase(new[] { "train", "lm", "--window", "3" }, "unknown option --window")]
