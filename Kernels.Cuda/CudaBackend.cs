@@ -58,6 +58,9 @@ public sealed unsafe partial class CudaBackend : IBackend
     private static ulong Addr(Tensor? t, bool _) => t == null ? 0 : Addr(t);
     private IntPtr S => _dev.Stream.Handle;
 
+    /// <summary>The device context and stream (for NCCL, which queues on the backend's stream).</summary>
+    internal CudaDevice Context => _dev;
+
     /// <summary>Blocks for a grid-stride loop over <paramref name="n"/> items.</summary>
     private uint Blocks(long n) => (uint)Math.Clamp((n + Block - 1) / Block, 1, (long)_dev.Info.Multiprocessors * 32);
     /// <summary>Blocks for one-block-per-row kernels.</summary>
