@@ -12,7 +12,7 @@ internal static class EvalCommand
         if (args.Length == 0 || args[0] != "classify") throw new ArgumentException("eval: which task? (classify)");
         var o = new Options("eval classify", args[1..], new HashSet<string>());
         var dir = o.String("--run") ?? Path.Combine("runs", "classify");
-        var device = Device.Parse(o.String("--device") ?? "cpu");
+        var device = DeviceOption.Resolve("eval classify", o.String("--device"));
         o.RejectUnknown();
         var cfg = ImageClassifierConfig.FromJson(Checkpoint.ReadConfig(dir), Path.Combine(dir, "config.json"));
         var model = new LightNetForImageClassification(cfg, new Generator(0));
