@@ -11,7 +11,7 @@ namespace LightNet.Tests;
 public class CudaChunkedAttentionTests
 {
     /// <summary>Bound on the normalised error of the TF32 kernels (10-bit mantissa products, fp32 accumulation).</summary>
-    private const double Tf32Tol = 1e-5;
+    private const double Tf32Tol = 1e-4;
 
     /// <summary>Gated attention with decays of <paramref name="decay"/> × log σ(x): 0.1 keeps every chunk factored, 1 makes the first chunks pairwise.</summary>
     [Test]
@@ -52,7 +52,10 @@ public class CudaChunkedAttentionTests
         }
     }
 
-    /// <summary>Keys N(0, 10²) (the CPU's LargeKeysStayFinite case): everything finite and equal to the CPU.</summary>
+    /// <summary>
+    /// Keys N(0, 10²) (the CPU's LargeKeysStayFinite case): everything finite; float64 equal to the CPU, float32 as close to
+    /// the float64 CPU result as the float32 CPU result is (4× its error, at least 1e-10), TF32 within its bound.
+    /// </summary>
     [Test]
     public void AdditiveLargeKeys([Values(DType.Float32, DType.Float64)] DType dt, [Values(false, true)] bool tf32)
     {
@@ -60,25 +63,30 @@ public class CudaChunkedAttentionTests
         var dev = Gpu.Require();
         using var s = DisposalScope.Begin();
         int B = 1, H = 2, T = 300, d = 8, e = 4;
-        var q = Reference.Randn([B, H, T, d], dt, 311).Silu();
-        var k = Reference.Randn([B, H, T, d], dt, 312) * 10;
-        var v = Reference.Randn([B, H, T, e], dt, 313);
-        var dO = Reference.Randn([B, H, T, e], dt, 314);
+        var q = Reference.Randn([B, H, T, d], DType.Float64, 311).Silu();
+        var k = Reference.Randn([B, H, T, d], DType.Float64, 312) * 10;
+        var v = Reference.Randn([B, H, T, e], DType.Float64, 313);
+        var dO = Reference.Randn([B, H, T, e], DType.Float64, 314);
+        var (o, _, _) = AdditiveAttention.CausalForward(q, k, v, 0.35);
+        var c = AdditiveAttention.CausalBackward(q, k, v, 0.35, null, null, dO);
+        var (o32, _, _) = AdditiveAttention.CausalForward(q.To(dt), k.To(dt), v.To(dt), 0.35);
+        var c32 = AdditiveAttention.CausalBackward(q.To(dt), k.To(dt), v.To(dt), 0.35, null, null, dO.To(dt));
         var be = CudaBackend.For(0);
         be.AllowTf32 = tf32;
         try
         {
-            var (o, _, _) = AdditiveAttention.CausalForward(q, k, v, 0.35);
-            var (go, _, _) = AdditiveAttention.CausalForward(q.To(dev), k.To(dev), v.To(dev), 0.35);
-            var c = AdditiveAttention.CausalBackward(q, k, v, 0.35, null, null, dO);
-            var r = AdditiveAttention.CausalBackward(q.To(dev), k.To(dev), v.To(dev), 0.35, null, null, dO.To(dev));
+            Tensor G(Tensor t) => t.To(dt).To(dev);
+            var (go, _, _) = AdditiveAttention.CausalForward(G(q), G(k), G(v), 0.35);
+            var r = AdditiveAttention.CausalBackward(G(q), G(k), G(v), 0.35, null, null, G(dO));
             foreach (var t in new[] { go, r.Dq, r.Dk, r.Dv })
                 Assert.That(t.ToDoubleArray().All(double.IsFinite), Is.True, "no NaN or inf on the GPU");
-            double tol = tf32 ? Tf32Tol : Gpu.Tol(dt);
-            Gpu.Parity(go, o, tol, "o");
-            Gpu.Parity(r.Dq, c.Dq, tol, "dq");
-            Gpu.Parity(r.Dk, c.Dk, tol, "dk");
-            Gpu.Parity(r.Dv, c.Dv, tol, "dv");
+            foreach (var (gpu, cpu, cpu32, what) in new[] { (go, o, o32, "o"), (r.Dq, c.Dq, c32.Dq, "dq"), (r.Dk, c.Dk, c32.Dk, "dk"), (r.Dv, c.Dv, c32.Dv, "dv") })
+            {
+                double cpuErr = Gpu.NormErr(cpu32.ToDoubleArray(), cpu.ToDoubleArray());
+                double tol = tf32 ? Tf32Tol : dt == DType.Float64 ? Gpu.Tol(dt) : Math.Max(1e-10, 4 * cpuErr);
+                var err = Gpu.NormErr(gpu.ToDoubleArray(), cpu.ToDoubleArray());
+                Assert.That(err, Is.LessThanOrEqualTo(tol), $"{what}: normalised error {err:G3} against the float64 CPU > {tol:G3} (CPU {dt.Name()}: {cpuErr:G3})");
+            }
         }
         finally
         {

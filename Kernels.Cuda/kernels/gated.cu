@@ -10,7 +10,8 @@
 //   gated_out      one block per chunk: A = mask(q_t·(k̄_s ⊙ e^{G_t − G_s})), o = α[(q ⊙ e^G) S + A V].
 //   gated_bwd      one block per chunk: dv = α Aᵀ dO + (k̄ ⊙ e^{G_last − G}) R,
 //                  dq = α[e^G ⊙ (dO Sᵀ) + intra], dk̄ = α intraᵀ + e^{G_last − G} ⊙ (V Rᵀ) with
-//                  dA = mask(dO Vᵀ), and the chunk-local reverse sum of q ⊙ dq − k̄ ⊙ dk̄ (for dg).
+//                  dA = mask(dO Vᵀ), and the chunk-local reverse sum of q ⊙ dq − k̄ ⊙ dk̄ (for dg; skipped
+//                  when dg is null, as in the additive backward, which needs no dg).
 //   gated_dg_carry adds to dg the sums of later chunks and rowsum(dS_T ⊙ S_T).
 // Every exponent evaluated is ≤ 0, or bounded by FACTOR_LIMIT in the factored form. Matrix products
 // run on 64×64 tiles in shared memory: exact fp32/fp64 FMA (Simt), or TF32 tensor cores (mma.sync
@@ -485,7 +486,7 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* q, const T* kb
             __syncthreads();
         }
         // chunk-local reverse sums of q ⊙ dq − k̄ ⊙ dk̄; their chunk totals go to tot[n, c]
-        if (threadIdx.x < 64 && i0 + threadIdx.x < d)
+        if (dg && threadIdx.x < 64 && i0 + threadIdx.x < d)
         {
             i64 i = i0 + threadIdx.x;
             T carry = T(0);
@@ -499,7 +500,7 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* q, const T* kb
         __syncthreads();
     }
     // tot[n, chunks] = rowsum(dS_T ⊙ S_T), the gradient of the final state carried into every dg
-    if (c == chunks - 1)
+    if (dg && c == chunks - 1)
         for (i64 i = threadIdx.x; i < d; i += NT)
         {
             T s = T(0);
