@@ -58,8 +58,8 @@ public sealed unsafe partial class CudaBackend
     /// <summary>States at every chunk boundary (forward: x = k̄, y = v; reverse: x = q, y = dO) and the last one.</summary>
     private void GatedScan(in GatedDims w, Tensor x, Tensor y, ulong G, double scale, ulong init, ulong states, ulong fin, bool reverse)
     {
-        int smem = (2 * GatedChunk * GatedLdT + 64) * w.Es;
-        GatedLaunch(Pick("gated_attention", x.DType, "gated_scan_f32", "gated_scan_f64"), (uint)((w.E + 63) / 64), (uint)((w.D + 63) / 64), (uint)w.N, smem,
+        int smem = (2 * 32 * GatedLdT + 64) * w.Es;
+        GatedLaunch(GatedKernel("gated_attention", x.DType, "gated_scan_f32", "gated_scan_tf32", "gated_scan_f64"), (uint)((w.E + 63) / 64), (uint)((w.D + 63) / 64), (uint)w.N, smem,
             Addr(x), Addr(y), G, scale, init, states, fin, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, reverse ? 1L : 0L);
     }
 
@@ -139,11 +139,14 @@ public sealed unsafe partial class CudaBackend
     {
         if (w.Chunks == 0) return;
         using var lse = Rent(w.ChunkFeatureBytes(8));
+        using var zref = Rent(w.ChunkFeatureBytes(8));
         Driver.Check(Driver.cuMemsetD32Async(flag, 1, (nuint)((long)w.N * w.Chunks), S), "cuMemsetD32Async");
         Launch("additive", Pick("additive_attention", k.DType, "additive_lse_f32", "additive_lse_f64"), w.ChunkFeatures, false,
             Addr(k), lse.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks);
+        Launch("additive", Pick("additive_attention", k.DType, "additive_zref_f32", "additive_zref_f64"), (long)w.N * w.D, false,
+            Addr(z0, true), lse.Ptr, zref.Ptr, (long)w.N, (long)w.D, (long)w.Chunks);
         Launch("additive", Pick("additive_attention", k.DType, "additive_prep_f32", "additive_prep_f64"), w.ChunkFeatures, false,
-            Addr(k), Addr(z0, true), lse.Ptr, Addr(kbar), G, flag, zT, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks);
+            Addr(k), zref.Ptr, Addr(kbar), G, flag, zT, z0 != null ? 1L : 0L, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks);
     }
 
     /// <inheritdoc/>

@@ -1,11 +1,12 @@
 // Causal additive (LightNet) attention pieces around the chunked gated kernels (gated.cu), on k [N, T, d]
 // with an optional running normaliser Z0 [N, d]; chunks of CH = 64 tokens, one thread per (n, chunk, i).
-//   Z_t = log(exp(Z_{t−1}) + exp(k_t)) (Z_{−1} = Z0, or −∞ without it; running-max form, in double),
+//   Z_t = log(exp(Z_{t−1}) + exp(k_t)) (Z_{−1} = Z0, or −∞ without it; running-max form in the input's
+//   precision inside a chunk, the chunks' log-sums combined in double),
 //   k̄_t = exp(k_t − Z_t),  G_t = Z_ref − Z_t  with Z_ref the Z before the chunk (Z_0 for the first chunk
 //   without Z0): the log-decay accumulated inside the chunk, which is what the gated kernels consume.
 //   additive_lse   log Σ exp(k) of every chunk;
-//   additive_prep  k̄, G, the factored-form flag of each chunk and Z_T, each chunk started from the
-//                  combined log-sums of the chunks before it.
+//   additive_zref  Z before every chunk (Z0 and the log-sums of the chunks before it);
+//   additive_prep  k̄, G, the factored-form flag of each chunk and Z_T, each chunk started from its Z_ref.
 // The backward in closed form (SPEC §1), λ_t = exp(Z_{t−1} − Z_t):
 //   w_t = q_t ⊙ dq_t + λ_{t+1} ⊙ w_{t+1},  dk_t = k̄_t ⊙ (dk̄_t − w_t),  dZ0 = rowsum(S0 ⊙ dS0) − λ_0 ⊙ w_0;
 //   additive_w_local  w at each chunk start from the chunk alone, and the factor that carries the next chunk's w in;
@@ -17,54 +18,68 @@ typedef long long i64;
 #define NEG_INF (-(double)__int_as_float(0x7f800000))
 
 // Adds exp(x) to the running sum exp(m)·s (running-max form; −∞ terms are skipped).
-__device__ __forceinline__ void lse_add(double& m, double& s, double x)
+template <typename T> __device__ __forceinline__ void lse_add(T& m, T& s, T x)
 {
-    if (x == NEG_INF) return;
-    if (x > m) { s = s * exp(m - x) + 1.0; m = x; }
+    if (x == T(NEG_INF)) return;
+    if (x > m) { s = s * exp(m - x) + T(1); m = x; }
     else s += exp(x - m);
 }
 
-__device__ __forceinline__ double lse_value(double m, double s) { return m == NEG_INF ? m : m + log(s); }
+template <typename T> __device__ __forceinline__ T lse_value(T m, T s) { return m == T(NEG_INF) ? m : m + log(s); }
 
 #define FOR_CHUNK_FEATURES(n_seq, chunks, d) \
     for (i64 p = blockIdx.x * (i64)blockDim.x + threadIdx.x; p < (n_seq) * (chunks) * (d); p += (i64)gridDim.x * blockDim.x)
 
+// lse[n, c, i] = log Σ_{t in chunk c} exp(k_t[i]) (in T, kept as double).
 template <typename T> __device__ void additive_lse(const T* k, double* lse, i64 n_seq, i64 tn, i64 d, i64 chunks)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
-        double m = NEG_INF, s = 0.0;
-        for (i64 l = 0; l < L; l++) lse_add(m, s, (double)k[(n * tn + t0 + l) * d + i]);
-        lse[p] = lse_value(m, s);
+        T m = T(NEG_INF), s = T(0);
+        for (i64 l = 0; l < L; l++) lse_add(m, s, k[(n * tn + t0 + l) * d + i]);
+        lse[p] = (double)lse_value(m, s);
+    }
+}
+
+// zref[n, c, i] = Z before chunk c (Z0 and the chunk log-sums before it combined in double; −∞ when empty).
+template <typename T> __device__ void additive_zref(const T* z0, const double* lse, double* zref, i64 n_seq, i64 d, i64 chunks)
+{
+    for (i64 p = blockIdx.x * (i64)blockDim.x + threadIdx.x; p < n_seq * d; p += (i64)gridDim.x * blockDim.x)
+    {
+        i64 n = p / d, i = p % d;
+        double m = z0 ? (double)z0[p] : NEG_INF, s = z0 ? 1.0 : 0.0;
+        for (i64 c = 0; c < chunks; c++)
+        {
+            zref[(n * chunks + c) * d + i] = lse_value(m, s);
+            lse_add(m, s, lse[(n * chunks + c) * d + i]);
+        }
     }
 }
 
 // flag[n, c] must be 1 on entry; a chunk with some |G| > FACTOR_LIMIT sets it to 0.
-template <typename T> __device__ void additive_prep(const T* k, const T* z0, const double* lse, T* kbar, T* G, int* flag, T* zT,
+template <typename T> __device__ void additive_prep(const T* k, const double* zref, T* kbar, T* G, int* flag, T* zT, bool has_z0,
     i64 n_seq, i64 tn, i64 d, i64 chunks)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
-        double m = z0 ? (double)z0[n * d + i] : NEG_INF, s = z0 ? 1.0 : 0.0;
-        for (i64 c2 = 0; c2 < c; c2++) lse_add(m, s, lse[(n * chunks + c2) * d + i]);
-        double zref = lse_value(m, s), z = zref;
+        T zr = (T)zref[p], m = zr, s = zr == T(NEG_INF) ? T(0) : T(1), z = zr;
         bool fine = true;
         for (i64 l = 0; l < L; l++)
         {
             i64 at = (n * tn + t0 + l) * d + i;
-            double kv = (double)k[at];
+            T kv = k[at];
             lse_add(m, s, kv);
             z = lse_value(m, s);
-            if (l == 0 && c == 0 && !z0) zref = z;
-            double gv = z == NEG_INF ? 0.0 : zref - z;
-            kbar[at] = (T)(z == NEG_INF ? 0.0 : exp(kv - z));
-            G[at] = (T)gv;
-            fine = fine && fabs(gv) <= FACTOR_LIMIT;
+            if (l == 0 && c == 0 && !has_z0) zr = z;
+            T gv = z == T(NEG_INF) ? T(0) : zr - z;
+            kbar[at] = z == T(NEG_INF) ? T(0) : exp(kv - z);
+            G[at] = gv;
+            fine = fine && fabs((double)gv) <= FACTOR_LIMIT;
         }
         if (!fine) flag[n * chunks + c] = 0;
-        if (c == chunks - 1) zT[n * d + i] = (T)z;
+        if (c == chunks - 1) zT[n * d + i] = z;
     }
 }
 
@@ -118,8 +133,10 @@ template <typename T> __device__ void additive_dk(const T* q, const T* dq, const
 
 #define ADDITIVE(SN, T) \
     extern "C" __global__ void additive_lse_##SN(const T* k, double* lse, i64 n, i64 t, i64 d, i64 chunks) { additive_lse(k, lse, n, t, d, chunks); } \
-    extern "C" __global__ void additive_prep_##SN(const T* k, const T* z0, const double* lse, T* kbar, T* G, int* flag, T* zT, i64 n, i64 t, i64 d, i64 chunks) \
-    { additive_prep(k, z0, lse, kbar, G, flag, zT, n, t, d, chunks); } \
+    extern "C" __global__ void additive_zref_##SN(const T* z0, const double* lse, double* zref, i64 n, i64 d, i64 chunks) \
+    { additive_zref(z0, lse, zref, n, d, chunks); } \
+    extern "C" __global__ void additive_prep_##SN(const T* k, const double* zref, T* kbar, T* G, int* flag, T* zT, i64 has_z0, i64 n, i64 t, i64 d, i64 chunks) \
+    { additive_prep(k, zref, kbar, G, flag, zT, has_z0 != 0, n, t, d, chunks); } \
     extern "C" __global__ void additive_w_local_##SN(const T* q, const T* dq, const T* G, T* wloc, T* carry, i64 n, i64 t, i64 d, i64 chunks) \
     { additive_w_local(q, dq, G, wloc, carry, n, t, d, chunks); } \
     extern "C" __global__ void additive_dk_##SN(const T* q, const T* dq, const T* kbar, const T* G, const T* dkbar, const T* wloc, const T* carry, \

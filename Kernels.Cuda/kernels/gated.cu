@@ -110,6 +110,34 @@ struct Tf32
 template <typename T, bool TC> struct AccOf { typedef Simt<T> type; };
 template <> struct AccOf<float, true> { typedef Tf32 type; };
 
+// Copies a ROWS × COLS tile into shared memory (row r at dst + r·ld): every value f(r, c) is loaded first, then
+// all are stored, so each thread has ROWS·COLS/NT global loads in flight at once.
+template <int ROWS, int COLS, typename T, typename F> __device__ __forceinline__ void stage(T* dst, int ld, F f)
+{
+    constexpr int ITEMS = ROWS * COLS / NT;
+    T r[ITEMS];
+#pragma unroll
+    for (int u = 0; u < ITEMS; u++) { int p = threadIdx.x + u * NT; r[u] = f(p / COLS, p % COLS); }
+#pragma unroll
+    for (int u = 0; u < ITEMS; u++) { int p = threadIdx.x + u * NT; dst[(p / COLS) * ld + p % COLS] = r[u]; }
+}
+
+// Two tiles of the same shape staged together (all loads of both before any store).
+template <int ROWS, int COLS, typename T, typename F, typename H> __device__ __forceinline__ void stage2(T* d1, int ld1, F f1, T* d2, int ld2, H f2)
+{
+    constexpr int ITEMS = ROWS * COLS / NT;
+    T r1[ITEMS], r2[ITEMS];
+#pragma unroll
+    for (int u = 0; u < ITEMS; u++) { int p = threadIdx.x + u * NT; r1[u] = f1(p / COLS, p % COLS); r2[u] = f2(p / COLS, p % COLS); }
+#pragma unroll
+    for (int u = 0; u < ITEMS; u++)
+    {
+        int p = threadIdx.x + u * NT;
+        d1[(p / COLS) * ld1 + p % COLS] = r1[u];
+        d2[(p / COLS) * ld2 + p % COLS] = r2[u];
+    }
+}
+
 // G (log-decay accumulated inside each chunk) and flag[n, c] = 1 when the chunk may use the factored form.
 template <typename T> __device__ void gated_cumsum(const T* g, T* G, int* flag, i64 tn, i64 d, i64 chunks)
 {
@@ -137,15 +165,16 @@ template <typename T> __device__ void gated_cumsum(const T* g, T* G, int* flag, 
 
 // States at chunk boundaries for the 64×64 tile (rows i0…, columns j0…) of sequence n. Forward: x = k̄,
 // y = v, states[n, c] = S before chunk c. Reverse: x = q, y = dO, states[n, c] = R after chunk c.
-template <typename T> __device__ void gated_scan(const T* x, const T* y, const T* G, double alpha, const T* init, T* states, T* fin,
+template <typename T, bool TC> __device__ void gated_scan(const T* x, const T* y, const T* G, double alpha, const T* init, T* states, T* fin,
     i64 tn, i64 d, i64 e, i64 chunks, bool reverse)
 {
     extern __shared__ __align__(16) unsigned char smem[];
     T* w = (T*)smem;
-    T* yb = w + CH * LDT;
-    T* glast = yb + CH * LDT;
-    i64 j0 = blockIdx.x * 64, i0 = blockIdx.y * 64, n = blockIdx.z;
-    Simt<T> S;
+    T* yb = w + KS * LDT;
+    T* glast = yb + KS * LDT;
+    int j0 = blockIdx.x * 64, i0 = blockIdx.y * 64, D = (int)d, E = (int)e;
+    i64 n = blockIdx.z;
+    typename AccOf<T, TC>::type S;
     S.each([&](int r, int cc, T& v) { i64 i = i0 + r, j = j0 + cc; v = init && i < d && j < e ? init[(n * d + i) * e + j] : T(0); });
     for (i64 step = 0; step < chunks; step++)
     {
@@ -159,54 +188,45 @@ template <typename T> __device__ void gated_scan(const T* x, const T* y, const T
             glast[threadIdx.x] = i < d ? G[(n * tn + t0 + L - 1) * d + i] : T(0);
         }
         __syncthreads();
-        for (int p = threadIdx.x; p < CH * 64; p += NT)
-        {
-            int s = p >> 6, q = p & 63;
-            i64 i = i0 + q, j = j0 + q;
-            T wv = T(0), yv = T(0);
-            if (s < L && i < d)
-            {
-                i64 at = (n * tn + t0 + s) * d + i;
-                T gv = G[at];
-                wv = reverse ? (T)alpha * (x[at] * f_exp(gv)) : x[at] * f_exp(glast[q] - gv);
-            }
-            if (s < L && j < e) yv = y[(n * tn + t0 + s) * e + j];
-            w[s * LDT + q] = wv;
-            yb[s * LDT + q] = yv;
-        }
-        __syncthreads();
+        const T* xc = x + (n * tn + t0) * d;
+        const T* Gc = G + (n * tn + t0) * d;
+        const T* yc = y + (n * tn + t0) * e;
         S.each([&](int r, int, T& v) { v *= f_exp(glast[r]); });
-        S.template mma<true, false>(w, LDT, yb, LDT, CH);
-        __syncthreads();
+        for (int s0 = 0; s0 < CH; s0 += KS)
+        {
+            stage2<KS, 64>(w, LDT, [&](int ss, int q) {
+                int s = s0 + ss, i = i0 + q;
+                if (s >= L || i >= D) return T(0);
+                T gv = Gc[s * D + i];
+                return reverse ? (T)alpha * (xc[s * D + i] * f_exp(gv)) : xc[s * D + i] * f_exp(glast[q] - gv);
+            }, yb, LDT, [&](int ss, int q) { int s = s0 + ss, j = j0 + q; return s < L && j < E ? yc[s * E + j] : T(0); });
+            __syncthreads();
+            S.template mma<true, false>(w, LDT, yb, LDT, KS);
+            __syncthreads();
+        }
     }
     if (fin) S.each([&](int r, int cc, T& v) { i64 i = i0 + r, j = j0 + cc; if (i < d && j < e) fin[(n * d + i) * e + j] = v; });
 }
 
-// Masked intra-chunk scores A[t, s] = Σ_i q_t[i] k̄_s[i] e^{G_t[i] − G_s[i]} (s ≤ t < L, else 0) into A (ld LDT).
-template <typename T, bool TC> __device__ void chunk_scores(const T* q, const T* kb, const T* G, bool factor, i64 base, int L, i64 d,
+// Masked intra-chunk scores A[t, s] = Σ_i q_t[i] k̄_s[i] e^{G_t[i] − G_s[i]} (s ≤ t < L, else 0) into A (ld LDT);
+// qc, kc, Gc point at the chunk's first token.
+template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T* kc, const T* Gc, bool factor, int L, i64 d,
     T* A, T* bufA, T* bufB)
 {
+    const int D = (int)d;
     if (factor)
     {
         typename AccOf<T, TC>::type acc;
         acc.zero();
-        for (i64 i0 = 0; i0 < d; i0 += KS)
+        for (int i0 = 0; i0 < (int)d; i0 += KS)
         {
-            for (int p = threadIdx.x; p < CH * KS; p += NT)
-            {
-                int t = p / KS, ii = p % KS;
-                i64 i = i0 + ii;
-                T a = T(0), b = T(0);
-                if (t < L && i < d)
-                {
-                    i64 at = (base + t) * d + i;
-                    T gv = G[at];
-                    a = q[at] * f_exp(gv);
-                    b = kb[at] * f_exp(-gv);
-                }
-                bufA[t * LDS + ii] = a;
-                bufB[t * LDS + ii] = b;
-            }
+            stage2<CH, KS>(bufA, LDS, [&](int t, int ii) {
+                int i = i0 + ii;
+                return t < L && i < d ? qc[t * D + i] * f_exp(Gc[t * D + i]) : T(0);
+            }, bufB, LDS, [&](int t, int ii) {
+                int i = i0 + ii;
+                return t < L && i < d ? kc[t * D + i] * f_exp(-Gc[t * D + i]) : T(0);
+            });
             __syncthreads();
             acc.template mma<false, true>(bufA, LDS, bufB, LDS, KS);
             __syncthreads();
@@ -219,17 +239,17 @@ template <typename T, bool TC> __device__ void chunk_scores(const T* q, const T*
         T p[4][4];
         for (int a = 0; a < 4; a++)
             for (int b = 0; b < 4; b++) p[a][b] = T(0);
-        for (i64 i = 0; i < d; i++)
+        for (int i = 0; i < D; i++)
         {
             T qv[4], gq[4], kv[4], gk[4];
             for (int a = 0; a < 4; a++)
             {
                 int t = ty + 16 * a;
-                qv[a] = t < L ? q[(base + t) * d + i] : T(0);
-                gq[a] = t < L ? G[(base + t) * d + i] : T(0);
+                qv[a] = t < L ? qc[t * D + i] : T(0);
+                gq[a] = t < L ? Gc[t * D + i] : T(0);
                 int s = tx + 16 * a;
-                kv[a] = s < L ? kb[(base + s) * d + i] : T(0);
-                gk[a] = s < L ? G[(base + s) * d + i] : T(0);
+                kv[a] = s < L ? kc[s * D + i] : T(0);
+                gk[a] = s < L ? Gc[s * D + i] : T(0);
             }
             for (int a = 0; a < 4; a++)
                 for (int b = 0; b < 4; b++)
@@ -241,9 +261,48 @@ template <typename T, bool TC> __device__ void chunk_scores(const T* q, const T*
     __syncthreads();
 }
 
+// acc += X · M over d in slices of KS: X[t, i] = xf(t, i) (CH × d, built while staging), M[i, j] = m[i·e + e0 + j] (d × 64).
+template <typename T, typename Acc, typename F> __device__ __forceinline__ void times_state(Acc& acc, F xf, const T* m, int e0, i64 d, i64 e, T* bufA, T* bufB)
+{
+    const int E = (int)e;
+    for (int i0 = 0; i0 < (int)d; i0 += KS)
+    {
+        stage<CH, KS>(bufA, LDS, [&](int t, int ii) { return i0 + ii < d ? xf(t, i0 + ii) : T(0); });
+        stage<KS, 64>(bufB, LDT, [&](int ii, int jj) { int i = i0 + ii, j = e0 + jj; return i < d && j < e ? m[i * E + j] : T(0); });
+        __syncthreads();
+        acc.template mma<false, false>(bufA, LDS, bufB, LDT, KS);
+        __syncthreads();
+    }
+}
+
+// acc += W · Y over the chunk's tokens: W[t, s] (CH × CH, ld LDT, transposed when WT), Y[s, j] = yf(s, j) (CH × 64, built while staging).
+template <bool WT, typename T, typename Acc, typename F> __device__ __forceinline__ void times_tokens(Acc& acc, const T* W, F yf, T* bufB)
+{
+    for (int s0 = 0; s0 < CH; s0 += KS)
+    {
+        stage<KS, 64>(bufB, LDT, [&](int ss, int jj) { return yf(s0 + ss, jj); });
+        __syncthreads();
+        acc.template mma<WT, false>(WT ? W + s0 * LDT : W + s0, LDT, bufB, LDT, KS);
+        __syncthreads();
+    }
+}
+
+// acc += X · Yᵀ over the value dimension e in slices of KS: X[t, j] = xf(t, j), Y[r, j] = yf(r, j) (both CH × e).
+template <typename T, typename Acc, typename F, typename H> __device__ __forceinline__ void times_values(Acc& acc, F xf, H yf, i64 e, T* bufA, T* bufB)
+{
+    for (int j0 = 0; j0 < (int)e; j0 += KS)
+    {
+        stage2<CH, KS>(bufA, LDS, [&](int t, int jj) { return j0 + jj < e ? xf(t, j0 + jj) : T(0); },
+            bufB, LDS, [&](int r, int jj) { return j0 + jj < e ? yf(r, j0 + jj) : T(0); });
+        __syncthreads();
+        acc.template mma<false, true>(bufA, LDS, bufB, LDS, KS);
+        __syncthreads();
+    }
+}
+
 // One chunk of the output: o = α[(q ⊙ e^G) S + A V], S = h[n, c] the state before the chunk.
-template <typename T, bool TC> __device__ void gated_out(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, T* o,
-    double alpha, i64 tn, i64 d, i64 e, i64 chunks)
+template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q, const T* __restrict__ kb, const T* __restrict__ v,
+    const T* __restrict__ G, const int* flag, const T* __restrict__ h, T* __restrict__ o, double alpha, i64 tn, i64 d, i64 e, i64 chunks)
 {
     extern __shared__ __align__(16) unsigned char smem[];
     T* A = (T*)smem;
@@ -251,50 +310,25 @@ template <typename T, bool TC> __device__ void gated_out(const T* q, const T* kb
     T* bufB = bufA + CH * LDS;
     i64 c = blockIdx.x, n = blockIdx.y, t0 = c * CH, base = n * tn + t0;
     int L = (int)min((i64)CH, tn - t0);
-    chunk_scores<T, TC>(q, kb, G, flag[n * chunks + c] != 0, base, L, d, A, bufA, bufB);
+    const int D = (int)d, E = (int)e;
+    const T *qc = q + base * d, *kc = kb + base * d, *Gc = G + base * d, *vc = v + base * e;
+    chunk_scores<T, TC>(qc, kc, Gc, flag[n * chunks + c] != 0, L, d, A, bufA, bufB);
     const T* hc = h + (n * chunks + c) * d * e;
-    for (i64 e0 = 0; e0 < e; e0 += 64)
+    for (int e0 = 0; e0 < (int)e; e0 += 64)
     {
         typename AccOf<T, TC>::type acc;
         acc.zero();
-        for (i64 i0 = 0; i0 < d; i0 += KS)
-        {
-            for (int p = threadIdx.x; p < CH * KS; p += NT)
-            {
-                int t = p / KS, ii = p % KS;
-                i64 i = i0 + ii;
-                i64 at = (base + t) * d + i;
-                bufA[t * LDS + ii] = t < L && i < d ? q[at] * f_exp(G[at]) : T(0);
-            }
-            for (int p = threadIdx.x; p < KS * 64; p += NT)
-            {
-                int ii = p >> 6, jj = p & 63;
-                i64 i = i0 + ii, j = e0 + jj;
-                bufB[ii * LDT + jj] = i < d && j < e ? hc[i * e + j] : T(0);
-            }
-            __syncthreads();
-            acc.template mma<false, false>(bufA, LDS, bufB, LDT, KS);
-            __syncthreads();
-        }
-        for (int s0 = 0; s0 < CH; s0 += KS)
-        {
-            for (int p = threadIdx.x; p < KS * 64; p += NT)
-            {
-                int ss = p >> 6, jj = p & 63;
-                i64 j = e0 + jj;
-                bufB[ss * LDT + jj] = s0 + ss < L && j < e ? v[(base + s0 + ss) * e + j] : T(0);
-            }
-            __syncthreads();
-            acc.template mma<false, false>(A + s0, LDT, bufB, LDT, KS);
-            __syncthreads();
-        }
+        times_state<T>(acc, [&](int t, int i) { return t < L ? qc[t * D + i] * f_exp(Gc[t * D + i]) : T(0); }, hc, e0, d, e, bufA, bufB);
+        times_tokens<false, T>(acc, A, [&](int s, int jj) { int j = e0 + jj; return s < L && j < e ? vc[s * E + j] : T(0); }, bufB);
         acc.each([&](int t, int jj, T& val) { if (t < L && e0 + jj < e) o[(base + t) * e + e0 + jj] = (T)alpha * val; });
     }
 }
 
 // One chunk of the backward (see the file header); R = dh[n, c] is the gradient of the state after the chunk.
-template <typename T, bool TC> __device__ void gated_bwd(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, const T* dh,
-    const T* dO, const T* dsT, const T* sT, T* dq, T* dkb, T* dv, T* dg, T* tot, double alpha, i64 tn, i64 d, i64 e, i64 chunks)
+template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q, const T* __restrict__ kb, const T* __restrict__ v,
+    const T* __restrict__ G, const int* flag, const T* __restrict__ h, const T* __restrict__ dh, const T* __restrict__ dO,
+    const T* dsT, const T* sT, T* __restrict__ dq, T* __restrict__ dkb, T* __restrict__ dv, T* __restrict__ dg, T* tot,
+    double alpha, i64 tn, i64 d, i64 e, i64 chunks)
 {
     typedef typename AccOf<T, TC>::type Acc;
     extern __shared__ __align__(16) unsigned char smem[];
@@ -307,123 +341,59 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* q, const T* kb
     i64 c = blockIdx.x, n = blockIdx.y, t0 = c * CH, base = n * tn + t0;
     int L = (int)min((i64)CH, tn - t0);
     bool factor = flag[n * chunks + c] != 0;
+    const int D = (int)d, E = (int)e;
     T a = (T)alpha;
-    const T* Gl = G + (base + L - 1) * d;
+    const T *qc = q + base * d, *kc = kb + base * d, *Gc = G + base * d, *vc = v + base * e, *dOc = dO + base * e;
+    const T* Gl = Gc + (L - 1) * d;
     const T* Sc = h + (n * chunks + c) * d * e;
     const T* Rc = dh + (n * chunks + c) * d * e;
-    chunk_scores<T, TC>(q, kb, G, factor, base, L, d, A, bufA, bufB);
+    chunk_scores<T, TC>(qc, kc, Gc, factor, L, d, A, bufA, bufB);
 
     // dA = mask(dO Vᵀ)
     {
         Acc acc;
         acc.zero();
-        for (i64 j0 = 0; j0 < e; j0 += KS)
-        {
-            for (int p = threadIdx.x; p < CH * KS; p += NT)
-            {
-                int t = p / KS, jj = p % KS;
-                i64 j = j0 + jj;
-                bool in = t < L && j < e;
-                bufA[t * LDS + jj] = in ? dO[(base + t) * e + j] : T(0);
-                bufB[t * LDS + jj] = in ? v[(base + t) * e + j] : T(0);
-            }
-            __syncthreads();
-            acc.template mma<false, true>(bufA, LDS, bufB, LDS, KS);
-            __syncthreads();
-        }
+        times_values<T>(acc, [&](int t, int j) { return t < L ? dOc[t * E + j] : T(0); }, [&](int s, int j) { return s < L ? vc[s * E + j] : T(0); },
+            e, bufA, bufB);
         acc.each([&](int t, int s, T& val) { dA[t * LDT + s] = s <= t ? val : T(0); });
         __syncthreads();
     }
 
     // dv = Aᵀ (α dO) + (k̄ ⊙ e^{G_last − G}) R
-    for (i64 e0 = 0; e0 < e; e0 += 64)
+    for (int e0 = 0; e0 < (int)e; e0 += 64)
     {
         Acc acc;
         acc.zero();
-        for (int s0 = 0; s0 < CH; s0 += KS)
-        {
-            for (int p = threadIdx.x; p < KS * 64; p += NT)
-            {
-                int tt = p >> 6, jj = p & 63;
-                i64 j = e0 + jj;
-                bufB[tt * LDT + jj] = s0 + tt < L && j < e ? a * dO[(base + s0 + tt) * e + j] : T(0);
-            }
-            __syncthreads();
-            acc.template mma<true, false>(A + s0 * LDT, LDT, bufB, LDT, KS);
-            __syncthreads();
-        }
-        for (i64 i0 = 0; i0 < d; i0 += KS)
-        {
-            for (int p = threadIdx.x; p < CH * KS; p += NT)
-            {
-                int s = p / KS, ii = p % KS;
-                i64 i = i0 + ii, at = (base + s) * d + i;
-                bufA[s * LDS + ii] = s < L && i < d ? kb[at] * f_exp(Gl[i] - G[at]) : T(0);
-            }
-            for (int p = threadIdx.x; p < KS * 64; p += NT)
-            {
-                int ii = p >> 6, jj = p & 63;
-                i64 i = i0 + ii, j = e0 + jj;
-                bufB[ii * LDT + jj] = i < d && j < e ? Rc[i * e + j] : T(0);
-            }
-            __syncthreads();
-            acc.template mma<false, false>(bufA, LDS, bufB, LDT, KS);
-            __syncthreads();
-        }
+        times_tokens<true, T>(acc, A, [&](int t, int jj) { int j = e0 + jj; return t < L && j < e ? a * dOc[t * E + j] : T(0); }, bufB);
+        times_state<T>(acc, [&](int s, int i) { return s < L ? kc[s * D + i] * f_exp(Gl[i] - Gc[s * D + i]) : T(0); }, Rc, e0, d, e, bufA, bufB);
         acc.each([&](int s, int jj, T& val) { if (s < L && e0 + jj < e) dv[(base + s) * e + e0 + jj] = val; });
     }
 
-    for (i64 i0 = 0; i0 < d; i0 += 64)
+    for (int i0 = 0; i0 < (int)d; i0 += 64)
     {
         // dq = α e^G ⊙ [dO Sᵀ + dA (k̄ ⊙ e^{−G})]  (factored) or α[e^G ⊙ (dO Sᵀ) + pairwise intra]
         {
             Acc acc;
             acc.zero();
-            for (i64 j0 = 0; j0 < e; j0 += KS)
-            {
-                for (int p = threadIdx.x; p < CH * KS; p += NT)
-                {
-                    int r = p / KS, jj = p % KS;
-                    i64 j = j0 + jj, i = i0 + r;
-                    bufA[r * LDS + jj] = r < L && j < e ? dO[(base + r) * e + j] : T(0);
-                    bufB[r * LDS + jj] = i < d && j < e ? Sc[i * e + j] : T(0);
-                }
-                __syncthreads();
-                acc.template mma<false, true>(bufA, LDS, bufB, LDS, KS);
-                __syncthreads();
-            }
+            times_values<T>(acc, [&](int t, int j) { return t < L ? dOc[t * E + j] : T(0); },
+                [&](int r, int j) { return i0 + r < d ? Sc[(i0 + r) * E + j] : T(0); }, e, bufA, bufB);
             if (factor)
-                for (int s0 = 0; s0 < CH; s0 += KS)
-                {
-                    for (int p = threadIdx.x; p < KS * 64; p += NT)
-                    {
-                        int ss = p >> 6, ii = p & 63;
-                        i64 i = i0 + ii, at = (base + s0 + ss) * d + i;
-                        bufB[ss * LDT + ii] = s0 + ss < L && i < d ? kb[at] * f_exp(-G[at]) : T(0);
-                    }
-                    __syncthreads();
-                    acc.template mma<false, false>(dA + s0, LDT, bufB, LDT, KS);
-                    __syncthreads();
-                }
+                times_tokens<false, T>(acc, dA, [&](int s, int ii) { int i = i0 + ii; return s < L && i < d ? kc[s * D + i] * f_exp(-Gc[s * D + i]) : T(0); }, bufB);
             acc.each([&](int t, int ii, T& val) { X[t * LDT + ii] = val; });
             __syncthreads();
             for (int p = threadIdx.x; p < CH * 64; p += NT)
             {
                 int t = p >> 6, ii = p & 63;
-                i64 i = i0 + ii, at = (base + t) * d + i;
+                int i = i0 + ii, at = t * D + i;
                 T r = T(0);
                 if (t < L && i < d)
                 {
-                    T gt = G[at], val = f_exp(gt) * X[t * LDT + ii];
+                    T gt = Gc[at], val = f_exp(gt) * X[t * LDT + ii];
                     if (!factor)
-                        for (int s = 0; s <= t; s++)
-                        {
-                            i64 as = (base + s) * d + i;
-                            val += dA[t * LDT + s] * kb[as] * f_exp(gt - G[as]);
-                        }
+                        for (int s = 0; s <= t; s++) val += dA[t * LDT + s] * kc[s * D + i] * f_exp(gt - Gc[s * D + i]);
                     T dqv = a * val;
-                    dq[at] = dqv;
-                    r = q[at] * dqv;
+                    dq[base * d + at] = dqv;
+                    r = qc[at] * dqv;
                 }
                 X[t * LDT + ii] = r;
             }
@@ -433,54 +403,28 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* q, const T* kb
         {
             Acc acc;
             acc.zero();
-            for (i64 j0 = 0; j0 < e; j0 += KS)
-            {
-                for (int p = threadIdx.x; p < CH * KS; p += NT)
-                {
-                    int r = p / KS, jj = p % KS;
-                    i64 j = j0 + jj, i = i0 + r;
-                    bufA[r * LDS + jj] = r < L && j < e ? v[(base + r) * e + j] : T(0);
-                    bufB[r * LDS + jj] = i < d && j < e ? (factor ? f_exp(Gl[i]) * Rc[i * e + j] : Rc[i * e + j]) : T(0);
-                }
-                __syncthreads();
-                acc.template mma<false, true>(bufA, LDS, bufB, LDS, KS);
-                __syncthreads();
-            }
+            times_values<T>(acc, [&](int s, int j) { return s < L ? vc[s * E + j] : T(0); },
+                [&](int r, int j) { int i = i0 + r; return i < d ? (factor ? f_exp(Gl[i]) * Rc[i * E + j] : Rc[i * E + j]) : T(0); }, e, bufA, bufB);
             if (factor)
-                for (int s0 = 0; s0 < CH; s0 += KS)
-                {
-                    for (int p = threadIdx.x; p < KS * 64; p += NT)
-                    {
-                        int tt = p >> 6, ii = p & 63;
-                        i64 i = i0 + ii, at = (base + s0 + tt) * d + i;
-                        bufB[tt * LDT + ii] = s0 + tt < L && i < d ? a * (q[at] * f_exp(G[at])) : T(0);
-                    }
-                    __syncthreads();
-                    acc.template mma<true, false>(dA + s0 * LDT, LDT, bufB, LDT, KS);
-                    __syncthreads();
-                }
+                times_tokens<true, T>(acc, dA, [&](int t, int ii) { int i = i0 + ii; return t < L && i < d ? a * (qc[t * D + i] * f_exp(Gc[t * D + i])) : T(0); }, bufB);
             acc.each([&](int s, int ii, T& val) { buf[s * LDT + ii] = val; });
             __syncthreads();
             for (int p = threadIdx.x; p < CH * 64; p += NT)
             {
                 int s = p >> 6, ii = p & 63;
-                i64 i = i0 + ii, at = (base + s) * d + i;
+                int i = i0 + ii, at = s * D + i;
                 if (s < L && i < d)
                 {
-                    T gs = G[at], val;
+                    T gs = Gc[at], val;
                     if (factor) val = f_exp(-gs) * buf[s * LDT + ii];
                     else
                     {
                         T intra = T(0);
-                        for (int t = s; t < L; t++)
-                        {
-                            i64 atq = (base + t) * d + i;
-                            intra += dA[t * LDT + s] * q[atq] * f_exp(G[atq] - gs);
-                        }
+                        for (int t = s; t < L; t++) intra += dA[t * LDT + s] * qc[t * D + i] * f_exp(Gc[t * D + i] - gs);
                         val = f_exp(Gl[i] - gs) * buf[s * LDT + ii] + a * intra;
                     }
-                    dkb[at] = val;
-                    X[s * LDT + ii] -= kb[at] * val;
+                    dkb[base * d + at] = val;
+                    X[s * LDT + ii] -= kc[at] * val;
                 }
             }
             __syncthreads();
@@ -526,13 +470,13 @@ template <typename T> __device__ void gated_dg_carry(T* dg, const T* tot, i64 n_
 #define GATED_COMMON(SN, T) \
     extern "C" __global__ void __launch_bounds__(NT) gated_cumsum_##SN(const T* g, T* G, int* flag, i64 tn, i64 d, i64 chunks) \
     { gated_cumsum(g, G, flag, tn, d, chunks); } \
-    extern "C" __global__ void __launch_bounds__(NT) gated_scan_##SN(const T* x, const T* y, const T* G, double alpha, const T* init, T* states, T* fin, \
-        i64 tn, i64 d, i64 e, i64 chunks, i64 reverse) \
-    { gated_scan(x, y, G, alpha, init, states, fin, tn, d, e, chunks, reverse != 0); } \
     extern "C" __global__ void gated_dg_carry_##SN(T* dg, const T* tot, i64 n, i64 tn, i64 d, i64 chunks) \
     { gated_dg_carry(dg, tot, n, tn, d, chunks); }
 
 #define GATED_CHUNKS(SN, T, TC) \
+    extern "C" __global__ void __launch_bounds__(NT, 4) gated_scan_##SN(const T* x, const T* y, const T* G, double alpha, const T* init, T* states, T* fin, \
+        i64 tn, i64 d, i64 e, i64 chunks, i64 reverse) \
+    { gated_scan<T, TC>(x, y, G, alpha, init, states, fin, tn, d, e, chunks, reverse != 0); } \
     extern "C" __global__ void __launch_bounds__(NT) gated_out_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, T* o, \
         double alpha, i64 tn, i64 d, i64 e, i64 chunks) \
     { gated_out<T, TC>(q, kb, v, G, flag, h, o, alpha, tn, d, e, chunks); } \
