@@ -477,10 +477,10 @@ template <typename T> __device__ void gated_dg_carry(T* dg, const T* tot, i64 n_
     extern "C" __global__ void __launch_bounds__(NT, 4) gated_scan_##SN(const T* x, const T* y, const T* G, double alpha, const T* init, T* states, T* fin, \
         i64 tn, i64 d, i64 e, i64 chunks, i64 reverse) \
     { gated_scan<T, TC>(x, y, G, alpha, init, states, fin, tn, d, e, chunks, reverse != 0); } \
-    extern "C" __global__ void __launch_bounds__(NT) gated_out_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, T* o, \
+    extern "C" __global__ void __launch_bounds__(NT, 3) gated_out_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, T* o, \
         double alpha, i64 tn, i64 d, i64 e, i64 chunks) \
     { gated_out<T, TC>(q, kb, v, G, flag, h, o, alpha, tn, d, e, chunks); } \
-    extern "C" __global__ void __launch_bounds__(NT) gated_bwd_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, \
+    extern "C" __global__ void __launch_bounds__(NT, 3) gated_bwd_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, \
         const T* dh, const T* dO, const T* dsT, const T* sT, T* dq, T* dkb, T* dv, T* dg, T* tot, double alpha, i64 tn, i64 d, i64 e, i64 chunks) \
     { gated_bwd<T, TC>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, alpha, tn, d, e, chunks); }
 
