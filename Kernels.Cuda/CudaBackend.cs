@@ -44,7 +44,7 @@ public sealed unsafe partial class CudaBackend : IBackend
     public CudaDeviceInfo Info => _dev.Info;
     /// <summary>Use cuBLAS for matrix products when it is installed (default; LIGHTNET_CUBLAS=0 turns it off).</summary>
     public bool UseCublas { get; set; }
-    /// <summary>Let cuBLAS use TF32 tensor cores for float32 products (faster, ~1e-3 relative error). Off by default.</summary>
+    /// <summary>Let cuBLAS and the attention kernels use TF32 tensor cores for float32 products (faster, ~1e-3 relative error). Off by default.</summary>
     public bool AllowTf32 { get; set; }
     /// <summary>True when cuBLAS is installed and will be used.</summary>
     public bool CublasActive => UseCublas && _dev.Cublas != IntPtr.Zero;
