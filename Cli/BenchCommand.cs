@@ -18,7 +18,7 @@ internal static class BenchCommand
         string what = named ? args[0] : "lm";
         var o = new Options("bench", named ? args[1..] : args, new HashSet<string>());
         int steps = o.Int("--steps") ?? 3;
-        var device = Device.Parse(o.String("--device") ?? "cpu");
+        var device = DeviceOption.Resolve("bench", o.String("--device"));
         o.RejectUnknown();
         Module model;
         Func<Variable> loss;

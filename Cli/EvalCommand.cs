@@ -24,7 +24,7 @@ internal static class EvalCommand
     {
         var o = new Options("eval classify", args, new HashSet<string>());
         var dir = o.String("--run") ?? Path.Combine("runs", "classify");
-        var device = Device.Parse(o.String("--device") ?? "cpu");
+        var device = DeviceOption.Resolve("eval classify", o.String("--device"));
         o.RejectUnknown();
         var cfg = ImageClassifierConfig.FromJson(Checkpoint.ReadConfig(dir), Path.Combine(dir, "config.json"));
         var model = new LightNetForImageClassification(cfg, new Generator(0));

@@ -14,7 +14,7 @@ public static class Program
                 "golden" => Golden.GoldenCommand.Run(args[1..], Console.Out, Console.Error),
                 "data" => DataCommand.Run(args[1..], Console.Out, Console.Error),
                 "bench" => BenchCommand.Run(args[1..]),
-                "train" => TrainCommand.Run(args[1..]),
+                "train" => Launcher.TryLaunch(args) ?? TrainCommand.Run(args[1..]),
                 "eval" => EvalCommand.Run(args[1..]),
                 "sample" => SampleCommand.Run(args[1..]),
                 "--help" or "-h" or "help" => Help(),
@@ -43,6 +43,8 @@ public static class Program
               lightnet train classify [--steps N|--epochs N] [--stop-after N] [--batch-size N] [--lr X] [--seed N]
                                       [--device cpu|cuda] [--out DIR] [--resume] [--hidden N] [--layers N] [--heads N] [--patch N]
                                                        LightNet on Fashion-MNIST (fetches the data), with checkpoints and resume
+                                      data parallel: [--gpus N | --procs N] [--nodes M --node-rank K --master-addr HOST --master-port P]
+                                                       one process per GPU (NCCL) or per CPU share; --batch-size is the global batch
               lightnet eval classify [--run DIR] [--device cpu|cuda]   test accuracy of a trained run
               lightnet train lm [--mixer lightnet|gla|softmax] [--tpe on|off] [--lrpe on|off] [--tokenizer byte|gpt2] [--hidden N] [--layers N]
                                 [--heads N] [--seq-len N] [--eval-windows N] [--prompt TEXT] [--sample-tokens N] + the common train flags

@@ -14,11 +14,14 @@ internal static class TrainRun
 
     /// <summary>
     /// Reads <c>--steps|--epochs --stop-after --batch-size --grad-accum --lr --warmup --weight-decay --clip --ema --seed
-    /// --device --out --resume --checkpoint-every --eval-every --threads</c>. <paramref name="itemsPerEpoch"/> turns
+    /// --device --out --resume --checkpoint-every --eval-every --threads</c> and, in a data-parallel rank, joins the job
+    /// (<see cref="Launcher"/>; <c>--batch-size</c> is then the global batch). <paramref name="itemsPerEpoch"/> turns
     /// <c>--epochs</c> into steps (null: the task has no epochs).
     /// </summary>
     public static RunOptions Common(Options o, Defaults d, long? itemsPerEpoch)
     {
+        var (collective, rankDevice) = Launcher.Join(Launcher.Read(o));
+        var deviceFlag = o.String("--device");
         if (o.Int("--threads") is int th) Parallelism.Threads = th;
         int batch = o.Int("--batch-size") ?? d.BatchSize;
         int accum = o.Int("--grad-accum") ?? 1;
@@ -42,13 +45,16 @@ internal static class TrainRun
             Resume = o.Flag("--resume"),
             CheckpointEvery = o.Int("--checkpoint-every") ?? 100,
             EvalEvery = o.Int("--eval-every"),
-            Device = Device.Parse(o.String("--device") ?? "cpu"),
+            Device = rankDevice ?? DeviceOption.Resolve("train", deviceFlag),
+            Collective = collective,
         };
     }
 
     /// <summary>Runs the loop under a progress bar (loss, throughput, ETA), then draws loss.png and reports how the run ended.</summary>
     public static TrainResult WithProgress(RunOptions run, ITrainingTask task, string unit)
     {
+        using var collective = run.Collective;
+        if (!run.IsRoot) return TrainingLoop.Run(run, task); // rank 0 reports for the job
         TrainResult result = null!;
         AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())

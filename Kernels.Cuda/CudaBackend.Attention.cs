@@ -1,91 +1,192 @@
+using LightNet.Kernels.Cuda.Native;
+
 namespace LightNet.Kernels.Cuda;
 
 public sealed unsafe partial class CudaBackend
 {
-    private const int GatedMaxD = 256;
+    /// <summary>Chunk length of the CUDA kernels (gated.cu's CH); the chunk argument of the entry points does not change it.</summary>
+    private const int GatedChunk = 64;
+    private const int GatedThreads = 256;
+    /// <summary>Shared-memory leading dimensions of gated.cu: a 64-wide tile (LDT) and a 32-deep slice (LDS).</summary>
+    private const int GatedLdT = GatedChunk + 4, GatedLdS = 32 + 4;
 
-    /// <summary>Threads per sequence block: e rounded up to whole warps (thread j owns state column j).</summary>
-    private static uint GatedBlock(string op, int d, int e)
+    /// <summary>Sizes of one attention call ([N, T, d] queries and keys, [N, T, e] values) cut into chunks.</summary>
+    private readonly struct GatedDims
     {
-        if (d > GatedMaxD || e > 1024)
-            throw new ShapeException($"{op}: head dims d = {d}, e = {e} exceed the CUDA recurrence limits (d ≤ {GatedMaxD}, e ≤ 1024)");
-        return (uint)Math.Max(32, (e + 31) / 32 * 32);
+        public readonly int N, T, D, E, Chunks, Es;
+        public GatedDims(Tensor q, Tensor v, string op)
+        {
+            N = q.Size(0); T = q.Size(1); D = q.Size(2); E = v.Size(2); Es = q.DType.Size();
+            Chunks = (T + GatedChunk - 1) / GatedChunk;
+            if (N > 65535 || Chunks > 65535)
+                throw new ShapeException($"{op}: {N} sequences of {T} tokens exceed the CUDA grid (at most 65535 sequences and 65535 chunks of {GatedChunk})");
+        }
+        public bool Empty => N == 0 || D == 0 || E == 0;
+        /// <summary>Bytes of one [N, T, d] tensor.</summary>
+        public long KeyBytes => (long)N * T * D * Es;
+        /// <summary>Bytes of the states at every chunk boundary, [N, chunks, d, e].</summary>
+        public long StateBytes => (long)N * Chunks * D * E * Es;
+        /// <summary>Bytes of one value per (sequence, chunk, feature).</summary>
+        public long ChunkFeatureBytes(int size) => (long)N * Chunks * D * size;
+        /// <summary>Work items of the one-thread-per-(sequence, chunk, feature) kernels.</summary>
+        public long ChunkFeatures => (long)N * Chunks * D;
+    }
+
+    /// <summary>Device memory rented from the caching allocator for one call (stream-ordered, so it is handed back right after queuing).</summary>
+    private readonly struct Scratch : IDisposable
+    {
+        private readonly DeviceAllocator _alloc;
+        private readonly long _block;
+        public readonly ulong Ptr;
+        public Scratch(DeviceAllocator alloc, long bytes) { _alloc = alloc; Ptr = alloc.Rent(Math.Max(8, bytes), out _block); }
+        public void Dispose() => _alloc.Return(Ptr, _block);
+    }
+
+    private Scratch Rent(long bytes) => new(_dev.Allocator, bytes);
+
+    /// <summary>Kernel name for the dtype, with the TF32 tensor-core variant when <see cref="AllowTf32"/> is set.</summary>
+    private string GatedKernel(string op, DType t, string f32, string tf32, string f64) => AllowTf32 && t == DType.Float32 ? tf32 : Pick(op, t, f32, f64);
+
+    private void GatedLaunch(string kernel, uint gx, uint gy, uint gz, int sharedBytes, params ReadOnlySpan<KernelArg> args)
+    {
+        var f = _dev.Function("gated", kernel);
+        if (sharedBytes > 48 * 1024) f.AllowSharedBytes(sharedBytes);
+        var a = ArgPack.From(args);
+        f.Launch(gx, gy, gz, GatedThreads, (uint)sharedBytes, S, ref a);
+    }
+
+    /// <summary>States at every chunk boundary (forward: x = k̄, y = v; reverse: x = q, y = dO) and the last one.</summary>
+    private void GatedScan(in GatedDims w, Tensor x, Tensor y, ulong G, double scale, ulong init, ulong states, ulong fin, bool reverse)
+    {
+        int smem = (2 * 32 * GatedLdT + 64) * w.Es;
+        GatedLaunch(GatedKernel("gated_attention", x.DType, "gated_scan_f32", "gated_scan_tf32", "gated_scan_f64"), (uint)((w.E + 63) / 64), (uint)((w.D + 63) / 64), (uint)w.N, smem,
+            Addr(x), Addr(y), G, scale, init, states, fin, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, reverse ? 1L : 0L);
+    }
+
+    /// <summary>Forward from the in-chunk log-decay G and the chunk flags: chunk states, then every chunk's output.</summary>
+    private void GatedForwardCore(in GatedDims w, Tensor q, Tensor kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor o, Tensor sT)
+    {
+        var kOut = GatedKernel("gated_attention", q.DType, "gated_out_f32", "gated_out_tf32", "gated_out_f64");
+        using var h = Rent(w.StateBytes);
+        GatedScan(w, kbar, v, G, scale, Addr(s0, true), h.Ptr, Addr(sT), reverse: false);
+        if (w.Chunks > 0)
+            GatedLaunch(kOut, (uint)w.Chunks, (uint)w.N, 1, (GatedChunk * GatedLdT + 2 * GatedChunk * GatedLdS) * w.Es,
+                Addr(q), Addr(kbar), Addr(v), G, flag, h.Ptr, Addr(o), scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks);
+    }
+
+    /// <summary>Backward from G and the chunk flags: states, state gradients (dS0 = the last), then every chunk; dg only when asked.</summary>
+    private void GatedBackwardCore(in GatedDims w, Tensor q, Tensor kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
+        Tensor dq, Tensor dkbar, Tensor dv, Tensor? dg, Tensor? ds0)
+    {
+        var kBwd = GatedKernel("gated_attention_backward", q.DType, "gated_bwd_f32", "gated_bwd_tf32", "gated_bwd_f64");
+        using var h = Rent(w.StateBytes);
+        using var dh = Rent(w.StateBytes);
+        using var fin = Rent((long)w.N * w.D * w.E * w.Es);
+        using var tot = Rent((long)w.N * (w.Chunks + 1) * w.D * w.Es);
+        GatedScan(w, kbar, v, G, scale, Addr(s0, true), h.Ptr, fin.Ptr, reverse: false);
+        GatedScan(w, q, dO, G, scale, Addr(dsT, true), dh.Ptr, Addr(ds0, true), reverse: true);
+        if (w.Chunks == 0) return;
+        int smem = (3 * GatedChunk * GatedLdT + 2 * GatedChunk * GatedLdS) * w.Es;
+        GatedLaunch(kBwd, (uint)w.Chunks, (uint)w.N, 1, smem, Addr(q), Addr(kbar), Addr(v), G, flag, h.Ptr, dh.Ptr, Addr(dO), Addr(dsT, true), fin.Ptr,
+            Addr(dq), Addr(dkbar), Addr(dv), Addr(dg, true), tot.Ptr, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks);
+        if (dg != null)
+            Launch("gated", Pick("gated_attention_backward", q.DType, "gated_dg_carry_f32", "gated_dg_carry_f64"), w.ChunkFeatures, false,
+                Addr(dg), tot.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks);
+    }
+
+    /// <summary>G (log-decay accumulated inside each chunk) from the per-step g, and the factored-form flag of every chunk.</summary>
+    private void GatedCumsum(in GatedDims w, Tensor g, ulong G, ulong flag)
+    {
+        if (w.Chunks == 0) return;
+        GatedLaunch(Pick("gated_attention", g.DType, "gated_cumsum_f32", "gated_cumsum_f64"), (uint)w.Chunks, (uint)w.N, 1, 0,
+            Addr(g), G, flag, (long)w.T, (long)w.D, (long)w.Chunks);
     }
 
     /// <inheritdoc/>
-    /// <remarks>Exact recurrence, one block per sequence (the chunk length only sets the backward checkpoints).</remarks>
+    /// <remarks>
+    /// Chunked algorithm of gated.cu (chunks of 64 tokens whatever <paramref name="chunk"/> says): exact float32/float64 products,
+    /// or TF32 tensor cores for float32 when <see cref="AllowTf32"/> is set.
+    /// </remarks>
     public void GatedAttentionForward(Tensor q, Tensor kbar, Tensor v, Tensor g, double scale, Tensor? s0, Tensor o, Tensor sT, int chunk)
     {
-        var k = Pick("gated_attention", q.DType, "gated_fwd_f32", "gated_fwd_f64");
-        int n = q.Size(0), t = q.Size(1), d = q.Size(2), e = v.Size(2);
-        var block = GatedBlock("gated_attention", d, e);
-        if (n == 0) return;
+        var w = new GatedDims(q, v, "gated_attention");
+        Pick("gated_attention", q.DType, "", "");
+        if (w.Empty) return;
         _dev.MakeCurrent();
-        var a = ArgPack.From([Addr(q), Addr(kbar), Addr(v), Addr(g), Addr(s0, true), Addr(o), Addr(sT), scale, (long)t, (long)d, (long)e]);
-        _dev.Function("gated", k).Launch((uint)n, 1, 1, block, (uint)(3 * d * q.DType.Size()), S, ref a);
+        using var G = Rent(w.KeyBytes);
+        using var flag = Rent(4L * w.N * w.Chunks);
+        GatedCumsum(w, g, G.Ptr, flag.Ptr);
+        GatedForwardCore(w, q, kbar, v, G.Ptr, flag.Ptr, scale, s0, o, sT);
     }
 
     /// <inheritdoc/>
+    /// <remarks>Recomputes the chunk states, scans the state gradients backwards, then differentiates every chunk in parallel.</remarks>
     public void GatedAttentionBackward(Tensor q, Tensor kbar, Tensor v, Tensor g, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
         Tensor dq, Tensor dkbar, Tensor dv, Tensor dg, Tensor? ds0, int chunk)
     {
-        var k = Pick("gated_attention_backward", q.DType, "gated_bwd_f32", "gated_bwd_f64");
-        int n = q.Size(0), t = q.Size(1), d = q.Size(2), e = v.Size(2);
-        var block = GatedBlock("gated_attention_backward", d, e);
-        if (n == 0) return;
-        long c = Math.Max(1, Math.Min(chunk, t));
-        long chunks = (t + c - 1) / c;
-        int es = q.DType.Size();
-        long ckBytes = n * (chunks + 1) * d * e * es, bufBytes = n * c * d * e * es;
+        var w = new GatedDims(q, v, "gated_attention_backward");
+        Pick("gated_attention_backward", q.DType, "", "");
+        if (w.Empty) return;
         _dev.MakeCurrent();
-        ulong ck = _dev.Allocator.Rent(ckBytes, out var ckBlock);
-        ulong buf = _dev.Allocator.Rent(bufBytes, out var bufBlock);
-        try
-        {
-            var a = ArgPack.From([Addr(q), Addr(kbar), Addr(v), Addr(g), Addr(s0, true), Addr(dO), Addr(dsT, true),
-                Addr(dq), Addr(dkbar), Addr(dv), Addr(dg), Addr(ds0, true), scale, (long)t, (long)d, (long)e, c, ck, buf]);
-            _dev.Function("gated", k).Launch((uint)n, 1, 1, block, (uint)(6 * d * es), S, ref a);
-        }
-        finally
-        {
-            _dev.Allocator.Return(ck, ckBlock);
-            _dev.Allocator.Return(buf, bufBlock);
-        }
+        using var G = Rent(w.KeyBytes);
+        using var flag = Rent(4L * w.N * w.Chunks);
+        GatedCumsum(w, g, G.Ptr, flag.Ptr);
+        GatedBackwardCore(w, q, kbar, v, G.Ptr, flag.Ptr, scale, s0, dO, dsT, dq, dkbar, dv, dg, ds0);
     }
 
-    /// <summary>k̄, g [N, T, d] and the final Z [N, d] from k and the optional initial Z (additive.cu).</summary>
-    private void AdditivePrep(Tensor k, Tensor? z0, Tensor kbar, Tensor g, Tensor zT)
+    /// <summary>k̄ and the in-chunk log-decay G [N, T, d], the chunk flags and the final Z [N, d] from k and the optional initial Z (additive.cu).</summary>
+    private void AdditivePrep(in GatedDims w, Tensor k, Tensor? z0, Tensor kbar, ulong G, ulong flag, ulong zT)
     {
-        var kn = Pick("additive_attention", k.DType, "additive_prep_f32", "additive_prep_f64");
-        long n = k.Size(0), t = k.Size(1), d = k.Size(2);
-        Launch("additive", kn, n * d, false, Addr(k), Addr(z0, true), Addr(kbar), Addr(g), Addr(zT), n, t, d);
+        if (w.Chunks == 0) return;
+        using var lse = Rent(w.ChunkFeatureBytes(8));
+        using var zref = Rent(w.ChunkFeatureBytes(8));
+        Driver.Check(Driver.cuMemsetD32Async(flag, 1, (nuint)((long)w.N * w.Chunks), S), "cuMemsetD32Async");
+        Launch("additive", Pick("additive_attention", k.DType, "additive_lse_f32", "additive_lse_f64"), w.ChunkFeatures, false,
+            Addr(k), lse.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks);
+        Launch("additive", Pick("additive_attention", k.DType, "additive_zref_f32", "additive_zref_f64"), (long)w.N * w.D, false,
+            Addr(z0, true), lse.Ptr, zref.Ptr, (long)w.N, (long)w.D, (long)w.Chunks);
+        Launch("additive", Pick("additive_attention", k.DType, "additive_prep_f32", "additive_prep_f64"), w.ChunkFeatures, false,
+            Addr(k), zref.Ptr, Addr(kbar), G, flag, zT, z0 != null ? 1L : 0L, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks);
     }
 
     /// <inheritdoc/>
     public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk)
     {
+        var w = new GatedDims(q, v, "additive_attention");
+        Pick("additive_attention", q.DType, "", "");
+        if (w.Empty) return;
         _dev.MakeCurrent();
         using var kbar = k.EmptyLike();
-        using var g = k.EmptyLike();
-        AdditivePrep(k, z0, kbar, g, zT);
-        GatedAttentionForward(q, kbar, v, g, scale, s0, o, sT, chunk);
+        using var G = Rent(w.KeyBytes);
+        using var flag = Rent(4L * w.N * w.Chunks);
+        AdditivePrep(w, k, z0, kbar, G.Ptr, flag.Ptr, Addr(zT));
+        GatedForwardCore(w, q, kbar, v, G.Ptr, flag.Ptr, scale, s0, o, sT);
     }
 
     /// <inheritdoc/>
+    /// <remarks>The gated backward gives dq, dk̄, dv (and dS0); dk and dZ0 follow in closed form (additive.cu).</remarks>
     public void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
         Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk)
     {
-        var kn = Pick("additive_attention_backward", k.DType, "additive_dk_f32", "additive_dk_f64");
-        int n = k.Size(0), t = k.Size(1), d = k.Size(2);
+        var w = new GatedDims(q, v, "additive_attention_backward");
+        Pick("additive_attention_backward", q.DType, "", "");
+        if (w.Empty || w.Chunks == 0) return;
         _dev.MakeCurrent();
         using var kbar = k.EmptyLike();
-        using var g = k.EmptyLike();
-        using var zT = Tensor.Empty([n, d], k.DType, Device);
-        AdditivePrep(k, z0, kbar, g, zT);
+        using var G = Rent(w.KeyBytes);
+        using var flag = Rent(4L * w.N * w.Chunks);
+        using var zT = Rent((long)w.N * w.D * w.Es);
+        AdditivePrep(w, k, z0, kbar, G.Ptr, flag.Ptr, zT.Ptr);
         using var dkbar = k.EmptyLike();
-        using var dg = k.EmptyLike();
-        using var ds0Tmp = s0 != null && ds0 == null ? s0.EmptyLike() : null;
-        GatedAttentionBackward(q, kbar, v, g, scale, s0, dO, null, dq, dkbar, dv, dg, ds0 ?? ds0Tmp, chunk);
-        Launch("additive", kn, (long)n * d, false, Addr(kbar), Addr(g), Addr(dkbar), Addr(dg), z0 != null ? 1L : 0L, Addr(dk), Addr(dz0, true), (long)n, (long)t, (long)d);
+        using var ds0Tmp = s0 != null && ds0 == null && dz0 != null ? s0.EmptyLike() : null;
+        var dS0 = ds0 ?? ds0Tmp;
+        GatedBackwardCore(w, q, kbar, v, G.Ptr, flag.Ptr, scale, s0, dO, null, dq, dkbar, dv, null, dS0);
+        using var wloc = Rent(w.ChunkFeatureBytes(w.Es));
+        using var carry = Rent(w.ChunkFeatureBytes(w.Es));
+        Launch("additive", Pick("additive_attention_backward", k.DType, "additive_w_local_f32", "additive_w_local_f64"), w.ChunkFeatures, false,
+            Addr(q), Addr(dq), G.Ptr, wloc.Ptr, carry.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks);
+        Launch("additive", Pick("additive_attention_backward", k.DType, "additive_dk_f32", "additive_dk_f64"), w.ChunkFeatures, false,
+            Addr(q), Addr(dq), Addr(kbar), G.Ptr, Addr(dkbar), wloc.Ptr, carry.Ptr, Addr(s0, true), Addr(dS0, true), Addr(dk), Addr(dz0, true),
+            (long)w.N, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks);
     }
 }

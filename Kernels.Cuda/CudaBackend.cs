@@ -44,7 +44,7 @@ public sealed unsafe partial class CudaBackend : IBackend
     public CudaDeviceInfo Info => _dev.Info;
     /// <summary>Use cuBLAS for matrix products when it is installed (default; LIGHTNET_CUBLAS=0 turns it off).</summary>
     public bool UseCublas { get; set; }
-    /// <summary>Let cuBLAS use TF32 tensor cores for float32 products (faster, ~1e-3 relative error). Off by default.</summary>
+    /// <summary>Let cuBLAS and the attention kernels use TF32 tensor cores for float32 products (faster, ~1e-3 relative error). Off by default.</summary>
     public bool AllowTf32 { get; set; }
     /// <summary>True when cuBLAS is installed and will be used.</summary>
     public bool CublasActive => UseCublas && _dev.Cublas != IntPtr.Zero;
@@ -57,6 +57,9 @@ public sealed unsafe partial class CudaBackend : IBackend
     private static ulong Addr(Tensor t) => (ulong)(long)t.Storage.Pointer + (ulong)(t.Offset * t.DType.Size());
     private static ulong Addr(Tensor? t, bool _) => t == null ? 0 : Addr(t);
     private IntPtr S => _dev.Stream.Handle;
+
+    /// <summary>The device context and stream (for NCCL, which queues on the backend's stream).</summary>
+    internal CudaDevice Context => _dev;
 
     /// <summary>Blocks for a grid-stride loop over <paramref name="n"/> items.</summary>
     private uint Blocks(long n) => (uint)Math.Clamp((n + Block - 1) / Block, 1, (long)_dev.Info.Multiprocessors * 32);

@@ -8,6 +8,10 @@ internal readonly unsafe struct CudaFunction(IntPtr handle, string name)
     /// <summary>Kernel name.</summary>
     public string Name { get; } = name;
 
+    /// <summary>Allows up to <paramref name="bytes"/> of dynamic shared memory per block (the default limit is 48 KiB).</summary>
+    public void AllowSharedBytes(int bytes) =>
+        Driver.Check(Driver.cuFuncSetAttribute(handle, Driver.FuncAttrMaxDynamicSharedBytes, bytes), "cuFuncSetAttribute(" + Name + ")");
+
     /// <summary>Queues the kernel (asynchronous: no synchronisation, no allocation).</summary>
     public void Launch(uint gridX, uint gridY, uint gridZ, uint block, uint sharedBytes, IntPtr stream, ref ArgPack args)
     {

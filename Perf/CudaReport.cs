@@ -44,22 +44,55 @@ public static class CudaReport
             Flops($"sgemm {s}³ own tiled kernel", flop, () => Tensor.Matmul(a, b).Dispose());
             be.UseCublas = true;
         }
+        AttentionReport(be, dev, copy);
+        Console.WriteLine($"  allocator: {be.Allocator.BytesInUse >> 20} MiB in use, {be.Allocator.BytesCached >> 20} MiB cached, {be.Allocator.DriverAllocations} cuMemAlloc calls");
+        return 0;
+    }
+
+    /// <summary>
+    /// Issue 7's attention shape: B=8, H=16, T=4096, d=e=128, causal additive attention (prep, chunked gated kernels),
+    /// forward and forward+backward, exact float32 and TF32, with the rate of the chunked algorithm's matrix work and the
+    /// time floor of moving the inputs and outputs once at the measured copy rate.
+    /// </summary>
+    private static void AttentionReport(CudaBackend be, Device dev, double copyGBs)
+    {
+        const int B = 8, H = 16, T = 4096, d = 128, e = 128, C = 64;
+        using var scope = DisposalScope.Begin();
+        var q = Tensor.RandN([B, H, T, d], new Generator(5), DType.Float32, dev);
+        var k = Tensor.RandN([B, H, T, d], new Generator(6), DType.Float32, dev);
+        var v = Tensor.RandN([B, H, T, e], new Generator(7), DType.Float32, dev);
+        double tokens = (double)B * H * T;
+        // Chunked matrix work per token: scores 2Cd, A·V 2Ce, inter-chunk output 2de, state update 2de.
+        double fwdFlop = tokens * (2.0 * C * d + 2.0 * C * e + 4.0 * d * e);
+        // Backward: the state recompute and the gradient scan (4de), scores and dA (2Cd + 2Ce), dv (2Ce + 2de), dq and dk̄ (4Cd + 4de).
+        double bwdFlop = tokens * (6.0 * C * d + 4.0 * C * e + 10.0 * d * e);
+        double fwdBytes = tokens * (3 * d + e) * 4.0, bothBytes = fwdBytes + tokens * (2 * d + 2 * e + 2 * d + e) * 4.0;
+        foreach (bool tf32 in new[] { false, true })
         {
-            // Issue 7's attention shape (fp32 here): B=8, H=16, T=4096, d=e=128, exact recurrence kernels.
-            var q = Tensor.RandN([8, 16, 4096, 128], new Generator(5), DType.Float32, dev);
-            var k = Tensor.RandN([8, 16, 4096, 128], new Generator(6), DType.Float32, dev);
-            var v = Tensor.RandN([8, 16, 4096, 128], new Generator(7), DType.Float32, dev);
-            double fwd = TimeMs(() => { var (o, st, z) = AdditiveAttention.CausalForward(q, k, v, 0.088); o.Dispose(); st.Dispose(); z.Dispose(); }, 3);
+            be.AllowTf32 = tf32;
+            double fwd = TimeMs(() => { var (o, st, z) = AdditiveAttention.CausalForward(q, k, v, 0.088); o.Dispose(); st.Dispose(); z.Dispose(); }, 5);
             double both = TimeMs(() =>
             {
                 var (o, st, z) = AdditiveAttention.CausalForward(q, k, v, 0.088);
                 var r = AdditiveAttention.CausalBackward(q, k, v, 0.088, null, null, o);
                 o.Dispose(); st.Dispose(); z.Dispose(); r.Dq.Dispose(); r.Dk.Dispose(); r.Dv.Dispose();
-            }, 3);
-            Console.WriteLine($"  additive attention B8 H16 T4096 d=e=128 fp32: forward {fwd:F2} ms, forward+backward {both:F2} ms (recurrent kernels)");
+            }, 5);
+            string mode = tf32 ? "tf32" : "fp32";
+            Console.WriteLine($"  additive attention B8 H16 T4096 d=e=128 {mode}: forward {fwd:F2} ms ({fwdFlop / (fwd * 1e-3) / 1e12:F1} TFLOP/s, " +
+                $"floor {fwdBytes / (copyGBs * 1e9) * 1e3:F2} ms), forward+backward {both:F2} ms ({(fwdFlop + bwdFlop) / (both * 1e-3) / 1e12:F1} TFLOP/s, " +
+                $"floor {bothBytes / (copyGBs * 1e9) * 1e3:F2} ms)");
         }
-        Console.WriteLine($"  allocator: {be.Allocator.BytesInUse >> 20} MiB in use, {be.Allocator.BytesCached >> 20} MiB cached, {be.Allocator.DriverAllocations} cuMemAlloc calls");
-        return 0;
+        be.AllowTf32 = false;
+        var kb = k.Sigmoid();
+        foreach (double decay in new[] { 0.1, 1.0 })
+        {
+            // log σ(k)·0.1 keeps every chunk in the factored form; log σ(k) forces the pairwise form (|G| > 40 inside a chunk).
+            var g = k.Sigmoid().Log() * decay;
+            double gf = TimeMs(() => { var (o, st) = GatedAttention.Forward(q, kb, v, g, 0.088); o.Dispose(); st.Dispose(); }, 5);
+            var (o1, _) = GatedAttention.Forward(q, kb, v, g, 0.088);
+            double gb = TimeMs(() => { var r = GatedAttention.Backward(q, kb, v, g, 0.088, null, o1, null); r.Dq.Dispose(); r.Dkbar.Dispose(); r.Dv.Dispose(); r.Dg.Dispose(); }, 5);
+            Console.WriteLine($"  gated attention alone fp32, decays {decay} log σ ({(decay < 1 ? "factored" : "pairwise")} chunks): forward {gf:F2} ms, backward {gb:F2} ms");
+        }
     }
 
     /// <summary>Median milliseconds of <paramref name="reps"/> runs timed with CUDA events (after one warm-up).</summary>

@@ -43,8 +43,7 @@ public static class GoldenCommand
         }
         try
         {
-            if (device.Kind == DeviceKind.Cuda && !LightNet.Kernels.Cuda.CudaBackend.TryRegister())
-                throw new InvalidOperationException("golden: CUDA is unavailable: " + LightNet.Kernels.Cuda.CudaRuntime.UnavailableReason);
+            device = DeviceOption.Resolve("golden", device.ToString());
             var report = GoldenRunner.Run(path, dtype, device);
             report.Write(output);
             return report.Passed ? 0 : 1;

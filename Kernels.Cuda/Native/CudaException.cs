@@ -1,6 +1,6 @@
 namespace LightNet.Kernels.Cuda;
 
-/// <summary>A failed CUDA driver, cuBLAS or NVRTC call: names the call and the result code.</summary>
+/// <summary>A failed CUDA driver, cuBLAS, NVRTC or NCCL call (names the call and the result code), or a missing kernel PTX.</summary>
 public sealed class CudaException : Exception
 {
     /// <summary>Creates the exception.</summary>

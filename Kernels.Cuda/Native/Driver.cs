@@ -29,6 +29,9 @@ internal static unsafe partial class Driver
 
     public const int ErrorOutOfMemory = 2;
 
+    /// <summary>CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES (needed above 48 KiB of dynamic shared memory).</summary>
+    public const int FuncAttrMaxDynamicSharedBytes = 8;
+
     [LibraryImport(Lib)] public static partial int cuInit(uint flags);
     [LibraryImport(Lib)] public static partial int cuDriverGetVersion(out int version);
     [LibraryImport(Lib)] public static partial int cuGetErrorName(int error, out IntPtr name);
@@ -73,6 +76,7 @@ internal static unsafe partial class Driver
     [LibraryImport(Lib)] public static partial int cuModuleLoadDataEx(out IntPtr module, byte* image, uint numOptions, int* options, void** optionValues);
     [LibraryImport(Lib)] public static partial int cuModuleGetFunction(out IntPtr function, IntPtr module, byte* name);
     [LibraryImport(Lib)] public static partial int cuModuleUnload(IntPtr module);
+    [LibraryImport(Lib)] public static partial int cuFuncSetAttribute(IntPtr function, int attribute, int value);
     [LibraryImport(Lib)]
     public static partial int cuLaunchKernel(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
         uint sharedMemBytes, IntPtr stream, void** kernelParams, void** extra);

@@ -5,7 +5,7 @@ using System.Text;
 namespace LightNet.Kernels.Cuda.Native;
 
 /// <summary>
-/// Finds the NVIDIA libraries this assembly binds (driver, cuBLAS, NVRTC). Search order:
+/// Finds the NVIDIA libraries this assembly binds (driver, cuBLAS, NVRTC, NCCL). Search order:
 /// <c>LIGHTNET_CUDA_LIB_DIR</c> (a path list), <c>$CUDA_PATH/lib64</c> (<c>bin</c> on Windows),
 /// <c>/usr/local/cuda/lib64</c>, then the system loader's default search. Every place tried is recorded so a
 /// missing library can be reported precisely.
@@ -18,6 +18,8 @@ internal static class NativeLibraries
     public const string Cublas = "lightnet-cublas";
     /// <summary>Import name of NVRTC.</summary>
     public const string Nvrtc = "lightnet-nvrtc";
+    /// <summary>Import name of NCCL.</summary>
+    public const string Nccl = "lightnet-nccl";
 
     private static readonly Lock _lock = new();
     private static readonly Dictionary<string, (IntPtr Handle, string Report)> _loaded = new();
@@ -28,7 +30,7 @@ internal static class NativeLibraries
     public static void EnsureResolver() { }
 
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path) =>
-        name is Driver or Cublas or Nvrtc ? TryLoad(name, out _) : IntPtr.Zero;
+        name is Driver or Cublas or Nvrtc or Nccl ? TryLoad(name, out _) : IntPtr.Zero;
 
     private static string[] FileNames(string import)
     {
@@ -38,6 +40,7 @@ internal static class NativeLibraries
             Driver => win ? ["nvcuda.dll"] : ["libcuda.so.1", "libcuda.so"],
             Cublas => win ? ["cublas64_13.dll", "cublas64_12.dll", "cublas64_11.dll"] : ["libcublas.so", "libcublas.so.13", "libcublas.so.12", "libcublas.so.11"],
             Nvrtc => win ? ["nvrtc64_130_0.dll", "nvrtc64_120_0.dll", "nvrtc64_112_0.dll"] : ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"],
+            Nccl => win ? ["nccl.dll"] : ["libnccl.so.2", "libnccl.so"],
             _ => throw new ArgumentOutOfRangeException(nameof(import), import, "unknown native library"),
         };
     }

@@ -1,60 +1,147 @@
-// Causal additive (LightNet) attention pieces around the gated recurrence (gated.cu), on k [N, T, d]
-// with an optional running normaliser Z0 [N, d]: one thread per (n, feature i), sequential over t.
-//   Z_t = log(exp(Z_{t−1}) + exp(k_t)) (Z_{−1} = Z0, or −∞ without it; running-max form),
-//   k̄_t = exp(k_t − Z_t),  g_t = Z_{t−1} − Z_t  (g_0 = 0 without Z0).
-// The backward turns dk̄, dg (from the gated backward) into dk and dZ0:
-//   dZ_t = −k̄_t dk̄_t − dg_t [t > 0 or Z0] + dg_{t+1} [t + 1 < T],  W_t = dZ_t + exp(g_{t+1}) W_{t+1},
-//   dk_t = k̄_t (dk̄_t + W_t),  dZ0 = exp(g_0) W_0 + dg_0.
+// Causal additive (LightNet) attention pieces around the chunked gated kernels (gated.cu), on k [N, T, d]
+// with an optional running normaliser Z0 [N, d]; chunks of CH = 64 tokens, one thread per (n, chunk, i).
+//   Z_t = log(exp(Z_{t−1}) + exp(k_t)) (Z_{−1} = Z0, or −∞ without it; running-max form in the input's
+//   precision inside a chunk, the chunks' log-sums combined in double),
+//   k̄_t = exp(k_t − Z_t),  G_t = Z_ref − Z_t  with Z_ref the Z before the chunk (Z_0 for the first chunk
+//   without Z0): the log-decay accumulated inside the chunk, which is what the gated kernels consume.
+//   additive_lse   log Σ exp(k) of every chunk;
+//   additive_zref  Z before every chunk (Z0 and the log-sums of the chunks before it);
+//   additive_prep  k̄, G, the factored-form flag of each chunk and Z_T, each chunk started from its Z_ref.
+// The backward in closed form (SPEC §1), λ_t = exp(Z_{t−1} − Z_t):
+//   w_t = q_t ⊙ dq_t + λ_{t+1} ⊙ w_{t+1},  dk_t = k̄_t ⊙ (dk̄_t − w_t),  dZ0 = rowsum(S0 ⊙ dS0) − λ_0 ⊙ w_0;
+//   additive_w_local  w at each chunk start from the chunk alone, and the factor that carries the next chunk's w in;
+//   additive_dk       combines the later chunks, then runs the recurrence through its own chunk.
 typedef long long i64;
 
+#define CH 64
+#define FACTOR_LIMIT 40.0
 #define NEG_INF (-(double)__int_as_float(0x7f800000))
 
-template <typename T> __device__ void additive_prep(const T* k, const T* z0, T* kbar, T* g, T* zT, i64 n_seq, i64 t_len, i64 d)
+// Adds exp(x) to the running sum exp(m)·s (running-max form; −∞ terms are skipped).
+template <typename T> __device__ __forceinline__ void lse_add(T& m, T& s, T x)
 {
-    for (i64 q = blockIdx.x * (i64)blockDim.x + threadIdx.x; q < n_seq * d; q += (i64)gridDim.x * blockDim.x)
+    if (x == T(NEG_INF)) return;
+    if (x > m) { s = s * exp(m - x) + T(1); m = x; }
+    else s += exp(x - m);
+}
+
+template <typename T> __device__ __forceinline__ T lse_value(T m, T s) { return m == T(NEG_INF) ? m : m + log(s); }
+
+#define FOR_CHUNK_FEATURES(n_seq, chunks, d) \
+    for (i64 p = blockIdx.x * (i64)blockDim.x + threadIdx.x; p < (n_seq) * (chunks) * (d); p += (i64)gridDim.x * blockDim.x)
+
+// lse[n, c, i] = log Σ_{t in chunk c} exp(k_t[i]) (in T, kept as double).
+template <typename T> __device__ void additive_lse(const T* k, double* lse, i64 n_seq, i64 tn, i64 d, i64 chunks)
+{
+    FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
-        i64 n = q / d, i = q % d;
-        double m = z0 ? (double)z0[q] : NEG_INF, s = z0 ? 1.0 : 0.0;
-        double zprev = m;
-        for (i64 t = 0; t < t_len; t++)
-        {
-            i64 at = (n * t_len + t) * d + i;
-            double kv = (double)k[at];
-            if (kv == NEG_INF) { }
-            else if (kv > m) { s = s * exp(m - kv) + 1.0; m = kv; }
-            else s += exp(kv - m);
-            double z = m == NEG_INF ? m : m + log(s);
-            kbar[at] = (T)(z == NEG_INF ? 0.0 : exp(kv - z));
-            g[at] = (T)((t == 0 && !z0) || z == NEG_INF ? 0.0 : zprev - z);
-            zprev = z;
-        }
-        zT[q] = (T)zprev;
+        i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
+        T m = T(NEG_INF), s = T(0);
+        for (i64 l = 0; l < L; l++) lse_add(m, s, k[(n * tn + t0 + l) * d + i]);
+        lse[p] = (double)lse_value(m, s);
     }
 }
 
-template <typename T> __device__ void additive_dk(const T* kbar, const T* g, const T* dkbar, const T* dg, bool has_z0, T* dk, T* dz0, i64 n_seq, i64 t_len, i64 d)
+// zref[n, c, i] = Z before chunk c (Z0 and the chunk log-sums before it combined in double; −∞ when empty).
+template <typename T> __device__ void additive_zref(const T* z0, const double* lse, double* zref, i64 n_seq, i64 d, i64 chunks)
 {
-    for (i64 q = blockIdx.x * (i64)blockDim.x + threadIdx.x; q < n_seq * d; q += (i64)gridDim.x * blockDim.x)
+    for (i64 p = blockIdx.x * (i64)blockDim.x + threadIdx.x; p < n_seq * d; p += (i64)gridDim.x * blockDim.x)
     {
-        i64 n = q / d, i = q % d;
-        T w = T(0);
-        for (i64 t = t_len - 1; t >= 0; t--)
+        i64 n = p / d, i = p % d;
+        double m = z0 ? (double)z0[p] : NEG_INF, s = z0 ? 1.0 : 0.0;
+        for (i64 c = 0; c < chunks; c++)
         {
-            i64 at = (n * t_len + t) * d + i;
-            T dz = -kbar[at] * dkbar[at];
-            if (t > 0 || has_z0) dz -= dg[at];
-            if (t + 1 < t_len) { dz += dg[at + d]; w = dz + exp(g[at + d]) * w; }
-            else w = dz;
-            dk[at] = kbar[at] * (dkbar[at] + w);
+            zref[(n * chunks + c) * d + i] = lse_value(m, s);
+            lse_add(m, s, lse[(n * chunks + c) * d + i]);
         }
-        if (dz0) { i64 a0 = n * t_len * d + i; dz0[q] = exp(g[a0]) * w + dg[a0]; }
+    }
+}
+
+// flag[n, c] must be 1 on entry; a chunk with some |G| > FACTOR_LIMIT sets it to 0.
+template <typename T> __device__ void additive_prep(const T* k, const double* zref, T* kbar, T* G, int* flag, T* zT, bool has_z0,
+    i64 n_seq, i64 tn, i64 d, i64 chunks)
+{
+    FOR_CHUNK_FEATURES(n_seq, chunks, d)
+    {
+        i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
+        T zr = (T)zref[p], m = zr, s = zr == T(NEG_INF) ? T(0) : T(1), z = zr;
+        bool fine = true;
+        for (i64 l = 0; l < L; l++)
+        {
+            i64 at = (n * tn + t0 + l) * d + i;
+            T kv = k[at];
+            lse_add(m, s, kv);
+            z = lse_value(m, s);
+            if (l == 0 && c == 0 && !has_z0) zr = z;
+            T gv = z == T(NEG_INF) ? T(0) : zr - z;
+            kbar[at] = z == T(NEG_INF) ? T(0) : exp(kv - z);
+            G[at] = gv;
+            fine = fine && fabs((double)gv) <= FACTOR_LIMIT;
+        }
+        if (!fine) flag[n * chunks + c] = 0;
+        if (c == chunks - 1) zT[n * d + i] = z;
+    }
+}
+
+// λ_{t0+l+1} inside a chunk from G (G_{l+1} − G_l); the first token of a chunk has λ = exp(G_0).
+template <typename T> __device__ void additive_w_local(const T* q, const T* dq, const T* G, T* wloc, T* carry, i64 n_seq, i64 tn, i64 d, i64 chunks)
+{
+    FOR_CHUNK_FEATURES(n_seq, chunks, d)
+    {
+        i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
+        i64 base = (n * tn + t0) * d + i;
+        T w = T(0);
+        for (i64 l = L - 1; l >= 0; l--)
+        {
+            T lam = l + 1 < L ? exp(G[base + (l + 1) * d] - G[base + l * d]) : T(0);
+            w = q[base + l * d] * dq[base + l * d] + lam * w;
+        }
+        wloc[p] = w;
+        // w at this chunk's start gains carry · w at the next chunk's start.
+        carry[p] = c + 1 < chunks ? exp(G[base + (L - 1) * d] - G[base] + G[base + L * d]) : T(0);
+    }
+}
+
+template <typename T> __device__ void additive_dk(const T* q, const T* dq, const T* kbar, const T* G, const T* dkbar, const T* wloc, const T* carry,
+    const T* s0, const T* ds0, T* dk, T* dz0, i64 n_seq, i64 tn, i64 d, i64 e, i64 chunks)
+{
+    FOR_CHUNK_FEATURES(n_seq, chunks, d)
+    {
+        i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
+        i64 base = (n * tn + t0) * d + i;
+        T wnext = T(0);
+        for (i64 c2 = chunks - 1; c2 > c; c2--) wnext = wloc[(n * chunks + c2) * d + i] + carry[(n * chunks + c2) * d + i] * wnext;
+        T lamnext = c + 1 < chunks ? exp(G[base + L * d]) : T(0);
+        T w = T(0);
+        for (i64 l = L - 1; l >= 0; l--)
+        {
+            i64 at = base + l * d;
+            T lam = l + 1 < L ? exp(G[at + d] - G[at]) : lamnext;
+            w = q[at] * dq[at] + lam * wnext;
+            dk[at] = kbar[at] * (dkbar[at] - w);
+            wnext = w;
+        }
+        if (c == 0 && dz0)
+        {
+            T r = T(0);
+            if (s0)
+                for (i64 j = 0; j < e; j++) r += s0[(n * d + i) * e + j] * ds0[(n * d + i) * e + j];
+            dz0[n * d + i] = r - exp(G[base]) * w;
+        }
     }
 }
 
 #define ADDITIVE(SN, T) \
-    extern "C" __global__ void additive_prep_##SN(const T* k, const T* z0, T* kbar, T* g, T* zT, i64 n, i64 t, i64 d) { additive_prep(k, z0, kbar, g, zT, n, t, d); } \
-    extern "C" __global__ void additive_dk_##SN(const T* kbar, const T* g, const T* dkbar, const T* dg, i64 has_z0, T* dk, T* dz0, i64 n, i64 t, i64 d) \
-    { additive_dk(kbar, g, dkbar, dg, has_z0 != 0, dk, dz0, n, t, d); }
+    extern "C" __global__ void additive_lse_##SN(const T* k, double* lse, i64 n, i64 t, i64 d, i64 chunks) { additive_lse(k, lse, n, t, d, chunks); } \
+    extern "C" __global__ void additive_zref_##SN(const T* z0, const double* lse, double* zref, i64 n, i64 d, i64 chunks) \
+    { additive_zref(z0, lse, zref, n, d, chunks); } \
+    extern "C" __global__ void additive_prep_##SN(const T* k, const double* zref, T* kbar, T* G, int* flag, T* zT, i64 has_z0, i64 n, i64 t, i64 d, i64 chunks) \
+    { additive_prep(k, zref, kbar, G, flag, zT, has_z0 != 0, n, t, d, chunks); } \
+    extern "C" __global__ void additive_w_local_##SN(const T* q, const T* dq, const T* G, T* wloc, T* carry, i64 n, i64 t, i64 d, i64 chunks) \
+    { additive_w_local(q, dq, G, wloc, carry, n, t, d, chunks); } \
+    extern "C" __global__ void additive_dk_##SN(const T* q, const T* dq, const T* kbar, const T* G, const T* dkbar, const T* wloc, const T* carry, \
+        const T* s0, const T* ds0, T* dk, T* dz0, i64 n, i64 t, i64 d, i64 e, i64 chunks) \
+    { additive_dk(q, dq, kbar, G, dkbar, wloc, carry, s0, ds0, dk, dz0, n, t, d, e, chunks); }
 
 ADDITIVE(f32, float)
 ADDITIVE(f64, double)

@@ -149,8 +149,8 @@ public sealed class LightNetDiT : Module
     public DiTBlock[] Layers { get; }
     public FinalLayer Final { get; }
 
-    /// <summary><c>[cos(t·f), sin(t·f)]</c> with <c>f_j = exp(−ln(10000)·j/half)</c>; angles in float64.</summary>
-    public static Tensor TimestepFeatures(Tensor t, int dim, DType dtype)
+    /// <summary><c>[cos(t·f), sin(t·f)]</c> with <c>f_j = exp(−ln(10000)·j/half)</c>; angles in float64; on <paramref name="device"/> (default CPU).</summary>
+    public static Tensor TimestepFeatures(Tensor t, int dim, DType dtype, Device? device = null)
     {
         int half = dim / 2;
         var ts = t.ToDoubleArray();
@@ -163,7 +163,8 @@ public sealed class LightNetDiT : Module
                 f[b * dim + half + j] = Math.Sin(a);
             }
         using var h = Tensor.FromArray(f, [ts.Length, dim]);
-        return h.To(dtype);
+        using var typed = h.To(dtype);
+        return typed.To(device ?? Device.Cpu);
     }
 
     /// <summary>Predicted noise [B, C, H, W] for noisy images x, int64 timesteps t [B] and labels y [B] (y = num_classes: no class).</summary>
@@ -177,7 +178,7 @@ public sealed class LightNetDiT : Module
             throw new ShapeException($"dit: 't' {t.Shape} and int64 'y' {y.DType.Name()} {y.Shape} must have one entry per image ({B})");
         var h = XEmbed.Forward(Patches.Patchify(x, cfg.PatchSize));
         if (Tpe != null) h = Tpe.Forward(h, cfg.Grid);
-        using var tf = TimestepFeatures(t, cfg.TimestepEmbeddingDim, x.DType);
+        using var tf = TimestepFeatures(t, cfg.TimestepEmbeddingDim, x.DType, x.Device);
         var temb = TEmbed.Mlp2.Forward(TEmbed.Mlp0.Forward(new Variable(tf.Clone())).Silu());
         var cond = temb + Variable.Embedding(YEmbed.Weight, y.Reshape(B));
         var condSilu = cond.Silu();

@@ -1,0 +1,106 @@
+using LightNet.Kernels.Cuda;
+
+namespace LightNet.Tests;
+
+/// <summary>
+/// The chunked CUDA gated attention (gated.cu) against the CPU on shapes that cross every tile boundary:
+/// several chunks with a partial last one, d and e over one 64-wide tile, both the factored and the pairwise
+/// intra-chunk form, large keys, and the TF32 tensor-core mode with its looser bound.
+/// </summary>
+[Category("Cuda")]
+public class CudaChunkedAttentionTests
+{
+    /// <summary>Bound on the normalised error of the TF32 kernels (10-bit mantissa products, fp32 accumulation).</summary>
+    private const double Tf32Tol = 1e-4;
+
+    /// <summary>Gated attention with decays of <paramref name="decay"/> × log σ(x): 0.1 keeps every chunk factored, 1 makes the first chunks pairwise.</summary>
+    [Test]
+    public void GatedMultiTile([Values(0.1, 1.0)] double decay, [Values(DType.Float32, DType.Float64)] DType dt) => GatedMultiTileCase(decay, dt, tf32: false);
+
+    /// <summary>As <see cref="GatedMultiTile"/> on TF32 tensor cores.</summary>
+    [Test]
+    public void GatedMultiTileTf32([Values(0.1, 1.0)] double decay) => GatedMultiTileCase(decay, DType.Float32, tf32: true);
+
+    private static void GatedMultiTileCase(double decay, DType dt, bool tf32)
+    {
+        var dev = Gpu.Require();
+        using var s = DisposalScope.Begin();
+        int B = 1, H = 2, T = 200, d = 80, e = 130;
+        var q = Reference.Randn([B, H, T, d], dt, 301);
+        var kb = Reference.Randn([B, H, T, d], dt, 302).Sigmoid();
+        var v = Reference.Randn([B, H, T, e], dt, 303);
+        var g = Reference.Randn([B, H, T, d], dt, 304).Sigmoid().Log() * decay;
+        var s0 = Reference.Randn([B, H, d, e], dt, 305);
+        var dO = Reference.Randn([B, H, T, e], dt, 306);
+        var dsT = Reference.Randn([B, H, d, e], dt, 307);
+        var G = (Tensor t) => t.To(dev);
+        var be = CudaBackend.For(0);
+        be.AllowTf32 = tf32;
+        try
+        {
+            var (o, st) = GatedAttention.Forward(q, kb, v, g, 0.2, s0);
+            var (go, gst) = GatedAttention.Forward(G(q), G(kb), G(v), G(g), 0.2, G(s0));
+            var c = GatedAttention.Backward(q, kb, v, g, 0.2, s0, dO, dsT);
+            var r = GatedAttention.Backward(G(q), G(kb), G(v), G(g), 0.2, G(s0), G(dO), G(dsT));
+            double tol = tf32 ? Tf32Tol : Gpu.Tol(dt);
+            Gpu.Parity(go, o, tol, "o");
+            Gpu.Parity(gst, st, tol, "final state");
+            Gpu.Parity(r.Dq, c.Dq, tol, "dq");
+            Gpu.Parity(r.Dkbar, c.Dkbar, tol, "dkbar");
+            Gpu.Parity(r.Dv, c.Dv, tol, "dv");
+            Gpu.Parity(r.Dg, c.Dg, tol, "dg");
+            Gpu.Parity(r.DState!, c.DState!, tol, "dS0");
+        }
+        finally
+        {
+            be.AllowTf32 = false;
+        }
+    }
+
+    /// <summary>
+    /// Keys N(0, 10²) (the CPU's LargeKeysStayFinite case): everything finite; float64 equal to the CPU, float32 as close to
+    /// the float64 CPU result as the float32 CPU result is (4× its error, at least 1e-10), TF32 within its bound.
+    /// </summary>
+    [Test]
+    public void AdditiveLargeKeys([Values(DType.Float32, DType.Float64)] DType dt) => AdditiveLargeKeysCase(dt, tf32: false);
+
+    /// <summary>As <see cref="AdditiveLargeKeys"/> on TF32 tensor cores.</summary>
+    [Test]
+    public void AdditiveLargeKeysTf32() => AdditiveLargeKeysCase(DType.Float32, tf32: true);
+
+    private static void AdditiveLargeKeysCase(DType dt, bool tf32)
+    {
+        var dev = Gpu.Require();
+        using var s = DisposalScope.Begin();
+        int B = 1, H = 2, T = 300, d = 8, e = 4;
+        var q = Reference.Randn([B, H, T, d], DType.Float64, 311).Silu();
+        var k = Reference.Randn([B, H, T, d], DType.Float64, 312) * 10;
+        var v = Reference.Randn([B, H, T, e], DType.Float64, 313);
+        var dO = Reference.Randn([B, H, T, e], DType.Float64, 314);
+        var (o, _, _) = AdditiveAttention.CausalForward(q, k, v, 0.35);
+        var c = AdditiveAttention.CausalBackward(q, k, v, 0.35, null, null, dO);
+        var (o32, _, _) = AdditiveAttention.CausalForward(q.To(dt), k.To(dt), v.To(dt), 0.35);
+        var c32 = AdditiveAttention.CausalBackward(q.To(dt), k.To(dt), v.To(dt), 0.35, null, null, dO.To(dt));
+        var be = CudaBackend.For(0);
+        be.AllowTf32 = tf32;
+        try
+        {
+            Tensor G(Tensor t) => t.To(dt).To(dev);
+            var (go, _, _) = AdditiveAttention.CausalForward(G(q), G(k), G(v), 0.35);
+            var r = AdditiveAttention.CausalBackward(G(q), G(k), G(v), 0.35, null, null, G(dO));
+            foreach (var t in new[] { go, r.Dq, r.Dk, r.Dv })
+                Assert.That(t.ToDoubleArray().All(double.IsFinite), Is.True, "no NaN or inf on the GPU");
+            foreach (var (gpu, cpu, cpu32, what) in new[] { (go, o, o32, "o"), (r.Dq, c.Dq, c32.Dq, "dq"), (r.Dk, c.Dk, c32.Dk, "dk"), (r.Dv, c.Dv, c32.Dv, "dv") })
+            {
+                double cpuErr = Gpu.NormErr(cpu32.ToDoubleArray(), cpu.ToDoubleArray());
+                double tol = tf32 ? Tf32Tol : dt == DType.Float64 ? Gpu.Tol(dt) : Math.Max(1e-10, 4 * cpuErr);
+                var err = Gpu.NormErr(gpu.ToDoubleArray(), cpu.ToDoubleArray());
+                Assert.That(err, Is.LessThanOrEqualTo(tol), $"{what}: normalised error {err:G3} against the float64 CPU > {tol:G3} (CPU {dt.Name()}: {cpuErr:G3})");
+            }
+        }
+        finally
+        {
+            be.AllowTf32 = false;
+        }
+    }
+}
