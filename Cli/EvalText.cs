@@ -17,7 +17,7 @@ internal static class EvalText
     {
         var o = new Options(command, args, new HashSet<string>());
         var c = new Common(o.String("--run") ?? defaultDir, o.Int("--windows"), o.Int("--seq-len"), o.Int("--batch-size") ?? 16,
-            o.String("--tokenizer"), Device.Parse(o.String("--device") ?? "cpu"));
+            o.String("--tokenizer"), DeviceOption.Resolve(command, o.String("--device")));
         o.RejectUnknown();
         if (c.Batch <= 0) throw new ArgumentException($"{command}: --batch-size must be positive");
         return c;

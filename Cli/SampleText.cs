@@ -20,7 +20,7 @@ internal static class SampleText
         int? topK = o.Int("--top-k") ?? 40;
         ulong seed = (ulong)(o.Long("--seed") ?? 0);
         var tokName = o.String("--tokenizer");
-        var device = Device.Parse(o.String("--device") ?? "cpu");
+        var device = DeviceOption.Resolve("sample text", o.String("--device"));
         o.RejectUnknown();
         if (temperature < 0) throw new ArgumentException($"sample text: --temperature must be ≥ 0, got {temperature}");
         var model = Checkpoint.LoadCausalLM(dir);
