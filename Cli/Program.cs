@@ -16,6 +16,7 @@ public static class Program
                 "bench" => BenchCommand.Run(args[1..]),
                 "train" => TrainCommand.Run(args[1..]),
                 "eval" => EvalCommand.Run(args[1..]),
+                "sample" => SampleCommand.Run(args[1..]),
                 "--help" or "-h" or "help" => Help(),
                 _ => Unknown(args[0]),
             };
@@ -42,7 +43,14 @@ public static class Program
               lightnet train classify [--steps N|--epochs N] [--stop-after N] [--batch-size N] [--lr X] [--seed N]
                                       [--device cpu|cuda] [--out DIR] [--resume] [--hidden N] [--layers N] [--heads N] [--patch N]
                                                        LightNet on Fashion-MNIST (fetches the data), with checkpoints and resume
+              lightnet train generate [common flags] [--hidden N] [--layers N] [--heads N] [--patch N] [--label-drop P] [--ema D]
+                                      [--sample-steps N] [--guidance W] [--per-class N] [--grid PNG]
+                                                       class-conditional DDPM of the LightNet DiT on Fashion-MNIST, then a sample grid
               lightnet eval classify [--run DIR] [--device cpu|cuda]   test accuracy of a trained run
+              lightnet eval generate [--run DIR] [--classifier DIR] [--samples N] [--steps N] [--guidance W] [--seed S]
+                                                       classifier accuracy on DiT samples, Fréchet distance (classifier features)
+              lightnet sample image [--run DIR] [--steps N] [--guidance W] [--eta X] [--per-class N] [--seed S] [--out PNG]
+                                                       DDIM sample grid of a DiT run (one row per class)
               lightnet bench [lm|classifier] [--steps N] [--device cpu|cuda]
                                                        training-step throughput with a per-kernel time profile
             """);

@@ -5,11 +5,12 @@ internal static class TrainCommand
 {
     public static int Run(string[] args)
     {
-        if (args.Length == 0) throw new ArgumentException("train: which task? (classify)");
+        if (args.Length == 0) throw new ArgumentException("train: which task? (classify, generate)");
         return args[0] switch
         {
             "classify" => TrainClassify.Run(args[1..]),
-            _ => throw new ArgumentException($"train: unknown task '{args[0]}' (available: classify)"),
+            "generate" => TrainGenerate.Run(args[1..]),
+            _ => throw new ArgumentException($"train: unknown task '{args[0]}' (available: classify, generate)"),
         };
     }
 }
