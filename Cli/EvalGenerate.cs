@@ -45,9 +45,19 @@ internal static class EvalGenerate
         Console.WriteLine($"  {n} noise images   {s.FdNoise:F3}   (reference: pure noise)");
         var report = new Dictionary<string, object>
         {
-            ["classifier"] = clfDir, ["samples"] = n, ["ddim_steps"] = steps, ["guidance"] = guidance, ["eta"] = eta, ["seed"] = seed, ["ema"] = ema,
-            ["sample_accuracy"] = s.SampleAccuracy, ["classifier_test_accuracy"] = s.ClassifierTestAccuracy,
-            ["fd_samples"] = s.FdSamples, ["fd_train"] = s.FdTrain, ["fd_noise"] = s.FdNoise, ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 1),
+            ["classifier"] = clfDir,
+            ["samples"] = n,
+            ["ddim_steps"] = steps,
+            ["guidance"] = guidance,
+            ["eta"] = eta,
+            ["seed"] = seed,
+            ["ema"] = ema,
+            ["sample_accuracy"] = s.SampleAccuracy,
+            ["classifier_test_accuracy"] = s.ClassifierTestAccuracy,
+            ["fd_samples"] = s.FdSamples,
+            ["fd_train"] = s.FdTrain,
+            ["fd_noise"] = s.FdNoise,
+            ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 1),
         };
         var path = Path.Combine(dir, "eval_generate.json");
         File.WriteAllText(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));

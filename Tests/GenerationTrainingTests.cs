@@ -10,8 +10,17 @@ public class GenerationTrainingTests
 {
     private static readonly DiTConfig TinyDiT = new()
     {
-        InChannels = 1, ImageHeight = 8, ImageWidth = 8, PatchSize = 2, HiddenSize = 16, NumHiddenLayers = 1, NumHeads = 2,
-        GateLowRankDim = 4, NumClasses = 4, TpeRpeDim = 8, IntermediateSize = 32,
+        InChannels = 1,
+        ImageHeight = 8,
+        ImageWidth = 8,
+        PatchSize = 2,
+        HiddenSize = 16,
+        NumHiddenLayers = 1,
+        NumHeads = 2,
+        GateLowRankDim = 4,
+        NumClasses = 4,
+        TpeRpeDim = 8,
+        IntermediateSize = 32,
     };
 
     private static RunOptions Options(string dir) => new() { OutDir = dir, Steps = 6, BatchSize = 8, CheckpointEvery = 2, LogEvery = 1, Seed = 3, EmaDecay = 0.9, Lr = 3e-3 };
