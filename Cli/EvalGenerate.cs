@@ -28,7 +28,7 @@ internal static class EvalGenerate
         o.RejectUnknown();
         var dit = ImageSampling.LoadRun(dir, device, ema);
         var clf = ClassifierTraining.LoadRun(clfDir, device);
-        IImageDataset train = LightNet.Models.Data.FashionMnist.LoadOrFetch(true, log: Console.Out), test = LightNet.Models.Data.FashionMnist.LoadOrFetch(false, log: Console.Out);
+        var (train, test) = TrainRun.FashionMnist();
         var sampler = ImageSampling.Sampler(dit, steps, guidance, eta);
         var sw = System.Diagnostics.Stopwatch.StartNew();
         GenerationScores s = null!;

@@ -13,7 +13,7 @@ internal static class TrainGenerate
         var cfg = new DiTConfig
         {
             PatchSize = o.Int("--patch") ?? 4,
-            HiddenSize = o.Int("--hidden") ?? 96,
+            HiddenSize = o.Int("--hidden") ?? 64,
             NumHiddenLayers = o.Int("--layers") ?? 4,
             NumHeads = o.Int("--heads") ?? 2,
             GateLowRankDim = o.Int("--gate-rank") ?? 16,
@@ -25,8 +25,8 @@ internal static class TrainGenerate
         if (drop is < 0 or > 1) throw new ArgumentException($"train generate: --label-drop must be in [0, 1], got {drop}");
         var outDir = o.String("--out") ?? Path.Combine("runs", "generate");
         var grid = SampleImages.GridOptions.Read(o, Path.Combine(outDir, "samples.png"));
-        IImageDataset train = LightNet.Models.Data.FashionMnist.LoadOrFetch(true, log: Console.Out), test = LightNet.Models.Data.FashionMnist.LoadOrFetch(false, log: Console.Out);
-        var run = TrainRun.Common(o, new TrainRun.Defaults(outDir, Steps: 3000, BatchSize: 64, Lr: 1e-3, WeightDecay: 0, EmaDecay: 0.999), train.Count);
+        var (train, test) = TrainRun.FashionMnist();
+        var run = TrainRun.Common(o, new TrainRun.Defaults(outDir, Steps: 1800, BatchSize: 64, Lr: 1.5e-3, WeightDecay: 0, EmaDecay: 0.998), train.Count);
         o.RejectUnknown();
         var task = new GenerationTask(cfg, run, train, test, drop);
         AnsiConsole.MarkupLine($"[bold]LightNet DiT[/] on Fashion-MNIST: {train.Count} train images, hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, " +
