@@ -33,6 +33,7 @@ public sealed class GenerationTask : ITrainingTask
         _train = train;
         _test = test;
         _model = new LightNetDiT(config, new Generator(run.Seed));
+        UnitScaleConditioning(_model, new Generator(run.Seed ^ 0xC0D1710DUL));
         _model.To(run.Device);
         _sampler = new EpochSampler(train.Count, run.BatchSize, run.Seed);
         _schedule = new DiffusionSchedule(_model.AlphasCumprod());
@@ -59,6 +60,25 @@ public sealed class GenerationTask : ITrainingTask
         using var scope = DisposalScope.Begin();
         var (x, y) = _test.Batch(Enumerable.Range(0, Math.Min(ValidationImages, _test.Count)).ToArray());
         return new Dictionary<string, double> { ["val_loss"] = NoisedLoss(x, y, StreamKey.Of(_run.Seed, ulong.MaxValue, 0), 0).Data.Item() };
+    }
+
+    /// <summary>
+    /// Re-initialises the conditioning inputs at unit scale: <c>y_embed</c> ~ N(0, 1) and the <c>t_embed</c> MLP with
+    /// std 1/√fan_in. With DiT's 0.02 init the conditioning vector is ~0.02 in size, so the zero-initialised adaLN
+    /// layers learn to use it (and the label table gets gradient) only after very long training; at unit scale the
+    /// class and timestep reach the modulations within the first hundred steps. The model's own init is kept
+    /// for everything else (and a resumed run loads its weights anyway).
+    /// </summary>
+    public static void UnitScaleConditioning(LightNetDiT model, Generator g)
+    {
+        void Set(Variable p, double std)
+        {
+            using var w = Nn.Init.Normal(p.Data.Shape, std, g, p.Data.DType);
+            p.Data.CopyFrom(w);
+        }
+        Set(model.YEmbed.Weight, 1.0);
+        Set(model.TEmbed.Mlp0.Weight, 1 / Math.Sqrt(model.TEmbed.Mlp0.Weight.Data.Shape[1]));
+        Set(model.TEmbed.Mlp2.Weight, 1 / Math.Sqrt(model.TEmbed.Mlp2.Weight.Data.Shape[1]));
     }
 
     private Variable NoisedLoss(Tensor images, Tensor labels, ulong key, double drop)
