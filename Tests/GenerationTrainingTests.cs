@@ -51,6 +51,17 @@ public class GenerationTrainingTests
     });
 
     [Test]
+    public void ConditioningStartsAtUnitScale()
+    {
+        var m = new LightNetDiT(TinyDiT with { HiddenSize = 64 }, new Generator(1));
+        GenerationTask.UnitScaleConditioning(m, new Generator(2));
+        var y = m.YEmbed.Weight.Data.ToArray<float>();
+        double std = Math.Sqrt(y.Average(v => (double)v * v));
+        Assert.That(std, Is.EqualTo(1).Within(0.1));
+        Assert.That(m.Final.Linear.Weight.Data.ToArray<float>().All(v => v == 0), Is.True, "adaLN-Zero output layer untouched");
+    }
+
+    [Test]
     public void BadSettingsNameTheProblem()
     {
         var data = TrainingTests.Synthetic(40, 1);
