@@ -9,13 +9,14 @@ internal static class EvalCommand
 {
     public static int Run(string[] args)
     {
-        if (args.Length == 0) throw new ArgumentException("eval: which task? (classify, lm, mlm)");
+        if (args.Length == 0) throw new ArgumentException("eval: which task? (classify, lm, mlm, generate)");
         return args[0] switch
         {
             "classify" => Classify(args[1..]),
             "lm" => EvalText.Lm(args[1..]),
             "mlm" => EvalText.Mlm(args[1..]),
-            _ => throw new ArgumentException($"eval: unknown task '{args[0]}' (available: classify, lm, mlm)"),
+            "generate" => EvalGenerate.Run(args[1..]),
+            _ => throw new ArgumentException($"eval: unknown task '{args[0]}' (available: classify, lm, mlm, generate)"),
         };
     }
 
@@ -26,10 +27,7 @@ internal static class EvalCommand
         var dir = o.String("--run") ?? Path.Combine("runs", "classify");
         var device = DeviceOption.Resolve("eval classify", o.String("--device"));
         o.RejectUnknown();
-        var cfg = ImageClassifierConfig.FromJson(Checkpoint.ReadConfig(dir), Path.Combine(dir, "config.json"));
-        var model = new LightNetForImageClassification(cfg, new Generator(0));
-        Checkpoint.LoadWeights(dir, model);
-        model.To(device);
+        var model = ClassifierTraining.LoadRun(dir, device);
         IImageDataset test = LightNet.Models.Data.FashionMnist.LoadOrFetch(false, log: Console.Out);
         double acc = ClassifierTraining.Evaluate(model, test, 256, device);
         Console.WriteLine($"test accuracy {acc:P2} on {test.Count} Fashion-MNIST test images ({dir})");

@@ -45,16 +45,23 @@ public static class Program
                                                        LightNet on Fashion-MNIST (fetches the data), with checkpoints and resume
                                       data parallel: [--gpus N | --procs N] [--nodes M --node-rank K --master-addr HOST --master-port P]
                                                        one process per GPU (NCCL) or per CPU share; --batch-size is the global batch
-              lightnet eval classify [--run DIR] [--device cpu|cuda]   test accuracy of a trained run
               lightnet train lm [--mixer lightnet|gla|softmax] [--tpe on|off] [--lrpe on|off] [--tokenizer byte|gpt2] [--hidden N] [--layers N]
                                 [--heads N] [--seq-len N] [--eval-windows N] [--prompt TEXT] [--sample-tokens N] + the common train flags
                                                        causal LM on State of the Union (validation: 2006 on), prints a sample
               lightnet train mlm [--mixer lightnet|gla] [--tokenizer byte|gpt2] [--hidden N] [--layers N] [--heads N] [--seq-len N]
                                                        masked LM on the Brown corpus, masked-token accuracy on its test files
+              lightnet train generate [common flags] [--hidden N] [--layers N] [--heads N] [--patch N] [--label-drop P] [--ema D]
+                                      [--sample-steps N] [--guidance W] [--per-class N] [--grid PNG]
+                                                       class-conditional DDPM of the LightNet DiT on Fashion-MNIST, then a sample grid
+              lightnet eval classify [--run DIR] [--device cpu|cuda]   test accuracy of a trained run
               lightnet eval lm|mlm [--run DIR] [--windows N] [--seq-len N] [--device cpu|cuda]
                                                        validation loss/perplexity/bits per byte, or masked-token accuracy
+              lightnet eval generate [--run DIR] [--classifier DIR] [--samples N] [--steps N] [--guidance W] [--seed S]
+                                                       classifier accuracy on DiT samples, Fréchet distance (classifier features)
               lightnet sample text [--run DIR] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S]
                                                        continue a prompt with a trained causal LM
+              lightnet sample image [--run DIR] [--steps N] [--guidance W] [--eta X] [--per-class N] [--seed S] [--out PNG]
+                                                       DDIM sample grid of a DiT run (one row per class)
               lightnet bench [lm|classifier] [--steps N] [--device cpu|cuda]
                                                        training-step throughput with a per-kernel time profile
             """);

@@ -5,11 +5,12 @@ internal static class SampleCommand
 {
     public static int Run(string[] args)
     {
-        if (args.Length == 0) throw new ArgumentException("sample: what? (text)");
+        if (args.Length == 0) throw new ArgumentException("sample: what? (text, image)");
         return args[0] switch
         {
             "text" => SampleText.Run(args[1..]),
-            _ => throw new ArgumentException($"sample: unknown kind '{args[0]}' (available: text)"),
+            "image" => SampleImages.Run(args[1..]),
+            _ => throw new ArgumentException($"sample: unknown kind '{args[0]}' (available: text, image)"),
         };
     }
 }

@@ -10,7 +10,7 @@ internal static class TrainClassify
     public static int Run(string[] args)
     {
         var o = new Options("train classify", args, TrainRun.Flags);
-        IImageDataset train = LightNet.Models.Data.FashionMnist.LoadOrFetch(true, log: Console.Out), test = LightNet.Models.Data.FashionMnist.LoadOrFetch(false, log: Console.Out);
+        var (train, test) = TrainRun.FashionMnist();
         var run = TrainRun.Common(o, new TrainRun.Defaults(Path.Combine("runs", "classify"), Steps: 2800, BatchSize: 64, Lr: 2e-3), train.Count);
         var cfg = new ImageClassifierConfig
         {

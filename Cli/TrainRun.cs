@@ -50,6 +50,10 @@ internal static class TrainRun
         };
     }
 
+    /// <summary>Fashion-MNIST's train and test splits, fetched into the cache first when missing.</summary>
+    public static (IImageDataset Train, IImageDataset Test) FashionMnist() =>
+        (LightNet.Models.Data.FashionMnist.LoadOrFetch(true, log: Console.Out), LightNet.Models.Data.FashionMnist.LoadOrFetch(false, log: Console.Out));
+
     /// <summary>Runs the loop under a progress bar (loss, throughput, ETA), then draws loss.png and reports how the run ended.</summary>
     public static TrainResult WithProgress(RunOptions run, ITrainingTask task, string unit)
     {

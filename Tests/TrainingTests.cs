@@ -5,7 +5,7 @@ namespace LightNet.Tests;
 
 public class TrainingTests
 {
-    private static ArrayImageDataset Synthetic(int n, ulong seed)
+    internal static ArrayImageDataset Synthetic(int n, ulong seed)
     {
         var g = new Generator(seed);
         using var x = Tensor.Rand([n, 1, 8, 8], g);
@@ -40,7 +40,7 @@ public class TrainingTests
 
     private static TrainResult Train(RunOptions o, ArrayImageDataset data) => TrainingLoop.Run(o, new ClassifierTask(TinyModel, o, data, data));
 
-    private static void WithDirs(Action<string, string> body)
+    internal static void WithDirs(Action<string, string> body)
     {
         var a = Path.Combine(Path.GetTempPath(), "lightnet-train-a-" + Guid.NewGuid().ToString("N"));
         var b = Path.Combine(Path.GetTempPath(), "lightnet-train-b-" + Guid.NewGuid().ToString("N"));

@@ -67,7 +67,10 @@ public sealed class LightNetForImageClassification : Module
     public Linear Head { get; }
 
     /// <summary>Logits [B, classes] for images [B, C, H, W].</summary>
-    public Variable Forward(Variable images)
+    public Variable Forward(Variable images) => Head.Forward(Features(images));
+
+    /// <summary>The penultimate representation [B, c]: the final-normed hidden state averaged over tokens (the head's input).</summary>
+    public Variable Features(Variable images)
     {
         var cfg = Config;
         if (images.Rank != 4 || images.Size(1) != cfg.InChannels || images.Size(2) != cfg.ImageHeight || images.Size(3) != cfg.ImageWidth)
@@ -76,7 +79,7 @@ public sealed class LightNetForImageClassification : Module
         if (Tpe != null) h = Tpe.Forward(h, cfg.Grid);
         var lrpe = cfg.Lrpe ? _angles.Get(cfg.Grid, cfg.Attention.HeadKDim, cfg.LrpeBase, images.DType, images.Device) : null;
         foreach (var layer in Layers) h = layer.Forward(h, null, lrpe).H;
-        return Head.Forward(Norm.Forward(h).Mean(1));
+        return Norm.Forward(h).Mean(1);
     }
 
     /// <summary>Mean cross-entropy over the batch.</summary>

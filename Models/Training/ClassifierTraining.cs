@@ -49,17 +49,44 @@ public static class ClassifierTraining
     /// <summary>Top-1 accuracy over a data set.</summary>
     public static double Evaluate(LightNetForImageClassification model, IImageDataset data, int batchSize, Device device)
     {
-        long correct = 0;
+        var (_, pred, labels) = FeaturesAndPredictions(model, data, batchSize, device);
+        return Accuracy(pred, labels);
+    }
+
+    /// <summary>Fraction of <paramref name="predicted"/> equal to <paramref name="labels"/>.</summary>
+    public static double Accuracy(long[] predicted, long[] labels) => (double)predicted.Zip(labels).Count(p => p.First == p.Second) / labels.Length;
+
+    /// <summary>
+    /// One pass over a data set: the penultimate features (<see cref="LightNetForImageClassification.Features"/>, float64
+    /// row-major [N, c]), the predicted classes and the data set's labels.
+    /// </summary>
+    public static (double[] Features, long[] Predicted, long[] Labels) FeaturesAndPredictions(LightNetForImageClassification model, IImageDataset data, int batchSize, Device device)
+    {
+        int dim = model.Config.HiddenSize;
+        var feats = new double[(long)data.Count * dim];
+        var pred = new long[data.Count];
+        var labels = new long[data.Count];
         using var ng = NoGrad.Scope();
         for (int s = 0; s < data.Count; s += batchSize)
         {
             using var scope = DisposalScope.Begin();
             var idx = Enumerable.Range(s, Math.Min(batchSize, data.Count - s)).ToArray();
             var (x, y) = data.Batch(idx);
-            var pred = model.Forward(new Variable(x.To(device))).Data.ArgMax(1).ToArray<long>();
-            var lab = y.ToArray<long>();
-            for (int i = 0; i < lab.Length; i++) if (pred[i] == lab[i]) correct++;
+            var f = model.Features(new Variable(x.To(device)));
+            f.Data.To(Device.Cpu).ToDoubleArray().CopyTo(feats, (long)s * dim);
+            model.Head.Forward(f).Data.ArgMax(1).To(Device.Cpu).ToArray<long>().CopyTo(pred, s);
+            y.ToArray<long>().CopyTo(labels, s);
         }
-        return (double)correct / data.Count;
+        return (feats, pred, labels);
+    }
+
+    /// <summary>Loads a classifier run directory (<c>config.json</c> and <c>model.safetensors</c>) onto a device.</summary>
+    public static LightNetForImageClassification LoadRun(string dir, Device device)
+    {
+        var cfg = ImageClassifierConfig.FromJson(Checkpoint.ReadConfig(dir), Path.Combine(dir, "config.json"));
+        var model = new LightNetForImageClassification(cfg, new Generator(0));
+        Checkpoint.LoadWeights(dir, model);
+        model.To(device);
+        return model;
     }
 }
