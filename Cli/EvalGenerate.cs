@@ -17,7 +17,7 @@ internal static class EvalGenerate
         var o = new Options("eval generate", args, new HashSet<string> { "--no-ema" });
         var dir = o.String("--run") ?? Path.Combine("runs", "generate");
         var clfDir = o.String("--classifier") ?? Path.Combine("runs", "classify");
-        var device = Device.Parse(o.String("--device") ?? "cpu");
+        var device = DeviceOption.Resolve("eval generate", o.String("--device"));
         if (o.Int("--threads") is int th) Parallelism.Threads = th;
         int n = o.Int("--samples") ?? 5000;
         int steps = o.Int("--steps") ?? 50;

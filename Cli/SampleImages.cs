@@ -27,7 +27,7 @@ internal static class SampleImages
     {
         var o = new Options("sample image", args, new HashSet<string> { "--no-ema" });
         var dir = o.String("--run") ?? Path.Combine("runs", "generate");
-        var device = Device.Parse(o.String("--device") ?? "cpu");
+        var device = DeviceOption.Resolve("sample image", o.String("--device"));
         if (o.Int("--threads") is int th) Parallelism.Threads = th;
         bool ema = !o.Flag("--no-ema");
         var g = GridOptions.Read(o, Path.Combine(dir, "samples.png"), "--steps", "--seed", "--out");

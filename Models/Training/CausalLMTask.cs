@@ -41,14 +41,14 @@ public sealed class CausalLMTask : ITrainingTask
     public LightNetForCausalLM LanguageModel => _model;
     public Module Model => _model;
     public string ConfigJson => Config.ToJson();
-    public int ItemsPerMicroBatch => _run.BatchSize * _train.Length;
+    public int ItemsPerMicroBatch => _run.LocalBatchSize * _train.Length;
     /// <summary>Number of validation windows evaluated.</summary>
     public int EvalWindowCount => _evalIdx.Length;
 
     public Variable Loss(long step, int micro)
     {
         var ids = _train.RandomBatch(_run.BatchSize, _run.Seed, step * _run.GradAccumulation + micro, _run.Device);
-        return _model.Loss(ids);
+        return _model.Loss(_run.ShardRows(ids));
     }
 
     public IReadOnlyDictionary<string, double> Evaluate(long step, bool final) =>

@@ -44,13 +44,14 @@ public sealed class GenerationTask : ITrainingTask
     public double LabelDrop { get; }
     public Module Model => _model;
     public string ConfigJson => Config.ToJson();
-    public int ItemsPerMicroBatch => _run.BatchSize;
+    public int ItemsPerMicroBatch => _run.LocalBatchSize;
 
     public Variable Loss(long step, int micro)
     {
         long global = step * _run.GradAccumulation + micro;
-        var (x, y) = _train.Batch(_sampler.ForStep(global));
-        return NoisedLoss(x, y, StreamKey.Of(_run.Seed, (ulong)global, 0), LabelDrop);
+        // Data parallel: this rank's images, with its own noise stream (rank 0's equals the single-process stream).
+        var (x, y) = _train.Batch(_run.Shard(_sampler.ForStep(global)));
+        return NoisedLoss(x, y, StreamKey.Of(_run.Seed, (ulong)global, (ulong)_run.Rank), LabelDrop);
     }
 
     public IReadOnlyDictionary<string, double> Evaluate(long step, bool final)

@@ -40,14 +40,14 @@ public sealed class MaskedLMTask : ITrainingTask
     public MaskedLMConfig Config { get; }
     public Module Model => _model;
     public string ConfigJson => Config.ToJson();
-    public int ItemsPerMicroBatch => _run.BatchSize * _train.Length;
+    public int ItemsPerMicroBatch => _run.LocalBatchSize * _train.Length;
 
     public Variable Loss(long step, int micro)
     {
         long s = step * _run.GradAccumulation + micro;
         using var ids = _train.RandomBatch(_run.BatchSize, _run.Seed, s);
         var mb = _masker.Mask(ids, s);
-        return _model.Loss(mb.InputIds.To(_run.Device), mb.Labels.To(_run.Device));
+        return _model.Loss(_run.ShardRows(mb.InputIds).To(_run.Device), _run.ShardRows(mb.Labels).To(_run.Device));
     }
 
     public IReadOnlyDictionary<string, double> Evaluate(long step, bool final)

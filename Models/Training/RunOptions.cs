@@ -58,6 +58,16 @@ public sealed record RunOptions
         return globalBatch.AsSpan(Rank * n, n).ToArray();
     }
 
+    /// <summary>This rank's contiguous rows (axis 0) of a global batch tensor drawn identically on every rank (the tensor itself with one rank).</summary>
+    public Tensor ShardRows(Tensor globalBatch)
+    {
+        if (WorldSize == 1) return globalBatch;
+        if (globalBatch.Size(0) % WorldSize != 0) throw new ArgumentException($"train: a batch of {globalBatch.Size(0)} does not split evenly over {WorldSize} ranks");
+        int n = globalBatch.Size(0) / WorldSize;
+        using var part = globalBatch.Narrow(0, Rank * n, n);
+        return part.Contiguous();
+    }
+
     /// <summary>Warm-up length actually used.</summary>
     public long Warmup => WarmupSteps ?? Math.Min(200, Math.Max(1, Steps / 10));
 
