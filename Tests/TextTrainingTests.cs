@@ -84,6 +84,17 @@ public class TextTrainingTests
         AssertResumeIsBitwise(o => new MaskedLMTask(Mlm(mixer), o, Stream(600, 3), Stream(300, 4), 16, 256, ByteTokenizer.Pad, 8), "test_masked_accuracy");
 
     [Test]
+    public void ModelDTypeSetsTheWeightsDType()
+    {
+        var o = new RunOptions { OutDir = "unused", ModelDType = DType.Float64, BatchSize = 2 };
+        var lm = new CausalLMTask(Lm(MixerKind.Gla), o, Stream(600, 1), Stream(200, 2), 16, 4, 1.0);
+        var mlm = new MaskedLMTask(Mlm(MixerKind.Gla), o, Stream(600, 3), Stream(300, 4), 16, 256, ByteTokenizer.Pad, 8);
+        Assert.That(lm.Model.Parameters().Concat(mlm.Model.Parameters()).All(p => p.Data.DType == DType.Float64), Is.True);
+        using var scope = DisposalScope.Begin();
+        Assert.That(double.IsFinite(lm.Loss(0, 0).Data.Item()) && double.IsFinite(mlm.Loss(0, 0).Data.Item()), Is.True);
+    }
+
+    [Test]
     public void CausalMetricsConvertNatsToBitsPerByte()
     {
         var m = TextEvaluation.CausalMetrics(Math.Log(2) * 3, 1.0);

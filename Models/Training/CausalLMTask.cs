@@ -32,7 +32,7 @@ public sealed class CausalLMTask : ITrainingTask
         _valid = new TokenWindows(valid, seqLen);
         _evalIdx = TextEvaluation.SpreadWindows(_valid, evalWindows);
         _bytesPerToken = bytesPerToken;
-        _model = new LightNetForCausalLM(config, new Generator(run.Seed));
+        _model = new LightNetForCausalLM(config, new Generator(run.Seed), run.ModelDType);
         _model.To(run.Device);
     }
 

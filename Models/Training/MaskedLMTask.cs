@@ -33,7 +33,7 @@ public sealed class MaskedLMTask : ITrainingTask
         _evalIdx = TextEvaluation.SpreadWindows(_test, evalWindows);
         _masker = new MaskedLmBatcher(textIdCount, (int)config.MaskTokenId, padId, run.Seed ^ MaskKey);
         _evalMasker = new MaskedLmBatcher(textIdCount, (int)config.MaskTokenId, padId, TextEvaluation.EvalMaskSeed);
-        _model = new LightNetForMaskedLM(config, new Generator(run.Seed));
+        _model = new LightNetForMaskedLM(config, new Generator(run.Seed), run.ModelDType);
         _model.To(run.Device);
     }
 

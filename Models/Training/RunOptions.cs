@@ -36,6 +36,8 @@ public sealed record RunOptions
     /// <summary>Run the task's evaluation every this many steps (null: only at the end).</summary>
     public int? EvalEvery { get; init; }
     public Device Device { get; init; } = Device.Cpu;
+    /// <summary>Dtype of the weights and activations of tasks whose inputs are token ids (float32 or float64).</summary>
+    public DType ModelDType { get; init; } = DType.Float32;
     /// <summary>Data-parallel communicator (null: one process). <see cref="BatchSize"/> is then the global batch, split evenly over the ranks.</summary>
     public ICollective? Collective { get; init; }
     /// <summary>Compare the ranks' weights every this many steps (data-parallel only).</summary>
