@@ -65,7 +65,8 @@ internal static unsafe class GatedAttentionKernel
     private static bool CanFactor<T>(T* G, int L, int d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var span = new ReadOnlySpan<T>(G, L * d);
-        return double.CreateTruncating(TensorPrimitives.MaxMagnitude(span)) <= FactorLimit;
+        // MaxMagnitude returns the signed element of largest magnitude: take its absolute value.
+        return Math.Abs(double.CreateTruncating(TensorPrimitives.MaxMagnitude(span))) <= FactorLimit;
     }
 
     /// <summary>Single-factor chunk: xe = x ⊙ exp(G), ye = y ⊙ exp(−G) (both L×d).</summary>
