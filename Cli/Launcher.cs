@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using LightNet.Distributed;
 using LightNet.Kernels.Cuda;
 
@@ -49,7 +47,7 @@ internal static class Launcher
         if (IsRank) return null;
         var plan = Read(new Options("train", ScanOnly(args), new HashSet<string>(TrainRun.Flags)));
         if (plan.World <= 1) return null;
-        int port = plan.MasterPort ?? FreePort();
+        int port = plan.MasterPort ?? TcpGroup.FreeLoopbackPort();
         var (exe, prefix) = SelfCommand();
         var children = new List<Process>();
         for (int local = 0; local < plan.Local; local++)
@@ -98,15 +96,6 @@ internal static class Launcher
         if (Path.GetFileNameWithoutExtension(exe).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
             return (exe, [typeof(Launcher).Assembly.Location]);
         return (exe, []);
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 
     /// <summary>In a rank: joins the job and returns its communicator and device (cuda:LOCAL_RANK with --gpus, else the CPU).</summary>

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using LightNet.Distributed;
 using LightNet.Kernels.Cuda;
 
@@ -11,11 +9,7 @@ public class CudaNcclTests
     private static NcclCollective Single(Device device)
     {
         if (!NcclCollective.IsAvailable(out var report)) Assert.Ignore("NCCL unavailable: " + report);
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return new NcclCollective(TcpGroup.Join("127.0.0.1", port, 0, 1, TimeSpan.FromSeconds(10)), device);
+        return new NcclCollective(TcpGroup.Join("127.0.0.1", TcpGroup.FreeLoopbackPort(), 0, 1, TimeSpan.FromSeconds(10)), device);
     }
 
     [Test]

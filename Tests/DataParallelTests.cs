@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using LightNet.Distributed;
 using LightNet.Models.LightNet;
@@ -9,19 +8,10 @@ namespace LightNet.Tests;
 /// <summary>The data-parallel loop on the CPU: ranks are threads joined by the reference TCP collective.</summary>
 public class DataParallelTests
 {
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
     /// <summary>Runs body(collective) on <paramref name="world"/> threads joined into one group; rethrows the first failure.</summary>
     private static T[] OnRanks<T>(int world, Func<ICollective, T> body)
     {
-        int port = FreePort();
+        int port = TcpGroup.FreeLoopbackPort();
         var results = new T[world];
         var errors = new Exception?[world];
         var threads = Enumerable.Range(0, world).Select(r => new Thread(() =>
@@ -140,7 +130,7 @@ public class DataParallelTests
     [Test]
     public void APeerThatIsNotARankIsRefused()
     {
-        int port = FreePort();
+        int port = TcpGroup.FreeLoopbackPort();
         var join = Task.Run(() => TcpGroup.Join("127.0.0.1", port, 0, 2, TimeSpan.FromSeconds(20)));
         using var client = new TcpClient();
         for (int i = 0; i < 100 && !client.Connected; i++)

@@ -81,6 +81,16 @@ public sealed class TcpGroup : IDisposable
         }
     }
 
+    /// <summary>A TCP port that is free on the loopback interface right now (for a job's rank 0 to listen on).</summary>
+    public static int FreeLoopbackPort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
     private static TimeSpan Remaining(DateTime deadline) => deadline > DateTime.UtcNow ? deadline - DateTime.UtcNow : TimeSpan.Zero;
 
     /// <summary>Rank 0 sends <paramref name="data"/> to every rank; every rank returns it.</summary>
