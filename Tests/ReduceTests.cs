@@ -78,4 +78,40 @@ public class ReduceTests
         Assert.That(x.Var().Item(), Is.EqualTo(5.0 / 3).Within(1e-15));
         Assert.That(x.Var([1], correction: 0).ToDoubleArray(), Is.EqualTo(new[] { 0.25, 0.25 }));
     }
+
+    /// <summary>The vector max/min equals the exact element-wise definition: odd lengths, NaN anywhere, signed zeros, infinities.</summary>
+    [Test]
+    public void ExtremumMatchesIeeeDefinition([Values(1, 7, 31, 32, 33, 67, 257, 1001)] int n)
+    {
+        var rng = new Random(n);
+        Check(Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 200 - 100).ToArray());
+        var zeros = Enumerable.Range(0, n).Select(i => i % 3 == 0 ? -0.0 : -1.0 - i).ToArray();
+        Check(zeros);
+        zeros[n / 2] = 0.0;
+        Check(zeros);
+        Check(zeros.Select(v => -v).ToArray());
+        foreach (int at in new[] { 0, n / 2, n - 1 })
+        {
+            var a = Enumerable.Range(0, n).Select(_ => rng.NextDouble()).ToArray();
+            a[at] = double.NaN;
+            Check(a);
+            a[at] = double.PositiveInfinity;
+            Check(a);
+            a[at] = double.NegativeInfinity;
+            Check(a);
+        }
+
+        static void Check(double[] v)
+        {
+            double max = v.Aggregate(Math.Max), min = v.Aggregate(Math.Min);
+            var f = v.Select(t => (float)t).ToArray();
+            Assert.Multiple(() =>
+            {
+                Assert.That(BitConverter.DoubleToInt64Bits(LightNet.Cpu.Extremum.Max<double>(v)), Is.EqualTo(BitConverter.DoubleToInt64Bits(max)), "max f64");
+                Assert.That(BitConverter.DoubleToInt64Bits(LightNet.Cpu.Extremum.Min<double>(v)), Is.EqualTo(BitConverter.DoubleToInt64Bits(min)), "min f64");
+                Assert.That(BitConverter.SingleToInt32Bits(LightNet.Cpu.Extremum.Max<float>(f)), Is.EqualTo(BitConverter.SingleToInt32Bits((float)max)), "max f32");
+                Assert.That(BitConverter.SingleToInt32Bits(LightNet.Cpu.Extremum.Min<float>(f)), Is.EqualTo(BitConverter.SingleToInt32Bits((float)min)), "min f32");
+            });
+        }
+    }
 }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace LightNet.Cpu;
 
@@ -21,7 +22,7 @@ internal static unsafe class NormKernels
                 T rs = T.CreateTruncating(1.0 / Math.Sqrt(ms + eps));
                 ((T*)pr)[r] = rs;
                 if (pw == 0) TensorPrimitives.Multiply(xs, rs, ys);
-                else { TensorPrimitives.Multiply(xs, rs, ys); TensorPrimitives.Multiply(ys, new ReadOnlySpan<T>((T*)pw, n), ys); }
+                else ScaleRow((T*)px + r * n, rs, (T*)pw, (T*)py + r * n, n);
             }
         });
     }
@@ -49,12 +50,33 @@ internal static unsafe class NormKernels
                 TensorPrimitives.MultiplyAdd(xs, -dot * rs * rs * rs, dxs, dxs);
                 if (partial != null)
                 {
+                    // dw += (dy·x)·rs, in the same rounding order as the scalar sum
                     var pp = partial.AsSpan(c * n, n);
-                    for (int i = 0; i < n; i++) pp[i] += dys[i] * xs[i] * rs;
+                    TensorPrimitives.Multiply(dys, xs, g);
+                    TensorPrimitives.MultiplyAdd(g, rs, pp, pp);
                 }
             }
         });
         if (partial != null) SumPartials(partial, chunks, n, dw);
+    }
+
+    /// <summary>y = (x·rs)·w in one pass over the row (the normalised row is never re-read).</summary>
+    private static void ScaleRow<T>(T* x, T rs, T* w, T* y, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var s = Vector512.Create(rs);
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+                Vector512.Store(Vector512.Load(x + i) * s * Vector512.Load(w + i), y + i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var s = Vector256.Create(rs);
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+                Vector256.Store(Vector256.Load(x + i) * s * Vector256.Load(w + i), y + i);
+        }
+        for (; i < n; i++) y[i] = x[i] * rs * w[i];
     }
 
     private static void SumPartials<T>(T[] partial, int chunks, int n, T* dst) where T : unmanaged, IFloatingPointIeee754<T>

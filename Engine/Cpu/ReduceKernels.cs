@@ -53,8 +53,8 @@ internal static unsafe class ReduceKernels
         {
             case ReduceOp.Sum: return TensorPrimitives.Sum(row);
             case ReduceOp.Mean: return TensorPrimitives.Sum(row) / T.CreateTruncating(row.Length);
-            case ReduceOp.Max: return TensorPrimitives.Max(row);
-            case ReduceOp.Min: return TensorPrimitives.Min(row);
+            case ReduceOp.Max: return Extremum.Max(row);
+            case ReduceOp.Min: return Extremum.Min(row);
             case ReduceOp.LogSumExp: return LogSumExp(row);
             default: throw new NotSupportedException($"reduce {op}");
         }
@@ -63,7 +63,7 @@ internal static unsafe class ReduceKernels
     /// <summary>log Σ exp(x) with the maximum subtracted first (−∞ for an all −∞ row).</summary>
     public static T LogSumExp<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T m = TensorPrimitives.Max(row);
+        T m = Extremum.Max(row);
         if (T.IsNegativeInfinity(m) || T.IsNaN(m)) return m;
         var tmp = ArrayPool<T>.Shared.Rent(row.Length);
         var t = tmp.AsSpan(0, row.Length);

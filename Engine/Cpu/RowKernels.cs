@@ -20,7 +20,7 @@ internal static unsafe class RowKernels
         {
             var xs = new ReadOnlySpan<T>((T*)px + r * n, n);
             var ys = new Span<T>((T*)py + r * n, n);
-            T m = TensorPrimitives.Max(xs);
+            T m = Extremum.Max(xs);
             if (T.IsNegativeInfinity(m)) { ys.Fill(log ? T.NegativeInfinity : T.NaN); return; }
             TensorPrimitives.Subtract(xs, m, ys);
             if (log)
