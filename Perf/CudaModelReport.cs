@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using LightNet.Autograd;
+using LightNet.Kernels.Cuda;
+using LightNet.Models.LightNet;
+using LightNet.Models.Optim;
+
+namespace LightNet.Perf;
+
+/// <summary>
+/// <c>Perf cuda-model</c>: issue 7's model-level benchmarks on one device, exact float32 and TF32 — the LightNet
+/// attention layer (hidden 2048, H=16, d=128, B=4, T=4096) forward + backward, and a training step of fla's
+/// 222.9 M-parameter causal LM (hidden 1024, 12 layers, expand_ratio 128, vocab 32000, B=8, T=2048) with AdamW on
+/// float32 master weights. Options: <c>--device cpu</c> (smoke run), <c>--layers</c>, <c>--hidden</c>, <c>--batch</c>,
+/// <c>--seq</c>, <c>--vocab</c>, <c>--steps</c>, <c>--layer-batch</c>, <c>--layer-seq</c>, <c>--layer-hidden</c>.
+/// </summary>
+public static class CudaModelReport
+{
+    /// <summary>Runs both benchmarks in exact float32 and TF32 (CPU: float32 only); 1 when CUDA is unavailable.</summary>
+    public static int Run(string[] args)
+    {
+        int Opt(string name, int dflt)
+        {
+            int i = Array.IndexOf(args, "--" + name);
+            return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : dflt;
+        }
+        bool cpu = Array.IndexOf(args, "cpu") > 0 && args[Array.IndexOf(args, "cpu") - 1] == "--device";
+        CudaBackend? be = null;
+        if (!cpu)
+        {
+            if (!CudaBackend.TryRegister()) { Console.WriteLine("CUDA unavailable: " + CudaRuntime.UnavailableReason); return 1; }
+            be = CudaBackend.For(0);
+            Console.WriteLine($"{be.Info}; driver {CudaRuntime.DriverVersion}; cuBLAS {(be.CublasActive ? "active" : "absent")}");
+        }
+        var dev = cpu ? Device.Cpu : Device.Cuda(0);
+        foreach (bool tf32 in cpu ? new[] { false } : new[] { false, true })
+        {
+            if (be != null) be.AllowTf32 = tf32;
+            string mode = tf32 ? "tf32" : "fp32";
+            Layer(dev, be, mode, Opt("layer-hidden", 2048), Opt("layer-batch", 4), Opt("layer-seq", 4096));
+            LmStep(dev, be, mode, Opt("hidden", 1024), Opt("layers", 12), Opt("vocab", 32000), Opt("batch", 8), Opt("seq", 2048), Opt("steps", 10));
+        }
+        return 0;
+    }
+
+    private static void Sync(CudaBackend? be) => be?.Synchronize();
+
+    /// <summary>Median wall milliseconds of <paramref name="reps"/> runs after one warm-up, each ended by a device synchronisation.</summary>
+    private static double WallMs(CudaBackend? be, Action a, int reps)
+    {
+        a();
+        Sync(be);
+        var t = new double[reps];
+        for (int i = 0; i < reps; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            a();
+            Sync(be);
+            t[i] = sw.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(t);
+        return t[reps / 2];
+    }
+
+    private static void Layer(Device dev, CudaBackend? be, string mode, int hidden, int batch, int seq)
+    {
+        using var scope = DisposalScope.Begin();
+        var cfg = AttentionConfig.FromFla(hidden, null, 128, 128, causal: true);
+        var layer = new LightNetAttention(cfg, new Generator(1));
+        layer.To(dev);
+        var x = new Variable(Tensor.RandN([batch, seq, hidden], new Generator(2), DType.Float32, dev), requiresGrad: true);
+        var dy = Tensor.RandN([batch, seq, hidden], new Generator(3), DType.Float32, dev);
+        double fwd = WallMs(be, () =>
+        {
+            using var s = DisposalScope.Begin();
+            using (NoGrad.Scope()) layer.Mix(x, null, null, null);
+        }, 5);
+        double both = WallMs(be, () =>
+        {
+            using var s = DisposalScope.Begin();
+            var (y, _) = layer.Mix(x, null, null, null);
+            y.Backward(dy);
+            x.Grad = null;
+            foreach (var p in layer.Parameters()) p.Grad = null;
+        }, 5);
+        Console.WriteLine($"  LightNet attention layer hidden {hidden} H={cfg.NumHeads} d={cfg.HeadKDim} B={batch} T={seq} {mode}: " +
+            $"forward {fwd:F2} ms, forward+backward {both:F2} ms");
+    }
+
+    private static void LmStep(Device dev, CudaBackend? be, string mode, int hidden, int layers, int vocab, int batch, int seq, int steps)
+    {
+        using var scope = DisposalScope.Begin();
+        var cfg = new LightNetConfig { HiddenSize = hidden, NumHiddenLayers = layers, VocabSize = vocab, ExpandRatio = 128 };
+        var model = new LightNetForCausalLM(cfg, new Generator(1));
+        model.To(dev);
+        var parameters = model.Parameters().ToList();
+        long count = parameters.Sum(p => p.Data.Numel);
+        var opt = new AdamW(parameters, lr: 3e-4, weightDecay: 0.01);
+        var rng = new Random(4);
+        var ids = Tensor.FromArray(Enumerable.Range(0, batch * seq).Select(_ => (long)rng.Next(vocab)).ToArray(), [batch, seq], dev);
+        double loss = 0;
+        void Step()
+        {
+            using var s = DisposalScope.Begin();
+            var l = model.Loss(ids);
+            l.Backward();
+            opt.Step();
+            opt.ZeroGrad();
+            loss = l.Data.ToDoubleArray()[0];
+        }
+        double ms = WallMs(be, Step, steps);
+        double tokens = (double)batch * seq;
+        // 6 FLOPs per parameter and token (forward 2, backward 4) for the dense part, the usual MFU count.
+        double tflops = 6.0 * count * tokens / (ms * 1e-3) / 1e12;
+        string mem = be != null ? $", device memory in use {be.Allocator.BytesInUse >> 20} MiB, cached {be.Allocator.BytesCached >> 20} MiB" : "";
+        Console.WriteLine($"  causal LM step {count / 1e6:F1} M params (hidden {hidden}, {layers} layers, vocab {vocab}) B={batch} T={seq} {mode}, " +
+            $"AdamW fp32 master weights: {ms:F1} ms/step, {tokens / (ms * 1e-3) / 1e3:F1} k tokens/s, 6N·tokens = {tflops:F1} TFLOP/s, last loss {loss:F3}{mem}");
+    }
+}
