@@ -9,9 +9,11 @@ public class MatmulBench : IDisposable
 {
     private Tensor _a = null!, _b = null!;
 
+    /// <summary>Side n of the square operands.</summary>
     [Params(256, 1024)]
     public int N { get; set; }
 
+    /// <summary>Draws the two n×n operands.</summary>
     [GlobalSetup]
     public void Setup()
     {
@@ -19,9 +21,11 @@ public class MatmulBench : IDisposable
         _b = Tensor.RandN([N, N], new Generator(2));
     }
 
+    /// <summary>One n×n by n×n product.</summary>
     [Benchmark]
     public void Matmul() => Tensor.Matmul(_a, _b).Dispose();
 
+    /// <summary>Frees the operands.</summary>
     [GlobalCleanup]
     public void Dispose()
     {
@@ -36,6 +40,7 @@ public class ElementwiseBench : IDisposable
 {
     private Tensor _x = null!, _y = null!;
 
+    /// <summary>Draws the two 16 M-float operands.</summary>
     [GlobalSetup]
     public void Setup()
     {
@@ -43,10 +48,14 @@ public class ElementwiseBench : IDisposable
         _y = Tensor.RandN([16 << 20], new Generator(2));
     }
 
+    /// <summary>x + y.</summary>
     [Benchmark] public void Add() => (_x + _y).Dispose();
+    /// <summary>exp(x).</summary>
     [Benchmark] public void Exp() => _x.Exp().Dispose();
+    /// <summary>Sum of x.</summary>
     [Benchmark] public void Sum() => _x.Sum().Dispose();
 
+    /// <summary>Frees the operands.</summary>
     [GlobalCleanup]
     public void Dispose()
     {
@@ -62,9 +71,11 @@ public class AttentionBench : IDisposable
     private Variable _q = null!, _k = null!, _v = null!;
     private Tensor _do = null!;
 
+    /// <summary>Sequence length.</summary>
     [Params(2048)]
     public int T { get; set; }
 
+    /// <summary>Draws q, k, v and the output gradient [4, 8, T, 64].</summary>
     [GlobalSetup]
     public void Setup()
     {
@@ -75,6 +86,7 @@ public class AttentionBench : IDisposable
         _do = Tensor.RandN([4, 8, T, 64], g);
     }
 
+    /// <summary>Forward only, without recording a graph.</summary>
     [Benchmark]
     public void Forward()
     {
@@ -83,6 +95,7 @@ public class AttentionBench : IDisposable
         AttentionOps.AdditiveCausal(_q, _k, _v, 0.125);
     }
 
+    /// <summary>Forward, then backward of a given output gradient.</summary>
     [Benchmark]
     public void ForwardBackward()
     {
@@ -90,6 +103,7 @@ public class AttentionBench : IDisposable
         _q.ZeroGrad(); _k.ZeroGrad(); _v.ZeroGrad();
     }
 
+    /// <summary>Frees the inputs.</summary>
     [GlobalCleanup]
     public void Dispose()
     {

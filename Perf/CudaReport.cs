@@ -9,6 +9,7 @@ namespace LightNet.Perf;
 /// </summary>
 public static class CudaReport
 {
+    /// <summary>Prints the GPU report; returns 1 when CUDA is unavailable, else 0.</summary>
     public static int Run(string[] args)
     {
         if (!CudaBackend.TryRegister()) { Console.WriteLine("CUDA unavailable: " + CudaRuntime.UnavailableReason); return 1; }

@@ -8,6 +8,7 @@ namespace LightNet.Perf;
 /// </summary>
 public static class Program
 {
+    /// <summary>Dispatches to the reports or to BenchmarkDotNet; returns the exit code.</summary>
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "report") return Report.Run(args[1..]);

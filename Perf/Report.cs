@@ -9,6 +9,7 @@ namespace LightNet.Perf;
 /// </summary>
 public static class Report
 {
+    /// <summary>Prints the ceilings and the sections named by <c>args[0]</c> (default <c>all</c>); returns 0.</summary>
     public static int Run(string[] args)
     {
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;

@@ -5,8 +5,10 @@ namespace LightNet.Cli.Golden;
 /// <summary>Kind <c>lrpe</c>: MD-LRPE expansion alone; out, angles and grad/x of <c>sum(out ⊙ dout)</c>.</summary>
 public sealed class LrpeKind : IGoldenKind
 {
+    /// <inheritdoc/>
     public string Kind => "lrpe";
 
+    /// <inheritdoc/>
     public IReadOnlyDictionary<string, Tensor> Run(GoldenContext ctx)
     {
         var x = ctx.Leaf("x");
@@ -23,8 +25,10 @@ public sealed class LrpeKind : IGoldenKind
 /// <summary>Kind <c>tpe</c>: MD-TPE module alone; out, kernel, grad/x, grad/kernel (before the causal mask) and parameter gradients.</summary>
 public sealed class TpeKind : IGoldenKind
 {
+    /// <inheritdoc/>
     public string Kind => "tpe";
 
+    /// <inheritdoc/>
     public IReadOnlyDictionary<string, Tensor> Run(GoldenContext ctx)
     {
         var grid = ctx.ConfigInts("grid");

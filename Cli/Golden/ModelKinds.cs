@@ -50,8 +50,10 @@ public abstract class ModuleKind : IGoldenKind
 /// <summary>Kind <c>lightnet_lm</c>: fla's causal LM; logits, shifted next-token loss, parameter gradients.</summary>
 public sealed class LightNetLmKind : ModuleKind
 {
+    /// <inheritdoc/>
     public override string Kind => "lightnet_lm";
 
+    /// <inheritdoc/>
     public override IReadOnlyDictionary<string, Tensor> Run(GoldenContext ctx)
     {
         var cfg = LightNetConfig.FromJson(ctx.Metadata("config"), ctx.File.Path);
@@ -65,8 +67,10 @@ public sealed class LightNetLmKind : ModuleKind
 /// <summary>Kind <c>image_classifier</c>: LightNetForImageClassification; logits, loss, gradients incl. <c>grad/images</c>.</summary>
 public sealed class ImageClassifierKind : ModuleKind
 {
+    /// <inheritdoc/>
     public override string Kind => "image_classifier";
 
+    /// <inheritdoc/>
     public override IReadOnlyDictionary<string, Tensor> Run(GoldenContext ctx)
     {
         var cfg = ImageClassifierConfig.FromJson(ctx.Metadata("config"), ctx.File.Path);
@@ -82,8 +86,10 @@ public sealed class ImageClassifierKind : ModuleKind
 /// <summary>Kind <c>masked_lm</c>: LightNetForMaskedLM; logits, loss over labels ≠ −100, parameter gradients.</summary>
 public sealed class MaskedLmKind : ModuleKind
 {
+    /// <inheritdoc/>
     public override string Kind => "masked_lm";
 
+    /// <inheritdoc/>
     public override IReadOnlyDictionary<string, Tensor> Run(GoldenContext ctx)
     {
         var cfg = MaskedLMConfig.FromJson(ctx.Metadata("config"), ctx.File.Path);
@@ -99,8 +105,10 @@ public sealed class MaskedLmKind : ModuleKind
 /// <summary>Kind <c>dit</c>: LightNetDiT noise prediction; out, MSE loss against <c>noise</c>, gradients incl. <c>grad/x</c>.</summary>
 public sealed class DiTKind : ModuleKind
 {
+    /// <inheritdoc/>
     public override string Kind => "dit";
 
+    /// <inheritdoc/>
     public override IReadOnlyDictionary<string, Tensor> Run(GoldenContext ctx)
     {
         var cfg = DiTConfig.FromJson(ctx.Metadata("config"), ctx.File.Path);
@@ -116,8 +124,10 @@ public sealed class DiTKind : ModuleKind
 /// <summary>Kind <c>lna</c>: one LightNet attention layer (causal or not, optional MD-LRPE); out, aux/attn_o, angles, gradients.</summary>
 public sealed class LnaKind : ModuleKind
 {
+    /// <inheritdoc/>
     public override string Kind => "lna";
 
+    /// <inheritdoc/>
     public override IReadOnlyDictionary<string, Tensor> Run(GoldenContext ctx)
     {
         int c = ctx.ConfigInt("hidden_size");

@@ -12,6 +12,7 @@ public delegate float[] NoisePredictor(float[] xt, long[] t, long[] labels);
 /// </summary>
 public sealed class DdimSampler
 {
+    /// <summary>Samples in <paramref name="steps"/> steps along <paramref name="schedule"/>; throws <see cref="ArgumentOutOfRangeException"/> for a negative or infinite guidance or eta, or steps outside 1..T.</summary>
     public DdimSampler(DiffusionSchedule schedule, int steps = 50, double guidance = 1.0, double eta = 0.0, bool clipX0 = true)
     {
         if (!(guidance >= 0) || double.IsInfinity(guidance)) throw new ArgumentOutOfRangeException(nameof(guidance), $"ddim: guidance must be ≥ 0, got {guidance}");
@@ -23,6 +24,7 @@ public sealed class DdimSampler
         ClipX0 = clipX0;
     }
 
+    /// <summary>The ᾱ_t schedule sampled along.</summary>
     public DiffusionSchedule Schedule { get; }
     /// <summary>The decreasing timesteps visited.</summary>
     public long[] Timesteps { get; }

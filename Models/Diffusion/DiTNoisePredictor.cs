@@ -4,8 +4,9 @@ using LightNet.Models.LightNet;
 namespace LightNet.Models.Diffusion;
 
 /// <summary>Adapts a <see cref="LightNetDiT"/> to a <see cref="NoisePredictor"/> (no gradients, batches of at most a given size).</summary>
-public static class DiTNoisePredictor
+internal static class DiTNoisePredictor
 {
+    /// <summary>A predictor running the model on <paramref name="device"/>, at most <paramref name="maxBatch"/> images per forward.</summary>
     public static NoisePredictor For(LightNetDiT model, Device device, int maxBatch = 256)
     {
         var cfg = model.Config;

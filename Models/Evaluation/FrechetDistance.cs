@@ -9,6 +9,7 @@ namespace LightNet.Models.Evaluation;
 /// </summary>
 public static class FrechetDistance
 {
+    /// <summary>Distance between two feature distributions (≥ 0 up to round-off); throws <see cref="ArgumentException"/> when their feature sizes differ.</summary>
     public static double Compute(GaussianStats a, GaussianStats b)
     {
         if (a.Mean.Count != b.Mean.Count) throw new ArgumentException($"frechet distance: feature sizes differ ({a.Mean.Count} vs {b.Mean.Count})");

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace LightNet.Models.LightNet;
 
 /// <summary>Typed reads from a JSON config object; a missing required key is an error naming it.</summary>
-public sealed class ConfigJson
+internal sealed class ConfigJson
 {
     private readonly JsonObject _o;
     private readonly string _source;

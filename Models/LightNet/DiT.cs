@@ -14,16 +14,26 @@ public sealed record DiTConfig : TrunkConfig
         NumHeads = 3;
     }
 
+    /// <summary>Image channels C.</summary>
     public int InChannels { get; init; } = 1;
+    /// <summary>Image height H in pixels (a multiple of <see cref="PatchSize"/>).</summary>
     public int ImageHeight { get; init; } = 28;
+    /// <summary>Image width W in pixels (a multiple of <see cref="PatchSize"/>).</summary>
     public int ImageWidth { get; init; } = 28;
+    /// <summary>Side p of the square patches that become tokens.</summary>
     public int PatchSize { get; init; } = 2;
+    /// <summary>Number of class labels; <see cref="NullClassId"/> is one more.</summary>
     public int NumClasses { get; init; } = 10;
+    /// <summary>Width of the sinusoidal timestep features fed to <c>t_embed.mlp.0</c> (even).</summary>
     public int TimestepEmbeddingDim { get; init; } = 256;
+    /// <summary>Number of diffusion steps T of the linear β schedule.</summary>
     public int DiffusionSteps { get; init; } = 1000;
+    /// <summary>β of the first step; β rises linearly to <see cref="BetaEnd"/>.</summary>
     public double BetaStart { get; init; } = 1e-4;
+    /// <summary>β of the last step.</summary>
     public double BetaEnd { get; init; } = 0.02;
 
+    /// <summary>Patch grid [H/p, W/p]: the token layout seen by MD-TPE and MD-LRPE.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public int[] Grid => [ImageHeight / PatchSize, ImageWidth / PatchSize];
     /// <summary>The "no class" label used for classifier-free guidance.</summary>
@@ -52,8 +62,10 @@ public sealed record DiTConfig : TrunkConfig
 /// <summary>One adaLN-Zero DiT block around a non-causal LightNet attention and a SwiGLU MLP (norms without affine, eps 1e-6).</summary>
 public sealed class DiTBlock : Module
 {
+    /// <summary>Eps of the block's affine-free RMSNorms.</summary>
     public const double Eps = 1e-6;
 
+    /// <summary>Creates the block for <c>cfg.HiddenSize</c> channels, weights N(0, 0.02²) from <paramref name="g"/>.</summary>
     public DiTBlock(DiTConfig cfg, Generator g, DType dtype)
     {
         int c = cfg.HiddenSize;
@@ -62,13 +74,17 @@ public sealed class DiTBlock : Module
         Mlp = Child("mlp", new GatedMlp(c, cfg.Intermediate, g, dtype));
     }
 
+    /// <summary>Modulation c → 6c (<c>adaLN</c>): shift, scale and gate for the attention, then for the MLP.</summary>
     public Linear AdaLN { get; }
+    /// <summary>Non-causal LightNet attention (<c>attn</c>).</summary>
     public LightNetAttention Attn { get; }
+    /// <summary>SwiGLU MLP (<c>mlp</c>).</summary>
     public GatedMlp Mlp { get; }
 
     /// <summary><c>x·(1 + scale) + shift</c> with shift/scale [B, c] broadcast over tokens.</summary>
     public static Variable Modulate(Variable x, Variable shift, Variable scale) => x * (scale.Unsqueeze(1) + 1.0) + shift.Unsqueeze(1);
 
+    /// <summary>Applies the block to tokens h [B, T, c], given SiLU(condition) [B, c] and optional MD-LRPE angles; returns [B, T, c].</summary>
     public Variable Forward(Variable h, Variable condSilu, Tensor? lrpe)
     {
         var mods = AdaLN.Forward(condSilu).Chunk(6, -1);
@@ -91,36 +107,42 @@ public sealed class LightNetDiT : Module
     /// <summary>Holds <c>mlp.0</c> and <c>mlp.2</c> so the names match the SPEC.</summary>
     public sealed class TimestepEmbedder : Module
     {
-        public TimestepEmbedder(int freqDim, int c, Generator g, DType dtype)
+        internal TimestepEmbedder(int freqDim, int c, Generator g, DType dtype)
         {
             Mlp0 = Child("mlp.0", new Linear(freqDim, c, true, g, dtype: dtype));
             Mlp2 = Child("mlp.2", new Linear(c, c, true, g, dtype: dtype));
         }
 
+        /// <summary>Timestep features → c (<c>mlp.0</c>), followed by SiLU.</summary>
         public Linear Mlp0 { get; }
+        /// <summary>c → c (<c>mlp.2</c>).</summary>
         public Linear Mlp2 { get; }
     }
 
     /// <summary>Holds <c>adaLN</c> and <c>linear</c> of the final layer.</summary>
     public sealed class FinalLayer : Module
     {
-        public FinalLayer(int c, int outDim, Generator g, DType dtype)
+        internal FinalLayer(int c, int outDim, Generator g, DType dtype)
         {
             AdaLN = Child("adaLN", new Linear(c, 2 * c, true, g, dtype: dtype));
             Linear = Child("linear", new Linear(c, outDim, true, g, dtype: dtype));
         }
 
+        /// <summary>Modulation c → 2c: shift and scale of the final norm.</summary>
         public Linear AdaLN { get; }
+        /// <summary>Output projection c → p²·C: the noise of each patch.</summary>
         public Linear Linear { get; }
     }
 
     /// <summary>Holds the class table as <c>y_embed.weight</c>.</summary>
     public sealed class LabelEmbedder : Module
     {
-        public LabelEmbedder(int rows, int c, Generator g, DType dtype) { Weight = Parameter("weight", Init.Normal([rows, c], 0.02, g, dtype)); }
+        internal LabelEmbedder(int rows, int c, Generator g, DType dtype) { Weight = Parameter("weight", Init.Normal([rows, c], 0.02, g, dtype)); }
+        /// <summary>Class table [num_classes + 1, c]; the last row is the null class.</summary>
         public Variable Weight { get; }
     }
 
+    /// <summary>Builds the model with weights from <paramref name="gen"/> (seed 0 when null); <paramref name="zeroInit"/> zeroes every adaLN and the output projection (adaLN-Zero).</summary>
     public LightNetDiT(DiTConfig cfg, Generator? gen = null, DType dtype = DType.Float32, bool zeroInit = true)
     {
         Config = cfg;
@@ -141,12 +163,19 @@ public sealed class LightNetDiT : Module
         }
     }
 
+    /// <summary>Sizes and schedule the model was built with.</summary>
     public DiTConfig Config { get; }
+    /// <summary>Patch embedding C·p² → c (<c>x_embed</c>).</summary>
     public Linear XEmbed { get; }
+    /// <summary>2-D MD-TPE over the patch grid (<c>tpe</c>); null when the config turns it off.</summary>
     public MdTpeModule? Tpe { get; }
+    /// <summary>Timestep MLP (<c>t_embed</c>).</summary>
     public TimestepEmbedder TEmbed { get; }
+    /// <summary>Class embeddings (<c>y_embed</c>).</summary>
     public LabelEmbedder YEmbed { get; }
+    /// <summary>The adaLN-Zero blocks (<c>layers.{i}</c>).</summary>
     public DiTBlock[] Layers { get; }
+    /// <summary>Final modulation and output projection (<c>final</c>).</summary>
     public FinalLayer Final { get; }
 
     /// <summary><c>[cos(t·f), sin(t·f)]</c> with <c>f_j = exp(−ln(10000)·j/half)</c>; angles in float64; on <paramref name="device"/> (default CPU).</summary>

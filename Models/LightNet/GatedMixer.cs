@@ -24,13 +24,21 @@ public abstract class GatedMixer : Module, ISequenceMixer
         OProj = Child("o_proj", new Linear(c, c, false, gen, dtype: dtype));
     }
 
+    /// <summary>Sizes and options of this layer.</summary>
     public AttentionConfig Config { get; }
+    /// <summary>Query projection c → H·d (<c>q_proj</c>).</summary>
     public Linear QProj { get; }
+    /// <summary>Key projection c → H·d (<c>k_proj</c>).</summary>
     public Linear KProj { get; }
+    /// <summary>Value projection c → c (<c>v_proj</c>).</summary>
     public Linear VProj { get; }
+    /// <summary>First factor of the low-rank output gate, c → r (<c>g_proj.0</c>).</summary>
     public Linear G0 { get; }
+    /// <summary>Second factor of the output gate, r → c (<c>g_proj.1</c>).</summary>
     public Linear G1 { get; }
+    /// <summary>RMSNorm of the mixed output before gating (<c>g_norm</c>).</summary>
     public RmsNorm GNorm { get; }
+    /// <summary>Output projection c → c (<c>o_proj</c>).</summary>
     public Linear OProj { get; }
 
     /// <inheritdoc/>

@@ -14,12 +14,18 @@ public sealed record ImageClassifierConfig : TrunkConfig
         NumHeads = 3;
     }
 
+    /// <summary>Image channels C.</summary>
     public int InChannels { get; init; } = 1;
+    /// <summary>Image height H in pixels (a multiple of <see cref="PatchSize"/>).</summary>
     public int ImageHeight { get; init; } = 28;
+    /// <summary>Image width W in pixels (a multiple of <see cref="PatchSize"/>).</summary>
     public int ImageWidth { get; init; } = 28;
+    /// <summary>Side p of the square patches that become tokens.</summary>
     public int PatchSize { get; init; } = 4;
+    /// <summary>Number of classes: logits per image.</summary>
     public int NumClasses { get; init; } = 10;
 
+    /// <summary>Patch grid [H/p, W/p]: the token layout seen by MD-TPE and MD-LRPE.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public int[] Grid => [ImageHeight / PatchSize, ImageWidth / PatchSize];
 
@@ -44,6 +50,7 @@ public sealed record ImageClassifierConfig : TrunkConfig
 /// </summary>
 public sealed class LightNetForImageClassification : Module
 {
+    /// <summary>Builds the model with weights from <paramref name="gen"/> (seed 0 when null).</summary>
     public LightNetForImageClassification(ImageClassifierConfig cfg, Generator? gen = null, DType dtype = DType.Float32)
     {
         Config = cfg;
@@ -59,11 +66,17 @@ public sealed class LightNetForImageClassification : Module
 
     private readonly LrpeAngleCache _angles = new();
 
+    /// <summary>Sizes the model was built with.</summary>
     public ImageClassifierConfig Config { get; }
+    /// <summary>Patch embedding C·p² → c (<c>patch_embed</c>).</summary>
     public Linear PatchEmbed { get; }
+    /// <summary>2-D MD-TPE over the patch grid (<c>tpe</c>); null when the config turns it off.</summary>
     public MdTpeModule? Tpe { get; }
+    /// <summary>Non-causal blocks (<c>layers.{i}</c>).</summary>
     public LightNetBlock[] Layers { get; }
+    /// <summary>Final RMSNorm (<c>norm</c>).</summary>
     public RmsNorm Norm { get; }
+    /// <summary>Classifier c → classes (<c>head</c>).</summary>
     public Linear Head { get; }
 
     /// <summary>Logits [B, classes] for images [B, C, H, W].</summary>

@@ -30,6 +30,7 @@ public sealed class LightNetAttention : GatedMixer
     /// <summary>fla hard-codes this eps for the output norm.</summary>
     public const double GateNormEps = 1e-6;
 
+    /// <summary>Creates the projections for <paramref name="cfg"/>, weights N(0, 0.02²) from <paramref name="gen"/>.</summary>
     public LightNetAttention(AttentionConfig cfg, Generator gen, DType dtype = DType.Float32) : base(cfg, gen, dtype)
     {
     }

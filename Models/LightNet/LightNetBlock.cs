@@ -9,6 +9,7 @@ namespace LightNet.Models.LightNet;
 /// </summary>
 public sealed class LightNetBlock : Module
 {
+    /// <summary>Creates the block for <paramref name="attn"/>'s width: a <paramref name="mixer"/> token mixer, an MLP of width <paramref name="intermediate"/> and two RMSNorms with eps <paramref name="normEps"/>.</summary>
     public LightNetBlock(AttentionConfig attn, int intermediate, double normEps, Generator gen, DType dtype = DType.Float32, MixerKind mixer = MixerKind.LightNet)
     {
         AttnNorm = Child("attn_norm", new RmsNorm(attn.HiddenSize, normEps, dtype: dtype));
@@ -18,9 +19,13 @@ public sealed class LightNetBlock : Module
         Mlp = Child("mlp", new GatedMlp(attn.HiddenSize, intermediate, gen, dtype));
     }
 
+    /// <summary>Pre-norm of the mixer (<c>attn_norm</c>).</summary>
     public RmsNorm AttnNorm { get; }
+    /// <summary>Token mixer (<c>attn</c>).</summary>
     public ISequenceMixer Attn { get; }
+    /// <summary>Pre-norm of the MLP (<c>mlp_norm</c>).</summary>
     public RmsNorm MlpNorm { get; }
+    /// <summary>SwiGLU MLP (<c>mlp</c>).</summary>
     public GatedMlp Mlp { get; }
 
     /// <summary>Applies the block; with a state (causal decoding) returns the next state too.</summary>

@@ -9,25 +9,39 @@ namespace LightNet.Models.LightNet;
 /// </summary>
 public sealed record LightNetConfig
 {
+    /// <summary>Number of token ids V: embedding rows and logits per position.</summary>
     public int VocabSize { get; init; } = 32000;
+    /// <summary>Model width c.</summary>
     public int HiddenSize { get; init; } = 1024;
+    /// <summary>Number of blocks.</summary>
     public int NumHiddenLayers { get; init; } = 24;
+    /// <summary>Attention heads H; null derives them from <see cref="ExpandRatio"/> as c / d (one of the two must be set).</summary>
     public int? NumHeads { get; init; }
+    /// <summary>Key head dim d (fla's <c>expand_ratio</c>; <c>head_k_dim</c> is read too); null means c / H.</summary>
     public int? ExpandRatio { get; init; } = 128;
+    /// <summary>Rank r of the output gate's low-rank projection <c>g_proj</c> (c → r → c).</summary>
     public int GateLowRankDim { get; init; } = 128;
+    /// <summary>MLP width as a multiple of c when <see cref="IntermediateSize"/> is null (fla's rule, see <see cref="Intermediate"/>).</summary>
     public double HiddenRatio { get; init; } = 4;
+    /// <summary>MLP width; null derives it from <see cref="HiddenRatio"/>.</summary>
     public int? IntermediateSize { get; init; }
+    /// <summary>Eps of the block and final RMSNorms.</summary>
     public double NormEps { get; init; } = 1e-6;
+    /// <summary>Reuse the embedding table as the output projection (no <c>lm_head</c>).</summary>
     public bool TieWordEmbeddings { get; init; }
+    /// <summary>Std of the normal initialisation of the embeddings and <c>lm_head</c>.</summary>
     public double InitializerRange { get; init; } = 0.02;
     /// <summary>Attention scale; null means d^−½ with d the key head dim.</summary>
     public double? AttnScale { get; init; }
     /// <summary>1-D MD-TPE after the embedding (off by default, as in fla).</summary>
     public bool UseTpe { get; init; }
+    /// <summary>Width of the MD-TPE relative-position MLP (with <see cref="UseTpe"/>).</summary>
     public int TpeRpeDim { get; init; } = 32;
+    /// <summary>Hidden layers of the MD-TPE relative-position MLP (with <see cref="UseTpe"/>).</summary>
     public int TpeRpeLayers { get; init; } = 1;
     /// <summary>1-D MD-LRPE inside attention (off by default, as in fla).</summary>
     public bool UseLrpe { get; init; }
+    /// <summary>Frequency base of the MD-LRPE angles (with <see cref="UseLrpe"/>).</summary>
     public double LrpeBase { get; init; } = 10000;
     /// <summary>Token mixer of every block (config key <c>mixer</c>): LightNet attention or a baseline.</summary>
     public MixerKind Mixer { get; init; } = MixerKind.LightNet;

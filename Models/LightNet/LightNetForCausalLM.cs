@@ -32,6 +32,7 @@ public sealed class LightNetForCausalLM : Module
         public RmsNorm Norm { get; }
     }
 
+    /// <summary>Builds the model with weights from <paramref name="gen"/> (seed 0 when null).</summary>
     public LightNetForCausalLM(LightNetConfig config, Generator? gen = null, DType dtype = DType.Float32)
     {
         Config = config;
@@ -42,7 +43,9 @@ public sealed class LightNetForCausalLM : Module
 
     private readonly LrpeAngleCache _angles = new();
 
+    /// <summary>Sizes the model was built with.</summary>
     public LightNetConfig Config { get; }
+    /// <summary>Output projection c → V (<c>lm_head</c>); null when the embeddings are tied.</summary>
     public Linear? LmHead { get; }
 
     private Variable Head(Variable h) => LmHead != null ? LmHead.Forward(h) : Variable.Matmul(h, _model.Embeddings.Weight.Transpose());

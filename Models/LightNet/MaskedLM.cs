@@ -14,8 +14,11 @@ public sealed record MaskedLMConfig : TrunkConfig
         NumHeads = 4;
     }
 
+    /// <summary>Number of token ids V, special tokens included: embedding rows and logits per position.</summary>
     public int VocabSize { get; init; } = 259;
+    /// <summary>Reuse the embedding table as the output projection (no <c>lm_head</c>).</summary>
     public bool TieWordEmbeddings { get; init; }
+    /// <summary>Id written over masked input positions (config key <c>mask_token_id</c>).</summary>
     public long MaskTokenId { get; init; } = 258;
     /// <summary>Token mixer of every block: LightNet attention or the 2-scan GLA baseline (config key <c>mixer</c>).</summary>
     public MixerKind Mixer { get; init; } = MixerKind.LightNet;
@@ -70,6 +73,7 @@ public sealed class LightNetForMaskedLM : Module
         public RmsNorm Norm { get; }
     }
 
+    /// <summary>Builds the model with weights from <paramref name="gen"/> (seed 0 when null).</summary>
     public LightNetForMaskedLM(MaskedLMConfig cfg, Generator? gen = null, DType dtype = DType.Float32)
     {
         Config = cfg;
@@ -78,7 +82,9 @@ public sealed class LightNetForMaskedLM : Module
         if (!cfg.TieWordEmbeddings) LmHead = Child("lm_head", new Linear(cfg.HiddenSize, cfg.VocabSize, false, g, dtype: dtype));
     }
 
+    /// <summary>Sizes the model was built with.</summary>
     public MaskedLMConfig Config { get; }
+    /// <summary>Output projection c → V (<c>lm_head</c>); null when the embeddings are tied.</summary>
     public Linear? LmHead { get; }
 
     /// <summary>Logits [B, T, V] for ids [B, T] with an optional padding mask.</summary>

@@ -8,6 +8,7 @@ public sealed class MdTpeModule : Module
 {
     private readonly MdTpe _tpe;
 
+    /// <summary>Creates MD-TPE over a <paramref name="dims"/>-D grid of <paramref name="channels"/> channels; the arguments are those of <see cref="MdTpe"/>.</summary>
     public MdTpeModule(int dims, int channels, int rpeDim, int rpeLayers, double eps, bool causal, bool residual, Generator gen, DType dtype = DType.Float32)
     {
         _tpe = new MdTpe(dims, channels, rpeDim, rpeLayers, eps, causal, residual, dtype, gen);

@@ -12,6 +12,7 @@ namespace LightNet.Models.LightNet;
 /// </summary>
 public sealed class MultiplicativeDecayAttention : GatedMixer
 {
+    /// <summary>Creates the shared projections and <c>f_proj</c>, weights N(0, 0.02²) from <paramref name="gen"/>.</summary>
     public MultiplicativeDecayAttention(AttentionConfig cfg, Generator gen, DType dtype = DType.Float32) : base(cfg, gen, dtype)
     {
         FProj = Child("f_proj", new Linear(cfg.HiddenSize, cfg.NumHeads * cfg.HeadKDim, false, gen, dtype: dtype));

@@ -5,6 +5,7 @@ namespace LightNet.Models.LightNet;
 /// <summary>Non-overlapping p×p patches of images [B, C, H, W] as tokens [B, (H/p)·(W/p), C·p·p], each patch ordered (channel, row, column); and back.</summary>
 public static class Patches
 {
+    /// <summary>Images [B, C, H, W] → tokens [B, (H/p)·(W/p), C·p·p]; throws <see cref="ShapeException"/> unless H and W are multiples of p.</summary>
     public static Variable Patchify(Variable images, int p)
     {
         if (images.Rank != 4) throw new ShapeException($"patchify: images must be [B, C, H, W], got {images.Shape}");
@@ -13,6 +14,7 @@ public static class Patches
         return images.Reshape(B, C, H / p, p, W / p, p).Permute(0, 2, 4, 1, 3, 5).Reshape(B, (H / p) * (W / p), C * p * p);
     }
 
+    /// <summary>Inverse of <see cref="Patchify"/>: tokens [B, (H/p)·(W/p), C·p·p] → images [B, C, H, W]; throws <see cref="ShapeException"/> on a size mismatch.</summary>
     public static Variable Unpatchify(Variable tokens, int C, int H, int W, int p)
     {
         int B = tokens.Size(0);

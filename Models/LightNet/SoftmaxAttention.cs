@@ -14,6 +14,7 @@ public sealed class SoftmaxAttention : GatedMixer
     /// <summary>RoPE frequency base.</summary>
     public const double RopeBase = 10000;
 
+    /// <summary>Creates the projections, weights N(0, 0.02²); throws <see cref="ArgumentException"/> unless the config is causal with an even key head dim.</summary>
     public SoftmaxAttention(AttentionConfig cfg, Generator gen, DType dtype = DType.Float32) : base(cfg, gen, dtype)
     {
         if (!cfg.Causal) throw new ArgumentException("softmax_attention: only the causal form is provided (the masked LM compares LightNet with the GLA baseline)");

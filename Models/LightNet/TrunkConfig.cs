@@ -9,22 +9,35 @@ namespace LightNet.Models.LightNet;
 /// </summary>
 public abstract record TrunkConfig
 {
+    /// <summary>Model width c.</summary>
     public int HiddenSize { get; init; } = 192;
+    /// <summary>Number of blocks.</summary>
     public int NumHiddenLayers { get; init; } = 6;
+    /// <summary>Attention heads H; null derives them from <see cref="HeadKDim"/> as c / d (one of the two must be set).</summary>
     public int? NumHeads { get; init; } = 3;
+    /// <summary>Key head dim d (config key <c>head_k_dim</c>, or fla's <c>expand_ratio</c>); null means c / H.</summary>
     public int? HeadKDim { get; init; }
+    /// <summary>Rank r of the output gate's low-rank projection <c>g_proj</c> (c → r → c).</summary>
     public int GateLowRankDim { get; init; } = 32;
+    /// <summary>Width of the MD-TPE relative-position MLP.</summary>
     public int TpeRpeDim { get; init; } = 32;
+    /// <summary>Hidden layers of the MD-TPE relative-position MLP.</summary>
     public int TpeRpeLayers { get; init; } = 1;
+    /// <summary>MLP width as a multiple of c when <see cref="IntermediateSize"/> is null (fla's rule, see <see cref="Intermediate"/>).</summary>
     public double HiddenRatio { get; init; } = 4;
+    /// <summary>MLP width; null derives it from <see cref="HiddenRatio"/>.</summary>
     public int? IntermediateSize { get; init; }
     /// <summary>Attention scale; null means d^−½ with d the key head dim (before LRPE doubles it).</summary>
     public double? AttnScale { get; init; }
     /// <summary>Eps of the block and final RMSNorms (DiT's affine-free norms always use 1e-6).</summary>
     public double NormEps { get; init; } = 1e-6;
+    /// <summary>Eps of the RMSNorms inside the MD-TPE relative-position MLP.</summary>
     public double TpeRmsNormEps { get; init; } = 1e-6;
+    /// <summary>Frequency base of the MD-LRPE angles.</summary>
     public double LrpeBase { get; init; } = 10000;
+    /// <summary>Apply MD-LRPE to q and k inside attention.</summary>
     public bool Lrpe { get; init; } = true;
+    /// <summary>Apply MD-TPE to the token embeddings.</summary>
     public bool Tpe { get; init; } = true;
     /// <summary>TPE output X + Y (true, the models' setting) or Y alone.</summary>
     public bool TpeResidual { get; init; } = true;
@@ -41,7 +54,7 @@ public abstract record TrunkConfig
     public string ToJson() => ConfigJson.Serialize(this);
 
     /// <summary>Copies the shared keys of a parsed config onto <paramref name="cfg"/>; <c>norm_eps</c> is required when the model has configurable norms.</summary>
-    protected static T ReadTrunk<T>(ConfigJson c, T cfg, bool normEpsRequired) where T : TrunkConfig
+    private protected static T ReadTrunk<T>(ConfigJson c, T cfg, bool normEpsRequired) where T : TrunkConfig
     {
         TrunkConfig b = cfg;
         b = b with

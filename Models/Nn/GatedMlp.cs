@@ -5,6 +5,7 @@ namespace LightNet.Models.Nn;
 /// <summary>SwiGLU channel mixer: <c>down_proj(SiLU(gate_proj x) ⊙ up_proj x)</c>, no biases.</summary>
 public sealed class GatedMlp : Module
 {
+    /// <summary>Creates the projections hidden → intermediate → hidden, weights N(0, 0.02²) from <paramref name="gen"/>.</summary>
     public GatedMlp(int hidden, int intermediate, Generator gen, DType dtype = DType.Float32)
     {
         GateProj = Child("gate_proj", new Linear(hidden, intermediate, false, gen, dtype: dtype));
@@ -12,8 +13,11 @@ public sealed class GatedMlp : Module
         DownProj = Child("down_proj", new Linear(intermediate, hidden, false, gen, dtype: dtype));
     }
 
+    /// <summary>hidden → intermediate, through SiLU (<c>gate_proj</c>).</summary>
     public Linear GateProj { get; }
+    /// <summary>hidden → intermediate (<c>up_proj</c>).</summary>
     public Linear UpProj { get; }
+    /// <summary>intermediate → hidden (<c>down_proj</c>).</summary>
     public Linear DownProj { get; }
 
     /// <summary>fla's default size: 256·ceil(int(c·ratio·2/3)/256).</summary>
@@ -23,5 +27,6 @@ public sealed class GatedMlp : Module
         return 256 * ((raw + 255) / 256);
     }
 
+    /// <summary>Applies the MLP to x [..., hidden]; returns [..., hidden].</summary>
     public Variable Forward(Variable x) => DownProj.Forward(GateProj.Forward(x).Silu() * UpProj.Forward(x));
 }

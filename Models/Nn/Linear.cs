@@ -14,9 +14,13 @@ public sealed class Linear : Module
         if (bias) Bias = Parameter("bias", Init.Normal([outFeatures], std, gen, dtype));
     }
 
+    /// <summary>Input width: the size of x's last axis.</summary>
     public int InFeatures { get; }
+    /// <summary>Output width.</summary>
     public int OutFeatures { get; }
+    /// <summary>W [out, in] (<c>weight</c>).</summary>
     public Variable Weight { get; }
+    /// <summary>b [out] (<c>bias</c>), or null for a layer without bias.</summary>
     public Variable? Bias { get; }
 
     /// <summary>Applies the layer to x [..., in].</summary>

@@ -11,6 +11,7 @@ public sealed class ExponentialMovingAverage : IDisposable
     private readonly IReadOnlyList<Variable> _params;
     private readonly Tensor[] _shadow;
 
+    /// <summary>Starts the averages at the parameters' current values; throws <see cref="ArgumentOutOfRangeException"/> unless <paramref name="decay"/> is in [0, 1].</summary>
     public ExponentialMovingAverage(IEnumerable<Variable> parameters, double decay = 0.9999)
     {
         if (decay is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(decay), $"ema: decay must be in [0, 1], got {decay}");
@@ -19,6 +20,7 @@ public sealed class ExponentialMovingAverage : IDisposable
         _shadow = _params.Select(p => DisposalScope.Detach(p.Data.Clone())).ToArray();
     }
 
+    /// <summary>Weight of the old average in each update.</summary>
     public double Decay { get; }
 
     /// <summary>The averaged tensors, in parameter order (for checkpoints).</summary>
@@ -41,6 +43,7 @@ public sealed class ExponentialMovingAverage : IDisposable
         for (int i = 0; i < _params.Count; i++) _params[i].Data.CopyFrom(_shadow[i]);
     }
 
+    /// <summary>Frees the averaged tensors.</summary>
     public void Dispose()
     {
         foreach (var t in _shadow) t.Dispose();

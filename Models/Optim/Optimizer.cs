@@ -5,6 +5,7 @@ namespace LightNet.Models.Optim;
 /// <summary>Base of optimizers: a parameter list, per-parameter state tensors and a step counter.</summary>
 public abstract class Optimizer
 {
+    /// <summary>Takes the parameters (their order numbers the state entries) and the initial learning rate.</summary>
     protected Optimizer(IEnumerable<Variable> parameters, double lr)
     {
         Parameters = parameters.ToList();
@@ -56,6 +57,7 @@ public sealed class AdamW : Optimizer
 {
     private readonly Tensor?[] _m, _v;
 
+    /// <summary>Creates AdamW (defaults as in PyTorch); moment buffers are allocated at a parameter's first update.</summary>
     public AdamW(IEnumerable<Variable> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01)
         : base(parameters, lr)
     {
@@ -64,9 +66,13 @@ public sealed class AdamW : Optimizer
         _v = new Tensor?[Parameters.Count];
     }
 
+    /// <summary>Decay of the first-moment (mean) estimate.</summary>
     public double Beta1 { get; }
+    /// <summary>Decay of the second-moment (uncentred variance) estimate.</summary>
     public double Beta2 { get; }
+    /// <summary>Added to the bias-corrected √v in the denominator.</summary>
     public double Eps { get; }
+    /// <summary>Decoupled weight decay λ: p ← p·(1 − lr·λ) before the Adam update.</summary>
     public double WeightDecay { get; }
 
     /// <inheritdoc/>
@@ -124,13 +130,16 @@ public sealed class Sgd : Optimizer
 {
     private readonly Tensor?[] _buf;
 
+    /// <summary>Creates SGD; a momentum buffer is allocated at a parameter's first update when momentum ≠ 0.</summary>
     public Sgd(IEnumerable<Variable> parameters, double lr, double momentum = 0, double weightDecay = 0) : base(parameters, lr)
     {
         Momentum = momentum; WeightDecay = weightDecay;
         _buf = new Tensor?[Parameters.Count];
     }
 
+    /// <summary>Momentum μ (0: plain SGD).</summary>
     public double Momentum { get; }
+    /// <summary>L2 penalty λ added to the gradient (g + λ·p).</summary>
     public double WeightDecay { get; }
 
     /// <inheritdoc/>

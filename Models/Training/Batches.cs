@@ -9,14 +9,18 @@ public sealed class EpochSampler
     private int[]? _perm;
     private long _permEpoch = -1;
 
+    /// <summary>Batches of <paramref name="batchSize"/> indices into <paramref name="count"/> items; throws <see cref="ArgumentOutOfRangeException"/> unless 1 ≤ batchSize ≤ count.</summary>
     public EpochSampler(int count, int batchSize, ulong seed)
     {
         if (batchSize <= 0 || batchSize > count) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size {batchSize} must be in 1..{count}");
         Count = count; BatchSize = batchSize; Seed = seed;
     }
 
+    /// <summary>Items in the data set.</summary>
     public int Count { get; }
+    /// <summary>Indices per batch.</summary>
     public int BatchSize { get; }
+    /// <summary>Seed of the per-epoch permutations.</summary>
     public ulong Seed { get; }
     /// <summary>Full batches per epoch.</summary>
     public long BatchesPerEpoch => Count / BatchSize;

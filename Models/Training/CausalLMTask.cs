@@ -36,21 +36,27 @@ public sealed class CausalLMTask : ITrainingTask
         _model.To(run.Device);
     }
 
+    /// <summary>Configuration of the model being trained.</summary>
     public LightNetConfig Config { get; }
     /// <summary>The model being trained.</summary>
     public LightNetForCausalLM LanguageModel => _model;
+    /// <inheritdoc/>
     public Module Model => _model;
+    /// <inheritdoc/>
     public string ConfigJson => Config.ToJson();
+    /// <inheritdoc/>
     public int ItemsPerMicroBatch => _run.LocalBatchSize * _train.Length;
     /// <summary>Number of validation windows evaluated.</summary>
     public int EvalWindowCount => _evalIdx.Length;
 
+    /// <inheritdoc/>
     public Variable Loss(long step, int micro)
     {
         var ids = _train.RandomBatch(_run.BatchSize, _run.Seed, step * _run.GradAccumulation + micro, _run.Device);
         return _model.Loss(_run.ShardRows(ids));
     }
 
+    /// <summary>Validation <c>val_loss</c>, <c>val_ppl</c> and, when bytes per token is known, <c>val_bpb</c>.</summary>
     public IReadOnlyDictionary<string, double> Evaluate(long step, bool final) =>
         TextEvaluation.CausalMetrics(TextEvaluation.CausalLoss(_model, _valid, _evalIdx, _run.BatchSize, _run.Device), _bytesPerToken);
 }

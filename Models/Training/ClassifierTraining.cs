@@ -16,6 +16,7 @@ public sealed class ClassifierTask : ITrainingTask
     private readonly EpochSampler _sampler;
     private readonly RunOptions _run;
 
+    /// <summary>Builds the classifier on <paramref name="run"/>'s device; the optional <paramref name="test"/> set is the one the evaluation scores.</summary>
     public ClassifierTask(ImageClassifierConfig config, RunOptions run, IImageDataset train, IImageDataset? test)
     {
         Config = config;
@@ -27,17 +28,23 @@ public sealed class ClassifierTask : ITrainingTask
         _sampler = new EpochSampler(train.Count, run.BatchSize, run.Seed);
     }
 
+    /// <summary>Configuration of the model being trained.</summary>
     public ImageClassifierConfig Config { get; }
+    /// <inheritdoc/>
     public Module Model => _model;
+    /// <inheritdoc/>
     public string ConfigJson => Config.ToJson();
+    /// <inheritdoc/>
     public int ItemsPerMicroBatch => _run.LocalBatchSize;
 
+    /// <inheritdoc/>
     public Variable Loss(long step, int micro)
     {
         var (x, y) = _train.Batch(_run.Shard(_sampler.ForStep(step * _run.GradAccumulation + micro)));
         return _model.Loss(new Variable(x.To(_run.Device)), y.To(_run.Device));
     }
 
+    /// <summary><c>test_accuracy</c> over the whole test set, or nothing without one.</summary>
     public IReadOnlyDictionary<string, double> Evaluate(long step, bool final) =>
         _test == null ? new Dictionary<string, double>()
             : new Dictionary<string, double> { ["test_accuracy"] = ClassifierTraining.Evaluate(_model, _test, Math.Max(_run.BatchSize, 256), _run.Device) };

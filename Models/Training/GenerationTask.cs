@@ -21,6 +21,10 @@ public sealed class GenerationTask : ITrainingTask
     private readonly RunOptions _run;
     private readonly DiffusionSchedule _schedule;
 
+    /// <summary>
+    /// Builds the DiT (with <see cref="UnitScaleConditioning"/>) on <paramref name="run"/>'s device; throws when <paramref name="labelDrop"/>
+    /// is outside [0, 1] or the training data's size or classes differ from the config.
+    /// </summary>
     public GenerationTask(DiTConfig config, RunOptions run, IImageDataset train, IImageDataset? test, double labelDrop = 0.1)
     {
         if (labelDrop is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(labelDrop), $"train generate: --label-drop must be in [0, 1], got {labelDrop}");
@@ -39,13 +43,18 @@ public sealed class GenerationTask : ITrainingTask
         _schedule = new DiffusionSchedule(_model.AlphasCumprod());
     }
 
+    /// <summary>Configuration of the model being trained.</summary>
     public DiTConfig Config { get; }
     /// <summary>Probability of replacing a label by the null class.</summary>
     public double LabelDrop { get; }
+    /// <inheritdoc/>
     public Module Model => _model;
+    /// <inheritdoc/>
     public string ConfigJson => Config.ToJson();
+    /// <inheritdoc/>
     public int ItemsPerMicroBatch => _run.LocalBatchSize;
 
+    /// <inheritdoc/>
     public Variable Loss(long step, int micro)
     {
         long global = step * _run.GradAccumulation + micro;
@@ -54,6 +63,7 @@ public sealed class GenerationTask : ITrainingTask
         return NoisedLoss(x, y, StreamKey.Of(_run.Seed, (ulong)global, (ulong)_run.Rank), LabelDrop);
     }
 
+    /// <summary><c>val_loss</c> on a fixed noised slice of up to 256 test images, or nothing without a test set.</summary>
     public IReadOnlyDictionary<string, double> Evaluate(long step, bool final)
     {
         if (_test == null) return new Dictionary<string, double>();

@@ -37,11 +37,16 @@ public sealed class MaskedLMTask : ITrainingTask
         _model.To(run.Device);
     }
 
+    /// <summary>Configuration of the model being trained.</summary>
     public MaskedLMConfig Config { get; }
+    /// <inheritdoc/>
     public Module Model => _model;
+    /// <inheritdoc/>
     public string ConfigJson => Config.ToJson();
+    /// <inheritdoc/>
     public int ItemsPerMicroBatch => _run.LocalBatchSize * _train.Length;
 
+    /// <inheritdoc/>
     public Variable Loss(long step, int micro)
     {
         long s = step * _run.GradAccumulation + micro;
@@ -50,6 +55,7 @@ public sealed class MaskedLMTask : ITrainingTask
         return _model.Loss(_run.ShardRows(mb.InputIds).To(_run.Device), _run.ShardRows(mb.Labels).To(_run.Device));
     }
 
+    /// <summary><c>test_masked_accuracy</c> and <c>test_masked_loss</c> over the fixed test windows and masks.</summary>
     public IReadOnlyDictionary<string, double> Evaluate(long step, bool final)
     {
         var (acc, loss, _) = TextEvaluation.MaskedAccuracy(_model, _test, _evalIdx, _evalMasker, _run.BatchSize, _run.Device);

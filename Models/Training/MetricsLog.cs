@@ -7,7 +7,8 @@ public sealed class MetricsLog(string runDir)
 {
     private readonly string _path = Path.Combine(runDir, "metrics.jsonl");
 
-    public void Write(IReadOnlyDictionary<string, object> record)
+    /// <summary>Appends one record as a JSON line.</summary>
+    internal void Write(IReadOnlyDictionary<string, object> record)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
         File.AppendAllText(_path, JsonSerializer.Serialize(record) + "\n");

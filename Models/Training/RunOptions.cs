@@ -31,10 +31,13 @@ public sealed record RunOptions
     public ulong Seed { get; init; }
     /// <summary>Continue from the run directory's checkpoint.</summary>
     public bool Resume { get; init; }
+    /// <summary>Save a resumable checkpoint every this many steps (and at the last one).</summary>
     public int CheckpointEvery { get; init; } = 200;
+    /// <summary>Write a metrics record every this many steps (and at the last one).</summary>
     public int LogEvery { get; init; } = 10;
     /// <summary>Run the task's evaluation every this many steps (null: only at the end).</summary>
     public int? EvalEvery { get; init; }
+    /// <summary>Device the model and its batches live on.</summary>
     public Device Device { get; init; } = Device.Cpu;
     /// <summary>Dtype of the weights and activations of tasks whose inputs are token ids (float32 or float64).</summary>
     public DType ModelDType { get; init; } = DType.Float32;

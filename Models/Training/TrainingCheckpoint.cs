@@ -15,9 +15,11 @@ public sealed record TrainingProgress(long Step, long TotalSteps, ulong DataSeed
 /// </summary>
 public static class TrainingCheckpoint
 {
+    /// <summary>The checkpoint folder of a run directory (<c>&lt;run&gt;/checkpoint</c>).</summary>
     public static string PathIn(string runDir) => Path.Combine(runDir, "checkpoint");
 
-    public static void Save(string runDir, Module model, Optimizer opt, ExponentialMovingAverage? ema, TrainingProgress progress)
+    /// <summary>Writes the checkpoint, replacing the previous one atomically.</summary>
+    internal static void Save(string runDir, Module model, Optimizer opt, ExponentialMovingAverage? ema, TrainingProgress progress)
     {
         var final = PathIn(runDir);
         var tmp = final + ".tmp";
@@ -37,7 +39,8 @@ public static class TrainingCheckpoint
     /// <summary>True when a complete checkpoint exists (or only its previous copy survived an interrupted swap).</summary>
     public static bool Exists(string runDir) => File.Exists(Path.Combine(PathIn(runDir), "progress.json")) || File.Exists(Path.Combine(PathIn(runDir) + ".old", "progress.json"));
 
-    public static TrainingProgress Load(string runDir, Module model, Optimizer opt, ExponentialMovingAverage? ema)
+    /// <summary>Restores the model, optimizer and EMA state from the run's checkpoint; returns its progress.</summary>
+    internal static TrainingProgress Load(string runDir, Module model, Optimizer opt, ExponentialMovingAverage? ema)
     {
         var dir = PathIn(runDir);
         if (!File.Exists(Path.Combine(dir, "progress.json")) && Directory.Exists(dir + ".old")) dir += ".old";

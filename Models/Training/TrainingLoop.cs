@@ -22,6 +22,10 @@ public sealed record TrainResult(long StepsDone, bool Finished, double LastLoss,
 /// </summary>
 public static class TrainingLoop
 {
+    /// <summary>
+    /// Trains <paramref name="task"/> with the options <paramref name="o"/>; <paramref name="onProgress"/> runs after every step on rank 0.
+    /// Throws <see cref="InvalidOperationException"/> on an existing checkpoint without Resume, a checkpoint of other steps or seed, or a non-finite loss.
+    /// </summary>
     public static TrainResult Run(RunOptions o, ITrainingTask task, Action<TrainProgressInfo>? onProgress = null)
     {
         o.Validate();
