@@ -35,11 +35,12 @@ def gated_chunked(q, kbar, v, g, scale):
     v = v.reshape(B, H, n, CHUNK, e)
     G = g.float().reshape(B, H, n, CHUNK, d).cumsum(3)
     last = G[:, :, :, -1:, :]
-    qe = q * G.exp()
-    a = qe @ (kbar * (-G).exp()).transpose(-1, -2)
+    dt = v.dtype  # products in the inputs' dtype (bf16 when the weights are), decays in float32
+    qe = (q * G.exp()).to(dt)
+    a = qe @ (kbar * (-G).exp()).to(dt).transpose(-1, -2)
     mask = torch.ones(CHUNK, CHUNK, dtype=torch.bool, device=q.device).tril()
     o = a.masked_fill(~mask, 0) @ v
-    u = (kbar * (last - G).exp()).transpose(-1, -2) @ v  # [B,H,n,d,e]: each chunk's state contribution
+    u = (kbar * (last - G).exp()).to(dt).transpose(-1, -2) @ v  # [B,H,n,d,e]: each chunk's state contribution
     decay = last.squeeze(3).exp().unsqueeze(-1)  # [B,H,n,d,1]
     s = torch.zeros(B, H, d, e, dtype=u.dtype, device=q.device)
     states = []
