@@ -2,8 +2,8 @@ namespace LightNet.Autograd;
 
 /// <summary>
 /// A tensor in the autograd graph. Operations on variables record, next to their forward, a backward
-/// rule; <see cref="Backward"/> runs the rules in reverse topological order and accumulates gradients
-/// into leaves that <see cref="RequiresGrad"/>.
+/// rule; <see cref="Backward(Tensor?)"/> runs each rule once all its output's gradient has arrived (the latest
+/// recorded first) and accumulates gradients into leaves that <see cref="RequiresGrad"/>.
 /// </summary>
 public sealed partial class Variable : IDisposable
 {
@@ -66,6 +66,28 @@ public sealed partial class Variable : IDisposable
     /// <summary>Backpropagates from this variable (a scalar unless <paramref name="gradOutput"/> is given).</summary>
     public void Backward(Tensor? gradOutput = null) => Graph.Backward(this, gradOutput);
 
+    /// <summary>
+    /// Backpropagates like <see cref="Backward(Tensor?)"/> and calls <paramref name="onGradReady"/>(i) exactly once
+    /// for each leaf <paramref name="leaves"/>[i], as soon as that leaf's <see cref="Grad"/> will receive nothing
+    /// more in this pass (the pending contributions of every leaf are counted from the graph before the pass runs,
+    /// and a leaf's are added to its Grad, as before, the moment the last one arrives; a leaf used several times is
+    /// reported after its last use). A leaf that gets no gradient in this pass (not in the graph, or not
+    /// <see cref="RequiresGrad"/>) is reported before any backward rule runs, with its Grad unchanged (possibly
+    /// null). Gradients accumulate across passes as usual: the callback reports "final for this pass", so a caller
+    /// accumulating micro-batches watches only the last one. The callback runs on this thread, inside the pass (its
+    /// tensors belong to the caller's disposal scope); an exception from it aborts the pass. Used by data
+    /// parallelism to start all-reducing gradient buckets while the backward pass is still running.
+    /// </summary>
+    /// <param name="gradOutput">Gradient of the output (null: this variable is a scalar and the seed is 1).</param>
+    /// <param name="leaves">Leaves to watch (each at most once; non-leaves are rejected).</param>
+    /// <param name="onGradReady">Called with the index into <paramref name="leaves"/> of each leaf whose gradient is final.</param>
+    public void Backward(Tensor? gradOutput, IReadOnlyList<Variable> leaves, Action<int> onGradReady)
+    {
+        ArgumentNullException.ThrowIfNull(leaves);
+        ArgumentNullException.ThrowIfNull(onGradReady);
+        Graph.Backward(this, gradOutput, leaves, onGradReady);
+    }
+
     /// <summary>Disposes the value and the gradient.</summary>
     public void Dispose()
     {
@@ -80,7 +102,11 @@ public sealed partial class Variable : IDisposable
 /// <summary>One recorded op: its inputs and the rule that maps the output gradient to input gradients.</summary>
 internal sealed class Node(string op, Variable[] inputs, Func<Tensor, Tensor?[]> backward)
 {
+    private static long _recorded;
+
     public string Op { get; } = op;
+    /// <summary>Recording order (process-wide, increasing): the backward sweep runs later nodes first.</summary>
+    public long Sequence { get; } = Interlocked.Increment(ref _recorded);
     public Variable[] Inputs { get; } = inputs;
     public Func<Tensor, Tensor?[]> BackwardRule { get; } = backward;
 }

@@ -6,12 +6,16 @@ namespace LightNet.Kernels.Cuda;
 /// <summary>
 /// Data-parallel collectives on GPUs through NCCL, queued on the device's own stream (so they order with the
 /// kernels around them, without host synchronisation). Rank 0 makes the NCCL unique id and hands it to the other
-/// ranks over the job's <see cref="TcpGroup"/>; each process drives one GPU.
+/// ranks over the job's <see cref="TcpGroup"/>; each process drives one GPU. <see cref="StartAllReduceSum"/> queues
+/// on a second stream instead, which first waits for the work stream's work so far (an event), so that the
+/// all-reduce runs beside the kernels queued after it; waiting for its handle makes the work stream wait for it.
 /// </summary>
 public sealed class NcclCollective : ICollective
 {
     private readonly CudaBackend _backend;
     private IntPtr _comm;
+    private CudaStream? _side;          // the stream of started all-reduces (made on first use)
+    private StartedWork? _lastStarted;  // the last started all-reduce the work stream may not yet wait for
 
     /// <summary>Creates the communicator of <paramref name="group"/>'s ranks on <paramref name="device"/> (a CUDA device of this process).</summary>
     public NcclCollective(TcpGroup group, Device device)
@@ -67,6 +71,16 @@ public sealed class NcclCollective : ICollective
         return (ulong)(long)t.Storage.Pointer + (ulong)(t.Offset * t.DType.Size());
     }
 
+    /// <summary>
+    /// Before a collective on the work stream: makes the work stream wait for the all-reduces started so far (they
+    /// complete in order on the side stream), since one communicator's collectives must run in the order issued.
+    /// </summary>
+    private void AfterStarted()
+    {
+        _lastStarted?.Wait();
+        _lastStarted = null;
+    }
+
     private static Nccl.DataType Type(Tensor t, string op) => t.DType switch
     {
         DType.Float32 => Nccl.DataType.Float32,
@@ -82,7 +96,48 @@ public sealed class NcclCollective : ICollective
     {
         var p = Addr(t, "all_reduce", "t");
         _backend.Context.MakeCurrent();
+        AfterStarted();
         Nccl.Check(Nccl.AllReduce(p, p, (nuint)t.Numel, Type(t, "all_reduce"), Nccl.RedOp.Sum, _comm, Stream), "ncclAllReduce");
+    }
+
+    /// <inheritdoc/>
+    public ICollectiveWork StartAllReduceSum(Tensor t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        var p = Addr(t, "all_reduce", "t");
+        var type = Type(t, "all_reduce");
+        var dev = _backend.Context;
+        dev.MakeCurrent();
+        _side ??= new CudaStream(dev);
+        // The side stream waits for everything queued on the work stream so far (the kernels that made t).
+        Driver.Check(Driver.cuEventCreate(out var produced, Driver.EventDisableTiming), "cuEventCreate");
+        try
+        {
+            Driver.Check(Driver.cuEventRecord(produced, Stream), "cuEventRecord");
+            Driver.Check(Driver.cuStreamWaitEvent(_side.Handle, produced, 0), "cuStreamWaitEvent");
+        }
+        finally { Driver.Check(Driver.cuEventDestroy_v2(produced), "cuEventDestroy"); } // the queued wait stays valid
+        Nccl.Check(Nccl.AllReduce(p, p, (nuint)t.Numel, type, Nccl.RedOp.Sum, _comm, _side.Handle), "ncclAllReduce");
+        Driver.Check(Driver.cuEventCreate(out var reduced, Driver.EventDisableTiming), "cuEventCreate");
+        var work = new StartedWork(this, reduced);
+        Driver.Check(Driver.cuEventRecord(reduced, _side.Handle), "cuEventRecord");
+        _lastStarted = work;
+        return work;
+    }
+
+    /// <summary>A started all-reduce: waiting queues, on the work stream, a wait for its event (the host does not block).</summary>
+    private sealed class StartedWork(NcclCollective owner, IntPtr reduced) : ICollectiveWork
+    {
+        private IntPtr _reduced = reduced;
+
+        public void Wait()
+        {
+            if (_reduced == IntPtr.Zero) return;
+            owner._backend.Context.MakeCurrent();
+            Driver.Check(Driver.cuStreamWaitEvent(owner.Stream, _reduced, 0), "cuStreamWaitEvent");
+            Driver.Check(Driver.cuEventDestroy_v2(_reduced), "cuEventDestroy");
+            _reduced = IntPtr.Zero;
+        }
     }
 
     /// <inheritdoc/>
@@ -91,6 +146,7 @@ public sealed class NcclCollective : ICollective
         if (root < 0 || root >= WorldSize) throw new ArgumentOutOfRangeException(nameof(root), $"broadcast: root {root} outside 0..{WorldSize - 1}");
         var p = Addr(t, "broadcast", "t");
         _backend.Context.MakeCurrent();
+        AfterStarted();
         Nccl.Check(Nccl.Broadcast(p, p, (nuint)t.Numel, Type(t, "broadcast"), root, _comm, Stream), "ncclBroadcast");
     }
 
@@ -101,6 +157,7 @@ public sealed class NcclCollective : ICollective
             throw new ArgumentException($"all_gather: 'recv' {recv.Shape} {recv.DType.Name()} must hold {WorldSize} × {send.Numel} elements of {send.DType.Name()}");
         var s = Addr(send, "all_gather", "send"); var r = Addr(recv, "all_gather", "recv");
         _backend.Context.MakeCurrent();
+        AfterStarted();
         Nccl.Check(Nccl.AllGather(s, r, (nuint)send.Numel, Type(send, "all_gather"), _comm, Stream), "ncclAllGather");
     }
 
@@ -111,6 +168,7 @@ public sealed class NcclCollective : ICollective
             throw new ArgumentException($"reduce_scatter: 'send' {send.Shape} must hold {WorldSize} × {recv.Numel} elements of {recv.DType.Name()}");
         var s = Addr(send, "reduce_scatter", "send"); var r = Addr(recv, "reduce_scatter", "recv");
         _backend.Context.MakeCurrent();
+        AfterStarted();
         Nccl.Check(Nccl.ReduceScatter(s, r, (nuint)recv.Numel, Type(send, "reduce_scatter"), Nccl.RedOp.Sum, _comm, Stream), "ncclReduceScatter");
     }
 
@@ -131,12 +189,13 @@ public sealed class NcclCollective : ICollective
         _backend.Synchronize();
     }
 
-    /// <summary>Destroys the communicator.</summary>
+    /// <summary>Destroys the communicator (and the side stream of started all-reduces).</summary>
     public void Dispose()
     {
         var c = Interlocked.Exchange(ref _comm, IntPtr.Zero);
         if (c == IntPtr.Zero) return;
         _backend.Context.MakeCurrent();
-        Nccl.Check(Nccl.CommDestroy(c), "ncclCommDestroy");
+        try { Nccl.Check(Nccl.CommDestroy(c), "ncclCommDestroy"); }
+        finally { _side?.Dispose(); }
     }
 }

@@ -9,7 +9,7 @@ namespace LightNet.Tests;
 public class DataParallelTests
 {
     /// <summary>Runs body(collective) on <paramref name="world"/> threads joined into one group; rethrows the first failure.</summary>
-    private static T[] OnRanks<T>(int world, Func<ICollective, T> body)
+    internal static T[] OnRanks<T>(int world, Func<ICollective, T> body)
     {
         int port = TcpGroup.FreeLoopbackPort();
         var results = new T[world];
@@ -53,7 +53,7 @@ public class DataParallelTests
         }
     }
 
-    private static ArrayImageDataset Data()
+    internal static ArrayImageDataset Data()
     {
         var g = new Generator(9);
         using var x = Tensor.Rand([96, 1, 8, 8], g);
@@ -61,11 +61,11 @@ public class DataParallelTests
         return new ArrayImageDataset(x.ToArray<float>(), labels, 1, 8, 8, 4);
     }
 
-    private static readonly ImageClassifierConfig Tiny = new() { InChannels = 1, ImageHeight = 8, ImageWidth = 8, PatchSize = 2, HiddenSize = 16, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 4, NumClasses = 4, TpeRpeDim = 8, IntermediateSize = 32 };
+    internal static readonly ImageClassifierConfig Tiny = new() { InChannels = 1, ImageHeight = 8, ImageWidth = 8, PatchSize = 2, HiddenSize = 16, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 4, NumClasses = 4, TpeRpeDim = 8, IntermediateSize = 32 };
 
-    private static RunOptions Options(string dir) => new() { OutDir = dir, Steps = 6, BatchSize = 16, CheckpointEvery = 3, LogEvery = 1, Seed = 3, CheckEvery = 2 };
+    internal static RunOptions Options(string dir) => new() { OutDir = dir, Steps = 6, BatchSize = 16, CheckpointEvery = 3, LogEvery = 1, Seed = 3, CheckEvery = 2 };
 
-    private static Dictionary<string, float[]> Weights(string dir)
+    internal static Dictionary<string, float[]> Weights(string dir)
     {
         using var f = SafetensorsFile.Open(Path.Combine(dir, "model.safetensors"));
         return f.Names.ToDictionary(n => n, n => { using var t = f.Load(n); return t.ToArray<float>(); });
@@ -77,7 +77,7 @@ public class DataParallelTests
         foreach (var n in a.Keys) Assert.That(a[n], Is.EqualTo(b[n]).Within(2e-5), n);
     }
 
-    private static void WithDirs(int n, Action<string[]> body)
+    internal static void WithDirs(int n, Action<string[]> body)
     {
         var dirs = Enumerable.Range(0, n).Select(_ => Path.Combine(Path.GetTempPath(), "lightnet-dp-" + Guid.NewGuid().ToString("N"))).ToArray();
         try { body(dirs); }

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 
 namespace LightNet.Distributed;
@@ -5,10 +7,18 @@ namespace LightNet.Distributed;
 /// <summary>
 /// Reference collective over a <see cref="TcpGroup"/>: rank 0 gathers every rank's bytes, sums them in rank order
 /// (so the result does not depend on timing) and sends the result back. Tensors may live on any device (they are
-/// copied through the host). Meant for tests and CPU processes, not for speed.
+/// copied through the host). Meant for tests and CPU processes, not for speed. <see cref="StartAllReduceSum"/> hands
+/// the tensor to one background thread that runs the started all-reduces one after another in the order started;
+/// every other operation first waits until the started ones are done, so the frames on the wire never interleave.
 /// </summary>
 public sealed class TcpCollective(TcpGroup group) : ICollective
 {
+    private readonly BlockingCollection<Work> _queue = new();
+    private Thread? _worker;
+    private Work? _last;
+    private Exception? _failure;
+    private bool _disposed;
+
     /// <inheritdoc/>
     public int Rank => group.Rank;
 
@@ -45,6 +55,69 @@ public sealed class TcpCollective(TcpGroup group) : ICollective
     /// <inheritdoc/>
     public void AllReduceSum(Tensor t)
     {
+        Drain();
+        Reduce(t);
+    }
+
+    /// <inheritdoc/>
+    public ICollectiveWork StartAllReduceSum(Tensor t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        if (_worker == null)
+        {
+            _worker = new Thread(Serve) { IsBackground = true, Name = $"tcp-collective rank {Rank}" };
+            _worker.Start();
+        }
+        var w = new Work(t);
+        _queue.Add(w);
+        _last = w;
+        return w;
+    }
+
+    /// <summary>Waits until every started all-reduce has completed (rethrowing a failure).</summary>
+    private void Drain()
+    {
+        var last = _last;
+        _last = null;
+        last?.Wait();
+    }
+
+    /// <summary>The worker: runs the started all-reduces in order; after a failure it fails the rest (the stream is then out of step).</summary>
+    private void Serve()
+    {
+        foreach (var w in _queue.GetConsumingEnumerable())
+        {
+            try
+            {
+                if (_failure != null) throw new IOException($"all_reduce: an earlier started all-reduce failed ({_failure.Message})", _failure);
+                Reduce(w.Tensor);
+            }
+#pragma warning disable CA1031 // the worker must not die: the failure is handed to the waiting caller
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                _failure ??= e;
+                w.Error = ExceptionDispatchInfo.Capture(e);
+            }
+            finally { w.Done.Set(); }
+        }
+    }
+
+    private sealed class Work(Tensor t) : ICollectiveWork
+    {
+        public Tensor Tensor { get; } = t;
+        public ManualResetEventSlim Done { get; } = new();
+        public ExceptionDispatchInfo? Error { get; set; }
+
+        public void Wait()
+        {
+            Done.Wait();
+            Error?.Throw();
+        }
+    }
+
+    private void Reduce(Tensor t)
+    {
         var parts = group.Gather(Bytes(t));
         byte[]? sum = null;
         if (Rank == 0)
@@ -78,6 +151,7 @@ public sealed class TcpCollective(TcpGroup group) : ICollective
     public void Broadcast(Tensor t, int root = 0)
     {
         if (root < 0 || root >= WorldSize) throw new ArgumentOutOfRangeException(nameof(root), $"broadcast: root {root} outside 0..{WorldSize - 1}");
+        Drain();
         byte[] mine = Bytes(t);
         if (root == 0)
         {
@@ -91,10 +165,19 @@ public sealed class TcpCollective(TcpGroup group) : ICollective
     /// <inheritdoc/>
     public void Barrier()
     {
+        Drain();
         group.Gather([]);
         group.Broadcast(Rank == 0 ? [] : null);
     }
 
-    /// <inheritdoc/>
-    public void Dispose() => group.Dispose();
+    /// <summary>Closes the connections (which ends an all-reduce still running) and stops the worker.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _queue.CompleteAdding();
+        group.Dispose();
+        _worker?.Join();
+        _queue.Dispose();
+    }
 }

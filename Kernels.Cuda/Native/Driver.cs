@@ -29,6 +29,9 @@ internal static unsafe partial class Driver
 
     public const int ErrorOutOfMemory = 2;
 
+    /// <summary>CU_EVENT_DISABLE_TIMING: an event only for ordering (cheaper to record and wait on).</summary>
+    public const uint EventDisableTiming = 2;
+
     /// <summary>CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES (needed above 48 KiB of dynamic shared memory).</summary>
     public const int FuncAttrMaxDynamicSharedBytes = 8;
 
@@ -51,6 +54,7 @@ internal static unsafe partial class Driver
     [LibraryImport(Lib)] public static partial int cuStreamCreate(out IntPtr stream, uint flags);
     [LibraryImport(Lib)] public static partial int cuStreamDestroy_v2(IntPtr stream);
     [LibraryImport(Lib)] public static partial int cuStreamSynchronize(IntPtr stream);
+    [LibraryImport(Lib)] public static partial int cuStreamWaitEvent(IntPtr stream, IntPtr evt, uint flags);
 
     [LibraryImport(Lib)] public static partial int cuEventCreate(out IntPtr evt, uint flags);
     [LibraryImport(Lib)] public static partial int cuEventRecord(IntPtr evt, IntPtr stream);

@@ -43,6 +43,12 @@ public sealed record RunOptions
     public DType ModelDType { get; init; } = DType.Float32;
     /// <summary>Data-parallel communicator (null: one process). <see cref="BatchSize"/> is then the global batch, split evenly over the ranks.</summary>
     public ICollective? Collective { get; init; }
+    /// <summary>
+    /// All-reduce each gradient bucket as soon as the last micro-batch's backward pass has finished its gradients,
+    /// overlapping communication with the rest of the pass (data-parallel only); off: all buckets after the pass.
+    /// The same buckets are reduced either way, so the gradients are bitwise the same.
+    /// </summary>
+    public bool OverlapGradientReduce { get; init; } = true;
     /// <summary>Compare the ranks' weights every this many steps (data-parallel only).</summary>
     public int CheckEvery { get; init; } = 100;
 

@@ -17,7 +17,7 @@ public sealed record TrainResult(long StepsDone, bool Finished, double LastLoss,
 /// With <see cref="RunOptions.Resume"/> it continues from the checkpoint and yields bitwise the weights of an
 /// uninterrupted run (deterministic kernels; batches a function of seed and step). With a
 /// <see cref="RunOptions.Collective"/> it trains data-parallel: each rank computes its shard of every batch,
-/// gradients are averaged over ranks (<see cref="DataParallel"/>), and only rank 0 writes files; a checkpoint holds
+/// gradients are averaged over ranks (<see cref="DataParallel"/>; the all-reduces overlap the last micro-batch's backward pass), and only rank 0 writes files; a checkpoint holds
 /// the full state, so a run resumes with the same or a different number of ranks.
 /// </summary>
 public static class TrainingLoop
@@ -62,10 +62,11 @@ public static class TrainingLoop
                 var loss = task.Loss(step, m);
                 if (!(loss.Data.Numel == 1)) throw new InvalidOperationException($"train: the task's loss must be a scalar, got shape {loss.Data.Shape}");
                 var scaled = o.GradAccumulation == 1 ? loss : loss * (1.0 / o.GradAccumulation);
-                scaled.Backward();
+                // The last micro-batch's pass completes the gradients: its buckets are all-reduced while it runs.
+                dp.Backward(scaled, reduce: o.OverlapGradientReduce && m == o.GradAccumulation - 1);
                 sum += loss.Data.Item();
             }
-            dp.AverageGradients();
+            dp.FinishGradients();
             if (o.ClipNorm > 0) opt.ClipGradNorm(o.ClipNorm);
             opt.Step();
             opt.ZeroGrad();
