@@ -13,14 +13,18 @@ public static class Profiler
     private static readonly Dictionary<string, (long Calls, double Seconds)> _stats = [];
     private static readonly Lock _lock = new();
 
-    /// <summary>Starts profiling the backend of <paramref name="device"/> (idempotent).</summary>
-    public static void Enable(Device device)
+    /// <summary>
+    /// Starts profiling the backend of <paramref name="device"/> (idempotent). For an asynchronous device pass its
+    /// <paramref name="synchronize"/>: it runs after every call, so each kernel's time is its device time, not its launch.
+    /// </summary>
+    public static void Enable(Device device, Action? synchronize = null)
     {
         var inner = Backends.For(device);
         if (inner is ITimedBackend) return;
         // The proxy offers the fused attention kernels exactly when the wrapped backend has them.
         IBackend proxy = inner is IFusedAttentionBackend ? DispatchProxy.Create<IFusedBackend, TimingProxy>() : DispatchProxy.Create<IBackend, TimingProxy>();
         ((TimingProxy)(object)proxy).Target = inner;
+        ((TimingProxy)(object)proxy).Synchronize = synchronize;
         Backends.Register(proxy);
     }
 
@@ -57,6 +61,7 @@ public static class Profiler
     public class TimingProxy : DispatchProxy, ITimedBackend
     {
         internal IBackend? Target { get; set; }
+        internal Action? Synchronize { get; set; }
 
         /// <inheritdoc/>
         protected override object? Invoke(MethodInfo? method, object?[]? args)
@@ -65,7 +70,12 @@ public static class Profiler
             var name = method.Name;
             if (args is { Length: > 0 } && args[0] is Enum op) name += "." + op;
             var sw = Stopwatch.StartNew();
-            try { return method.Invoke(Target, args); }
+            try
+            {
+                var r = method.Invoke(Target, args);
+                Synchronize?.Invoke();
+                return r;
+            }
             catch (TargetInvocationException e) when (e.InnerException != null) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw(); throw; }
             finally { if (!name.StartsWith("get_", StringComparison.Ordinal)) Add(name, sw.Elapsed.TotalSeconds); }
         }

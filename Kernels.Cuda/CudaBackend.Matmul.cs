@@ -23,6 +23,12 @@ public sealed unsafe partial class CudaBackend
         _dev.MakeCurrent();
         if (k == 0 || !CublasActive) { OwnGemm(a, b, c, accumulate); return; }
 
+        // bfloat16 products: round both operands once into contiguous bfloat16 copies (a broadcast batch stays one matrix).
+        bool bf16 = AllowBf16 && c.DType == DType.Float32;
+        using var a16 = bf16 ? ToBf16(a) : null;
+        using var b16 = bf16 ? ToBf16(b) : null;
+        if (bf16) { a = a16!; b = b16!; }
+
         // Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: cuBLAS computes Cᵀ [n, m] from Bᵀ [n, k] and Aᵀ [k, m].
         using var ac = BlasLayout(a, out var opA, out var lda) ? null : a.Contiguous();
         if (ac != null) BlasLayout(ac, out opA, out lda);
@@ -39,8 +45,14 @@ public sealed unsafe partial class CudaBackend
         }
         var C = ct ?? c;
         var h = _dev.Cublas;
-        long sa = batch == 1 ? 0 : A.Strides[0], sb = batch == 1 ? 0 : B.Strides[0], sc = batch == 1 ? 0 : C.Strides[0];
-        if (C.DType == DType.Float32)
+        long sa = batch == 1 || A.Size(0) == 1 ? 0 : A.Strides[0], sb = batch == 1 || B.Size(0) == 1 ? 0 : B.Strides[0], sc = batch == 1 ? 0 : C.Strides[0];
+        if (bf16)
+        {
+            float alpha = 1, beta = accumulate ? 1 : 0;
+            Cublas.Check(Cublas.GemmStridedBatchedEx(h, opB, opA, n, m, k, &alpha, (void*)Addr(B), Cublas.R16BF, ldb, sb, (void*)Addr(A), Cublas.R16BF, lda, sa,
+                &beta, (void*)Addr(C), Cublas.R32F, ldc, sc, batch, Cublas.Compute32F, Cublas.GemmDefault), "cublasGemmStridedBatchedEx");
+        }
+        else if (C.DType == DType.Float32)
         {
             _dev.SetCublasTf32(AllowTf32);
             float alpha = 1, beta = accumulate ? 1 : 0;
@@ -54,6 +66,17 @@ public sealed unsafe partial class CudaBackend
                 &beta, (double*)Addr(C), ldc, sc, batch), "cublasDgemmStridedBatched");
         }
         if (ct != null) Copy(ct, c);
+    }
+
+    /// <summary>A contiguous bfloat16 copy of the [batch, R, C] operand; a batch broadcast with stride 0 is copied as one matrix of batch 1.</summary>
+    private static Tensor ToBf16(Tensor x)
+    {
+        if (x.Size(0) > 1 && x.Strides[0] == 0)
+        {
+            using var first = x.Narrow(0, 0, 1);
+            return first.To(DType.BFloat16);
+        }
+        return x.To(DType.BFloat16);
     }
 
     /// <summary>

@@ -46,6 +46,12 @@ public sealed unsafe partial class CudaBackend : IBackend
     public bool UseCublas { get; set; }
     /// <summary>Let cuBLAS and the attention kernels use TF32 tensor cores for float32 products (faster, ~1e-3 relative error). Off by default.</summary>
     public bool AllowTf32 { get; set; }
+    /// <summary>
+    /// Run float32 matrix products on bfloat16 tensor cores through cuBLAS: both operands are rounded to bfloat16
+    /// (round to nearest even), accumulation and the result stay float32 (~3e-3 relative error per element). Takes
+    /// precedence over <see cref="AllowTf32"/> for matrix products; the attention kernels are unaffected. Off by default.
+    /// </summary>
+    public bool AllowBf16 { get; set; }
     /// <summary>True when cuBLAS is installed and will be used.</summary>
     public bool CublasActive => UseCublas && _dev.Cublas != IntPtr.Zero;
     /// <summary>Where cuBLAS was looked for.</summary>

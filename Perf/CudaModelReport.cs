@@ -10,12 +10,15 @@ namespace LightNet.Perf;
 /// <c>Perf cuda-model</c>: issue 7's model-level benchmarks on one device, exact float32 and TF32 — the LightNet
 /// attention layer (hidden 2048, H=16, d=128, B=4, T=4096) forward + backward, and a training step of fla's
 /// 222.9 M-parameter causal LM (hidden 1024, 12 layers, expand_ratio 128, vocab 32000, B=8, T=2048) with AdamW on
-/// float32 master weights. Options: <c>--device cpu</c> (smoke run), <c>--layers</c>, <c>--hidden</c>, <c>--batch</c>,
+/// float32 master weights. Options: <c>--device cpu</c> (smoke run), <c>--modes</c>, <c>--profile</c>, <c>--no-layer</c>, <c>--layers</c>, <c>--hidden</c>, <c>--batch</c>,
 /// <c>--seq</c>, <c>--vocab</c>, <c>--steps</c>, <c>--layer-batch</c>, <c>--layer-seq</c>, <c>--layer-hidden</c>.
 /// </summary>
 public static class CudaModelReport
 {
-    /// <summary>Runs both benchmarks in exact float32 and TF32 (CPU: float32 only); 1 when CUDA is unavailable.</summary>
+    /// <summary>
+    /// Runs both benchmarks in each mode of <c>--modes</c> (default <c>fp32,tf32,bf16</c>: exact float32; TF32 products;
+    /// bfloat16 matrix products with TF32 attention, float32 storage); <c>--profile</c> adds a per-kernel profile of one step.
+    /// </summary>
     public static int Run(string[] args)
     {
         int Opt(string name, int dflt)
@@ -32,12 +35,19 @@ public static class CudaModelReport
             Console.WriteLine($"{be.Info}; driver {CudaRuntime.DriverVersion}; cuBLAS {(be.CublasActive ? "active" : "absent")}");
         }
         var dev = cpu ? Device.Cpu : Device.Cuda(0);
-        foreach (bool tf32 in cpu ? new[] { false } : new[] { false, true })
+        int pi = Array.IndexOf(args, "--modes");
+        var modes = pi >= 0 && pi + 1 < args.Length ? args[pi + 1].Split(',') : cpu ? ["fp32"] : ["fp32", "tf32", "bf16"];
+        bool profile = args.Contains("--profile");
+        foreach (string mode in modes)
         {
-            if (be != null) be.AllowTf32 = tf32;
-            string mode = tf32 ? "tf32" : "fp32";
-            Layer(dev, be, mode, Opt("layer-hidden", 2048), Opt("layer-batch", 4), Opt("layer-seq", 4096));
-            LmStep(dev, be, mode, Opt("hidden", 1024), Opt("layers", 12), Opt("vocab", 32000), Opt("batch", 8), Opt("seq", 2048), Opt("steps", 10));
+            if (be != null)
+            {
+                be.AllowTf32 = mode is "tf32" or "bf16";
+                be.AllowBf16 = mode == "bf16";
+            }
+            else if (mode != "fp32") throw new ArgumentException($"cuda-model: mode '{mode}' needs a GPU");
+            if (!args.Contains("--no-layer")) Layer(dev, be, mode, Opt("layer-hidden", 2048), Opt("layer-batch", 4), Opt("layer-seq", 4096));
+            LmStep(dev, be, mode, Opt("hidden", 1024), Opt("layers", 12), Opt("vocab", 32000), Opt("batch", 8), Opt("seq", 2048), Opt("steps", 10), profile);
         }
         return 0;
     }
@@ -86,7 +96,7 @@ public static class CudaModelReport
             $"forward {fwd:F2} ms, forward+backward {both:F2} ms");
     }
 
-    private static void LmStep(Device dev, CudaBackend? be, string mode, int hidden, int layers, int vocab, int batch, int seq, int steps)
+    private static void LmStep(Device dev, CudaBackend? be, string mode, int hidden, int layers, int vocab, int batch, int seq, int steps, bool profile)
     {
         using var scope = DisposalScope.Begin();
         var cfg = new LightNetConfig { HiddenSize = hidden, NumHiddenLayers = layers, VocabSize = vocab, ExpandRatio = 128 };
@@ -108,6 +118,19 @@ public static class CudaModelReport
             loss = l.Data.ToDoubleArray()[0];
         }
         double ms = WallMs(be, Step, steps);
+        if (profile)
+        {
+            // One more step with a synchronisation after every kernel: per-kernel device time (the sum exceeds the step's time by the launch gaps).
+            Profiler.Enable(dev, be is null ? null : be.Synchronize);
+            Profiler.Reset();
+            Step();
+            Profiler.Disable(dev);
+            var snap = Profiler.Snapshot();
+            double total = snap.Sum(x => x.Seconds);
+            Console.WriteLine($"  profile of one {mode} step ({total * 1e3:F1} ms of synchronised kernel time):");
+            foreach (var (kernel, calls, sec) in snap.Take(16))
+                Console.WriteLine($"    {kernel,-36} {calls,6} calls {sec * 1e3,9:F2} ms {sec / total,6:P1}");
+        }
         double tokens = (double)batch * seq;
         // 6 FLOPs per parameter and token (forward 2, backward 4) for the dense part, the usual MFU count.
         double tflops = 6.0 * count * tokens / (ms * 1e-3) / 1e12;

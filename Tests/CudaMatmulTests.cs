@@ -71,4 +71,40 @@ public class CudaMatmulTests
         }
         finally { be.AllowTf32 = false; }
     }
+
+    /// <summary>bfloat16 products: every layout case within the stated bound, and measurably rounded (not silently float32).</summary>
+    [Test]
+    public void Bf16ProductsAreBoundedAndReallyRounded()
+    {
+        var dev = Gpu.Require();
+        var be = CudaBackend.For(dev.Index);
+        if (!be.CublasActive) Assert.Ignore("cuBLAS not installed: " + be.CublasReport);
+        using var s = DisposalScope.Begin();
+        Assert.That(be.AllowBf16, Is.False);
+        be.AllowBf16 = true;
+        try
+        {
+            ulong seed = 140;
+            foreach (var (sa, sb, ta, tb) in Cases())
+            {
+                var a = Reference.Randn(sa, DType.Float32, seed++);
+                var b = Reference.Randn(sb, DType.Float32, seed++);
+                var ga = ta && sa.Length >= 2 ? a.Transpose().Contiguous().To(dev).Transpose() : a.To(dev);
+                var gb = tb && sb.Length >= 2 ? b.Transpose().Contiguous().To(dev).Transpose() : b.To(dev);
+                double e = Gpu.NormErr(Tensor.Matmul(ga, gb).ToDoubleArray(), Tensor.Matmul(a, b).ToDoubleArray());
+                string what = $"bf16 matmul {string.Join('x', sa)}·{string.Join('x', sb)} transA={ta} transB={tb}";
+                Assert.That(e, Is.LessThanOrEqualTo(1e-4), what);
+                if (sa.Length > 1 && sa[^1] > 1) Assert.That(e, Is.GreaterThan(1e-9), what + ": not rounded to bfloat16");
+                TestContext.Out.WriteLine($"{what}: normalised error {e:G3}");
+            }
+            var x = Reference.Randn([2, 33, 17], DType.Float32, 150);
+            var y = Reference.Randn([17, 29], DType.Float32, 151);
+            var c = Reference.Randn([2, 33, 29], DType.Float32, 152);
+            var gc = c.To(dev);
+            Tensor.MatmulInto(x, y.Unsqueeze(0).Expand([2, 17, 29]), c, accumulate: true);
+            Tensor.MatmulInto(x.To(dev), y.To(dev).Unsqueeze(0).Expand([2, 17, 29]), gc, accumulate: true);
+            Assert.That(Gpu.NormErr(gc.ToDoubleArray(), c.ToDoubleArray()), Is.LessThanOrEqualTo(1e-4), "bf16 accumulate into C with a broadcast batch");
+        }
+        finally { be.AllowBf16 = false; }
+    }
 }

@@ -27,6 +27,18 @@ internal static unsafe partial class Cublas
     public static partial int DgemmStridedBatched(IntPtr handle, int transa, int transb, int m, int n, int k, double* alpha,
         double* a, int lda, long strideA, double* b, int ldb, long strideB, double* beta, double* c, int ldc, long strideC, int batchCount);
 
+    /// <summary>cudaDataType_t values.</summary>
+    public const int R32F = 0, R16BF = 14;
+    /// <summary>CUBLAS_COMPUTE_32F: float32 accumulation.</summary>
+    public const int Compute32F = 68;
+    /// <summary>CUBLAS_GEMM_DEFAULT.</summary>
+    public const int GemmDefault = -1;
+
+    [LibraryImport(Lib, EntryPoint = "cublasGemmStridedBatchedEx")]
+    public static partial int GemmStridedBatchedEx(IntPtr handle, int transa, int transb, int m, int n, int k, void* alpha,
+        void* a, int atype, int lda, long strideA, void* b, int btype, int ldb, long strideB, void* beta, void* c, int ctype, int ldc,
+        long strideC, int batchCount, int computeType, int algo);
+
     /// <summary>Throws a <see cref="CudaException"/> naming the call and the cuBLAS status unless it is CUBLAS_STATUS_SUCCESS.</summary>
     public static void Check(int status, string call)
     {
