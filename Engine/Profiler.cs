@@ -16,8 +16,9 @@ public static class Profiler
     /// <summary>
     /// Starts profiling the backend of <paramref name="device"/> (idempotent). For an asynchronous device pass its
     /// <paramref name="synchronize"/>: it runs after every call, so each kernel's time is its device time, not its launch.
+    /// <paramref name="byShape"/> counts each kernel separately per shape of its tensor arguments (<c>*</c> marks a strided view).
     /// </summary>
-    public static void Enable(Device device, Action? synchronize = null)
+    public static void Enable(Device device, Action? synchronize = null, bool byShape = false)
     {
         var inner = Backends.For(device);
         if (inner is ITimedBackend) return;
@@ -25,6 +26,7 @@ public static class Profiler
         IBackend proxy = inner is IFusedAttentionBackend ? DispatchProxy.Create<IFusedBackend, TimingProxy>() : DispatchProxy.Create<IBackend, TimingProxy>();
         ((TimingProxy)(object)proxy).Target = inner;
         ((TimingProxy)(object)proxy).Synchronize = synchronize;
+        ((TimingProxy)(object)proxy).ByShape = byShape;
         Backends.Register(proxy);
     }
 
@@ -62,6 +64,7 @@ public static class Profiler
     {
         internal IBackend? Target { get; set; }
         internal Action? Synchronize { get; set; }
+        internal bool ByShape { get; set; }
 
         /// <inheritdoc/>
         protected override object? Invoke(MethodInfo? method, object?[]? args)
@@ -69,6 +72,8 @@ public static class Profiler
             ArgumentNullException.ThrowIfNull(method);
             var name = method.Name;
             if (args is { Length: > 0 } && args[0] is Enum op) name += "." + op;
+            if (ByShape && args != null)
+                name += "(" + string.Join(", ", args.OfType<Tensor>().Select(t => $"{t.DType.Name()}[{string.Join('x', t.Shape.ToArray())}]{(t.IsContiguous ? "" : "*")}")) + ")";
             var sw = Stopwatch.StartNew();
             try
             {

@@ -17,7 +17,7 @@ public static class CudaModelReport
 {
     /// <summary>
     /// Runs both benchmarks in each mode of <c>--modes</c> (default <c>fp32,tf32,bf16</c>: exact float32; TF32 products;
-    /// bfloat16 matrix products with TF32 attention, float32 storage); <c>--profile</c> adds a per-kernel profile of one step.
+    /// bfloat16 matrix products with TF32 attention, float32 storage); <c>--profile</c> adds a per-kernel profile of one step, <c>--by-shape</c> the same split by argument shapes.
     /// </summary>
     public static int Run(string[] args)
     {
@@ -37,7 +37,7 @@ public static class CudaModelReport
         var dev = cpu ? Device.Cpu : Device.Cuda(0);
         int pi = Array.IndexOf(args, "--modes");
         var modes = pi >= 0 && pi + 1 < args.Length ? args[pi + 1].Split(',') : cpu ? ["fp32"] : ["fp32", "tf32", "bf16"];
-        bool profile = args.Contains("--profile");
+        bool profile = args.Contains("--profile") || args.Contains("--by-shape");
         foreach (string mode in modes)
         {
             if (be != null)
@@ -47,7 +47,7 @@ public static class CudaModelReport
             }
             else if (mode != "fp32") throw new ArgumentException($"cuda-model: mode '{mode}' needs a GPU");
             if (!args.Contains("--no-layer")) Layer(dev, be, mode, Opt("layer-hidden", 2048), Opt("layer-batch", 4), Opt("layer-seq", 4096));
-            LmStep(dev, be, mode, Opt("hidden", 1024), Opt("layers", 12), Opt("vocab", 32000), Opt("batch", 8), Opt("seq", 2048), Opt("steps", 10), profile);
+            LmStep(dev, be, mode, Opt("hidden", 1024), Opt("layers", 12), Opt("vocab", 32000), Opt("batch", 8), Opt("seq", 2048), Opt("steps", 10), profile, args.Contains("--by-shape"));
         }
         return 0;
     }
@@ -96,7 +96,7 @@ public static class CudaModelReport
             $"forward {fwd:F2} ms, forward+backward {both:F2} ms");
     }
 
-    private static void LmStep(Device dev, CudaBackend? be, string mode, int hidden, int layers, int vocab, int batch, int seq, int steps, bool profile)
+    private static void LmStep(Device dev, CudaBackend? be, string mode, int hidden, int layers, int vocab, int batch, int seq, int steps, bool profile, bool byShape)
     {
         using var scope = DisposalScope.Begin();
         var cfg = new LightNetConfig { HiddenSize = hidden, NumHiddenLayers = layers, VocabSize = vocab, ExpandRatio = 128 };
@@ -121,14 +121,14 @@ public static class CudaModelReport
         if (profile)
         {
             // One more step with a synchronisation after every kernel: per-kernel device time (the sum exceeds the step's time by the launch gaps).
-            Profiler.Enable(dev, be is null ? null : be.Synchronize);
+            Profiler.Enable(dev, be is null ? null : be.Synchronize, byShape);
             Profiler.Reset();
             Step();
             Profiler.Disable(dev);
             var snap = Profiler.Snapshot();
             double total = snap.Sum(x => x.Seconds);
             Console.WriteLine($"  profile of one {mode} step ({total * 1e3:F1} ms of synchronised kernel time):");
-            foreach (var (kernel, calls, sec) in snap.Take(16))
+            foreach (var (kernel, calls, sec) in snap.Take(byShape ? 60 : 16))
                 Console.WriteLine($"    {kernel,-36} {calls,6} calls {sec * 1e3,9:F2} ms {sec / total,6:P1}");
         }
         double tokens = (double)batch * seq;

@@ -56,6 +56,33 @@ public class CausalLMTests
         Reference.Close(Tensor.Concat(steps, 1), full, 1e-12);
     }
 
+    /// <summary>The shifted loss equals the mean over (b, t < T−1, target kept) of −log softmax(logits[b, t])[ids[b, t+1]].</summary>
+    [Test]
+    public void ShiftedLossMatchesExplicitMean([Values] bool masked)
+    {
+        using var s = DisposalScope.Begin();
+        int B = 3, T = 6, V = 7;
+        var logits = Reference.Randn([B, T, V], DType.Float64, 70);
+        var ids = Ids(B, T, V, 71);
+        var mask = masked ? Tensor.FromArray(new long[] { 1, 1, 1, 1, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 }, [B, T]) : null;
+        var loss = LightNetForCausalLM.ShiftedLoss(new Variable(logits), ids, mask).Data.Item();
+        var l = logits.ToDoubleArray();
+        var id = ids.ToArray<long>();
+        double sum = 0;
+        int n = 0;
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t + 1 < T; t++)
+            {
+                if (mask != null && mask.ToArray<long>()[b * T + t + 1] == 0) continue;
+                var row = l.Skip((b * T + t) * V).Take(V).ToArray();
+                double m = row.Max(), lse = m + Math.Log(row.Sum(x => Math.Exp(x - m)));
+                sum += lse - row[id[b * T + t + 1]];
+                n++;
+            }
+        Assert.That(loss, Is.EqualTo(sum / n).Within(1e-12));
+        Assert.Throws<ShapeException>(() => LightNetForCausalLM.ShiftedLoss(new Variable(logits), ids.Narrow(1, 0, T - 1)));
+    }
+
     [Test]
     public void GradCheckTinyModel()
     {

@@ -82,24 +82,38 @@ public sealed class LightNetForCausalLM : Module
         return (Head(_model.Norm.Forward(h)), next);
     }
 
-    /// <summary>Mean cross-entropy of each position predicting the next token (the last position ignored; masked targets ignored).</summary>
+    /// <summary>
+    /// Mean cross-entropy of each position predicting the next token (the last position ignored; masked targets ignored).
+    /// The logits are used in place ([B·T, V] view, no copy): the last position of each row gets the ignore target.
+    /// </summary>
     public static Variable ShiftedLoss(Variable logits, Tensor ids, Tensor? attentionMask = null)
     {
         int B = logits.Size(0), T = logits.Size(1), V = logits.Size(2);
-        var l = logits.Narrow(1, 0, T - 1).Reshape(B * (T - 1), V);
-        var targets = ids.Narrow(1, 1, T - 1).Contiguous().Reshape(B * (T - 1));
+        if (ids.Rank != 2 || ids.Size(0) != B || ids.Size(1) != T)
+            throw new ShapeException($"causal_lm_loss: 'ids' {ids.Shape} must be [B, T] = [{B}, {T}] for logits {logits.Shape}");
+        Tensor targets;
+        using (var next = ids.Narrow(1, 1, T - 1))
+        using (var last = Tensor.Full([B, 1], IgnoreIndex, ids.DType, ids.Device))
+        using (var shifted = Tensor.Concat([next, last], 1))
+            targets = shifted.Reshape(B * T);
         if (attentionMask != null)
         {
-            using var m = attentionMask.Narrow(1, 1, T - 1).Contiguous().Reshape(B * (T - 1)).To(DType.Float64);
+            using var m = attentionMask.To(DType.Float64);
             var mv = m.ToArray<double>();
             var tv = targets.ToArray<long>();
-            for (int i = 0; i < tv.Length; i++) if (mv[i] == 0) tv[i] = -100;
-            targets = Tensor.FromArray(tv);
+            targets.Dispose();
+            for (int b = 0; b < B; b++)
+                for (int t = 0; t + 1 < T; t++)
+                    if (mv[b * T + t + 1] == 0) tv[b * T + t] = IgnoreIndex;
+            targets = Tensor.FromArray(tv, [B * T], ids.Device);
         }
-        return Variable.CrossEntropy(l, targets);
+        return Variable.CrossEntropy(logits.Reshape(B * T, V), targets, IgnoreIndex);
     }
 
-    /// <summary>Next-token loss of a batch.</summary>
+    /// <summary>Target id that the loss skips.</summary>
+    public const long IgnoreIndex = -100;
+
+    /// <summary>Forward pass and <see cref="ShiftedLoss"/> on token ids [B, T].</summary>
     public Variable Loss(Tensor ids, Tensor? attentionMask = null) => ShiftedLoss(Forward(ids, attentionMask), ids, attentionMask);
 
     /// <summary>
