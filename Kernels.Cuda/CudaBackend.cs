@@ -52,6 +52,8 @@ public sealed unsafe partial class CudaBackend : IBackend
     /// precedence over <see cref="AllowTf32"/> for matrix products; the attention kernels are unaffected. Off by default.
     /// </summary>
     public bool AllowBf16 { get; set; }
+    /// <summary>Stage host↔device copies of at least 1 MiB through page-locked buffers (default on; off: one pageable driver copy).</summary>
+    public bool UsePinnedStaging { get; set; } = true;
     /// <summary>True when cuBLAS is installed and will be used.</summary>
     public bool CublasActive => UseCublas && _dev.Cublas != IntPtr.Zero;
     /// <summary>Where cuBLAS was looked for.</summary>
@@ -125,7 +127,9 @@ public sealed unsafe partial class CudaBackend : IBackend
         if (host.Numel == 0) return;
         _dev.MakeCurrent();
         var src = (byte*)host.Storage.Pointer + host.Offset * host.DType.Size();
-        Driver.Check(Driver.cuMemcpyHtoDAsync_v2(Addr(dst), src, (nuint)(host.Numel * host.DType.Size()), S), "cuMemcpyHtoDAsync");
+        long bytes = host.Numel * host.DType.Size();
+        if (UsePinnedStaging && bytes >= PinnedStaging.MinBytes) { _dev.Staging.ToDevice(Addr(dst), src, bytes); return; }
+        Driver.Check(Driver.cuMemcpyHtoDAsync_v2(Addr(dst), src, (nuint)bytes, S), "cuMemcpyHtoDAsync");
         // Pageable source: the call returns once the bytes are staged, so the host tensor may be freed.
     }
 
@@ -136,7 +140,9 @@ public sealed unsafe partial class CudaBackend : IBackend
         if (src.Numel == 0) return;
         _dev.MakeCurrent();
         var dst = (byte*)host.Storage.Pointer + host.Offset * host.DType.Size();
-        Driver.Check(Driver.cuMemcpyDtoHAsync_v2(dst, Addr(src), (nuint)(src.Numel * src.DType.Size()), S), "cuMemcpyDtoHAsync");
+        long bytes = src.Numel * src.DType.Size();
+        if (UsePinnedStaging && bytes >= PinnedStaging.MinBytes) { _dev.Staging.ToHost(dst, Addr(src), bytes); return; }
+        Driver.Check(Driver.cuMemcpyDtoHAsync_v2(dst, Addr(src), (nuint)bytes, S), "cuMemcpyDtoHAsync");
         _dev.Stream.Synchronize();
     }
 

@@ -30,6 +30,7 @@ internal sealed unsafe class CudaDevice
         Info = ReadInfo();
         Stream = new CudaStream(this);
         Allocator = new DeviceAllocator(this);
+        Staging = new PinnedStaging(this);
     }
 
     public int Ordinal { get; }
@@ -38,6 +39,8 @@ internal sealed unsafe class CudaDevice
     public CudaDeviceInfo Info { get; }
     public CudaStream Stream { get; }
     public DeviceAllocator Allocator { get; }
+    /// <summary>Page-locked buffers for large host↔device copies.</summary>
+    public PinnedStaging Staging { get; }
 
     /// <summary>Makes this device's primary context current on the calling thread (a no-op when it already is).</summary>
     public void MakeCurrent()

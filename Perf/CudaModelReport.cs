@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LightNet.Autograd;
 using LightNet.Kernels.Cuda;
 using LightNet.Models.LightNet;
@@ -52,25 +51,6 @@ public static class CudaModelReport
         return 0;
     }
 
-    private static void Sync(CudaBackend? be) => be?.Synchronize();
-
-    /// <summary>Median wall milliseconds of <paramref name="reps"/> runs after one warm-up, each ended by a device synchronisation.</summary>
-    private static double WallMs(CudaBackend? be, Action a, int reps)
-    {
-        a();
-        Sync(be);
-        var t = new double[reps];
-        for (int i = 0; i < reps; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            a();
-            Sync(be);
-            t[i] = sw.Elapsed.TotalMilliseconds;
-        }
-        Array.Sort(t);
-        return t[reps / 2];
-    }
-
     private static void Layer(Device dev, CudaBackend? be, string mode, int hidden, int batch, int seq)
     {
         using var scope = DisposalScope.Begin();
@@ -79,12 +59,12 @@ public static class CudaModelReport
         layer.To(dev);
         var x = new Variable(Tensor.RandN([batch, seq, hidden], new Generator(2), DType.Float32, dev), requiresGrad: true);
         var dy = Tensor.RandN([batch, seq, hidden], new Generator(3), DType.Float32, dev);
-        double fwd = WallMs(be, () =>
+        double fwd = CudaReport.WallMs(be, () =>
         {
             using var s = DisposalScope.Begin();
             using (NoGrad.Scope()) layer.Mix(x, null, null, null);
         }, 5);
-        double both = WallMs(be, () =>
+        double both = CudaReport.WallMs(be, () =>
         {
             using var s = DisposalScope.Begin();
             var (y, _) = layer.Mix(x, null, null, null);
@@ -117,7 +97,7 @@ public static class CudaModelReport
             opt.ZeroGrad();
             loss = l.Data.ToDoubleArray()[0];
         }
-        double ms = WallMs(be, Step, steps);
+        double ms = CudaReport.WallMs(be, Step, steps);
         if (profile)
         {
             // One more step with a synchronisation after every kernel: per-kernel device time (the sum exceeds the step's time by the launch gaps).

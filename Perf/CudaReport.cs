@@ -29,6 +29,7 @@ public static class CudaReport
         using var xt = x.Transpose();
         Bandwidth("transpose copy (8192 × 8192)", 2 * n * 4, () => xt.Contiguous().Dispose());
         Console.WriteLine($"  (device-to-device copy ceiling measured: {copy:F0} GB/s; spec peak {be.Info.PeakBandwidthGBs:F0} GB/s)");
+        HostCopies(be, dev, n);
         foreach (int s in new[] { 1024, 4096 })
         {
             var a = Tensor.RandN([s, s], new Generator(3), DType.Float32, dev);
@@ -94,6 +95,40 @@ public static class CudaReport
             double gb = TimeMs(() => { var r = GatedAttention.Backward(q, kb, v, g, 0.088, null, o1, null); r.Dq.Dispose(); r.Dkbar.Dispose(); r.Dv.Dispose(); r.Dg.Dispose(); }, 5);
             Console.WriteLine($"  gated attention alone fp32, decays {decay} log σ ({(decay < 1 ? "factored" : "pairwise")} chunks): forward {gf:F2} ms, backward {gb:F2} ms");
         }
+    }
+
+    /// <summary>Host→device and device→host rates of a 256 MiB pageable host tensor, direct and through the pinned staging buffers.</summary>
+    private static void HostCopies(CudaBackend be, Device dev, long n)
+    {
+        using var host = Tensor.RandN([(int)n], new Generator(9));
+        using var gpu = host.To(dev);
+        bool saved = be.UsePinnedStaging;
+        foreach (bool staged in new[] { false, true })
+        {
+            be.UsePinnedStaging = staged;
+            string how = staged ? "pinned staging" : "pageable direct";
+            double up = WallMs(be, () => be.CopyFromHost(host, gpu)), down = WallMs(be, () => be.CopyToHost(gpu, host));
+            Console.WriteLine($"  copy host→device 256 MiB, {how,-15} {up,9:F2} ms  {n * 4 / (up * 1e-3) / 1e9,8:F1} GB/s");
+            Console.WriteLine($"  copy device→host 256 MiB, {how,-15} {down,9:F2} ms  {n * 4 / (down * 1e-3) / 1e9,8:F1} GB/s");
+        }
+        be.UsePinnedStaging = saved;
+    }
+
+    /// <summary>Median wall milliseconds of <paramref name="reps"/> runs after one warm-up, each ended by a device synchronisation (none on the CPU).</summary>
+    internal static double WallMs(CudaBackend? be, Action a, int reps = 5)
+    {
+        a();
+        be?.Synchronize();
+        var t = new double[reps];
+        for (int i = 0; i < reps; i++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            a();
+            be?.Synchronize();
+            t[i] = sw.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(t);
+        return t[reps / 2];
     }
 
     /// <summary>Median milliseconds of <paramref name="reps"/> runs timed with CUDA events (after one warm-up).</summary>
