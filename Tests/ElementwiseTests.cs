@@ -122,4 +122,52 @@ public class ElementwiseTests
         a.Add_(b).Mul_(3);
         Reference.Close(a, expect, 1e-6);
     }
+
+    /// <summary>
+    /// The float32 exp family (exp, sigmoid, SiLU, SiLU backward) against float64 over the whole range, including the
+    /// lanes that fall back to the scalar definition (overflow, subnormal results, ±∞, NaN), odd lengths and in place.
+    /// </summary>
+    [Test]
+    public void FastExpFamilyMatchesFloat64([Values(1, 7, 8, 9, 61, 1003)] int n)
+    {
+        var rng = new Random(n);
+        var special = new[] { -200f, -103.9f, -87.4f, -86.6f, -86.4f, 0f, -0f, 1e-30f, 87.9f, 88.1f, 88.8f, 89f, float.PositiveInfinity, float.NegativeInfinity, float.NaN };
+        var x = Enumerable.Range(0, n).Select(i => i % 5 == 3 ? special[rng.Next(special.Length)] : (float)(rng.NextDouble() * 180 - 90)).ToArray();
+        var g = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        static double Sig(double v) => 1 / (1 + Math.Exp(-v));
+        Check("exp", y => LightNet.Cpu.FastExp.Exp(x, y), v => Math.Exp(v));
+        Check("sigmoid", y => LightNet.Cpu.FastExp.Sigmoid(x, y), Sig);
+        Check("silu", y => LightNet.Cpu.FastExp.Silu(x, y), v => v * Sig(v));
+        var dx = new float[n];
+        LightNet.Cpu.FastExp.SiluBackward(x, g, dx);
+        for (int i = 0; i < n; i++)
+        {
+            double v = x[i], s = Sig(v), want = double.IsInfinity(v) ? (v > 0 ? g[i] : 0) : g[i] * s * (1 + v * (1 - s));
+            // 1 + x(1 − σ) cancels near x ≈ −2.4: the float error is relative to the size of the terms, not of the sum.
+            double scale = double.IsInfinity(v) ? 0 : Math.Abs(g[i] * s) * (1 + Math.Abs(v * (1 - s)));
+            if (double.IsNaN(want) || Math.Abs(dx[i] - want) > 3e-7 * scale) AssertClose(dx[i], want, $"silu backward at x={x[i]}", x[i]);
+        }
+        var inPlace = (float[])x.Clone();
+        LightNet.Cpu.FastExp.Exp(inPlace, inPlace);
+        var copy = new float[n];
+        LightNet.Cpu.FastExp.Exp(x, copy);
+        Assert.That(inPlace, Is.EqualTo(copy), "in place");
+
+        void Check(string what, Action<float[]> f, Func<double, double> r)
+        {
+            var y = new float[n];
+            f(y);
+            for (int i = 0; i < n; i++) AssertClose(y[i], r(x[i]), $"{what} at x={x[i]}", x[i]);
+        }
+
+        // e^x is subnormal below −87.3: its absolute error (half the subnormal step) is carried by up to |x|.
+        static void AssertClose(float got, double want, string what, float at)
+        {
+            if (double.IsNaN(want)) { Assert.That(float.IsNaN(got), what + ": NaN expected"); return; }
+            if (float.IsInfinity((float)want)) { Assert.That(got, Is.EqualTo((float)want), what); return; }
+            // Subnormal results: within the smallest normal float (the scalar fallback's own rounding).
+            if (Math.Abs(want) < 1.2e-38) { Assert.That(Math.Abs(got - want), Is.LessThan(1.2e-38), what); return; }
+            Assert.That(Math.Abs(got - want), Is.LessThanOrEqualTo(3e-7 * Math.Abs(want) + 2e-45 * (1 + Math.Abs(at))), what);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace LightNet.Cpu;
 
@@ -22,6 +23,15 @@ internal static unsafe class ElementwiseKernels
 
     private static void UnarySpan<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (typeof(T) == typeof(float) && op is UnaryOp.Exp or UnaryOp.Sigmoid or UnaryOp.Silu)
+        {
+            var xf = MemoryMarshal.Cast<T, float>(x);
+            var yf = MemoryMarshal.Cast<T, float>(y);
+            if (op == UnaryOp.Exp) FastExp.Exp(xf, yf);
+            else if (op == UnaryOp.Sigmoid) FastExp.Sigmoid(xf, yf);
+            else FastExp.Silu(xf, yf);
+            return;
+        }
         switch (op)
         {
             case UnaryOp.Neg: TensorPrimitives.Negate(x, y); break;
@@ -88,6 +98,9 @@ internal static unsafe class ElementwiseKernels
                     TensorPrimitives.Multiply(ys, ys, t); TensorPrimitives.Subtract(T.One, t, t); TensorPrimitives.Multiply(t, g, d); break;
                 case UnaryOp.Sigmoid:
                     TensorPrimitives.Subtract(T.One, ys, t); TensorPrimitives.Multiply(t, ys, t); TensorPrimitives.Multiply(t, g, d); break;
+                case UnaryOp.Silu when typeof(T) == typeof(float):
+                    FastExp.SiluBackward(MemoryMarshal.Cast<T, float>(xs), MemoryMarshal.Cast<T, float>(g), MemoryMarshal.Cast<T, float>(d));
+                    break;
                 case UnaryOp.Silu:
                     // d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x)))
                     TensorPrimitives.Sigmoid(xs, t);

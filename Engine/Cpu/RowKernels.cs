@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace LightNet.Cpu;
 
@@ -33,7 +34,8 @@ internal static unsafe class RowKernels
             }
             else
             {
-                TensorPrimitives.Exp(ys, ys);
+                if (typeof(T) == typeof(float)) FastExp.Exp(MemoryMarshal.Cast<T, float>(ys), MemoryMarshal.Cast<T, float>(ys));
+                else TensorPrimitives.Exp(ys, ys);
                 T s = TensorPrimitives.Sum<T>(ys);
                 TensorPrimitives.Multiply(ys, T.One / s, ys);
             }
