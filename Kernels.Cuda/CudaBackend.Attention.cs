@@ -56,9 +56,10 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>States at every chunk boundary (forward: x = k̄, y = v; reverse: x = q, y = dO) and the last one.</summary>
+    /// <remarks>Two stage buffers (gated.cu's SCAN_BUF), each x, G and y of half a chunk (32 × 64, leading dimension 68) and the chunk's last G.</remarks>
     private void GatedScan(in GatedDims w, Tensor x, Tensor y, ulong G, double scale, ulong init, ulong states, ulong fin, bool reverse)
     {
-        int smem = (2 * 32 * GatedLdT + 64) * w.Es;
+        int smem = 2 * (3 * 32 * GatedLdT + 64) * w.Es;
         GatedLaunch(GatedKernel("gated_attention", x.DType, "gated_scan_f32", "gated_scan_tf32", "gated_scan_f64"), (uint)((w.E + 63) / 64), (uint)((w.D + 63) / 64), (uint)w.N, smem,
             Addr(x), Addr(y), G, scale, init, states, fin, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, reverse ? 1L : 0L);
     }

@@ -14,21 +14,53 @@
 //                  when dg is null, as in the additive backward, which needs no dg).
 //   gated_dg_carry adds to dg the sums of later chunks and rowsum(dS_T ⊙ S_T).
 // Every exponent evaluated is ≤ 0, or bounded by FACTOR_LIMIT in the factored form. Matrix products
-// run on 64×64 tiles in shared memory: exact fp32/fp64 FMA (Simt), or TF32 tensor cores (mma.sync
-// m16n8k8, fp32 accumulation) in the *_tf32 kernels.
+// run on 64×64 tiles in shared memory: exact fp32/fp64 FMA (Simt, Simt4: 4×4 per thread, 128-bit shared
+// loads), or TF32 tensor cores (mma.sync m16n8k8, fp32 accumulation) in the *_tf32 kernels, which also take
+// their exponentials from ex2.approx. The scan copies half chunks with cp.async into two stage buffers (the
+// next half is in flight while one is multiplied); gated_out / gated_bwd stage their 32-deep slices through
+// pipe(), which issues the global loads of the next slice before multiplying the current one. The exact
+// kernels give the same bits as one product at a time (every element sums its products in order of k).
 typedef long long i64;
 
 #define CH 64                 // chunk length (tokens)
 #define NT 256                // threads per block
 #define KS 32                 // depth of one staged product slice
+#define CHUNK_MINB 2          // blocks per multiprocessor of gated_out / gated_bwd (128 registers for the pipelined staging)
+#define SKS 32                // tokens of one scan stage (half a chunk)
 #define LDS (KS + 4)          // leading dimension of a CH × KS slice
 #define LDT (CH + 4)          // leading dimension of a 64-wide tile
 #define FACTOR_LIMIT 40.0
 
 __device__ __forceinline__ float f_exp(float x) { return expf(x); }
 __device__ __forceinline__ double f_exp(double x) { return exp(x); }
+// The factors of the chunk kernels: exact (f_exp) in the fp32/fp64 kernels, ex2.approx (__expf, ~2 ulp plus |x|·2⁻²⁴
+// relative) in the TF32 ones, whose products round their operands to 10 bits anyway.
+template <bool FAST> __device__ __forceinline__ float p_exp(float x) { return FAST ? __expf(x) : expf(x); }
+template <bool FAST> __device__ __forceinline__ double p_exp(double x) { return exp(x); }
 
-// A 64×64 accumulator spread over the 256 threads: thread (ty, tx) holds rows ty + 16a, columns tx + 16b.
+// Four consecutive values from 16-byte-aligned shared memory (one 128-bit load for float, two for double).
+__device__ __forceinline__ void ld4(const float* p, float* o)
+{
+    float4 v = *(const float4*)p;
+    o[0] = v.x; o[1] = v.y; o[2] = v.z; o[3] = v.w;
+}
+__device__ __forceinline__ void ld4(const double* p, double* o)
+{
+    double2 v0 = ((const double2*)p)[0], v1 = ((const double2*)p)[1];
+    o[0] = v0.x; o[1] = v0.y; o[2] = v1.x; o[3] = v1.y;
+}
+__device__ __forceinline__ void st4(float* p, const float* v) { *(float4*)p = make_float4(v[0], v[1], v[2], v[3]); }
+__device__ __forceinline__ void st4(double* p, const double* v)
+{
+    ((double2*)p)[0] = make_double2(v[0], v[1]);
+    ((double2*)p)[1] = make_double2(v[2], v[3]);
+}
+
+// A 64×64 accumulator spread over the 256 threads: thread (ty, tx) holds rows 4ty … 4ty + 3, columns tx + 16b.
+// Operands are read four at a time (128-bit shared loads) along the contiguous direction: A's four rows when A is
+// stored k-major (AT), four k otherwise; B's four k when B is stored n-major (BT). Every element still accumulates its
+// products in order of k (the same FMA sequence as one product at a time). K is a multiple of 4; leading dimensions
+// and offsets are multiples of 4 elements.
 template <typename T> struct Simt
 {
     T c[4][4];
@@ -41,13 +73,52 @@ template <typename T> struct Simt
     template <bool AT, bool BT> __device__ void mma(const T* a, int lda, const T* b, int ldb, int K)
     {
         int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
-        for (int k = 0; k < K; k++)
+        const T* ap = AT ? a + 4 * ty : a + 4 * ty * lda;
+        const T* bp = BT ? b + tx * ldb : b + tx;
+#pragma unroll 1
+        for (int k = 0; k < K; k += 4)
         {
-            T av[4], bv[4];
-            for (int i = 0; i < 4; i++) av[i] = AT ? a[k * lda + ty + 16 * i] : a[(ty + 16 * i) * lda + k];
-            for (int j = 0; j < 4; j++) bv[j] = BT ? b[(tx + 16 * j) * ldb + k] : b[k * ldb + tx + 16 * j];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) c[i][j] = fma(av[i], bv[j], c[i][j]);
+            T av[4][4], bv[4][4]; // [kk][row], [kk][column]
+            if (AT)
+            {
+#pragma unroll
+                for (int kk = 0; kk < 4; kk++) ld4(ap + (k + kk) * lda, av[kk]);
+            }
+            else
+            {
+#pragma unroll
+                for (int i = 0; i < 4; i++)
+                {
+                    T t4[4];
+                    ld4(ap + i * lda + k, t4);
+#pragma unroll
+                    for (int kk = 0; kk < 4; kk++) av[kk][i] = t4[kk];
+                }
+            }
+            if (BT)
+            {
+#pragma unroll
+                for (int j = 0; j < 4; j++)
+                {
+                    T t4[4];
+                    ld4(bp + 16 * j * ldb + k, t4);
+#pragma unroll
+                    for (int kk = 0; kk < 4; kk++) bv[kk][j] = t4[kk];
+                }
+            }
+            else
+            {
+#pragma unroll
+                for (int kk = 0; kk < 4; kk++)
+#pragma unroll
+                    for (int j = 0; j < 4; j++) bv[kk][j] = bp[(k + kk) * ldb + 16 * j];
+            }
+#pragma unroll
+            for (int kk = 0; kk < 4; kk++)
+#pragma unroll
+                for (int i = 0; i < 4; i++)
+#pragma unroll
+                    for (int j = 0; j < 4; j++) c[i][j] = fma(av[kk][i], bv[kk][j], c[i][j]);
         }
     }
     // Calls f(row, column, value&) for every element this thread holds.
@@ -55,7 +126,53 @@ template <typename T> struct Simt
     {
         int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
         for (int a = 0; a < 4; a++)
-            for (int b = 0; b < 4; b++) f(ty + 16 * a, tx + 16 * b, c[a][b]);
+            for (int b = 0; b < 4; b++) f(4 * ty + a, tx + 16 * b, c[a][b]);
+    }
+};
+
+// The scan's accumulator: thread (ty, tx) holds the 4×4 block rows 4ty …, columns 4tx … (both operands k-major, so
+// every step is one 128-bit load of A and one of B for 16 FMA), and stores four consecutive columns at once.
+template <typename T> struct Simt4
+{
+    T c[4][4];
+    template <bool AT, bool BT> __device__ void mma(const T* a, int lda, const T* b, int ldb, int K)
+    {
+        static_assert(AT && !BT, "Simt4 multiplies k-major operands");
+        int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
+        const T* ap = a + 4 * ty;
+        const T* bp = b + 4 * tx;
+#pragma unroll 4
+        for (int k = 0; k < K; k++)
+        {
+            T av[4], bv[4];
+            ld4(ap + k * lda, av);
+            ld4(bp + k * ldb, bv);
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int j = 0; j < 4; j++) c[i][j] = fma(av[i], bv[j], c[i][j]);
+        }
+    }
+    template <typename F> __device__ void each(F f)
+    {
+        int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++) f(4 * ty + a, 4 * tx + b, c[a][b]);
+    }
+    // Writes the tile to dst (element (r, cc) at dst[r·ld + cc]) for rows < rows and columns < cols; vec: ld and dst
+    // allow 16-byte stores and cols is a multiple of 4.
+    __device__ void store(T* dst, i64 ld, int rows, int cols, bool vec)
+    {
+        int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
+        for (int a = 0; a < 4; a++)
+        {
+            int r = 4 * ty + a, cc = 4 * tx;
+            if (r >= rows) continue;
+            if (vec) { if (cc < cols) st4(dst + r * ld + cc, c[a]); }
+            else
+                for (int b = 0; b < 4; b++)
+                    if (cc + b < cols) dst[r * ld + cc + b] = c[a][b];
+        }
     }
 };
 
@@ -110,34 +227,6 @@ struct Tf32
 template <typename T, bool TC> struct AccOf { typedef Simt<T> type; };
 template <> struct AccOf<float, true> { typedef Tf32 type; };
 
-// Copies a ROWS × COLS tile into shared memory (row r at dst + r·ld): every value f(r, c) is loaded first, then
-// all are stored, so each thread has ROWS·COLS/NT global loads in flight at once.
-template <int ROWS, int COLS, typename T, typename F> __device__ __forceinline__ void stage(T* dst, int ld, F f)
-{
-    constexpr int ITEMS = ROWS * COLS / NT;
-    T r[ITEMS];
-#pragma unroll
-    for (int u = 0; u < ITEMS; u++) { int p = threadIdx.x + u * NT; r[u] = f(p / COLS, p % COLS); }
-#pragma unroll
-    for (int u = 0; u < ITEMS; u++) { int p = threadIdx.x + u * NT; dst[(p / COLS) * ld + p % COLS] = r[u]; }
-}
-
-// Two tiles of the same shape staged together (all loads of both before any store).
-template <int ROWS, int COLS, typename T, typename F, typename H> __device__ __forceinline__ void stage2(T* d1, int ld1, F f1, T* d2, int ld2, H f2)
-{
-    constexpr int ITEMS = ROWS * COLS / NT;
-    T r1[ITEMS], r2[ITEMS];
-#pragma unroll
-    for (int u = 0; u < ITEMS; u++) { int p = threadIdx.x + u * NT; r1[u] = f1(p / COLS, p % COLS); r2[u] = f2(p / COLS, p % COLS); }
-#pragma unroll
-    for (int u = 0; u < ITEMS; u++)
-    {
-        int p = threadIdx.x + u * NT;
-        d1[(p / COLS) * ld1 + p % COLS] = r1[u];
-        d2[(p / COLS) * ld2 + p % COLS] = r2[u];
-    }
-}
-
 // G (log-decay accumulated inside each chunk) and flag[n, c] = 1 when the chunk may use the factored form.
 template <typename T> __device__ void gated_cumsum(const T* g, T* G, int* flag, i64 tn, i64 d, i64 chunks)
 {
@@ -163,50 +252,175 @@ template <typename T> __device__ void gated_cumsum(const T* g, T* G, int* flag, 
     if (threadIdx.x == 0) flag[n * chunks + c] = ok;
 }
 
+template <typename T, bool TC> struct ScanAccOf { typedef Simt4<T> type; };
+template <> struct ScanAccOf<float, true> { typedef Tf32 type; };
+
+// Asynchronous copy of one element global → shared (cp.async, Ampere and newer); !valid fills a zero and reads nothing.
+template <typename T> __device__ __forceinline__ void cp_elem(T* dst, const T* src, bool valid)
+{
+    unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    int bytes = valid ? (int)sizeof(T) : 0;
+    if (sizeof(T) == 4) asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(d), "l"(src), "r"(bytes) : "memory");
+    else asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;" ::"r"(d), "l"(src), "r"(bytes) : "memory");
+}
+// 16 bytes global → shared (cp.async.cg); !valid fills zeros.
+__device__ __forceinline__ void cp_16(void* dst, const void* src, bool valid)
+{
+    unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    int bytes = valid ? 16 : 0;
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+__device__ __forceinline__ void cp_wait_1() { asm volatile("cp.async.wait_group 1;" ::: "memory"); }
+
+#define SLD (64 + 4)                  // leading dimension of the scan's 64-wide tiles
+#define SCAN_BUF (3 * SKS * SLD + 64)  // one stage: x, G, y (KS tokens × 64) and G of the chunk's last token
+
 // States at chunk boundaries for the 64×64 tile (rows i0…, columns j0…) of sequence n. Forward: x = k̄,
 // y = v, states[n, c] = S before chunk c. Reverse: x = q, y = dO, states[n, c] = R after chunk c.
-template <typename T, bool TC> __device__ void gated_scan(const T* x, const T* y, const T* G, double alpha, const T* init, T* states, T* fin,
-    i64 tn, i64 d, i64 e, i64 chunks, bool reverse)
+// Half chunks (KS tokens) are copied with cp.async into one of two stage buffers while the other one is multiplied;
+// each is then turned in place into the decayed x before the product.
+template <typename T, bool TC> __device__ void gated_scan(const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ G, double alpha,
+    const T* init, T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, bool reverse)
 {
     extern __shared__ __align__(16) unsigned char smem[];
-    T* w = (T*)smem;
-    T* yb = w + KS * LDT;
-    T* glast = yb + KS * LDT;
+    T* buf0 = (T*)smem;
     int j0 = blockIdx.x * 64, i0 = blockIdx.y * 64, D = (int)d, E = (int)e;
     i64 n = blockIdx.z;
-    typename AccOf<T, TC>::type S;
+    bool vec = !TC && (e & 3) == 0;
+    constexpr int V16 = 16 / sizeof(T);
+    bool v16 = d % V16 == 0 && e % V16 == 0 && ((size_t)x & 15) == 0 && ((size_t)y & 15) == 0 && ((size_t)G & 15) == 0;
+    typename ScanAccOf<T, TC>::type S;
     S.each([&](int r, int cc, T& v) { i64 i = i0 + r, j = j0 + cc; v = init && i < d && j < e ? init[(n * d + i) * e + j] : T(0); });
-    for (i64 step = 0; step < chunks; step++)
-    {
-        i64 c = reverse ? chunks - 1 - step : step, t0 = c * CH;
-        int L = (int)min((i64)CH, tn - t0);
-        T* st = states + (n * chunks + c) * d * e;
-        S.each([&](int r, int cc, T& v) { i64 i = i0 + r, j = j0 + cc; if (i < d && j < e) st[i * e + j] = v; });
-        if (threadIdx.x < 64)
-        {
-            i64 i = i0 + threadIdx.x;
-            glast[threadIdx.x] = i < d ? G[(n * tn + t0 + L - 1) * d + i] : T(0);
-        }
-        __syncthreads();
+    const i64 stages = 2 * chunks;
+    auto prefetch = [&](i64 u) {
+        T* bx = buf0 + (u & 1) * SCAN_BUF;
+        T* bG = bx + SKS * SLD;
+        T* by = bG + SKS * SLD;
+        T* bl = by + SKS * SLD;
+        i64 step = u >> 1, c = reverse ? chunks - 1 - step : step, t0 = c * CH;
+        int L = (int)min((i64)CH, tn - t0), s0 = (int)(u & 1) * SKS;
         const T* xc = x + (n * tn + t0) * d;
         const T* Gc = G + (n * tn + t0) * d;
         const T* yc = y + (n * tn + t0) * e;
-        S.each([&](int r, int, T& v) { v *= f_exp(glast[r]); });
-        for (int s0 = 0; s0 < CH; s0 += KS)
+        if (v16)
         {
-            stage2<KS, 64>(w, LDT, [&](int ss, int q) {
-                int s = s0 + ss, i = i0 + q;
-                if (s >= L || i >= D) return T(0);
-                T gv = Gc[s * D + i];
-                return reverse ? (T)alpha * (xc[s * D + i] * f_exp(gv)) : xc[s * D + i] * f_exp(glast[q] - gv);
-            }, yb, LDT, [&](int ss, int q) { int s = s0 + ss, j = j0 + q; return s < L && j < E ? yc[s * E + j] : T(0); });
-            __syncthreads();
-            S.template mma<true, false>(w, LDT, yb, LDT, KS);
-            __syncthreads();
+            // 16-byte pieces of V elements: D and E are multiples of V, so a piece is inside the tile or outside it.
+            constexpr int V = 16 / sizeof(T), PR = 64 / V;
+            for (int p = threadIdx.x; p < SKS * PR; p += NT)
+            {
+                int ss = p / PR, q = (p % PR) * V, s = s0 + ss;
+                bool vi = s < L && i0 + q < D, vj = s < L && j0 + q < E;
+                cp_16(bx + ss * SLD + q, vi ? xc + s * D + i0 + q : x, vi);
+                cp_16(bG + ss * SLD + q, vi ? Gc + s * D + i0 + q : G, vi);
+                cp_16(by + ss * SLD + q, vj ? yc + s * E + j0 + q : y, vj);
+            }
+            if (threadIdx.x < PR)
+            {
+                int q = threadIdx.x * V;
+                bool vi = i0 + q < D;
+                cp_16(bl + q, vi ? Gc + (L - 1) * D + i0 + q : G, vi);
+            }
         }
+        else
+        {
+            for (int p = threadIdx.x; p < SKS * 64; p += NT)
+            {
+                int ss = p >> 6, q = p & 63, s = s0 + ss;
+                bool vi = s < L && i0 + q < D, vj = s < L && j0 + q < E;
+                cp_elem(bx + ss * SLD + q, vi ? xc + s * D + i0 + q : x, vi);
+                cp_elem(bG + ss * SLD + q, vi ? Gc + s * D + i0 + q : G, vi);
+                cp_elem(by + ss * SLD + q, vj ? yc + s * E + j0 + q : y, vj);
+            }
+            if (threadIdx.x < 64)
+            {
+                bool vi = i0 + (int)threadIdx.x < D;
+                cp_elem(bl + threadIdx.x, vi ? Gc + (L - 1) * D + i0 + threadIdx.x : G, vi);
+            }
+        }
+        cp_commit();
+    };
+    prefetch(0);
+    for (i64 u = 0; u < stages; u++)
+    {
+        if (u + 1 < stages) prefetch(u + 1);
+        else cp_commit();
+        cp_wait_1();
+        __syncthreads();
+        T* bx = buf0 + (u & 1) * SCAN_BUF;
+        T* bG = bx + SKS * SLD;
+        T* by = bG + SKS * SLD;
+        T* bl = by + SKS * SLD;
+        i64 step = u >> 1, c = reverse ? chunks - 1 - step : step, t0 = c * CH;
+        int L = (int)min((i64)CH, tn - t0), s0 = (int)(u & 1) * SKS;
+        if (s0 == 0)
+        {
+            T* st = states + (n * chunks + c) * d * e;
+            if constexpr (TC) S.each([&](int r, int cc, T& v) { i64 i = i0 + r, j = j0 + cc; if (i < d && j < e) st[i * e + j] = v; });
+            else S.store(st + (i64)i0 * e + j0, e, D - i0, E - j0, vec);
+            S.each([&](int r, int, T& v) { v *= p_exp<TC>(bl[r]); });
+        }
+        for (int p = threadIdx.x; p < SKS * 64; p += NT)
+        {
+            int ss = p >> 6, q = p & 63, s = s0 + ss;
+            T xv = bx[ss * SLD + q], gv = bG[ss * SLD + q];
+            bx[ss * SLD + q] = s < L ? (reverse ? (T)alpha * (xv * p_exp<TC>(gv)) : xv * p_exp<TC>(bl[q] - gv)) : T(0);
+        }
+        __syncthreads();
+        S.template mma<true, false>(bx, SLD, by, SLD, SKS);
+        __syncthreads();
     }
-    if (fin) S.each([&](int r, int cc, T& v) { i64 i = i0 + r, j = j0 + cc; if (i < d && j < e) fin[(n * d + i) * e + j] = v; });
+    if (fin)
+    {
+        if constexpr (TC) S.each([&](int r, int cc, T& v) { i64 i = i0 + r, j = j0 + cc; if (i < d && j < e) fin[(n * d + i) * e + j] = v; });
+        else S.store(fin + (n * d + i0) * e + j0, e, D - i0, E - j0, vec);
+    }
 }
+
+// Raw global values of one staged element (loaded ahead, turned into the operand later): x, and what its factor needs.
+template <typename T> struct Raw { T x, g, h; };
+
+// n product slices, software-pipelined: the plain global loads of slice s + 1 (l1, l2: slice, row, column → Raw) are in
+// flight while slice s is multiplied (mul); m1, m2 turn the raw values into operands when they are stored into shared
+// memory (tile 1: R1 × C1 at d1, ld1; tile 2, when R2 > 0: R2 × C2 at d2, ld2).
+template <int R1, int C1, int R2, int C2, typename T, typename L1, typename M1, typename L2, typename M2, typename Mul>
+__device__ __forceinline__ void pipe(int n, T* d1, int ld1, L1 l1, M1 m1, T* d2, int ld2, L2 l2, M2 m2, Mul mul)
+{
+    constexpr int I1 = R1 * C1 / NT, I2 = R2 > 0 ? R2 * C2 / NT : 1;
+    Raw<T> r1[I1], r2[I2];
+    auto load = [&](int sl) {
+#pragma unroll
+        for (int u = 0; u < I1; u++) { int p = threadIdx.x + u * NT; r1[u] = l1(sl, p / C1, p % C1); }
+        if constexpr (R2 > 0)
+        {
+#pragma unroll
+            for (int u = 0; u < I2; u++) { int p = threadIdx.x + u * NT; r2[u] = l2(sl, p / C2, p % C2); }
+        }
+    };
+    if (n > 0) load(0);
+    for (int sl = 0; sl < n; sl++)
+    {
+#pragma unroll
+        for (int u = 0; u < I1; u++) { int p = threadIdx.x + u * NT; d1[(p / C1) * ld1 + p % C1] = m1(r1[u]); }
+        if constexpr (R2 > 0)
+        {
+#pragma unroll
+            for (int u = 0; u < I2; u++) { int p = threadIdx.x + u * NT; d2[(p / C2) * ld2 + p % C2] = m2(r2[u]); }
+        }
+        __syncthreads();
+        if (sl + 1 < n) load(sl + 1);
+        mul(sl);
+        __syncthreads();
+    }
+}
+
+template <typename T> __device__ __forceinline__ Raw<T> raw(T x, T g = T(0), T h = T(0)) { return Raw<T>{ x, g, h }; }
+template <typename T> __device__ __forceinline__ Raw<T> raw0() { return Raw<T>{ T(0), T(0), T(0) }; }
+// The operand is the loaded value itself.
+struct Plain
+{
+    template <typename T> __device__ __forceinline__ T operator()(const Raw<T>& r) const { return r.x; }
+};
 
 // Masked intra-chunk scores A[t, s] = Σ_i q_t[i] k̄_s[i] e^{G_t[i] − G_s[i]} (s ≤ t < L, else 0) into A (ld LDT);
 // qc, kc, Gc point at the chunk's first token.
@@ -218,19 +432,12 @@ template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T
     {
         typename AccOf<T, TC>::type acc;
         acc.zero();
-        for (int i0 = 0; i0 < (int)d; i0 += KS)
-        {
-            stage2<CH, KS>(bufA, LDS, [&](int t, int ii) {
-                int i = i0 + ii;
-                return t < L && i < d ? qc[t * D + i] * f_exp(Gc[t * D + i]) : T(0);
-            }, bufB, LDS, [&](int t, int ii) {
-                int i = i0 + ii;
-                return t < L && i < d ? kc[t * D + i] * f_exp(-Gc[t * D + i]) : T(0);
-            });
-            __syncthreads();
-            acc.template mma<false, true>(bufA, LDS, bufB, LDS, KS);
-            __syncthreads();
-        }
+        pipe<CH, KS, CH, KS, T>((D + KS - 1) / KS,
+            bufA, LDS, [&](int sl, int t, int ii) { int i = sl * KS + ii; return t < L && i < D ? raw(qc[t * D + i], Gc[t * D + i]) : raw0<T>(); },
+            [&](const Raw<T>& r) { return r.x * p_exp<TC>(r.g); },
+            bufB, LDS, [&](int sl, int t, int ii) { int i = sl * KS + ii; return t < L && i < D ? raw(kc[t * D + i], Gc[t * D + i]) : raw0<T>(); },
+            [&](const Raw<T>& r) { return r.x * p_exp<TC>(-r.g); },
+            [&](int) { acc.template mma<false, true>(bufA, LDS, bufB, LDS, KS); });
         acc.each([&](int t, int s, T& v) { A[t * LDT + s] = s <= t ? v : T(0); });
     }
     else
@@ -253,7 +460,7 @@ template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T
             }
             for (int a = 0; a < 4; a++)
                 for (int b = 0; b < 4; b++)
-                    if (tx + 16 * b <= ty + 16 * a && ty + 16 * a < L) p[a][b] += qv[a] * kv[b] * f_exp(gq[a] - gk[b]);
+                    if (tx + 16 * b <= ty + 16 * a && ty + 16 * a < L) p[a][b] += qv[a] * kv[b] * p_exp<TC>(gq[a] - gk[b]);
         }
         for (int a = 0; a < 4; a++)
             for (int b = 0; b < 4; b++) A[(ty + 16 * a) * LDT + tx + 16 * b] = p[a][b];
@@ -261,43 +468,34 @@ template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T
     __syncthreads();
 }
 
-// acc += X · M over d in slices of KS: X[t, i] = xf(t, i) (CH × d, built while staging), M[i, j] = m[i·e + e0 + j] (d × 64).
-template <typename T, typename Acc, typename F> __device__ __forceinline__ void times_state(Acc& acc, F xf, const T* m, int e0, i64 d, i64 e, T* bufA, T* bufB)
+// acc += X · M over d in slices of KS: X[t, i] = xm(xl(t, i)) (CH × d; xl loads, xm computes), M[i, j] = m[i·e + e0 + j] (d × 64).
+template <typename T, typename Acc, typename XL, typename XM> __device__ __forceinline__ void times_state(Acc& acc, XL xl, XM xm, const T* m, int e0,
+    i64 d, i64 e, T* bufA, T* bufB)
+{
+    const int D = (int)d, E = (int)e;
+    pipe<CH, KS, KS, 64, T>((D + KS - 1) / KS,
+        bufA, LDS, [&](int sl, int t, int ii) { int i = sl * KS + ii; return i < D ? xl(t, i) : raw0<T>(); }, xm,
+        bufB, LDT, [&](int sl, int ii, int jj) { int i = sl * KS + ii, j = e0 + jj; return i < D && j < E ? raw(m[i * E + j]) : raw0<T>(); }, Plain(),
+        [&](int) { acc.template mma<false, false>(bufA, LDS, bufB, LDT, KS); });
+}
+
+// acc += W · Y over the chunk's tokens: W[t, s] (CH × CH, ld LDT, transposed when WT), Y[s, j] = ym(yl(s, j)) (CH × 64).
+template <bool WT, typename T, typename Acc, typename YL, typename YM> __device__ __forceinline__ void times_tokens(Acc& acc, const T* W, YL yl, YM ym, T* bufB)
+{
+    pipe<KS, 64, 0, 0, T>(CH / KS, bufB, LDT, [&](int sl, int ss, int jj) { return yl(sl * KS + ss, jj); }, ym,
+        (T*)nullptr, 0, [&](int, int, int) { return raw0<T>(); }, Plain(),
+        [&](int sl) { int s0 = sl * KS; acc.template mma<WT, false>(WT ? W + s0 * LDT : W + s0, LDT, bufB, LDT, KS); });
+}
+
+// acc += X · Yᵀ over the value dimension e in slices of KS: X[t, j] = xm(xl(t, j)), Y[r, j] = ym(yl(r, j)) (both CH × e).
+template <typename T, typename Acc, typename XL, typename XM, typename YL, typename YM> __device__ __forceinline__ void times_values(Acc& acc,
+    XL xl, XM xm, YL yl, YM ym, i64 e, T* bufA, T* bufB)
 {
     const int E = (int)e;
-    for (int i0 = 0; i0 < (int)d; i0 += KS)
-    {
-        stage<CH, KS>(bufA, LDS, [&](int t, int ii) { return i0 + ii < d ? xf(t, i0 + ii) : T(0); });
-        stage<KS, 64>(bufB, LDT, [&](int ii, int jj) { int i = i0 + ii, j = e0 + jj; return i < d && j < e ? m[i * E + j] : T(0); });
-        __syncthreads();
-        acc.template mma<false, false>(bufA, LDS, bufB, LDT, KS);
-        __syncthreads();
-    }
-}
-
-// acc += W · Y over the chunk's tokens: W[t, s] (CH × CH, ld LDT, transposed when WT), Y[s, j] = yf(s, j) (CH × 64, built while staging).
-template <bool WT, typename T, typename Acc, typename F> __device__ __forceinline__ void times_tokens(Acc& acc, const T* W, F yf, T* bufB)
-{
-    for (int s0 = 0; s0 < CH; s0 += KS)
-    {
-        stage<KS, 64>(bufB, LDT, [&](int ss, int jj) { return yf(s0 + ss, jj); });
-        __syncthreads();
-        acc.template mma<WT, false>(WT ? W + s0 * LDT : W + s0, LDT, bufB, LDT, KS);
-        __syncthreads();
-    }
-}
-
-// acc += X · Yᵀ over the value dimension e in slices of KS: X[t, j] = xf(t, j), Y[r, j] = yf(r, j) (both CH × e).
-template <typename T, typename Acc, typename F, typename H> __device__ __forceinline__ void times_values(Acc& acc, F xf, H yf, i64 e, T* bufA, T* bufB)
-{
-    for (int j0 = 0; j0 < (int)e; j0 += KS)
-    {
-        stage2<CH, KS>(bufA, LDS, [&](int t, int jj) { return j0 + jj < e ? xf(t, j0 + jj) : T(0); },
-            bufB, LDS, [&](int r, int jj) { return j0 + jj < e ? yf(r, j0 + jj) : T(0); });
-        __syncthreads();
-        acc.template mma<false, true>(bufA, LDS, bufB, LDS, KS);
-        __syncthreads();
-    }
+    pipe<CH, KS, CH, KS, T>((E + KS - 1) / KS,
+        bufA, LDS, [&](int sl, int t, int jj) { int j = sl * KS + jj; return j < E ? xl(t, j) : raw0<T>(); }, xm,
+        bufB, LDS, [&](int sl, int r, int jj) { int j = sl * KS + jj; return j < E ? yl(r, j) : raw0<T>(); }, ym,
+        [&](int) { acc.template mma<false, true>(bufA, LDS, bufB, LDS, KS); });
 }
 
 // One chunk of the output: o = α[(q ⊙ e^G) S + A V], S = h[n, c] the state before the chunk.
@@ -318,8 +516,9 @@ template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q
     {
         typename AccOf<T, TC>::type acc;
         acc.zero();
-        times_state<T>(acc, [&](int t, int i) { return t < L ? qc[t * D + i] * f_exp(Gc[t * D + i]) : T(0); }, hc, e0, d, e, bufA, bufB);
-        times_tokens<false, T>(acc, A, [&](int s, int jj) { int j = e0 + jj; return s < L && j < e ? vc[s * E + j] : T(0); }, bufB);
+        times_state<T>(acc, [&](int t, int i) { return t < L ? raw(qc[t * D + i], Gc[t * D + i]) : raw0<T>(); },
+            [&](const Raw<T>& r) { return r.x * p_exp<TC>(r.g); }, hc, e0, d, e, bufA, bufB);
+        times_tokens<false, T>(acc, A, [&](int s, int jj) { int j = e0 + jj; return s < L && j < E ? raw(vc[s * E + j]) : raw0<T>(); }, Plain(), bufB);
         acc.each([&](int t, int jj, T& val) { if (t < L && e0 + jj < e) o[(base + t) * e + e0 + jj] = (T)alpha * val; });
     }
 }
@@ -353,8 +552,8 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
     {
         Acc acc;
         acc.zero();
-        times_values<T>(acc, [&](int t, int j) { return t < L ? dOc[t * E + j] : T(0); }, [&](int s, int j) { return s < L ? vc[s * E + j] : T(0); },
-            e, bufA, bufB);
+        times_values<T>(acc, [&](int t, int j) { return t < L ? raw(dOc[t * E + j]) : raw0<T>(); }, Plain(),
+            [&](int s, int j) { return s < L ? raw(vc[s * E + j]) : raw0<T>(); }, Plain(), e, bufA, bufB);
         acc.each([&](int t, int s, T& val) { dA[t * LDT + s] = s <= t ? val : T(0); });
         __syncthreads();
     }
@@ -364,8 +563,10 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
     {
         Acc acc;
         acc.zero();
-        times_tokens<true, T>(acc, A, [&](int t, int jj) { int j = e0 + jj; return t < L && j < e ? a * dOc[t * E + j] : T(0); }, bufB);
-        times_state<T>(acc, [&](int s, int i) { return s < L ? kc[s * D + i] * f_exp(Gl[i] - Gc[s * D + i]) : T(0); }, Rc, e0, d, e, bufA, bufB);
+        times_tokens<true, T>(acc, A, [&](int t, int jj) { int j = e0 + jj; return t < L && j < E ? raw(dOc[t * E + j]) : raw0<T>(); },
+            [&](const Raw<T>& r) { return a * r.x; }, bufB);
+        times_state<T>(acc, [&](int s, int i) { return s < L ? raw(kc[s * D + i], Gc[s * D + i], Gl[i]) : raw0<T>(); },
+            [&](const Raw<T>& r) { return r.x * p_exp<TC>(r.h - r.g); }, Rc, e0, d, e, bufA, bufB);
         acc.each([&](int s, int jj, T& val) { if (s < L && e0 + jj < e) dv[(base + s) * e + e0 + jj] = val; });
     }
 
@@ -375,10 +576,11 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
         {
             Acc acc;
             acc.zero();
-            times_values<T>(acc, [&](int t, int j) { return t < L ? dOc[t * E + j] : T(0); },
-                [&](int r, int j) { return i0 + r < d ? Sc[(i0 + r) * E + j] : T(0); }, e, bufA, bufB);
+            times_values<T>(acc, [&](int t, int j) { return t < L ? raw(dOc[t * E + j]) : raw0<T>(); }, Plain(),
+                [&](int r, int j) { return i0 + r < D ? raw(Sc[(i0 + r) * E + j]) : raw0<T>(); }, Plain(), e, bufA, bufB);
             if (factor)
-                times_tokens<false, T>(acc, dA, [&](int s, int ii) { int i = i0 + ii; return s < L && i < d ? kc[s * D + i] * f_exp(-Gc[s * D + i]) : T(0); }, bufB);
+                times_tokens<false, T>(acc, dA, [&](int s, int ii) { int i = i0 + ii; return s < L && i < D ? raw(kc[s * D + i], Gc[s * D + i]) : raw0<T>(); },
+                    [&](const Raw<T>& r) { return r.x * p_exp<TC>(-r.g); }, bufB);
             acc.each([&](int t, int ii, T& val) { X[t * LDT + ii] = val; });
             __syncthreads();
             for (int p = threadIdx.x; p < CH * 64; p += NT)
@@ -388,9 +590,9 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
                 T r = T(0);
                 if (t < L && i < d)
                 {
-                    T gt = Gc[at], val = f_exp(gt) * X[t * LDT + ii];
+                    T gt = Gc[at], val = p_exp<TC>(gt) * X[t * LDT + ii];
                     if (!factor)
-                        for (int s = 0; s <= t; s++) val += dA[t * LDT + s] * kc[s * D + i] * f_exp(gt - Gc[s * D + i]);
+                        for (int s = 0; s <= t; s++) val += dA[t * LDT + s] * kc[s * D + i] * p_exp<TC>(gt - Gc[s * D + i]);
                     T dqv = a * val;
                     dq[base * d + at] = dqv;
                     r = qc[at] * dqv;
@@ -403,10 +605,12 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
         {
             Acc acc;
             acc.zero();
-            times_values<T>(acc, [&](int s, int j) { return s < L ? vc[s * E + j] : T(0); },
-                [&](int r, int j) { int i = i0 + r; return i < d ? (factor ? f_exp(Gl[i]) * Rc[i * E + j] : Rc[i * E + j]) : T(0); }, e, bufA, bufB);
+            times_values<T>(acc, [&](int s, int j) { return s < L ? raw(vc[s * E + j]) : raw0<T>(); }, Plain(),
+                [&](int r, int j) { int i = i0 + r; return i < D ? raw(Rc[i * E + j], T(0), Gl[i]) : raw0<T>(); },
+                [&](const Raw<T>& r) { return factor ? p_exp<TC>(r.h) * r.x : r.x; }, e, bufA, bufB);
             if (factor)
-                times_tokens<true, T>(acc, dA, [&](int t, int ii) { int i = i0 + ii; return t < L && i < d ? a * (qc[t * D + i] * f_exp(Gc[t * D + i])) : T(0); }, bufB);
+                times_tokens<true, T>(acc, dA, [&](int t, int ii) { int i = i0 + ii; return t < L && i < D ? raw(qc[t * D + i], Gc[t * D + i]) : raw0<T>(); },
+                    [&](const Raw<T>& r) { return a * (r.x * p_exp<TC>(r.g)); }, bufB);
             acc.each([&](int s, int ii, T& val) { buf[s * LDT + ii] = val; });
             __syncthreads();
             for (int p = threadIdx.x; p < CH * 64; p += NT)
@@ -416,12 +620,12 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
                 if (s < L && i < d)
                 {
                     T gs = Gc[at], val;
-                    if (factor) val = f_exp(-gs) * buf[s * LDT + ii];
+                    if (factor) val = p_exp<TC>(-gs) * buf[s * LDT + ii];
                     else
                     {
                         T intra = T(0);
-                        for (int t = s; t < L; t++) intra += dA[t * LDT + s] * qc[t * D + i] * f_exp(Gc[t * D + i] - gs);
-                        val = f_exp(Gl[i] - gs) * buf[s * LDT + ii] + a * intra;
+                        for (int t = s; t < L; t++) intra += dA[t * LDT + s] * qc[t * D + i] * p_exp<TC>(Gc[t * D + i] - gs);
+                        val = p_exp<TC>(Gl[i] - gs) * buf[s * LDT + ii] + a * intra;
                     }
                     dkb[base * d + at] = val;
                     X[s * LDT + ii] -= kc[at] * val;
@@ -474,18 +678,21 @@ template <typename T> __device__ void gated_dg_carry(T* dg, const T* tot, i64 n_
     { gated_dg_carry(dg, tot, n, tn, d, chunks); }
 
 #define GATED_CHUNKS(SN, T, TC) \
-    extern "C" __global__ void __launch_bounds__(NT, 4) gated_scan_##SN(const T* x, const T* y, const T* G, double alpha, const T* init, T* states, T* fin, \
+    extern "C" __global__ void __launch_bounds__(NT, SCAN_MINB) gated_scan_##SN(const T* x, const T* y, const T* G, double alpha, const T* init, T* states, T* fin, \
         i64 tn, i64 d, i64 e, i64 chunks, i64 reverse) \
     { gated_scan<T, TC>(x, y, G, alpha, init, states, fin, tn, d, e, chunks, reverse != 0); } \
-    extern "C" __global__ void __launch_bounds__(NT, 3) gated_out_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, T* o, \
+    extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_out_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, T* o, \
         double alpha, i64 tn, i64 d, i64 e, i64 chunks) \
     { gated_out<T, TC>(q, kb, v, G, flag, h, o, alpha, tn, d, e, chunks); } \
-    extern "C" __global__ void __launch_bounds__(NT, 3) gated_bwd_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, \
+    extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_bwd_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, \
         const T* dh, const T* dO, const T* dsT, const T* sT, T* dq, T* dkb, T* dv, T* dg, T* tot, double alpha, i64 tn, i64 d, i64 e, i64 chunks) \
     { gated_bwd<T, TC>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, alpha, tn, d, e, chunks); }
 
+#define SCAN_MINB 4
 GATED_COMMON(f32, float)
 GATED_COMMON(f64, double)
 GATED_CHUNKS(f32, float, false)
 GATED_CHUNKS(tf32, float, true)
+#undef SCAN_MINB
+#define SCAN_MINB 2
 GATED_CHUNKS(f64, double, false)
