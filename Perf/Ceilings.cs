@@ -70,21 +70,31 @@ public static class Ceilings
         return Vector256.Sum(s);
     }
 
-    /// <summary>Memory bandwidth in GB/s of a streaming add (two reads, one write) over 3 × 128 MiB with all threads.</summary>
+    /// <summary>Memory bandwidth in GB/s of a streaming add (two reads, one write) over 3 × 128 MiB with all threads: best of 5.</summary>
     public static double StreamGBps(int threads)
     {
-        const int n = 32 << 20;
-        var a = new float[n]; var b = new float[n]; var y = new float[n];
-        a.AsSpan().Fill(1); b.AsSpan().Fill(2); y.AsSpan().Clear();
+        var probe = new StreamProbe(threads);
         double best = 0;
-        int chunk = n / threads;
-        for (int rep = 0; rep < 5; rep++)
-        {
-            var sw = Stopwatch.StartNew();
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-                TensorPrimitives.Add(a.AsSpan(t * chunk, chunk), b.AsSpan(t * chunk, chunk), y.AsSpan(t * chunk, chunk)));
-            best = Math.Max(best, 3.0 * n * 4 / sw.Elapsed.TotalSeconds / 1e9);
-        }
+        for (int rep = 0; rep < 5; rep++) best = Math.Max(best, probe.GBps());
         return best;
+    }
+}
+
+/// <summary>One streaming add (two reads, one write) over 3 × 128 MiB with all threads, timed on demand (for measurements paired with a kernel).</summary>
+public sealed class StreamProbe(int threads)
+{
+    private const int N = 32 << 20;
+    private readonly float[] _a = Filled(1), _b = Filled(2), _y = Filled(0);
+
+    private static float[] Filled(float v) { var x = new float[N]; x.AsSpan().Fill(v); return x; }
+
+    /// <summary>GB/s of one pass.</summary>
+    public double GBps()
+    {
+        int chunk = N / threads;
+        var sw = Stopwatch.StartNew();
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            TensorPrimitives.Add(_a.AsSpan(t * chunk, chunk), _b.AsSpan(t * chunk, chunk), _y.AsSpan(t * chunk, chunk)));
+        return 3.0 * N * 4 / sw.Elapsed.TotalSeconds / 1e9;
     }
 }

@@ -146,4 +146,29 @@ public class NnOpsTests
         Reference.Close(y, r, dt == DType.Float64 ? 1e-13 : 2e-6);
         Reference.Close(ly, lr, dt == DType.Float64 ? 1e-13 : 2e-6);
     }
+
+    /// <summary>Outputs of ≥ 32 MiB take the non-temporal store path: rows aligned (n = 4096) and misaligned (n odd) both match float64.</summary>
+    [Test]
+    public void RmsNormLargeOutputMatchesReference([Values(4096, 4099)] int n)
+    {
+        using var s = DisposalScope.Begin();
+        int rows = (int)((33L << 20) / 4 / n) + 1;
+        var x = Tensor.RandN([rows, n], new Generator(61));
+        var w = Tensor.RandN([n], new Generator(62));
+        var (y, _) = Tensor.RmsNorm(x, w, 1e-6);
+        var xv = x.ToArray<float>(); var wv = w.ToArray<float>(); var yv = y.ToArray<float>();
+        double worst = 0;
+        for (int r = 0; r < rows; r += 7)
+        {
+            double ss = 0;
+            for (int i = 0; i < n; i++) ss += (double)xv[(long)r * n + i] * xv[(long)r * n + i];
+            double rs = 1 / Math.Sqrt(ss / n + 1e-6);
+            for (int i = 0; i < n; i++)
+            {
+                double want = xv[(long)r * n + i] * rs * wv[i];
+                worst = Math.Max(worst, Math.Abs(yv[(long)r * n + i] - want) / (Math.Abs(want) + 1e-6));
+            }
+        }
+        Assert.That(worst, Is.LessThan(2e-6));
+    }
 }

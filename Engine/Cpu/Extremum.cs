@@ -7,8 +7,9 @@ namespace LightNet.Cpu;
 
 /// <summary>
 /// Maximum or minimum of a span with IEEE semantics (NaN if any element is NaN, +0 above −0), at memory speed:
-/// four independent native max/min chains plus a NaN flag, instead of the per-element NaN and signed-zero
-/// blends of <see cref="TensorPrimitives.Max{T}(ReadOnlySpan{T})"/>.
+/// four independent native max/min chains plus a NaN flag (raised by a NaN in the sum of each group of four vectors),
+/// instead of the per-element NaN and signed-zero blends of <see cref="TensorPrimitives.Max{T}(ReadOnlySpan{T})"/>; a raised
+/// flag or a zero result hands the span to that exact routine.
 /// </summary>
 internal static class Extremum
 {
@@ -39,13 +40,13 @@ internal static class Extremum
         {
             var v0 = Vector256.LoadUnsafe(ref x0, (nuint)i); var v1 = Vector256.LoadUnsafe(ref x0, (nuint)(i + w));
             var v2 = Vector256.LoadUnsafe(ref x0, (nuint)(i + 2 * w)); var v3 = Vector256.LoadUnsafe(ref x0, (nuint)(i + 3 * w));
-            nan |= Vector256.IsNaN(v0) | Vector256.IsNaN(v1) | Vector256.IsNaN(v2) | Vector256.IsNaN(v3);
+            nan |= Vector256.IsNaN(v0 + v1 + v2 + v3); // NaN in, or +∞ and −∞ both in: then the exact routine decides
             a0 = max ? Vector256.MaxNative(a0, v0) : Vector256.MinNative(a0, v0);
             a1 = max ? Vector256.MaxNative(a1, v1) : Vector256.MinNative(a1, v1);
             a2 = max ? Vector256.MaxNative(a2, v2) : Vector256.MinNative(a2, v2);
             a3 = max ? Vector256.MaxNative(a3, v3) : Vector256.MinNative(a3, v3);
         }
-        if (nan != Vector256<T>.Zero) return T.NaN;
+        if (nan != Vector256<T>.Zero) return max ? TensorPrimitives.Max(x) : TensorPrimitives.Min(x);
         var a = max ? Vector256.MaxNative(Vector256.MaxNative(a0, a1), Vector256.MaxNative(a2, a3))
                     : Vector256.MinNative(Vector256.MinNative(a0, a1), Vector256.MinNative(a2, a3));
         T r = a[0];
@@ -65,13 +66,13 @@ internal static class Extremum
         {
             var v0 = Vector512.LoadUnsafe(ref x0, (nuint)i); var v1 = Vector512.LoadUnsafe(ref x0, (nuint)(i + w));
             var v2 = Vector512.LoadUnsafe(ref x0, (nuint)(i + 2 * w)); var v3 = Vector512.LoadUnsafe(ref x0, (nuint)(i + 3 * w));
-            nan |= Vector512.IsNaN(v0) | Vector512.IsNaN(v1) | Vector512.IsNaN(v2) | Vector512.IsNaN(v3);
+            nan |= Vector512.IsNaN(v0 + v1 + v2 + v3); // NaN in, or +∞ and −∞ both in: then the exact routine decides
             a0 = max ? Vector512.MaxNative(a0, v0) : Vector512.MinNative(a0, v0);
             a1 = max ? Vector512.MaxNative(a1, v1) : Vector512.MinNative(a1, v1);
             a2 = max ? Vector512.MaxNative(a2, v2) : Vector512.MinNative(a2, v2);
             a3 = max ? Vector512.MaxNative(a3, v3) : Vector512.MinNative(a3, v3);
         }
-        if (nan != Vector512<T>.Zero) return T.NaN;
+        if (nan != Vector512<T>.Zero) return max ? TensorPrimitives.Max(x) : TensorPrimitives.Min(x);
         var a = max ? Vector512.MaxNative(Vector512.MaxNative(a0, a1), Vector512.MaxNative(a2, a3))
                     : Vector512.MinNative(Vector512.MinNative(a0, a1), Vector512.MinNative(a2, a3));
         T r = a[0];

@@ -37,10 +37,10 @@ internal static class FastExp
         return er * scale;
     }
 
-    /// <summary>Every lane within [Lo, Hi] (false for NaN).</summary>
+    /// <summary>Every lane within [Lo, Hi] (false for NaN and ±∞): one distance test from the middle of the range.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool InRange(Vector256<float> x) =>
-        !(Vector256.LessThanAny(x, Vector256.Create(Lo)) | Vector256.GreaterThanAny(x, Vector256.Create(Hi)) | !Vector256.EqualsAll(x, x));
+        Vector256.LessThanOrEqualAll(Vector256.Abs(x - Vector256.Create((Lo + Hi) / 2)), Vector256.Create((Hi - Lo) / 2));
 
     /// <summary>σ(x) in the form that cannot overflow: e^x / (1 + e^x) for negative x.</summary>
     private static float Sig(float x)
@@ -116,6 +116,35 @@ internal static class FastExp
             return g * s * (Vector256<float>.One + x * (e * s));
         }
         public static float Scalar(float x, float g) { float s = Sig(x), rest = x >= 0 ? MathF.Exp(-x) * s : 1f - s; return g * s * (1f + x * rest); }
+    }
+
+    /// <summary>y = e^(x − m) for every element, returning Σ y: softmax's numerators and denominator in one pass.</summary>
+    public static float ExpShiftedSum(ReadOnlySpan<float> x, float m, Span<float> y)
+    {
+        int w = Vector256<float>.Count, n = x.Length, i = 0;
+        float sum = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float x0 = ref MemoryMarshal.GetReference(x);
+            ref float y0 = ref MemoryMarshal.GetReference(y);
+            var mv = Vector256.Create(m);
+            var acc = Vector256<float>.Zero;
+            for (; i <= n - w; i += w)
+            {
+                var v = Vector256.LoadUnsafe(ref x0, (nuint)i) - mv;
+                if (InRange(v))
+                {
+                    var e = Core(v);
+                    acc += e;
+                    e.StoreUnsafe(ref y0, (nuint)i);
+                }
+                else
+                    for (int l = i; l < i + w; l++) { y[l] = MathF.Exp(x[l] - m); sum += y[l]; }
+            }
+            sum += Vector256.Sum(acc);
+        }
+        for (; i < n; i++) { y[i] = MathF.Exp(x[i] - m); sum += y[i]; }
+        return sum;
     }
 
     /// <summary>y = e^x.</summary>

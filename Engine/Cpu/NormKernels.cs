@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LightNet.Cpu;
 
@@ -8,10 +9,13 @@ namespace LightNet.Cpu;
 internal static unsafe class NormKernels
 {
     private const int RowsPerChunk = 32;
+    /// <summary>Outputs at least this large bypass the cache (non-temporal stores): nothing would still be cached when it is read.</summary>
+    private const long StreamingBytes = 32L << 20;
 
     public static void RmsNorm<T>(T* x, T* w, double eps, T* y, T* rstd, long rows, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
         nint px = (nint)x, pw = (nint)w, py = (nint)y, pr = (nint)rstd;
+        bool streaming = rows * n * sizeof(T) >= StreamingBytes;
         Parallelism.ForChunks(rows, RowsPerChunk, (r0, nr) =>
         {
             for (long r = r0; r < r0 + nr; r++)
@@ -22,8 +26,9 @@ internal static unsafe class NormKernels
                 T rs = T.CreateTruncating(1.0 / Math.Sqrt(ms + eps));
                 ((T*)pr)[r] = rs;
                 if (pw == 0) TensorPrimitives.Multiply(xs, rs, ys);
-                else ScaleRow((T*)px + r * n, rs, (T*)pw, (T*)py + r * n, n);
+                else ScaleRow((T*)px + r * n, rs, (T*)pw, (T*)py + r * n, n, streaming);
             }
+            if (streaming && Sse.IsSupported) Sse.StoreFence(); // order the non-temporal stores before the chunk is seen as done
         });
     }
 
@@ -60,19 +65,28 @@ internal static unsafe class NormKernels
         if (partial != null) SumPartials(partial, chunks, n, dw);
     }
 
-    /// <summary>y = (x·rs)·w in one pass over the row (the normalised row is never re-read).</summary>
-    private static void ScaleRow<T>(T* x, T rs, T* w, T* y, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// y = (x·rs)·w in one pass over the row (the normalised row is never re-read). <paramref name="streaming"/>: the output
+    /// is too large to stay in cache, so it is written with non-temporal stores (no read-for-ownership of y).
+    /// </summary>
+    private static void ScaleRow<T>(T* x, T rs, T* w, T* y, int n, bool streaming) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
             var s = Vector512.Create(rs);
+            if (streaming && ((nint)y & 63) == 0)
+                for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+                    Vector512.StoreAlignedNonTemporal(Vector512.Load(x + i) * s * Vector512.Load(w + i), y + i);
             for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
                 Vector512.Store(Vector512.Load(x + i) * s * Vector512.Load(w + i), y + i);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
             var s = Vector256.Create(rs);
+            if (streaming && ((nint)y & 31) == 0)
+                for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+                    Vector256.StoreAlignedNonTemporal(Vector256.Load(x + i) * s * Vector256.Load(w + i), y + i);
             for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
                 Vector256.Store(Vector256.Load(x + i) * s * Vector256.Load(w + i), y + i);
         }

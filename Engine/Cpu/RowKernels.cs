@@ -23,6 +23,13 @@ internal static unsafe class RowKernels
             var ys = new Span<T>((T*)py + r * n, n);
             T m = Extremum.Max(xs);
             if (T.IsNegativeInfinity(m)) { ys.Fill(log ? T.NegativeInfinity : T.NaN); return; }
+            if (!log && typeof(T) == typeof(float))
+            {
+                var yf = MemoryMarshal.Cast<T, float>(ys);
+                float sum = FastExp.ExpShiftedSum(MemoryMarshal.Cast<T, float>(xs), float.CreateTruncating(m), yf);
+                TensorPrimitives.Multiply(yf, 1f / sum, yf);
+                return;
+            }
             TensorPrimitives.Subtract(xs, m, ys);
             if (log)
             {
@@ -34,8 +41,7 @@ internal static unsafe class RowKernels
             }
             else
             {
-                if (typeof(T) == typeof(float)) FastExp.Exp(MemoryMarshal.Cast<T, float>(ys), MemoryMarshal.Cast<T, float>(ys));
-                else TensorPrimitives.Exp(ys, ys);
+                TensorPrimitives.Exp(ys, ys);
                 T s = TensorPrimitives.Sum<T>(ys);
                 TensorPrimitives.Multiply(ys, T.One / s, ys);
             }
