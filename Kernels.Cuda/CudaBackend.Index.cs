@@ -21,6 +21,12 @@ public sealed unsafe partial class CudaBackend
         _dev.MakeCurrent();
         _dev.ResetErrorFlag();
         Launch("index", kernel, perColumn ? outer * inner : outer * m * inner, false, Addr(a), Addr(idx), Addr(b), outer, n, (long)m, inner, _dev.ErrorFlag);
+        ThrowIfBadIndex(op, idx, n);
+    }
+
+    /// <summary>Reads the bad-index flag the kernel set (waits for it) and throws the CPU backend's message.</summary>
+    private void ThrowIfBadIndex(string op, Tensor idx, long n)
+    {
         ulong bad = _dev.ReadErrorFlag();
         if (bad == ulong.MaxValue) return;
         long v = _dev.ReadInt64(Addr(idx) + bad * 8);
@@ -32,8 +38,38 @@ public sealed unsafe partial class CudaBackend
         IndexOp("index_select", ByElementSize("index_select", x.DType, "index_select_b2", "index_select_b4", "index_select_b8"), x, idx, y, idx.Size(0), false);
 
     /// <inheritdoc/>
-    public void IndexAdd(Tensor y, Tensor idx, Tensor src) =>
-        IndexOp("index_add", Pick("index_add", y.DType, "index_add_f32", "index_add_f64"), y, idx, src, idx.Size(0), true);
+    public void IndexAdd(Tensor y, Tensor idx, Tensor src)
+    {
+        long inner = y.Size(2);
+        int m = idx.Size(0);
+        if (inner < TiledIndexAddMinInner || m < TiledIndexAddMinRows)
+        {
+            IndexOp("index_add", Pick("index_add", y.DType, "index_add_f32", "index_add_f64"), y, idx, src, m, true);
+            return;
+        }
+        // Wide rows (embedding backward): tiles of output rows × columns, each scanning the index (index.cu, index_add_tiled).
+        long outer = y.Size(0), n = y.Size(1);
+        var f = _dev.Function("index", Pick("index_add", y.DType, "index_add_tiled_f32", "index_add_tiled_f64"));
+        _dev.MakeCurrent();
+        _dev.ResetErrorFlag();
+        int es = y.DType.Size();
+        for (long z0 = 0; z0 < outer; z0 += 65535)
+        {
+            var p = new ArgPack();
+            p.Ptr(Addr(y) + (ulong)(z0 * n * inner * es));
+            p.Ptr(Addr(idx));
+            p.Ptr(Addr(src) + (ulong)(z0 * m * inner * es));
+            p.I64(n); p.I64(m); p.I64(inner);
+            p.Ptr(_dev.ErrorFlag);
+            f.Launch((uint)((inner + 255) / 256), (uint)((n + 511) / 512), (uint)Math.Min(65535, outer - z0), 256, 0, S, ref p);
+        }
+        ThrowIfBadIndex("index_add", idx, n);
+    }
+
+    /// <summary>Row width from which index_add uses the tiled kernel (a block of 256 threads per 256 columns).</summary>
+    private const long TiledIndexAddMinInner = 64;
+    /// <summary>Index length from which the tiled kernel pays (below it one thread per column is quick).</summary>
+    private const int TiledIndexAddMinRows = 64;
 
     /// <inheritdoc/>
     public void Gather(Tensor x, Tensor idx, Tensor y) =>

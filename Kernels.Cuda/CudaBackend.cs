@@ -52,7 +52,7 @@ public sealed unsafe partial class CudaBackend : IBackend
     /// precedence over <see cref="AllowTf32"/> for matrix products; the attention kernels are unaffected. Off by default.
     /// </summary>
     public bool AllowBf16 { get; set; }
-    /// <summary>Stage host↔device copies of at least 1 MiB through page-locked buffers (default on; off: one pageable driver copy).</summary>
+    /// <summary>Stage host→device copies of at least 1 MiB through page-locked buffers (default on; off: one pageable driver copy). Downloads are always direct.</summary>
     public bool UsePinnedStaging { get; set; } = true;
     /// <summary>True when cuBLAS is installed and will be used.</summary>
     public bool CublasActive => UseCublas && _dev.Cublas != IntPtr.Zero;
@@ -141,7 +141,6 @@ public sealed unsafe partial class CudaBackend : IBackend
         _dev.MakeCurrent();
         var dst = (byte*)host.Storage.Pointer + host.Offset * host.DType.Size();
         long bytes = src.Numel * src.DType.Size();
-        if (UsePinnedStaging && bytes >= PinnedStaging.MinBytes) { _dev.Staging.ToHost(dst, Addr(src), bytes); return; }
         Driver.Check(Driver.cuMemcpyDtoHAsync_v2(dst, Addr(src), (nuint)bytes, S), "cuMemcpyDtoHAsync");
         _dev.Stream.Synchronize();
     }

@@ -3,6 +3,34 @@ namespace LightNet.Tests;
 [Category("Cuda")]
 public class CudaIndexNormTests
 {
+    /// <summary>The tiled index_add (wide rows, long index): several row and column tiles, duplicates, outer > 1, a bad index.</summary>
+    [Test]
+    public void WideIndexAddMatchesCpu([Values(DType.Float32, DType.Float64)] DType dt, [Values(1, 3)] int outer)
+    {
+        var dev = Gpu.Require();
+        using var s = DisposalScope.Begin();
+        int n = 1100, inner = 300, m = 700;
+        var ids = new long[m];
+        for (int j = 0; j < m; j++) ids[j] = (j * 37 + j / 3) % n;
+        ids[5] = ids[600] = ids[699] = 1099; // the same row three times, in the last row tile
+        var idx = Tensor.FromArray(ids);
+        var src = Reference.Randn([outer, m, inner], dt, 95);
+        var cpu = Tensor.IndexAdd([outer, n, inner], 1, idx, src);
+        var gpu = Tensor.IndexAdd([outer, n, inner], 1, idx.To(dev), Gpu.Strided(src.To(dev)));
+        Gpu.Parity(gpu, cpu, Gpu.Tol(dt), "wide index_add");
+        var table = Reference.Randn([n, inner], DType.Float32, 96);
+        var tok = Tensor.FromArray(ids.Take(690).ToArray(), [10, 69]);
+        var gt = new Autograd.Variable(table.To(dev), requiresGrad: true);
+        var ct = new Autograd.Variable(table, requiresGrad: true);
+        Autograd.Variable.Embedding(gt, tok.To(dev)).Sum().Backward();
+        Autograd.Variable.Embedding(ct, tok).Sum().Backward();
+        Gpu.Parity(gt.Grad!, ct.Grad!, 0, "embedding backward");
+        ids[650] = n;
+        var bad = Tensor.FromArray(ids).To(dev);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Tensor.IndexAdd([outer, n, inner], 1, bad, src.To(dev)));
+        Assert.That(e!.Message, Does.Contain($"index_add: index {n} is out of range for an axis of size {n}"));
+    }
+
     [Test]
     public void IndexSelectAddGatherScatterMatchCpu([Values(DType.Float32, DType.Float64)] DType dt)
     {

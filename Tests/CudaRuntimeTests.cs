@@ -25,8 +25,8 @@ public class CudaRuntimeTests
     }
 
     /// <summary>
-    /// Host↔device copies through the pinned staging buffers equal the direct ones bit for bit: sizes below, at and across
-    /// the chunk boundaries, views at an offset into host storage, and a host source freed right after the upload returns.
+    /// Uploads through the pinned staging buffers equal the direct ones bit for bit: sizes below, at and across the chunk
+    /// boundaries, views at an offset into host storage, a host source freed right after the upload returns; downloads back.
     /// </summary>
     [Test]
     public void PinnedStagedCopiesRoundTripExactly([Values] bool staged)
