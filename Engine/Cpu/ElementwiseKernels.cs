@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace LightNet.Cpu;
 
@@ -13,23 +14,28 @@ internal static unsafe class ElementwiseKernels
     public static void Unary<T>(UnaryOp op, T* x, T* y, long n) where T : unmanaged, IFloatingPointIeee754<T>
     {
         nint px = (nint)x, py = (nint)y;
+        bool streaming = n * sizeof(T) >= StreamingBytes;
         Parallelism.ForChunks(n, Grain, (s, len) =>
         {
             var xs = new ReadOnlySpan<T>((T*)px + s, len);
             var ys = new Span<T>((T*)py + s, len);
-            UnarySpan(op, xs, ys);
+            UnarySpan(op, xs, ys, streaming);
         });
     }
 
-    private static void UnarySpan<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Outputs at least this large are written with non-temporal stores where the kernel has them (nothing would still be cached).</summary>
+    private const long StreamingBytes = 32L << 20;
+
+    private static void UnarySpan<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> y, bool streaming) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) == typeof(float) && op is UnaryOp.Exp or UnaryOp.Sigmoid or UnaryOp.Silu)
         {
             var xf = MemoryMarshal.Cast<T, float>(x);
             var yf = MemoryMarshal.Cast<T, float>(y);
-            if (op == UnaryOp.Exp) FastExp.Exp(xf, yf);
-            else if (op == UnaryOp.Sigmoid) FastExp.Sigmoid(xf, yf);
-            else FastExp.Silu(xf, yf);
+            if (op == UnaryOp.Exp) FastExp.Exp(xf, yf, streaming);
+            else if (op == UnaryOp.Sigmoid) FastExp.Sigmoid(xf, yf, streaming);
+            else FastExp.Silu(xf, yf, streaming);
+            if (streaming && Sse.IsSupported) Sse.StoreFence();
             return;
         }
         switch (op)
@@ -77,6 +83,7 @@ internal static unsafe class ElementwiseKernels
     public static void UnaryBackward<T>(UnaryOp op, T* x, T* y, T* dy, T* dx, long n) where T : unmanaged, IFloatingPointIeee754<T>
     {
         nint px = (nint)x, py = (nint)y, pdy = (nint)dy, pdx = (nint)dx;
+        bool streaming = n * sizeof(T) >= StreamingBytes;
         Parallelism.ForChunks(n, Grain, (s, len) =>
         {
             var xs = new ReadOnlySpan<T>((T*)px + s, len);
@@ -99,7 +106,8 @@ internal static unsafe class ElementwiseKernels
                 case UnaryOp.Sigmoid:
                     TensorPrimitives.Subtract(T.One, ys, t); TensorPrimitives.Multiply(t, ys, t); TensorPrimitives.Multiply(t, g, d); break;
                 case UnaryOp.Silu when typeof(T) == typeof(float):
-                    FastExp.SiluBackward(MemoryMarshal.Cast<T, float>(xs), MemoryMarshal.Cast<T, float>(g), MemoryMarshal.Cast<T, float>(d));
+                    FastExp.SiluBackward(MemoryMarshal.Cast<T, float>(xs), MemoryMarshal.Cast<T, float>(g), MemoryMarshal.Cast<T, float>(d), streaming);
+                    if (streaming && Sse.IsSupported) Sse.StoreFence();
                     break;
                 case UnaryOp.Silu:
                     // d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x)))

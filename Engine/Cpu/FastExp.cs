@@ -59,7 +59,11 @@ internal static class FastExp
         static abstract float Scalar(float x, float g);
     }
 
-    private static void Map<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> y) where TOp : struct, IOp
+    /// <summary>
+    /// y = op(x[, g]) in one pass; <paramref name="streaming"/> writes y with non-temporal stores (no read-for-ownership:
+    /// for outputs too large to stay cached; the caller fences before the result is used).
+    /// </summary>
+    private static unsafe void Map<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> y, bool streaming) where TOp : struct, IOp
     {
         int w = Vector256<float>.Count, n = x.Length, i = 0;
         bool hasG = !g.IsEmpty;
@@ -67,15 +71,22 @@ internal static class FastExp
         {
             ref float x0 = ref MemoryMarshal.GetReference(x);
             ref float g0 = ref MemoryMarshal.GetReference(g);
-            ref float y0 = ref MemoryMarshal.GetReference(y);
-            for (; i <= n - w; i += w)
+            fixed (float* y0 = y)
             {
-                var v = Vector256.LoadUnsafe(ref x0, (nuint)i);
-                var arg = TOp.Negate ? -v : v;
-                if (InRange(arg))
-                    TOp.Vec(v, Core(arg), hasG ? Vector256.LoadUnsafe(ref g0, (nuint)i) : default).StoreUnsafe(ref y0, (nuint)i);
-                else
-                    for (int l = i; l < i + w; l++) y[l] = TOp.Scalar(x[l], hasG ? g[l] : 0f);
+                bool nt = streaming && ((nint)y0 & 31) == 0;
+                for (; i <= n - w; i += w)
+                {
+                    var v = Vector256.LoadUnsafe(ref x0, (nuint)i);
+                    var arg = TOp.Negate ? -v : v;
+                    if (InRange(arg))
+                    {
+                        var r = TOp.Vec(v, Core(arg), hasG ? Vector256.LoadUnsafe(ref g0, (nuint)i) : default);
+                        if (nt) Vector256.StoreAlignedNonTemporal(r, y0 + i);
+                        else Vector256.Store(r, y0 + i);
+                    }
+                    else
+                        for (int l = i; l < i + w; l++) y[l] = TOp.Scalar(x[l], hasG ? g[l] : 0f);
+                }
             }
         }
         for (; i < n; i++) y[i] = TOp.Scalar(x[i], hasG ? g[i] : 0f);
@@ -148,14 +159,14 @@ internal static class FastExp
     }
 
     /// <summary>y = e^x.</summary>
-    public static void Exp(ReadOnlySpan<float> x, Span<float> y) => Map<ExpOp>(x, default, y);
+    public static void Exp(ReadOnlySpan<float> x, Span<float> y, bool streaming = false) => Map<ExpOp>(x, default, y, streaming);
 
     /// <summary>y = σ(x) = 1 / (1 + e^−x).</summary>
-    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y) => Map<SigmoidOp>(x, default, y);
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y, bool streaming = false) => Map<SigmoidOp>(x, default, y, streaming);
 
     /// <summary>y = x·σ(x).</summary>
-    public static void Silu(ReadOnlySpan<float> x, Span<float> y) => Map<SiluOp>(x, default, y);
+    public static void Silu(ReadOnlySpan<float> x, Span<float> y, bool streaming = false) => Map<SiluOp>(x, default, y, streaming);
 
     /// <summary>dx = g·σ(x)·(1 + x·(1 − σ(x))), the SiLU derivative times the output gradient g.</summary>
-    public static void SiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> dx) => Map<SiluBackwardOp>(x, g, dx);
+    public static void SiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> dx, bool streaming = false) => Map<SiluBackwardOp>(x, g, dx, streaming);
 }
