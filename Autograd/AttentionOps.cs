@@ -100,15 +100,23 @@ public static class AttentionOps
         return angles == null ? (q, kbar, v) : (q.Lrpe(angles), kbar.Lrpe(angles), v);
     }
 
+    /// <summary>
+    /// Contiguous q, k, v for the fused kernels, made once and kept for the backward: heads split from a projection are
+    /// strided views, and copying them again in the backward costs as much as in the forward.
+    /// </summary>
+    private static (Tensor Q, Tensor K, Tensor V) Packed(Variable q, Variable k, Variable v) =>
+        (q.Data.Contiguous(), k.Data.Contiguous(), v.Data.Contiguous());
+
     /// <summary>The fused kernel path (no mask; MD-LRPE inside the kernel when angles are given).</summary>
     private static (Variable O, AdditiveState State) Fused(Variable q, Variable k, Variable v, double scale, AdditiveState? initial, int chunk, Tensor? angles)
     {
         var s0 = initial?.S; var z0 = initial?.Z;
-        var (o, sT, zT) = AdditiveAttention.CausalForward(q.Data, k.Data, v.Data, scale, s0?.Data, z0?.Data, chunk, angles);
+        var (qc, kc, vc) = Packed(q, k, v);
+        var (o, sT, zT) = AdditiveAttention.CausalForward(qc, kc, vc, scale, s0?.Data, z0?.Data, chunk, angles);
         Variable[] inputs = initial == null ? [q, k, v] : [q, k, v, s0!, z0!];
         var ov = Graph.Record("additive_attention_causal", o, inputs, dO =>
         {
-            var (dq, dk, dv, ds0, dz0) = AdditiveAttention.CausalBackward(q.Data, k.Data, v.Data, scale, s0?.Data, z0?.Data, dO, chunk, angles);
+            var (dq, dk, dv, ds0, dz0) = AdditiveAttention.CausalBackward(qc, kc, vc, scale, s0?.Data, z0?.Data, dO, chunk, angles);
             return initial == null ? [dq, dk, dv] : [dq, dk, dv, ds0, dz0];
         });
         return (ov, new AdditiveState(new Variable(sT), new Variable(zT)));
@@ -137,10 +145,11 @@ public static class AttentionOps
         int T = q.Size(2);
         if (mask == null && AdditiveAttention.HasFusedKernels(q.Data))
         {
-            var o = AdditiveAttention.NonCausalForward(q.Data, k.Data, v.Data, scale, lrpeAngles);
+            var (qc, kc, vc) = Packed(q, k, v);
+            var o = AdditiveAttention.NonCausalForward(qc, kc, vc, scale, lrpeAngles);
             return Graph.Record("additive_attention_noncausal", o, [q, k, v], dO =>
             {
-                var (dq, dk, dv) = AdditiveAttention.NonCausalBackward(q.Data, k.Data, v.Data, scale, dO, lrpeAngles);
+                var (dq, dk, dv) = AdditiveAttention.NonCausalBackward(qc, kc, vc, scale, dO, lrpeAngles);
                 return [dq, dk, dv];
             });
         }

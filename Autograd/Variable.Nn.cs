@@ -12,10 +12,20 @@ public sealed partial class Variable
         {
             Tensor? ga = null, gb = null;
             if (a.RequiresGrad) { using var bt = b.Data.Transpose(-1, -2); using var t = Tensor.Matmul(g, bt); ga = SumTo(t, a.Shape); }
-            if (b.RequiresGrad) { using var at = a.Data.Transpose(-1, -2); using var t = Tensor.Matmul(at, g); gb = SumTo(t, b.Shape); }
+            if (b.RequiresGrad && g.Shape.Rank == 2 && IsColumnMajor(b.Data))
+            {
+                // b is a transposed view (Linear's Wᵀ): form (gᵀa)ᵀ, so the gradient reaching the weight is contiguous.
+                using var gt = g.Transpose(-1, -2);
+                using var t = Tensor.Matmul(gt, a.Data);
+                gb = t.Transpose(-1, -2);
+            }
+            else if (b.RequiresGrad) { using var at = a.Data.Transpose(-1, -2); using var t = Tensor.Matmul(at, g); gb = SumTo(t, b.Shape); }
             return [ga, gb];
         });
     }
+
+    /// <summary>A matrix whose rows are strided and whose columns are contiguous (the transpose of a contiguous matrix).</summary>
+    private static bool IsColumnMajor(Tensor m) => m.Rank == 2 && m.Size(0) > 1 && m.Size(1) > 1 && m.Strides[0] == 1 && m.Strides[1] == m.Size(0);
 
     /// <summary>Differentiable softmax along an axis.</summary>
     public Variable Softmax(int axis = -1)
