@@ -6,18 +6,19 @@ using LightNet.Models.Training;
 namespace LightNet.Cli;
 
 /// <summary>
-/// <c>lightnet eval lm|mlm --run DIR [--windows N] [--seq-len N] [--batch-size N] [--tokenizer NAME] [--device cpu|cuda]</c>:
-/// held-out metrics of a trained text run over its non-overlapping windows (all of them unless <c>--windows</c>).
+/// <c>lightnet eval lm|mlm --run DIR [--windows N] [--seq-len N] [--batch-size N] [--tokenizer NAME] [--device cpu|cuda]
+/// [--dtype float32|float64]</c>: held-out metrics of a trained text run over its non-overlapping windows (all of them
+/// unless <c>--windows</c>), computed in the given dtype (float32 by default).
 /// </summary>
 internal static class EvalText
 {
-    private sealed record Common(string Dir, int? Windows, int? SeqLen, int Batch, string? Tokenizer, Device Device);
+    private sealed record Common(string Dir, int? Windows, int? SeqLen, int Batch, string? Tokenizer, Device Device, DType DType);
 
     private static Common Read(string command, string[] args, string defaultDir)
     {
         var o = new Options(command, args, new HashSet<string>());
         var c = new Common(o.String("--run") ?? defaultDir, o.Int("--windows"), o.Int("--seq-len"), o.Int("--batch-size") ?? 16,
-            o.String("--tokenizer"), DeviceOption.Resolve(command, o.String("--device")));
+            o.String("--tokenizer"), DeviceOption.Resolve(command, o.String("--device")), TrainRun.ModelDType(o, command));
         o.RejectUnknown();
         if (c.Batch <= 0) throw new ArgumentException($"{command}: --batch-size must be positive");
         return c;
@@ -30,7 +31,7 @@ internal static class EvalText
     public static int Lm(string[] args)
     {
         var c = Read("eval lm", args, Path.Combine("runs", "lm"));
-        var model = Checkpoint.LoadCausalLM(c.Dir);
+        var model = Checkpoint.LoadCausalLM(c.Dir, c.DType);
         model.To(c.Device);
         var tok = TextData.TokenizerOf(model.Config.Tokenizer, c.Tokenizer, c.Dir);
         TextData.CheckVocab(tok, model.Config.VocabSize, c.Dir);
@@ -40,7 +41,7 @@ internal static class EvalText
         var m = TextEvaluation.CausalMetrics(TextEvaluation.CausalLoss(model, windows, idx, c.Batch, c.Device), TextData.BytesPerToken(tok));
         var bpb = m.TryGetValue("val_bpb", out var b) ? $", {b:F4} bits/byte" : "";
         Console.WriteLine($"validation loss {m["val_loss"]:F4} nats/token, perplexity {m["val_ppl"]:F3}{bpb} " +
-            $"({model.Config.Mixer.Name()} mixer; {idx.Length} windows of {seqLen} {tok.Name} tokens of SOTU ≥ {TextCorpus.SotuValidationFromYear}; {c.Dir})");
+            $"({model.Config.Mixer.Name()} mixer, {c.DType.Name()}; {idx.Length} windows of {seqLen} {tok.Name} tokens of SOTU ≥ {TextCorpus.SotuValidationFromYear}; {c.Dir})");
         return 0;
     }
 
@@ -49,7 +50,7 @@ internal static class EvalText
     {
         var c = Read("eval mlm", args, Path.Combine("runs", "mlm"));
         var cfg = MaskedLMConfig.FromJson(Checkpoint.ReadConfig(c.Dir), Path.Combine(c.Dir, "config.json"));
-        var model = new LightNetForMaskedLM(cfg, new Generator(0));
+        var model = new LightNetForMaskedLM(cfg, new Generator(0), c.DType);
         Checkpoint.LoadWeights(c.Dir, model);
         model.To(c.Device);
         var tok = TextData.TokenizerOf(cfg.Tokenizer, c.Tokenizer, c.Dir);
@@ -60,7 +61,7 @@ internal static class EvalText
         var masker = new MaskedLmBatcher(tok.TextIdCount, (int)cfg.MaskTokenId, tok.PadId, TextEvaluation.EvalMaskSeed);
         var (acc, loss, n) = TextEvaluation.MaskedAccuracy(model, windows, idx, masker, c.Batch, c.Device);
         Console.WriteLine($"masked-token accuracy {acc:P2} ({n} masked tokens), masked loss {loss:F4} nats " +
-            $"({cfg.Mixer.Name()} mixer; {idx.Length} windows of {seqLen} {tok.Name} tokens of the Brown test files; {c.Dir})");
+            $"({cfg.Mixer.Name()} mixer, {c.DType.Name()}; {idx.Length} windows of {seqLen} {tok.Name} tokens of the Brown test files; {c.Dir})");
         return 0;
     }
 }

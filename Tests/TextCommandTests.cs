@@ -69,7 +69,12 @@ public class TextCommandTests
         var eval = Cli("eval", "lm", "--run", run.Path, "--windows", "3");
         Assert.That(eval.Rc, Is.EqualTo(0), eval.Err);
         Assert.That(eval.Out, Does.Contain($"validation loss {FinalMetric(run.Path, "val_loss").ToString("F4", CultureInfo.InvariantCulture)} nats/token"));
-        Assert.That(eval.Out, Does.Contain("bits/byte").And.Contain($"{mixer} mixer"));
+        Assert.That(eval.Out, Does.Contain("bits/byte").And.Contain($"{mixer} mixer, float32"));
+        var eval64 = Cli("eval", "lm", "--run", run.Path, "--windows", "3", "--dtype", "float64");
+        Assert.That(eval64.Rc, Is.EqualTo(0), eval64.Err);
+        Assert.That(eval64.Out, Does.Contain($"{mixer} mixer, float64"));
+        Assert.That(double.Parse(eval64.Out.Split("validation loss ")[1].Split(' ')[0], CultureInfo.InvariantCulture),
+            Is.EqualTo(FinalMetric(run.Path, "val_loss")).Within(1e-3), "float64 evaluation of float32 weights");
         var sample = Cli("sample", "text", "--run", run.Path, "--prompt", "We will", "--tokens", "8", "--seed", "1");
         Assert.That(sample.Rc, Is.EqualTo(0), sample.Err);
         Assert.That(sample.Out, Does.StartWith("We will"));
@@ -101,6 +106,7 @@ public class TextCommandTests
     [TestCase(new[] { "train", "mlm", "--dtype", "float16" }, "--dtype must be float32 or float64")]
     [TestCase(new[] { "eval", "lm", "--run", "/nonexistent/run" }, "does not exist")]
     [TestCase(new[] { "eval", "mlm", "--batch-size", "0" }, "--batch-size must be positive")]
+    [TestCase(new[] { "eval", "lm", "--dtype", "bf16" }, "--dtype must be float32 or float64")]
     [TestCase(new[] { "sample", "text", "--temperature", "-1" }, "--temperature must be ≥ 0")]
     [TestCase(new[] { "sample", "poem" }, "unknown kind 'poem'")]
     public void BadFlagsGiveClearErrors(string[] args, string message)
