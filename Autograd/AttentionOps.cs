@@ -102,10 +102,14 @@ public static class AttentionOps
 
     /// <summary>
     /// Contiguous q, k, v for the fused kernels, made once and kept for the backward: heads split from a projection are
-    /// strided views, and copying them again in the backward costs as much as in the forward.
+    /// strided views, and copying them again in the backward costs as much as in the forward. Costs up to
+    /// 3 × [B, H, T, d] per layer until the backward (a view, no copy, where the heads are already contiguous).
     /// </summary>
     private static (Tensor Q, Tensor K, Tensor V) Packed(Variable q, Variable k, Variable v) =>
         (q.Data.Contiguous(), k.Data.Contiguous(), v.Data.Contiguous());
+
+    /// <summary>Whether an op on these inputs records a backward node (so the packed inputs must be kept): <see cref="Graph.Record"/>'s rule.</summary>
+    private static bool Recording(params Variable?[] inputs) => !NoGrad.IsActive && inputs.Any(v => v is { RequiresGrad: true });
 
     /// <summary>The fused kernel path (no mask; MD-LRPE inside the kernel when angles are given).</summary>
     private static (Variable O, AdditiveState State) Fused(Variable q, Variable k, Variable v, double scale, AdditiveState? initial, int chunk, Tensor? angles)
@@ -113,6 +117,7 @@ public static class AttentionOps
         var s0 = initial?.S; var z0 = initial?.Z;
         var (qc, kc, vc) = Packed(q, k, v);
         var (o, sT, zT) = AdditiveAttention.CausalForward(qc, kc, vc, scale, s0?.Data, z0?.Data, chunk, angles);
+        if (!Recording(q, k, v, s0, z0)) { qc.Dispose(); kc.Dispose(); vc.Dispose(); }
         Variable[] inputs = initial == null ? [q, k, v] : [q, k, v, s0!, z0!];
         var ov = Graph.Record("additive_attention_causal", o, inputs, dO =>
         {
@@ -147,6 +152,7 @@ public static class AttentionOps
         {
             var (qc, kc, vc) = Packed(q, k, v);
             var o = AdditiveAttention.NonCausalForward(qc, kc, vc, scale, lrpeAngles);
+            if (!Recording(q, k, v)) { qc.Dispose(); kc.Dispose(); vc.Dispose(); }
             return Graph.Record("additive_attention_noncausal", o, [q, k, v], dO =>
             {
                 var (dq, dk, dv) = AdditiveAttention.NonCausalBackward(qc, kc, vc, scale, dO, lrpeAngles);

@@ -40,9 +40,9 @@ public sealed unsafe partial class CudaBackend
     /// <inheritdoc/>
     public void IndexAdd(Tensor y, Tensor idx, Tensor src)
     {
-        long inner = y.Size(2);
+        long inner = y.Size(2), rowsOut = y.Size(1);
         int m = idx.Size(0);
-        if (inner < TiledIndexAddMinInner || m < TiledIndexAddMinRows)
+        if (inner < TiledIndexAddMinInner || m < TiledIndexAddMinRows || rowsOut == 0 || rowsOut > 65535L * 512)
         {
             IndexOp("index_add", Pick("index_add", y.DType, "index_add_f32", "index_add_f64"), y, idx, src, m, true);
             return;

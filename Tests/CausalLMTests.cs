@@ -81,6 +81,8 @@ public class CausalLMTests
             }
         Assert.That(loss, Is.EqualTo(sum / n).Within(1e-12));
         Assert.Throws<ShapeException>(() => LightNetForCausalLM.ShiftedLoss(new Variable(logits), ids.Narrow(1, 0, T - 1)));
+        var e = Assert.Throws<ShapeException>(() => LightNetForCausalLM.ShiftedLoss(new Variable(logits), ids, Tensor.Ones([B, 1, T], DType.Int64)));
+        Assert.That(e!.Message, Does.Contain("attentionMask"));
     }
 
     [Test]

@@ -227,6 +227,28 @@ public class DataParallelOverlapTests
         Assert.That(e!.Message, Does.Contain("FinishGradients"));
     }
 
+    /// <summary>A start that throws in the middle of the backward pass leaves nothing in flight: the next pass runs normally.</summary>
+    [Test]
+    public void AFailedOverlappedPassLeavesTheTrainerUsable()
+    {
+        using var s = DisposalScope.Begin();
+        var p = TinyMlp.Parameters(Device.Cpu);
+        var log = new List<string>();
+        int starts = 0;
+        bool fail = true;
+        var dp = new DataParallel(new RecordingCollective(log, () => ++starts == 2 && fail ? throw new IOException("link down") : ""), p, bucketBytes: 1);
+        var e = Assert.Throws<IOException>(() => dp.Backward(TinyMlp.Loss(p, 0, 0), reduce: true));
+        Assert.That(e!.Message, Does.Contain("link down"));
+        Assert.That(log.Count(l => l.StartsWith("wait", StringComparison.Ordinal)), Is.EqualTo(1), "the started bucket was waited for");
+        fail = false;
+        foreach (var v in p) v.ZeroGrad();
+        dp.Backward(TinyMlp.Loss(p, 0, 1), reduce: true);
+        dp.FinishGradients();
+        var q = TinyMlp.Parameters(Device.Cpu);
+        TinyMlp.Loss(q, 0, 1).Backward();
+        for (int i = 0; i < 3; i++) Assert.That(TinyMlp.Bits(p[i].Grad!.ToArray<float>()), Is.EqualTo(TinyMlp.Bits(q[i].Grad!.ToArray<float>())), $"parameter {i}");
+    }
+
     [Test]
     public void StartedAllReducesCompleteInOrderBeforeLaterCalls()
     {

@@ -7,9 +7,10 @@ namespace LightNet.Cpu;
 /// <summary>
 /// float32 e^x and the ops built on it (sigmoid, SiLU and its derivative) at memory speed: Cody–Waite reduction
 /// x = n·ln2 + r (|r| ≤ ln2/2), a degree-6 minimax polynomial for e^r (Cephes' expf coefficients, ≤ 2 ulp), and 2^n
-/// placed in the exponent bits; one pass per op in 256-bit registers (AVX2: the ops are memory-bound at that width). A vector with any input outside
-/// [−86.5, 88] (where 2^n would leave the normal range), or NaN, is done lane by lane with <see cref="MathF.Exp"/>, so
-/// overflow, underflow to subnormals and NaN follow the scalar definition exactly.
+/// placed in the exponent bits; one pass per op in 256-bit registers (AVX2: the ops are memory-bound at that width).
+/// Lanes below −104 give exactly +0 in the vector path; lanes in the subnormal band [−104, −86.5), above 88 (overflow) or
+/// NaN are recomputed one by one with <see cref="MathF.Exp"/>, so those follow the scalar definition exactly. The tail of
+/// a span runs as one padded vector: an element's value never depends on its neighbours or its position.
 /// </summary>
 internal static class FastExp
 {
@@ -41,6 +42,25 @@ internal static class FastExp
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool InRange(Vector256<float> x) =>
         Vector256.LessThanOrEqualAll(Vector256.Abs(x - Vector256.Create((Lo + Hi) / 2)), Vector256.Create((Hi - Lo) / 2));
+
+    /// <summary>Below this e^x rounds to +0 in float32 (under half the smallest subnormal).</summary>
+    private const float Underflow = -104f;
+
+    /// <summary>
+    /// e^arg lane by lane: exact +0 below <see cref="Underflow"/>; <paramref name="scalar"/> marks the lanes the vector
+    /// formula does not cover (NaN, overflow above Hi, the subnormal band [−104, Lo)), which the caller recomputes one by
+    /// one, so every other lane gets the same value whatever its neighbours are.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpLanes(Vector256<float> arg, out Vector256<float> scalar)
+    {
+        if (InRange(arg)) { scalar = Vector256<float>.Zero; return Core(arg); }
+        var low = Vector256.LessThan(arg, Vector256.Create(Underflow));
+        var fine = Vector256.LessThanOrEqual(Vector256.Abs(arg - Vector256.Create((Lo + Hi) / 2)), Vector256.Create((Hi - Lo) / 2));
+        scalar = ~(low | fine);
+        var clamped = Vector256.Min(Vector256.Max(arg, Vector256.Create(Lo)), Vector256.Create(Hi)); // NaN lanes: patched
+        return Vector256.ConditionalSelect(low, Vector256<float>.Zero, Core(clamped));
+    }
 
     /// <summary>σ(x) in the form that cannot overflow: e^x / (1 + e^x) for negative x.</summary>
     private static float Sig(float x)
@@ -77,17 +97,29 @@ internal static class FastExp
                 for (; i <= n - w; i += w)
                 {
                     var v = Vector256.LoadUnsafe(ref x0, (nuint)i);
-                    var arg = TOp.Negate ? -v : v;
-                    if (InRange(arg))
+                    var e = ExpLanes(TOp.Negate ? -v : v, out var scalar);
+                    var r = TOp.Vec(v, e, hasG ? Vector256.LoadUnsafe(ref g0, (nuint)i) : default);
+                    if (scalar == Vector256<float>.Zero)
                     {
-                        var r = TOp.Vec(v, Core(arg), hasG ? Vector256.LoadUnsafe(ref g0, (nuint)i) : default);
                         if (nt) Vector256.StoreAlignedNonTemporal(r, y0 + i);
                         else Vector256.Store(r, y0 + i);
+                        continue;
                     }
-                    else
-                        for (int l = i; l < i + w; l++) y[l] = TOp.Scalar(x[l], hasG ? g[l] : 0f);
+                    // Only the marked lanes take the scalar definition (read x and g before y: they may alias).
+                    for (int l = 0; l < w; l++)
+                        y[i + l] = scalar.GetElement(l) != 0 ? TOp.Scalar(x[i + l], hasG ? g[i + l] : 0f) : r.GetElement(l);
                 }
             }
+            if (i < n)
+            {
+                // The tail as one zero-padded vector: an element's value does not depend on where it sits.
+                Span<float> tx = stackalloc float[w], tg = stackalloc float[w], ty = stackalloc float[w];
+                x[i..].CopyTo(tx);
+                if (hasG) g[i..].CopyTo(tg);
+                Map<TOp>(tx, hasG ? tg : default, ty, false);
+                ty[..(n - i)].CopyTo(y[i..]);
+            }
+            return;
         }
         for (; i < n; i++) y[i] = TOp.Scalar(x[i], hasG ? g[i] : 0f);
     }
@@ -143,16 +175,24 @@ internal static class FastExp
             for (; i <= n - w; i += w)
             {
                 var v = Vector256.LoadUnsafe(ref x0, (nuint)i) - mv;
-                if (InRange(v))
-                {
-                    var e = Core(v);
-                    acc += e;
-                    e.StoreUnsafe(ref y0, (nuint)i);
-                }
-                else
-                    for (int l = i; l < i + w; l++) { y[l] = MathF.Exp(x[l] - m); sum += y[l]; }
+                var e = ExpLanes(v, out var scalar);
+                if (scalar != Vector256<float>.Zero)
+                    for (int l = 0; l < w; l++)
+                        if (scalar.GetElement(l) != 0) e = e.WithElement(l, MathF.Exp(x[i + l] - m));
+                acc += e;
+                e.StoreUnsafe(ref y0, (nuint)i);
             }
             sum += Vector256.Sum(acc);
+            if (i < n)
+            {
+                // The tail as one vector padded with −∞ (e^−∞ = 0 adds nothing).
+                Span<float> tx = stackalloc float[w], ty = stackalloc float[w];
+                tx.Fill(float.NegativeInfinity);
+                x[i..].CopyTo(tx);
+                sum += ExpShiftedSum(tx, m, ty);
+                ty[..(n - i)].CopyTo(y[i..]);
+            }
+            return sum;
         }
         for (; i < n; i++) { y[i] = MathF.Exp(x[i] - m); sum += y[i]; }
         return sum;

@@ -74,12 +74,16 @@ public sealed class TcpCollective(TcpGroup group) : ICollective
         return w;
     }
 
-    /// <summary>Waits until every started all-reduce has completed (rethrowing a failure).</summary>
+    /// <summary>
+    /// Waits until every started all-reduce has completed, rethrowing a failure; after one, every later call fails too
+    /// (the connection is out of step, so nothing more may be sent on it).
+    /// </summary>
     private void Drain()
     {
         var last = _last;
         _last = null;
         last?.Wait();
+        if (_failure != null) throw new IOException($"collective: an earlier started all-reduce failed ({_failure.Message}); the group cannot be used any more", _failure);
     }
 
     /// <summary>The worker: runs the started all-reduces in order; after a failure it fails the rest (the stream is then out of step).</summary>

@@ -98,6 +98,8 @@ public sealed class LightNetForCausalLM : Module
             targets = shifted.Reshape(B * T);
         if (attentionMask != null)
         {
+            if (attentionMask.Shape != ids.Shape)
+                throw new ShapeException($"causal_lm_loss: 'attentionMask' {attentionMask.Shape} must be [B, T] = [{B}, {T}] like ids");
             using var m = attentionMask.To(DType.Float64);
             var mv = m.ToArray<double>();
             var tv = targets.ToArray<long>();

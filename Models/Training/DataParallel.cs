@@ -85,10 +85,28 @@ public sealed class DataParallel
         _overlapping = true;
         _nextStart = 0;
         for (int b = 0; b < _buckets.Length; b++) _missing[b] = _buckets[b].Length;
-        loss.Backward(null, _parameters, OnGradReady);
-        // The autograd reports every watched leaf, also those without a gradient in this pass: all buckets started.
-        if (_nextStart != _buckets.Length)
-            throw new InvalidOperationException($"data-parallel: only {_nextStart} of {_buckets.Length} gradient buckets were started during the backward pass");
+        try
+        {
+            loss.Backward(null, _parameters, OnGradReady);
+            // The autograd reports every watched leaf, also those without a gradient in this pass: all buckets started.
+            if (_nextStart != _buckets.Length)
+                throw new InvalidOperationException($"data-parallel: only {_nextStart} of {_buckets.Length} gradient buckets were started during the backward pass");
+        }
+        catch
+        {
+            // Leave no work in flight and no half-finished pass behind: wait for what was started, free it, rethrow.
+            foreach (var st in _started)
+            {
+                try { st.Work.Wait(); }
+#pragma warning disable CA1031 // the backward's own exception is the one to report
+                catch (Exception) { }
+#pragma warning restore CA1031
+                st.Flat.Dispose();
+            }
+            _started.Clear();
+            _overlapping = false;
+            throw;
+        }
     }
 
     private void OnGradReady(int parameter)

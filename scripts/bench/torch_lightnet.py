@@ -10,7 +10,11 @@ Modes: fp32 (exact products), tf32 (float32 with TF32 matmuls), bf16-autocast (f
 bf16-weights (bfloat16 weights and optimizer state, like fla's benchmark).
 
 Attention is the chunked algorithm (chunks of 64): intra-chunk scores in the factored form
-(q e^G)(k̄ e^-G)^T, chunk states K̄_c^T V_c decayed to the chunk end, a sequential prefix over chunks.
+(q e^G)(k̄ e^-G)^T, chunk states K̄_c^T V_c decayed to the chunk end, a sequential prefix over chunks. The factored
+form has positive exponents (e^-G), so it is a timing baseline for random inputs, not a stable implementation: keys
+that jump by ~88 inside a chunk overflow it (the engine's kernels switch to the pairwise form there).
+In bf16-autocast mode torch runs the attention products in bf16 too; the engine's bf16 mode rounds only the cuBLAS
+products (the linear layers) and keeps attention in TF32 with float32 activations.
 usage: python3 torch_lightnet.py [--modes fp32,tf32,bf16-autocast,bf16-weights] [--steps 10] [--what op,layer,lm]
 """
 import argparse
@@ -130,7 +134,9 @@ class CausalLM(nn.Module):
         for layer in self.layers:
             h = layer(h)
         logits = self.lm_head(self.norm(h))
-        return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), ids[:, 1:].flatten())
+        # The logits in place (no copy of a shifted slice): the last position's target is ignored, as in the engine.
+        targets = F.pad(ids[:, 1:], (0, 1), value=-100)
+        return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-100)
 
 
 def median_ms(fn, reps):
