@@ -134,6 +134,17 @@ public sealed partial class Variable
         });
     }
 
+    /// <summary>Differentiable SwiGLU product <c>SiLU(gate) ⊙ up</c>, one fused pass forward and backward.</summary>
+    public static Variable SwiGlu(Variable gate, Variable up)
+    {
+        var y = Tensor.SwiGlu(gate.Data, up.Data);
+        return Graph.Record("swiglu", y, [gate, up], g =>
+        {
+            var (da, db) = Tensor.SwiGluBackward(gate.Data, up.Data, g);
+            return [da, db];
+        });
+    }
+
     /// <summary>RMSNorm over the last axis with an optional weight.</summary>
     public static Variable RmsNorm(Variable x, Variable? weight, double eps)
     {

@@ -110,6 +110,10 @@ public interface IBackend
     void Unary(UnaryOp op, Tensor x, Tensor y);
     /// <summary><c>dx = dy · f'(x)</c> (y = f(x) is given too, for ops whose derivative uses it).</summary>
     void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, Tensor dx);
+    /// <summary><c>y = SiLU(gate) ⊙ up</c> (the SwiGLU product of a gated MLP); contiguous, same shape.</summary>
+    void SwiGlu(Tensor gate, Tensor up, Tensor y);
+    /// <summary><c>dGate = dy ⊙ up ⊙ SiLU'(gate)</c>, <c>dUp = dy ⊙ SiLU(gate)</c>; contiguous, same shape.</summary>
+    void SwiGluBackward(Tensor gate, Tensor up, Tensor dy, Tensor dGate, Tensor dUp);
     /// <summary><c>y = a ∘ b</c>; a and b are strided views of y's shape (stride 0 where broadcast).</summary>
     void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y);
     /// <summary><c>y = cond ≠ 0 ? a : b</c>; all three strided views of y's shape.</summary>

@@ -127,6 +127,41 @@ public sealed partial class Tensor
         return (y, rstd);
     }
 
+    private static void CheckSwiGlu(string op, Tensor gate, Tensor up)
+    {
+        gate.RequireFloating(op, "gate");
+        SameDType(op, gate, up, "gate", "up");
+        SameDevice(op, gate, up, "gate", "up");
+        if (gate.Shape != up.Shape) throw new ShapeException($"{op}: 'gate' {gate.Shape} and 'up' {up.Shape} must have the same shape");
+    }
+
+    /// <summary>SwiGLU product <c>SiLU(gate) ⊙ up</c> in one pass (the gated MLP's hidden activation).</summary>
+    public static Tensor SwiGlu(Tensor gate, Tensor up)
+    {
+        CheckSwiGlu("swiglu", gate, up);
+        using var a = gate.Contiguous();
+        using var b = up.Contiguous();
+        var y = gate.EmptyLike();
+        gate.Backend.SwiGlu(a, b, y);
+        return y;
+    }
+
+    /// <summary>Backward of <see cref="SwiGlu"/> for the output gradient dy: (dGate, dUp).</summary>
+    public static (Tensor DGate, Tensor DUp) SwiGluBackward(Tensor gate, Tensor up, Tensor dy)
+    {
+        CheckSwiGlu("swiglu_backward", gate, up);
+        SameDType("swiglu_backward", gate, dy, "gate", "dy");
+        SameDevice("swiglu_backward", gate, dy, "gate", "dy");
+        if (dy.Shape != gate.Shape) throw new ShapeException($"swiglu_backward: 'dy' {dy.Shape} must have the shape of 'gate' {gate.Shape}");
+        using var a = gate.Contiguous();
+        using var b = up.Contiguous();
+        using var g = dy.Contiguous();
+        var da = gate.EmptyLike();
+        var db = gate.EmptyLike();
+        gate.Backend.SwiGluBackward(a, b, g, da, db);
+        return (da, db);
+    }
+
     /// <summary>RMSNorm backward: dx and dweight (null without weight).</summary>
     public static (Tensor Dx, Tensor? Dw) RmsNormBackward(Tensor x, Tensor? weight, Tensor rstd, Tensor dy)
     {

@@ -10,6 +10,15 @@ public sealed unsafe partial class CudaBackend
     public void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, Tensor dx) =>
         Launch("unary", Pick(op, x.DType, "unary_bwd_f32", "unary_bwd_f64", "_backward"), x.Numel, false, Addr(x), Addr(y), Addr(dy), Addr(dx), x.Numel, (long)op);
 
+    /// <inheritdoc/>
+    public void SwiGlu(Tensor gate, Tensor up, Tensor y) =>
+        Launch("unary", Pick("swiglu", gate.DType, "swiglu_f32", "swiglu_f64"), gate.Numel, false, Addr(gate), Addr(up), Addr(y), gate.Numel);
+
+    /// <inheritdoc/>
+    public void SwiGluBackward(Tensor gate, Tensor up, Tensor dy, Tensor dGate, Tensor dUp) =>
+        Launch("unary", Pick("swiglu_backward", gate.DType, "swiglu_bwd_f32", "swiglu_bwd_f64"), gate.Numel, false,
+            Addr(gate), Addr(up), Addr(dy), Addr(dGate), Addr(dUp), gate.Numel);
+
     /// <summary>Queues a strided kernel of strided.cu: the collapsed dims, then pointers and scalars.</summary>
     private void LaunchStrided(string kernel, in StridedDims dims, long n, params ReadOnlySpan<KernelArg> args)
     {

@@ -30,6 +30,22 @@ public class CudaElementwiseTests
     }
 
     [Test]
+    public void SwiGluForwardAndBackwardMatchCpu([Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        var dev = Gpu.Require();
+        using var s = DisposalScope.Begin();
+        var a = Reference.Randn([37, 53], dt, 13) * 4;
+        var b = Reference.Randn([37, 53], dt, 14);
+        var dy = Reference.Randn([37, 53], dt, 15);
+        var ga = Gpu.Strided(a.To(dev));
+        Gpu.Parity(Tensor.SwiGlu(ga, b.To(dev)), Tensor.SwiGlu(a, b), Gpu.Tol(dt), "swiglu forward");
+        var (da, db) = Tensor.SwiGluBackward(a, b, dy);
+        var (gda, gdb) = Tensor.SwiGluBackward(ga, b.To(dev), Gpu.Strided(dy.To(dev)));
+        Gpu.Parity(gda, da, Gpu.Tol(dt), "swiglu backward dGate");
+        Gpu.Parity(gdb, db, Gpu.Tol(dt), "swiglu backward dUp");
+    }
+
+    [Test]
     public void BinaryBroadcastsWithStridesLikeCpu([Values] BinaryOp op, [Values(DType.Float32, DType.Float64)] DType dt)
     {
         var dev = Gpu.Require();

@@ -35,6 +35,24 @@ public sealed unsafe partial class CpuBackend : IBackend, IFusedAttentionBackend
     }
 
     /// <inheritdoc/>
+    public void SwiGlu(Tensor gate, Tensor up, Tensor y)
+    {
+        if (gate.DType == DType.Float32) ElementwiseKernels.SwiGlu(gate.Ptr<float>(), up.Ptr<float>(), y.Ptr<float>(), gate.Numel);
+        else if (gate.DType == DType.Float64) ElementwiseKernels.SwiGlu(gate.Ptr<double>(), up.Ptr<double>(), y.Ptr<double>(), gate.Numel);
+        else throw Unsupported("swiglu", gate.DType);
+    }
+
+    /// <inheritdoc/>
+    public void SwiGluBackward(Tensor gate, Tensor up, Tensor dy, Tensor dGate, Tensor dUp)
+    {
+        if (gate.DType == DType.Float32)
+            ElementwiseKernels.SwiGluBackward(gate.Ptr<float>(), up.Ptr<float>(), dy.Ptr<float>(), dGate.Ptr<float>(), dUp.Ptr<float>(), gate.Numel);
+        else if (gate.DType == DType.Float64)
+            ElementwiseKernels.SwiGluBackward(gate.Ptr<double>(), up.Ptr<double>(), dy.Ptr<double>(), dGate.Ptr<double>(), dUp.Ptr<double>(), gate.Numel);
+        else throw Unsupported("swiglu_backward", gate.DType);
+    }
+
+    /// <inheritdoc/>
     public void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, Tensor dx)
     {
         if (x.DType == DType.Float32) ElementwiseKernels.UnaryBackward(op, x.Ptr<float>(), y.Ptr<float>(), dy.Ptr<float>(), dx.Ptr<float>(), x.Numel);

@@ -161,6 +161,68 @@ internal static class FastExp
         public static float Scalar(float x, float g) { float s = Sig(x), rest = x >= 0 ? MathF.Exp(-x) * s : 1f - s; return g * s * (1f + x * rest); }
     }
 
+    private struct SwiGluOp : IOp
+    {
+        public static bool Negate => true;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Vec(Vector256<float> x, Vector256<float> e, Vector256<float> g) => x / (Vector256<float>.One + e) * g;
+        public static float Scalar(float x, float g) => x * Sig(x) * g;
+    }
+
+    /// <summary>y = SiLU(gate)·up.</summary>
+    public static void SwiGlu(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> y, bool streaming = false) => Map<SwiGluOp>(gate, up, y, streaming);
+
+    /// <summary>dGate = dy·up·σ(a)·(1 + a·(1 − σ(a))), dUp = dy·a·σ(a) for a = gate, one pass; lanes outside the vector formula's range use the scalar one.</summary>
+    public static void SwiGluBackward(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, ReadOnlySpan<float> dy, Span<float> dGate, Span<float> dUp)
+    {
+        int w = Vector256<float>.Count, n = gate.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float a0 = ref MemoryMarshal.GetReference(gate);
+            ref float b0 = ref MemoryMarshal.GetReference(up);
+            ref float g0 = ref MemoryMarshal.GetReference(dy);
+            ref float da0 = ref MemoryMarshal.GetReference(dGate);
+            ref float db0 = ref MemoryMarshal.GetReference(dUp);
+            for (; i <= n - w; i += w)
+            {
+                var a = Vector256.LoadUnsafe(ref a0, (nuint)i);
+                var b = Vector256.LoadUnsafe(ref b0, (nuint)i);
+                var g = Vector256.LoadUnsafe(ref g0, (nuint)i);
+                var e = ExpLanes(-a, out var scalar);
+                var s = Vector256<float>.One / (Vector256<float>.One + e);
+                var ga = g * (a * s);
+                var gb = g * b * s * (Vector256<float>.One + a * (e * s));
+                if (scalar == Vector256<float>.Zero)
+                {
+                    ga.StoreUnsafe(ref db0, (nuint)i);
+                    gb.StoreUnsafe(ref da0, (nuint)i);
+                    continue;
+                }
+                for (int l = 0; l < w; l++)
+                    if (scalar.GetElement(l) == 0) { dUp[i + l] = ga.GetElement(l); dGate[i + l] = gb.GetElement(l); }
+                    else ScalarSwiGluBackward(gate[i + l], up[i + l], dy[i + l], out dGate[i + l], out dUp[i + l]);
+            }
+            if (i < n)
+            {
+                // The tail as one zero-padded vector, like Map.
+                Span<float> ta = stackalloc float[w], tb = stackalloc float[w], tg = stackalloc float[w], tda = stackalloc float[w], tdb = stackalloc float[w];
+                gate[i..].CopyTo(ta); up[i..].CopyTo(tb); dy[i..].CopyTo(tg);
+                SwiGluBackward(ta, tb, tg, tda, tdb);
+                tda[..(n - i)].CopyTo(dGate[i..]);
+                tdb[..(n - i)].CopyTo(dUp[i..]);
+            }
+            return;
+        }
+        for (; i < n; i++) ScalarSwiGluBackward(gate[i], up[i], dy[i], out dGate[i], out dUp[i]);
+    }
+
+    private static void ScalarSwiGluBackward(float a, float b, float g, out float da, out float db)
+    {
+        float s = Sig(a), rest = a >= 0 ? MathF.Exp(-a) * s : 1f - s;
+        db = g * (a * s);
+        da = g * b * s * (1f + a * rest);
+    }
+
     /// <summary>y = e^(x − m) for every element, returning Σ y: softmax's numerators and denominator in one pass.</summary>
     public static float ExpShiftedSum(ReadOnlySpan<float> x, float m, Span<float> y)
     {

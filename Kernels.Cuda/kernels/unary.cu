@@ -1,5 +1,5 @@
-// Elementwise functions of one argument and their derivatives (LightNet UnaryOp order).
-// Contiguous operands; one grid-stride loop per launch.
+// Elementwise functions of one argument and their derivatives (LightNet UnaryOp order), and the fused SwiGLU
+// product SiLU(gate)·up with its backward. Contiguous operands; one grid-stride loop per launch.
 typedef long long i64;
 
 enum { NEG, EXP, LOG, SQRT, RSQRT, TANH, SIGMOID, SILU, GELU, RELU, ABS, SQUARE, RECIPROCAL, SIN, COS };
@@ -77,3 +77,24 @@ extern "C" __global__ void unary_f32(const float* x, float* y, i64 n, i64 op) { 
 extern "C" __global__ void unary_f64(const double* x, double* y, i64 n, i64 op) { unary(x, y, n, op); }
 extern "C" __global__ void unary_bwd_f32(const float* x, const float* y, const float* dy, float* dx, i64 n, i64 op) { unary_bwd(x, y, dy, dx, n, op); }
 extern "C" __global__ void unary_bwd_f64(const double* x, const double* y, const double* dy, double* dx, i64 n, i64 op) { unary_bwd(x, y, dy, dx, n, op); }
+
+template <typename T> __device__ void swiglu(const T* a, const T* b, T* y, i64 n)
+{
+    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
+        y[i] = a[i] * sigmoid(a[i]) * b[i];
+}
+
+template <typename T> __device__ void swiglu_bwd(const T* a, const T* b, const T* dy, T* da, T* db, i64 n)
+{
+    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
+    {
+        T x = a[i], s = sigmoid(x), g = dy[i];
+        db[i] = g * (x * s);
+        da[i] = g * b[i] * s * (T(1) + x * (T(1) - s));
+    }
+}
+
+extern "C" __global__ void swiglu_f32(const float* a, const float* b, float* y, i64 n) { swiglu(a, b, y, n); }
+extern "C" __global__ void swiglu_f64(const double* a, const double* b, double* y, i64 n) { swiglu(a, b, y, n); }
+extern "C" __global__ void swiglu_bwd_f32(const float* a, const float* b, const float* dy, float* da, float* db, i64 n) { swiglu_bwd(a, b, dy, da, db, n); }
+extern "C" __global__ void swiglu_bwd_f64(const double* a, const double* b, const double* dy, double* da, double* db, i64 n) { swiglu_bwd(a, b, dy, da, db, n); }

@@ -28,5 +28,5 @@ public sealed class GatedMlp : Module
     }
 
     /// <summary>Applies the MLP to x [..., hidden]; returns [..., hidden].</summary>
-    public Variable Forward(Variable x) => DownProj.Forward(GateProj.Forward(x).Silu() * UpProj.Forward(x));
+    public Variable Forward(Variable x) => DownProj.Forward(Variable.SwiGlu(GateProj.Forward(x), UpProj.Forward(x)));
 }
