@@ -145,6 +145,17 @@ public sealed partial class Variable
         });
     }
 
+    /// <summary>Differentiable output gate <c>RMSNorm(x) ⊙ weight ⊙ SiLU(u)</c>, one fused pass forward and backward.</summary>
+    public static Variable RmsNormGate(Variable x, Variable weight, Variable u, double eps)
+    {
+        var (y, rstd) = Tensor.RmsNormGate(x.Data, weight.Data, u.Data, eps);
+        return Graph.Record("rms_norm_gate", y, [x, weight, u], g =>
+        {
+            var (dx, dw, du) = Tensor.RmsNormGateBackward(x.Data, weight.Data, u.Data, rstd, g);
+            return [dx, dw, du];
+        });
+    }
+
     /// <summary>RMSNorm over the last axis with an optional weight.</summary>
     public static Variable RmsNorm(Variable x, Variable? weight, double eps)
     {

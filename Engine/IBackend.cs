@@ -144,6 +144,10 @@ public interface IBackend
     void RmsNorm(Tensor x, Tensor? w, double eps, Tensor y, Tensor rstd);
     /// <summary>RMSNorm backward: dx, and dw (summed over rows; null when w is null).</summary>
     void RmsNormBackward(Tensor x, Tensor? w, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw);
+    /// <summary>LightNet's output gate over rows of x [rows, n]: <c>y = x·rstd·w ⊙ SiLU(u)</c> (RMSNorm, weight, SiLU gate in one pass); writes rstd [rows].</summary>
+    void RmsNormGate(Tensor x, Tensor w, Tensor u, double eps, Tensor y, Tensor rstd);
+    /// <summary>Backward of <see cref="RmsNormGate"/>: dx, dw (summed over rows) and du.</summary>
+    void RmsNormGateBackward(Tensor x, Tensor w, Tensor u, Tensor rstd, Tensor dy, Tensor dx, Tensor dw, Tensor du);
     /// <summary>LayerNorm over rows: <c>y = (x−mean)·rstd·w + b</c> (w, b may be null); writes mean and rstd [rows].</summary>
     void LayerNorm(Tensor x, Tensor? w, Tensor? b, double eps, Tensor y, Tensor mean, Tensor rstd);
     /// <summary>LayerNorm backward: dx, dw, db (dw/db null when w/b are null).</summary>

@@ -162,6 +162,47 @@ public sealed partial class Tensor
         return (da, db);
     }
 
+    private static void CheckGate(string op, Tensor x, Tensor weight, Tensor u)
+    {
+        CheckNorm(op, x, weight, null);
+        SameDType(op, x, u, "x", "u");
+        SameDevice(op, x, u, "x", "u");
+        if (u.Shape != x.Shape) throw new ShapeException($"{op}: gate 'u' {u.Shape} must have the shape of x {x.Shape}");
+    }
+
+    /// <summary>
+    /// LightNet's output gate <c>RMSNorm(x) ⊙ weight ⊙ SiLU(u)</c> over the last axis in one pass: (y, rstd [rows]).
+    /// </summary>
+    public static (Tensor Y, Tensor Rstd) RmsNormGate(Tensor x, Tensor weight, Tensor u, double eps)
+    {
+        CheckGate("rms_norm_gate", x, weight, u);
+        int n = x.Size(-1);
+        using var xc = x.Contiguous(); using var x2 = xc.View(-1, n);
+        using var uc = u.Contiguous(); using var u2 = uc.View(-1, n);
+        using var w = weight.Contiguous();
+        var y = x.EmptyLike();
+        using var y2 = y.View(-1, n);
+        var rstd = Empty([x2.Size(0)], x.DType, x.Device);
+        x.Backend.RmsNormGate(x2, w, u2, eps, y2, rstd);
+        return (y, rstd);
+    }
+
+    /// <summary>Backward of <see cref="RmsNormGate"/> for the output gradient dy: (dx, dweight, du).</summary>
+    public static (Tensor Dx, Tensor Dw, Tensor Du) RmsNormGateBackward(Tensor x, Tensor weight, Tensor u, Tensor rstd, Tensor dy)
+    {
+        CheckGate("rms_norm_gate_backward", x, weight, u);
+        if (dy.Shape != x.Shape) throw new ShapeException($"rms_norm_gate_backward: 'dy' {dy.Shape} must have the shape of x {x.Shape}");
+        int n = x.Size(-1);
+        using var xc = x.Contiguous(); using var x2 = xc.View(-1, n);
+        using var uc = u.Contiguous(); using var u2 = uc.View(-1, n);
+        using var gc = dy.Contiguous(); using var g2 = gc.View(-1, n);
+        using var w = weight.Contiguous();
+        var dx = x.EmptyLike(); var du = x.EmptyLike(); var dw = weight.EmptyLike();
+        using var dx2 = dx.View(-1, n); using var du2 = du.View(-1, n);
+        x.Backend.RmsNormGateBackward(x2, w, u2, rstd, g2, dx2, dw, du2);
+        return (dx, dw, du);
+    }
+
     /// <summary>RMSNorm backward: dx and dweight (null without weight).</summary>
     public static (Tensor Dx, Tensor? Dw) RmsNormBackward(Tensor x, Tensor? weight, Tensor rstd, Tensor dy)
     {

@@ -18,6 +18,20 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <inheritdoc/>
+    public void RmsNormGate(Tensor x, Tensor w, Tensor u, double eps, Tensor y, Tensor rstd) =>
+        Launch("norm", Pick("rms_norm_gate", x.DType, "rmsnorm_gate_f32", "rmsnorm_gate_f64"), x.Size(0), true,
+            Addr(x), Addr(w), Addr(u), eps, Addr(y), Addr(rstd), (long)x.Size(0), (long)x.Size(1));
+
+    /// <inheritdoc/>
+    public void RmsNormGateBackward(Tensor x, Tensor w, Tensor u, Tensor rstd, Tensor dy, Tensor dx, Tensor dw, Tensor du)
+    {
+        var kernel = Pick("rms_norm_gate_backward", x.DType, "rmsnorm_gate_bwd_f32", "rmsnorm_gate_bwd_f64");
+        using var ga = x.EmptyLike(); // dy·SiLU(u), the weight gradient's input
+        Launch("norm", kernel, x.Size(0), true, Addr(x), Addr(w), Addr(u), Addr(rstd), Addr(dy), Addr(dx), Addr(du), Addr(ga), (long)x.Size(0), (long)x.Size(1));
+        WeightGradients(x, null, rstd, ga, dw, null);
+    }
+
+    /// <inheritdoc/>
     public void LayerNorm(Tensor x, Tensor? w, Tensor? b, double eps, Tensor y, Tensor mean, Tensor rstd) =>
         Launch("norm", Pick("layer_norm", x.DType, "layernorm_f32", "layernorm_f64"), x.Size(0), true,
             Addr(x), Addr(w, true), Addr(b, true), eps, Addr(y), Addr(mean), Addr(rstd), (long)x.Size(0), (long)x.Size(1));

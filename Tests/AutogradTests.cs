@@ -99,6 +99,8 @@ public class AutogradTests
         Check(v => v[0].Cumsum(1), [3, 5]);
         Check(v => v[0].LogCumSumExp(0), [7, 3]);
         Check(v => Variable.SwiGlu(v[0], v[1]), [3, 7], [3, 7]);
+        Check(v => Variable.RmsNormGate(v[0], v[1], v[2], 1e-6), [3, 7], [7], [3, 7]);
+        Check(v => Variable.RmsNormGate(v[0], v[1], v[2], 1e-6), [2, 3, 5], [5], [2, 3, 5]);
         Check(v => Variable.RmsNorm(v[0], v[1], 1e-6), [3, 7], [7]);
         Check(v => Variable.RmsNorm(v[0], null, 1e-6), [2, 3, 5]);
         Check(v => Variable.LayerNorm(v[0], v[1], v[2], 1e-5), [4, 6], [6], [6]);

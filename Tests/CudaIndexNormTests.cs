@@ -32,6 +32,26 @@ public class CudaIndexNormTests
     }
 
     [Test]
+    public void RmsNormGateForwardBackwardMatchCpu([Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        var dev = Gpu.Require();
+        using var s = DisposalScope.Begin();
+        var x = Reference.Randn([67, 301], dt, 97);
+        var w = Reference.Randn([301], dt, 98);
+        var u = Reference.Randn([67, 301], dt, 99) * 3;
+        var dy = Reference.Randn([67, 301], dt, 100);
+        var (y, rstd) = Tensor.RmsNormGate(x, w, u, 1e-6);
+        var (gy, grstd) = Tensor.RmsNormGate(Gpu.Strided(x.To(dev)), w.To(dev), u.To(dev), 1e-6);
+        Gpu.Parity(gy, y, Gpu.Tol(dt), "rms_norm_gate y");
+        Gpu.Parity(grstd, rstd, Gpu.Tol(dt), "rms_norm_gate rstd");
+        var (dx, dw, du) = Tensor.RmsNormGateBackward(x, w, u, rstd, dy);
+        var (gdx, gdw, gdu) = Tensor.RmsNormGateBackward(x.To(dev), w.To(dev), u.To(dev), grstd, dy.To(dev));
+        Gpu.Parity(gdx, dx, Gpu.Tol(dt), "rms_norm_gate dx");
+        Gpu.Parity(gdw, dw, Gpu.Tol(dt), "rms_norm_gate dw");
+        Gpu.Parity(gdu, du, Gpu.Tol(dt), "rms_norm_gate du");
+    }
+
+    [Test]
     public void IndexSelectAddGatherScatterMatchCpu([Values(DType.Float32, DType.Float64)] DType dt)
     {
         var dev = Gpu.Require();

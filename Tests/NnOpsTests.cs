@@ -196,4 +196,47 @@ public class NnOpsTests
         var e = Assert.Throws<ShapeException>(() => Tensor.SwiGlu(a, Tensor.Zeros([3, n + 1], dt)));
         Assert.That(e!.Message, Does.Contain("swiglu").And.Contain("'up'"));
     }
+
+    /// <summary>The fused output gate against float64 (forward, dx, dw, du) on odd widths with strided x, and equal to RMSNorm then SwiGLU.</summary>
+    [Test]
+    public void RmsNormGateMatchesReference([Values(DType.Float32, DType.Float64)] DType dt, [Values(5, 37, 1031)] int n)
+    {
+        using var s = DisposalScope.Begin();
+        int rows = 70; // more than one chunk of rows for the weight gradient
+        var x = Reference.NonContiguous(Reference.Randn([rows, n], dt, 81));
+        var w = Reference.Randn([n], dt, 82);
+        var u = Reference.Randn([rows, n], dt, 83) * 3;
+        var dy = Reference.Randn([rows, n], dt, 84);
+        var (y, rstd) = Tensor.RmsNormGate(x, w, u, 1e-6);
+        var (dx, dw, du) = Tensor.RmsNormGateBackward(x, w, u, rstd, dy);
+        var xv = x.ToDoubleArray(); var wv = w.ToDoubleArray(); var uv = u.ToDoubleArray(); var gv = dy.ToDoubleArray();
+        var ry = new double[xv.Length]; var rdx = new double[xv.Length]; var rdu = new double[xv.Length]; var rdw = new double[n];
+        for (int r = 0; r < rows; r++)
+        {
+            int o = r * n;
+            double rs = 1 / Math.Sqrt(Enumerable.Range(0, n).Sum(i => xv[o + i] * xv[o + i]) / n + 1e-6), dot = 0;
+            var g = new double[n];
+            for (int i = 0; i < n; i++)
+            {
+                double sg = 1 / (1 + Math.Exp(-uv[o + i])), silu = uv[o + i] * sg, a = xv[o + i] * rs * wv[i];
+                ry[o + i] = a * silu;
+                rdu[o + i] = gv[o + i] * a * sg * (1 + uv[o + i] * (1 - sg));
+                double ga = gv[o + i] * silu;
+                rdw[i] += ga * xv[o + i] * rs;
+                g[i] = ga * wv[i];
+                dot += xv[o + i] * g[i];
+            }
+            dot /= n;
+            for (int i = 0; i < n; i++) rdx[o + i] = g[i] * rs - xv[o + i] * dot * rs * rs * rs;
+        }
+        double tol = dt == DType.Float64 ? 1e-12 : 2e-5;
+        Reference.Close(y, ry, tol, "y");
+        Reference.Close(dx, rdx, tol, "dx");
+        Reference.Close(du, rdu, tol, "du");
+        Reference.Close(dw, rdw, tol, "dw");
+        var (n2, _) = Tensor.RmsNorm(x, w, 1e-6);
+        Reference.Close(y, Tensor.SwiGlu(u, n2).ToDoubleArray(), dt == DType.Float64 ? 1e-14 : 1e-6, "= RMSNorm then SwiGLU");
+        var e = Assert.Throws<ShapeException>(() => Tensor.RmsNormGate(x, w, Tensor.Zeros([rows, n + 1], dt), 1e-6));
+        Assert.That(e!.Message, Does.Contain("rms_norm_gate").And.Contain("'u'"));
+    }
 }

@@ -189,6 +189,26 @@ public sealed unsafe partial class CpuBackend : IBackend, IFusedAttentionBackend
     }
 
     /// <inheritdoc/>
+    public void RmsNormGate(Tensor x, Tensor w, Tensor u, double eps, Tensor y, Tensor rstd)
+    {
+        long rows = x.Size(0); int n = x.Size(1);
+        if (x.DType == DType.Float32) NormKernels.RmsNormGate(x.Ptr<float>(), w.Ptr<float>(), u.Ptr<float>(), eps, y.Ptr<float>(), rstd.Ptr<float>(), rows, n);
+        else if (x.DType == DType.Float64) NormKernels.RmsNormGate(x.Ptr<double>(), w.Ptr<double>(), u.Ptr<double>(), eps, y.Ptr<double>(), rstd.Ptr<double>(), rows, n);
+        else throw Unsupported("rms_norm_gate", x.DType);
+    }
+
+    /// <inheritdoc/>
+    public void RmsNormGateBackward(Tensor x, Tensor w, Tensor u, Tensor rstd, Tensor dy, Tensor dx, Tensor dw, Tensor du)
+    {
+        long rows = x.Size(0); int n = x.Size(1);
+        if (x.DType == DType.Float32)
+            NormKernels.RmsNormGateBackward(x.Ptr<float>(), w.Ptr<float>(), u.Ptr<float>(), rstd.Ptr<float>(), dy.Ptr<float>(), dx.Ptr<float>(), dw.Ptr<float>(), du.Ptr<float>(), rows, n);
+        else if (x.DType == DType.Float64)
+            NormKernels.RmsNormGateBackward(x.Ptr<double>(), w.Ptr<double>(), u.Ptr<double>(), rstd.Ptr<double>(), dy.Ptr<double>(), dx.Ptr<double>(), dw.Ptr<double>(), du.Ptr<double>(), rows, n);
+        else throw Unsupported("rms_norm_gate_backward", x.DType);
+    }
+
+    /// <inheritdoc/>
     public void RmsNormBackward(Tensor x, Tensor? w, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw)
     {
         long rows = x.Size(0); int n = x.Size(1);

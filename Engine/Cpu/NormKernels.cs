@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -91,6 +92,90 @@ internal static unsafe class NormKernels
                 Vector256.Store(Vector256.Load(x + i) * s * Vector256.Load(w + i), y + i);
         }
         for (; i < n; i++) y[i] = x[i] * rs * w[i];
+    }
+
+    /// <summary>SiLU of a row: float32 through <see cref="FastExp"/>, float64 by its definition.</summary>
+    private static void SiluRow<T>(ReadOnlySpan<T> u, Span<T> s) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) { FastExp.Silu(MemoryMarshal.Cast<T, float>(u), MemoryMarshal.Cast<T, float>(s)); return; }
+        for (int i = 0; i < u.Length; i++) s[i] = u[i] / (T.One + T.Exp(-u[i]));
+    }
+
+    /// <summary>d = g·SiLU'(u) for a row.</summary>
+    private static void SiluBackwardRow<T>(ReadOnlySpan<T> u, ReadOnlySpan<T> g, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            FastExp.SiluBackward(MemoryMarshal.Cast<T, float>(u), MemoryMarshal.Cast<T, float>(g), MemoryMarshal.Cast<T, float>(d));
+            return;
+        }
+        for (int i = 0; i < u.Length; i++)
+        {
+            T sg = T.One / (T.One + T.Exp(-u[i]));
+            d[i] = g[i] * sg * (T.One + u[i] * (T.One - sg));
+        }
+    }
+
+    /// <summary>y = (x·rs)·w ⊙ SiLU(u) per row (LightNet's output gate), rstd per row.</summary>
+    public static void RmsNormGate<T>(T* x, T* w, T* u, double eps, T* y, T* rstd, long rows, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint px = (nint)x, pw = (nint)w, pu = (nint)u, py = (nint)y, pr = (nint)rstd;
+        Parallelism.ForChunks(rows, RowsPerChunk, (r0, nr) =>
+        {
+            var tmp = new T[n];
+            var ws = new ReadOnlySpan<T>((T*)pw, n);
+            for (long r = r0; r < r0 + nr; r++)
+            {
+                var xs = new ReadOnlySpan<T>((T*)px + r * n, n);
+                var ys = new Span<T>((T*)py + r * n, n);
+                T rs = T.CreateTruncating(1.0 / Math.Sqrt(double.CreateTruncating(TensorPrimitives.SumOfSquares(xs)) / n + eps));
+                ((T*)pr)[r] = rs;
+                SiluRow(new ReadOnlySpan<T>((T*)pu + r * n, n), tmp);
+                TensorPrimitives.Multiply(xs, rs, ys);
+                TensorPrimitives.Multiply(ys, ws, ys);
+                TensorPrimitives.Multiply(ys, tmp, ys);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Backward of <see cref="RmsNormGate{T}"/>: with s = SiLU(u), a = x·rs·w and ga = dy·s: du = dy·a·SiLU'(u),
+    /// dw = Σ_rows ga·x·rs, dx = rs·g − x·rs³·mean(x·g) for g = ga·w.
+    /// </summary>
+    public static void RmsNormGateBackward<T>(T* x, T* w, T* u, T* rstd, T* dy, T* dx, T* dw, T* du, long rows, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint px = (nint)x, pw = (nint)w, pu = (nint)u, pr = (nint)rstd, pdy = (nint)dy, pdx = (nint)dx, pdu = (nint)du;
+        int chunks = (int)((rows + RowsPerChunk - 1) / RowsPerChunk);
+        var partial = new T[(long)chunks * n];
+        Parallelism.For(chunks, c =>
+        {
+            var ga = new T[n];
+            var t = new T[n];
+            var ws = new ReadOnlySpan<T>((T*)pw, n);
+            var pp = partial.AsSpan(c * n, n);
+            long r1 = Math.Min(rows, (long)(c + 1) * RowsPerChunk);
+            for (long r = (long)c * RowsPerChunk; r < r1; r++)
+            {
+                var xs = new ReadOnlySpan<T>((T*)px + r * n, n);
+                var us = new ReadOnlySpan<T>((T*)pu + r * n, n);
+                var dys = new ReadOnlySpan<T>((T*)pdy + r * n, n);
+                T rs = ((T*)pr)[r];
+                SiluRow(us, ga);
+                TensorPrimitives.Multiply(dys, ga, ga);                       // ga = dy·s
+                TensorPrimitives.Multiply(xs, rs, t);
+                TensorPrimitives.Multiply(t, ws, t);
+                TensorPrimitives.Multiply(t, dys, t);                         // dy·a
+                SiluBackwardRow(us, t, new Span<T>((T*)pdu + r * n, n));      // du
+                TensorPrimitives.Multiply(xs, rs, t);
+                TensorPrimitives.MultiplyAdd(ga, t, pp, pp);                  // dw += ga·x̂
+                TensorPrimitives.Multiply(ga, ws, t);                         // g = ga·w
+                T dot = TensorPrimitives.Dot(xs, t) / T.CreateTruncating(n);
+                var dxs = new Span<T>((T*)pdx + r * n, n);
+                TensorPrimitives.Multiply(t, rs, dxs);
+                TensorPrimitives.MultiplyAdd(xs, -dot * rs * rs * rs, dxs, dxs);
+            }
+        });
+        SumPartials(partial, chunks, n, dw);
     }
 
     private static void SumPartials<T>(T[] partial, int chunks, int n, T* dst) where T : unmanaged, IFloatingPointIeee754<T>

@@ -1,4 +1,5 @@
-// RMSNorm and LayerNorm over the rows of a contiguous [rows, n] view, forward and backward.
+// RMSNorm and LayerNorm over the rows of a contiguous [rows, n] view, forward and backward, and LightNet's output
+// gate RMSNorm(x)·w·SiLU(u) fused into one row pass.
 // Row statistics: one block of NORM_BLOCK threads per row. Weight/bias gradients: per-chunk column
 // partial sums (norm_dw_partial) followed by a fixed-order sum over chunks (colsum), so results are
 // deterministic.
@@ -20,6 +21,17 @@ template <typename T> __device__ T block_sum(T v, T* sh)
     return r;
 }
 
+// 1 / sqrt(mean(x²) + eps) of one row (the whole block), also stored in *rstd.
+template <typename T> __device__ T row_rstd(const T* xr, i64 n, double eps, T* sh, T* rstd)
+{
+    T ss = T(0);
+    for (i64 i = threadIdx.x; i < n; i += blockDim.x) ss += xr[i] * xr[i];
+    ss = block_sum(ss, sh);
+    T rs = (T)(1.0 / sqrt((double)ss / (double)n + eps));
+    if (threadIdx.x == 0) *rstd = rs;
+    return rs;
+}
+
 template <typename T> __device__ void rmsnorm(const T* x, const T* w, double eps, T* y, T* rstd, i64 rows, i64 n)
 {
     __shared__ T sh[NORM_BLOCK];
@@ -27,11 +39,7 @@ template <typename T> __device__ void rmsnorm(const T* x, const T* w, double eps
     {
         const T* xr = x + r * n;
         T* yr = y + r * n;
-        T ss = T(0);
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) ss += xr[i] * xr[i];
-        ss = block_sum(ss, sh);
-        T rs = (T)(1.0 / sqrt((double)ss / (double)n + eps));
-        if (threadIdx.x == 0) rstd[r] = rs;
+        T rs = row_rstd(xr, n, eps, sh, rstd + r);
         for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = w ? xr[i] * rs * w[i] : xr[i] * rs;
     }
 }
@@ -76,6 +84,48 @@ template <typename T> __device__ void layernorm(const T* x, const T* w, const T*
             if (b) h += b[i];
             yr[i] = h;
         }
+    }
+}
+
+template <typename T> __device__ __forceinline__ T sigm(T v) { return T(1) / (T(1) + exp(-v)); }
+
+// y = x·rs·w·SiLU(u) per row.
+template <typename T> __device__ void rmsnorm_gate(const T* x, const T* w, const T* u, double eps, T* y, T* rstd, i64 rows, i64 n)
+{
+    __shared__ T sh[NORM_BLOCK];
+    for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
+    {
+        const T* xr = x + r * n;
+        const T* ur = u + r * n;
+        T* yr = y + r * n;
+        T rs = row_rstd(xr, n, eps, sh, rstd + r);
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = xr[i] * rs * w[i] * (ur[i] * sigm(ur[i]));
+    }
+}
+
+// With s = SiLU(u), ga = dy·s: du = dy·(x·rs·w)·SiLU'(u), dx = rs·g − x·rs³·mean(x·g) for g = ga·w; ga is written
+// out for the weight gradient (Σ_rows ga·x̂, by norm_dw_partial).
+template <typename T> __device__ void rmsnorm_gate_bwd(const T* x, const T* w, const T* u, const T* rstd, const T* dy, T* dx, T* du, T* ga, i64 rows, i64 n)
+{
+    __shared__ T sh[NORM_BLOCK];
+    for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
+    {
+        const T* xr = x + r * n;
+        const T* ur = u + r * n;
+        const T* gr = dy + r * n;
+        T rs = rstd[r];
+        T dot = T(0);
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x)
+        {
+            T sg = sigm(ur[i]);
+            T gai = gr[i] * (ur[i] * sg);
+            ga[r * n + i] = gai;
+            du[r * n + i] = gr[i] * (xr[i] * rs * w[i]) * sg * (T(1) + ur[i] * (T(1) - sg));
+            dot += xr[i] * (gai * w[i]);
+        }
+        dot = block_sum(dot, sh) / (T)n;
+        T c = -dot * rs * rs * rs;
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x) dx[r * n + i] = ga[r * n + i] * w[i] * rs + xr[i] * c;
     }
 }
 
@@ -145,7 +195,11 @@ template <typename T> __device__ void colsum(const T* partial, T* out, i64 chunk
     { layernorm_bwd(x, w, mean, rstd, dy, dx, rows, n); } \
     extern "C" __global__ void norm_dw_partial_##SN(const T* x, const T* mean, const T* rstd, const T* dy, T* pdw, T* pdb, i64 rows, i64 n, i64 rpc) \
     { norm_dw_partial(x, mean, rstd, dy, pdw, pdb, rows, n, rpc); } \
-    extern "C" __global__ void colsum_##SN(const T* partial, T* out, i64 chunks, i64 n) { colsum(partial, out, chunks, n); }
+    extern "C" __global__ void colsum_##SN(const T* partial, T* out, i64 chunks, i64 n) { colsum(partial, out, chunks, n); } \
+    extern "C" __global__ void rmsnorm_gate_##SN(const T* x, const T* w, const T* u, double eps, T* y, T* rstd, i64 rows, i64 n) \
+    { rmsnorm_gate(x, w, u, eps, y, rstd, rows, n); } \
+    extern "C" __global__ void rmsnorm_gate_bwd_##SN(const T* x, const T* w, const T* u, const T* rstd, const T* dy, T* dx, T* du, T* ga, i64 rows, i64 n) \
+    { rmsnorm_gate_bwd(x, w, u, rstd, dy, dx, du, ga, rows, n); }
 
 NORMS(f32, float)
 NORMS(f64, double)

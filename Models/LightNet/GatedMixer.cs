@@ -57,8 +57,9 @@ public abstract class GatedMixer : Module, ISequenceMixer
             throw new ShapeException($"{op}: input {x.Shape} must be [B, T, {Config.HiddenSize}]");
     }
 
-    /// <summary>Gate and output projection applied to the merged mixer output: <c>SiLU(g_proj(x)) ⊙ g_norm(o)</c> in one fused SwiGLU pass, then <c>o_proj</c>.</summary>
-    public Variable Gate(Variable x, Variable o) => OProj.Forward(Variable.SwiGlu(G1.Forward(G0.Forward(x)), GNorm.Forward(o)));
+    /// <summary>Gate and output projection applied to the merged mixer output: <c>g_norm(o) ⊙ SiLU(g_proj(x))</c> in one fused pass, then <c>o_proj</c>.</summary>
+    public Variable Gate(Variable x, Variable o) =>
+        OProj.Forward(Variable.RmsNormGate(o, GNorm.Weight!, G1.Forward(G0.Forward(x)), GNorm.Eps));
 
     /// <inheritdoc/>
     public abstract (Variable Y, AdditiveState? State) Mix(Variable x, Tensor? mask, Tensor? lrpeAngles, AdditiveState? state);
