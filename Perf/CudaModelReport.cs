@@ -20,12 +20,13 @@ public static class CudaModelReport
     /// </summary>
     public static int Run(string[] args)
     {
-        int Opt(string name, int dflt)
+        string? Str(string name)
         {
             int i = Array.IndexOf(args, "--" + name);
-            return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : dflt;
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
         }
-        bool cpu = Array.IndexOf(args, "cpu") > 0 && args[Array.IndexOf(args, "cpu") - 1] == "--device";
+        int Opt(string name, int dflt) => Str(name) is string v ? int.Parse(v) : dflt;
+        bool cpu = Str("device") == "cpu";
         CudaBackend? be = null;
         if (!cpu)
         {
@@ -34,8 +35,7 @@ public static class CudaModelReport
             Console.WriteLine($"{be.Info}; driver {CudaRuntime.DriverVersion}; cuBLAS {(be.CublasActive ? "active" : "absent")}");
         }
         var dev = cpu ? Device.Cpu : Device.Cuda(0);
-        int pi = Array.IndexOf(args, "--modes");
-        var modes = pi >= 0 && pi + 1 < args.Length ? args[pi + 1].Split(',') : cpu ? ["fp32"] : ["fp32", "tf32", "bf16"];
+        var modes = Str("modes")?.Split(',') ?? (cpu ? ["fp32"] : ["fp32", "tf32", "bf16"]);
         bool profile = args.Contains("--profile") || args.Contains("--by-shape");
         foreach (string mode in modes)
         {

@@ -23,9 +23,7 @@ internal static unsafe class NormKernels
             {
                 var xs = new ReadOnlySpan<T>((T*)px + r * n, n);
                 var ys = new Span<T>((T*)py + r * n, n);
-                double ms = double.CreateTruncating(TensorPrimitives.SumOfSquares(xs)) / n;
-                T rs = T.CreateTruncating(1.0 / Math.Sqrt(ms + eps));
-                ((T*)pr)[r] = rs;
+                T rs = ((T*)pr)[r] = RowRstd(xs, eps);
                 if (pw == 0) TensorPrimitives.Multiply(xs, rs, ys);
                 else ScaleRow((T*)px + r * n, rs, (T*)pw, (T*)py + r * n, n, streaming);
             }
@@ -50,10 +48,7 @@ internal static unsafe class NormKernels
                 T rs = ((T*)pr)[r];
                 if (pw != 0) TensorPrimitives.Multiply(dys, new ReadOnlySpan<T>((T*)pw, n), g);
                 else dys.CopyTo(g);
-                // dx = rs·g − x·rs³·mean(x·g)
-                T dot = TensorPrimitives.Dot(xs, g) / T.CreateTruncating(n);
-                TensorPrimitives.Multiply(g, rs, dxs);
-                TensorPrimitives.MultiplyAdd(xs, -dot * rs * rs * rs, dxs, dxs);
+                RowDx(xs, g, rs, dxs);
                 if (partial != null)
                 {
                     // dw += (dy·x)·rs, in the same rounding order as the scalar sum
@@ -94,6 +89,18 @@ internal static unsafe class NormKernels
         for (; i < n; i++) y[i] = x[i] * rs * w[i];
     }
 
+    /// <summary>1 / sqrt(mean(x²) + eps) of one row.</summary>
+    private static T RowRstd<T>(ReadOnlySpan<T> x, double eps) where T : unmanaged, IFloatingPointIeee754<T> =>
+        T.CreateTruncating(1.0 / Math.Sqrt(double.CreateTruncating(TensorPrimitives.SumOfSquares(x)) / x.Length + eps));
+
+    /// <summary>RMSNorm's input gradient of one row for the gradient g of the normalised row: dx = rs·g − x·rs³·mean(x·g).</summary>
+    private static void RowDx<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> g, T rs, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T dot = TensorPrimitives.Dot(x, g) / T.CreateTruncating(x.Length);
+        TensorPrimitives.Multiply(g, rs, dx);
+        TensorPrimitives.MultiplyAdd(x, -dot * rs * rs * rs, dx, dx);
+    }
+
     /// <summary>SiLU of a row: float32 through <see cref="FastExp"/>, float64 by its definition.</summary>
     private static void SiluRow<T>(ReadOnlySpan<T> u, Span<T> s) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -123,16 +130,13 @@ internal static unsafe class NormKernels
         Parallelism.ForChunks(rows, RowsPerChunk, (r0, nr) =>
         {
             var tmp = new T[n];
-            var ws = new ReadOnlySpan<T>((T*)pw, n);
             for (long r = r0; r < r0 + nr; r++)
             {
                 var xs = new ReadOnlySpan<T>((T*)px + r * n, n);
                 var ys = new Span<T>((T*)py + r * n, n);
-                T rs = T.CreateTruncating(1.0 / Math.Sqrt(double.CreateTruncating(TensorPrimitives.SumOfSquares(xs)) / n + eps));
-                ((T*)pr)[r] = rs;
+                T rs = ((T*)pr)[r] = RowRstd(xs, eps);
                 SiluRow(new ReadOnlySpan<T>((T*)pu + r * n, n), tmp);
-                TensorPrimitives.Multiply(xs, rs, ys);
-                TensorPrimitives.Multiply(ys, ws, ys);
+                ScaleRow((T*)px + r * n, rs, (T*)pw, (T*)py + r * n, n, streaming: false);
                 TensorPrimitives.Multiply(ys, tmp, ys);
             }
         });
@@ -169,10 +173,7 @@ internal static unsafe class NormKernels
                 TensorPrimitives.Multiply(xs, rs, t);
                 TensorPrimitives.MultiplyAdd(ga, t, pp, pp);                  // dw += ga·x̂
                 TensorPrimitives.Multiply(ga, ws, t);                         // g = ga·w
-                T dot = TensorPrimitives.Dot(xs, t) / T.CreateTruncating(n);
-                var dxs = new Span<T>((T*)pdx + r * n, n);
-                TensorPrimitives.Multiply(t, rs, dxs);
-                TensorPrimitives.MultiplyAdd(xs, -dot * rs * rs * rs, dxs, dxs);
+                RowDx(xs, t, rs, new Span<T>((T*)pdx + r * n, n));
             }
         });
         SumPartials(partial, chunks, n, dw);
