@@ -101,12 +101,12 @@ public static class AttentionOps
     }
 
     /// <summary>
-    /// Contiguous q, k, v for the fused kernels, made once and kept for the backward: heads split from a projection are
-    /// strided views, and copying them again in the backward costs as much as in the forward. Costs up to
-    /// 3 × [B, H, T, d] per layer until the backward (a view, no copy, where the heads are already contiguous).
+    /// q, k, v for the fused kernels, made once and kept for the backward (<see cref="AdditiveAttention.Pack"/>): heads split
+    /// from a projection stay views in the tokens-major layout where the kernels read it (the causal form without MD-LRPE);
+    /// otherwise they are packed heads-major, which costs up to 3 × [B, H, T, d] per layer until the backward.
     /// </summary>
-    private static (Tensor Q, Tensor K, Tensor V) Packed(Variable q, Variable k, Variable v) =>
-        (q.Data.Contiguous(), k.Data.Contiguous(), v.Data.Contiguous());
+    private static (Tensor Q, Tensor K, Tensor V) Packed(Variable q, Variable k, Variable v, bool anyLayout, Tensor? angles) =>
+        anyLayout ? AdditiveAttention.Pack(q.Data, k.Data, v.Data, angles) : (q.Data.Contiguous(), k.Data.Contiguous(), v.Data.Contiguous());
 
     /// <summary>Whether an op on these inputs records a backward node (so the packed inputs must be kept): <see cref="Graph.Record"/>'s rule.</summary>
     private static bool Recording(params Variable?[] inputs) => !NoGrad.IsActive && inputs.Any(v => v is { RequiresGrad: true });
@@ -115,7 +115,7 @@ public static class AttentionOps
     private static (Variable O, AdditiveState State) Fused(Variable q, Variable k, Variable v, double scale, AdditiveState? initial, int chunk, Tensor? angles)
     {
         var s0 = initial?.S; var z0 = initial?.Z;
-        var (qc, kc, vc) = Packed(q, k, v);
+        var (qc, kc, vc) = Packed(q, k, v, anyLayout: true, angles);
         var (o, sT, zT) = AdditiveAttention.CausalForward(qc, kc, vc, scale, s0?.Data, z0?.Data, chunk, angles);
         if (!Recording(q, k, v, s0, z0)) { qc.Dispose(); kc.Dispose(); vc.Dispose(); }
         Variable[] inputs = initial == null ? [q, k, v] : [q, k, v, s0!, z0!];
@@ -150,7 +150,7 @@ public static class AttentionOps
         int T = q.Size(2);
         if (mask == null && AdditiveAttention.HasFusedKernels(q.Data))
         {
-            var (qc, kc, vc) = Packed(q, k, v);
+            var (qc, kc, vc) = Packed(q, k, v, anyLayout: false, null);
             var o = AdditiveAttention.NonCausalForward(qc, kc, vc, scale, lrpeAngles);
             if (!Recording(q, k, v)) { qc.Dispose(); kc.Dispose(); vc.Dispose(); }
             return Graph.Record("additive_attention_noncausal", o, [q, k, v], dO =>

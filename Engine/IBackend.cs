@@ -159,7 +159,11 @@ public interface IBackend
     /// <summary>Chunked closed-form backward: dq, dk̄, dv, dg and (when s0 is given) ds0, from dO and an optional final-state gradient.</summary>
     void GatedAttentionBackward(Tensor q, Tensor kbar, Tensor v, Tensor g, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
         Tensor dq, Tensor dkbar, Tensor dv, Tensor dg, Tensor? ds0, int chunk);
-    /// <summary>Fused causal additive attention (Z, k̄ and decays computed inside): o, final S [N, d, e] and final Z [N, d].</summary>
+    /// <summary>
+    /// Fused causal additive attention (Z, k̄ and decays computed inside) on [B, H, T, dim] operands: q, k (and dq, dk in the
+    /// backward) share one <see cref="HeadLayout"/>, v, o (dO, dv) share one; states contiguous. Writes o, the final
+    /// S [B, H, d, e] and the final Z [B, H, d].
+    /// </summary>
     void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk);
     /// <summary>Closed-form backward of <see cref="AdditiveCausalForward"/>: dq, dk, dv and, with an initial state, dS0 and dZ0.</summary>
     void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,

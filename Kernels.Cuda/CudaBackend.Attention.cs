@@ -10,16 +10,60 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Shared-memory leading dimensions of gated.cu: a 64-wide tile (LDT) and a 32-deep slice (LDS).</summary>
     private const int GatedLdT = GatedChunk + 4, GatedLdS = 32 + 4;
 
-    /// <summary>Sizes of one attention call ([N, T, d] queries and keys, [N, T, e] values) cut into chunks.</summary>
+    /// <summary>Token rows of one operand group (gated.cu's <c>struct Rows</c>): row t of sequence n at (n / H)·Sb + (n mod H)·Sh + t·St.</summary>
+    private readonly record struct Rows(long H, long Sb, long Sh, long St)
+    {
+        /// <summary>Rows of [B, H, T, dim] in <paramref name="layout"/>.</summary>
+        public static Rows Of(HeadLayout layout, int h, int t, int dim)
+        {
+            var s = HeadLayouts.Strides(layout, h, t, dim);
+            return new Rows(h, s[0], s[1], s[2]);
+        }
+    }
+
+    /// <summary>
+    /// Sizes of one attention call cut into chunks: contiguous [N, T, d] queries and keys and [N, T, e] values, or
+    /// [B, H, T, ·] operands (N = B·H) whose key-like and value-like groups each share one <see cref="HeadLayout"/>.
+    /// </summary>
     private readonly struct GatedDims
     {
         public readonly int N, T, D, E, Chunks, Es;
+        /// <summary>Row layouts of the key-like operands (q, k, k̄, g, G and their gradients) and of the value-like ones (v, o, dO, dv).</summary>
+        public readonly Rows Kr, Vr;
         public GatedDims(Tensor q, Tensor v, string op)
         {
-            N = q.Size(0); T = q.Size(1); D = q.Size(2); E = v.Size(2); Es = q.DType.Size();
+            Es = q.DType.Size();
+            if (q.Rank == 4)
+            {
+                int b = q.Size(0), h = q.Size(1);
+                N = b * h; T = q.Size(2); D = q.Size(3); E = v.Size(3);
+                Kr = Rows.Of(Layout(op, q, "q"), h, T, D);
+                Vr = Rows.Of(Layout(op, v, "v"), h, T, E);
+            }
+            else
+            {
+                N = q.Size(0); T = q.Size(1); D = q.Size(2); E = v.Size(2);
+                Kr = new Rows(1, (long)T * D, 0, D);
+                Vr = new Rows(1, (long)T * E, 0, E);
+            }
             Chunks = (T + GatedChunk - 1) / GatedChunk;
             if (N > 65535 || Chunks > 65535)
                 throw new ShapeException($"{op}: {N} sequences of {T} tokens exceed the CUDA grid (at most 65535 sequences and 65535 chunks of {GatedChunk})");
+            if (Math.Max(Kr.St, Vr.St) * GatedChunk > int.MaxValue)
+                throw new ShapeException($"{op}: rows of {Math.Max(Kr.St, Vr.St)} elements are too far apart for the chunk kernels (q {q.Shape}, v {v.Shape})");
+        }
+
+        private static HeadLayout Layout(string op, Tensor x, string name) => HeadLayouts.Of(x) ??
+            throw new ShapeException($"{op}: '{name}' {x.Shape} with strides [{string.Join(", ", x.Strides.ToArray())}] is neither heads-major nor tokens-major");
+
+        /// <summary>Throws unless every operand has the key-like (or value-like) group's layout.</summary>
+        public void Check(string op, bool values, params ReadOnlySpan<(Tensor? T, string Name)> operands)
+        {
+            if (operands.Length == 0 || operands[0].T!.Rank != 4) return;
+            var want = values ? Vr : Kr;
+            foreach (var (t, name) in operands)
+                if (t != null && Rows.Of(Layout(op, t, name), t.Size(1), t.Size(2), t.Size(3)) != want)
+                    throw new ShapeException($"{op}: '{name}' {t.Shape} must have the {(values ? "value" : "query")} operands' layout (strides [{string.Join(", ", t.Strides.ToArray())}])");
         }
         public bool Empty => N == 0 || D == 0 || E == 0;
         /// <summary>Bytes of one [N, T, d] tensor.</summary>
@@ -57,42 +101,45 @@ public sealed unsafe partial class CudaBackend
 
     /// <summary>States at every chunk boundary (forward: x = k̄, y = v; reverse: x = q, y = dO) and the last one.</summary>
     /// <remarks>Two stage buffers (gated.cu's SCAN_BUF), each x, G and y of half a chunk (32 × 64, leading dimension 68) and the chunk's last G.</remarks>
-    private void GatedScan(in GatedDims w, Tensor x, Tensor y, ulong G, double scale, ulong init, ulong states, ulong fin, bool reverse)
+    private void GatedScan(in GatedDims w, DType t, ulong x, ulong y, ulong G, double scale, ulong init, ulong states, ulong fin, bool reverse)
     {
         int smem = 2 * (3 * 32 * GatedLdT + 64) * w.Es;
-        GatedLaunch(GatedKernel("gated_attention", x.DType, "gated_scan_f32", "gated_scan_tf32", "gated_scan_f64"), (uint)((w.E + 63) / 64), (uint)((w.D + 63) / 64), (uint)w.N, smem,
-            Addr(x), Addr(y), G, scale, init, states, fin, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, reverse ? 1L : 0L);
+        GatedLaunch(GatedKernel("gated_attention", t, "gated_scan_f32", "gated_scan_tf32", "gated_scan_f64"), (uint)((w.E + 63) / 64), (uint)((w.D + 63) / 64), (uint)w.N, smem,
+            x, y, G, scale, init, states, fin, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, reverse ? 1L : 0L,
+            w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
     }
 
-    /// <summary>Forward from the in-chunk log-decay G and the chunk flags: chunk states, then every chunk's output.</summary>
-    private void GatedForwardCore(in GatedDims w, Tensor q, Tensor kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor o, Tensor sT)
+    /// <summary>Forward from k̄, the in-chunk log-decay G and the chunk flags: chunk states, then every chunk's output.</summary>
+    private void GatedForwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor o, Tensor sT)
     {
         var kOut = GatedKernel("gated_attention", q.DType, "gated_out_f32", "gated_out_tf32", "gated_out_f64");
         using var h = Rent(w.StateBytes);
-        GatedScan(w, kbar, v, G, scale, Addr(s0, true), h.Ptr, Addr(sT), reverse: false);
+        GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h.Ptr, Addr(sT), reverse: false);
         if (w.Chunks > 0)
             GatedLaunch(kOut, (uint)w.Chunks, (uint)w.N, 1, (GatedChunk * GatedLdT + 2 * GatedChunk * GatedLdS) * w.Es,
-                Addr(q), Addr(kbar), Addr(v), G, flag, h.Ptr, Addr(o), scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks);
+                Addr(q), kbar, Addr(v), G, flag, h.Ptr, Addr(o), scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
+                w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
     }
 
-    /// <summary>Backward from G and the chunk flags: states, state gradients (dS0 = the last), then every chunk; dg only when asked.</summary>
-    private void GatedBackwardCore(in GatedDims w, Tensor q, Tensor kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
-        Tensor dq, Tensor dkbar, Tensor dv, Tensor? dg, Tensor? ds0)
+    /// <summary>Backward from k̄, G and the chunk flags: states, state gradients (dS0 = the last), then every chunk; dg only when asked.</summary>
+    private void GatedBackwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
+        Tensor dq, ulong dkbar, Tensor dv, Tensor? dg, Tensor? ds0)
     {
         var kBwd = GatedKernel("gated_attention_backward", q.DType, "gated_bwd_f32", "gated_bwd_tf32", "gated_bwd_f64");
         using var h = Rent(w.StateBytes);
         using var dh = Rent(w.StateBytes);
         using var fin = Rent((long)w.N * w.D * w.E * w.Es);
         using var tot = Rent((long)w.N * (w.Chunks + 1) * w.D * w.Es);
-        GatedScan(w, kbar, v, G, scale, Addr(s0, true), h.Ptr, fin.Ptr, reverse: false);
-        GatedScan(w, q, dO, G, scale, Addr(dsT, true), dh.Ptr, Addr(ds0, true), reverse: true);
+        GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h.Ptr, fin.Ptr, reverse: false);
+        GatedScan(w, q.DType, Addr(q), Addr(dO), G, scale, Addr(dsT, true), dh.Ptr, Addr(ds0, true), reverse: true);
         if (w.Chunks == 0) return;
         int smem = (3 * GatedChunk * GatedLdT + 2 * GatedChunk * GatedLdS) * w.Es;
-        GatedLaunch(kBwd, (uint)w.Chunks, (uint)w.N, 1, smem, Addr(q), Addr(kbar), Addr(v), G, flag, h.Ptr, dh.Ptr, Addr(dO), Addr(dsT, true), fin.Ptr,
-            Addr(dq), Addr(dkbar), Addr(dv), Addr(dg, true), tot.Ptr, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks);
+        GatedLaunch(kBwd, (uint)w.Chunks, (uint)w.N, 1, smem, Addr(q), kbar, Addr(v), G, flag, h.Ptr, dh.Ptr, Addr(dO), Addr(dsT, true), fin.Ptr,
+            Addr(dq), dkbar, Addr(dv), Addr(dg, true), tot.Ptr, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
+            w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
         if (dg != null)
             Launch("gated", Pick("gated_attention_backward", q.DType, "gated_dg_carry_f32", "gated_dg_carry_f64"), w.ChunkFeatures, false,
-                Addr(dg), tot.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks);
+                Addr(dg), tot.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
     }
 
     /// <summary>G (log-decay accumulated inside each chunk) from the per-step g, and the factored-form flag of every chunk.</summary>
@@ -100,7 +147,7 @@ public sealed unsafe partial class CudaBackend
     {
         if (w.Chunks == 0) return;
         GatedLaunch(Pick("gated_attention", g.DType, "gated_cumsum_f32", "gated_cumsum_f64"), (uint)w.Chunks, (uint)w.N, 1, 0,
-            Addr(g), G, flag, (long)w.T, (long)w.D, (long)w.Chunks);
+            Addr(g), G, flag, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
     }
 
     /// <inheritdoc/>
@@ -117,7 +164,7 @@ public sealed unsafe partial class CudaBackend
         using var G = Rent(w.KeyBytes);
         using var flag = Rent(4L * w.N * w.Chunks);
         GatedCumsum(w, g, G.Ptr, flag.Ptr);
-        GatedForwardCore(w, q, kbar, v, G.Ptr, flag.Ptr, scale, s0, o, sT);
+        GatedForwardCore(w, q, Addr(kbar), v, G.Ptr, flag.Ptr, scale, s0, o, sT);
     }
 
     /// <inheritdoc/>
@@ -132,36 +179,40 @@ public sealed unsafe partial class CudaBackend
         using var G = Rent(w.KeyBytes);
         using var flag = Rent(4L * w.N * w.Chunks);
         GatedCumsum(w, g, G.Ptr, flag.Ptr);
-        GatedBackwardCore(w, q, kbar, v, G.Ptr, flag.Ptr, scale, s0, dO, dsT, dq, dkbar, dv, dg, ds0);
+        GatedBackwardCore(w, q, Addr(kbar), v, G.Ptr, flag.Ptr, scale, s0, dO, dsT, dq, Addr(dkbar), dv, dg, ds0);
     }
 
-    /// <summary>k̄ and the in-chunk log-decay G [N, T, d], the chunk flags and the final Z [N, d] from k and the optional initial Z (additive.cu).</summary>
-    private void AdditivePrep(in GatedDims w, Tensor k, Tensor? z0, Tensor kbar, ulong G, ulong flag, ulong zT)
+    /// <summary>k̄ and the in-chunk log-decay G (both in k's layout), the chunk flags and the final Z [N, d] from k and the optional initial Z (additive.cu).</summary>
+    private void AdditivePrep(in GatedDims w, Tensor k, Tensor? z0, ulong kbar, ulong G, ulong flag, ulong zT)
     {
         if (w.Chunks == 0) return;
         using var lse = Rent(w.ChunkFeatureBytes(8));
         using var zref = Rent(w.ChunkFeatureBytes(8));
         Driver.Check(Driver.cuMemsetD32Async(flag, 1, (nuint)((long)w.N * w.Chunks), S), "cuMemsetD32Async");
         Launch("additive", Pick("additive_attention", k.DType, "additive_lse_f32", "additive_lse_f64"), w.ChunkFeatures, false,
-            Addr(k), lse.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks);
+            Addr(k), lse.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
         Launch("additive", Pick("additive_attention", k.DType, "additive_zref_f32", "additive_zref_f64"), (long)w.N * w.D, false,
             Addr(z0, true), lse.Ptr, zref.Ptr, (long)w.N, (long)w.D, (long)w.Chunks);
         Launch("additive", Pick("additive_attention", k.DType, "additive_prep_f32", "additive_prep_f64"), w.ChunkFeatures, false,
-            Addr(k), zref.Ptr, Addr(kbar), G, flag, zT, z0 != null ? 1L : 0L, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks);
+            Addr(k), zref.Ptr, kbar, G, flag, zT, z0 != null ? 1L : 0L, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
     }
 
     /// <inheritdoc/>
+    /// <remarks>q and k in one <see cref="HeadLayout"/>, v and o in one: heads split from projections are read and written in place.</remarks>
     public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk)
     {
-        var w = new GatedDims(q, v, "additive_attention");
-        Pick("additive_attention", q.DType, "", "");
+        const string op = "additive_attention";
+        var w = new GatedDims(q, v, op);
+        w.Check(op, false, (q, "q"), (k, "k"));
+        w.Check(op, true, (v, "v"), (o, "o"));
+        Pick(op, q.DType, "", "");
         if (w.Empty) return;
         _dev.MakeCurrent();
-        using var kbar = k.EmptyLike();
+        using var kbar = Rent(w.KeyBytes);
         using var G = Rent(w.KeyBytes);
         using var flag = Rent(4L * w.N * w.Chunks);
-        AdditivePrep(w, k, z0, kbar, G.Ptr, flag.Ptr, Addr(zT));
-        GatedForwardCore(w, q, kbar, v, G.Ptr, flag.Ptr, scale, s0, o, sT);
+        AdditivePrep(w, k, z0, kbar.Ptr, G.Ptr, flag.Ptr, Addr(zT));
+        GatedForwardCore(w, q, kbar.Ptr, v, G.Ptr, flag.Ptr, scale, s0, o, sT);
     }
 
     /// <inheritdoc/>
@@ -169,25 +220,28 @@ public sealed unsafe partial class CudaBackend
     public void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
         Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk)
     {
-        var w = new GatedDims(q, v, "additive_attention_backward");
-        Pick("additive_attention_backward", q.DType, "", "");
+        const string op = "additive_attention_backward";
+        var w = new GatedDims(q, v, op);
+        w.Check(op, false, (q, "q"), (k, "k"), (dq, "dq"), (dk, "dk"));
+        w.Check(op, true, (v, "v"), (dO, "dO"), (dv, "dv"));
+        Pick(op, q.DType, "", "");
         if (w.Empty || w.Chunks == 0) return;
         _dev.MakeCurrent();
-        using var kbar = k.EmptyLike();
+        using var kbar = Rent(w.KeyBytes);
         using var G = Rent(w.KeyBytes);
         using var flag = Rent(4L * w.N * w.Chunks);
         using var zT = Rent((long)w.N * w.D * w.Es);
-        AdditivePrep(w, k, z0, kbar, G.Ptr, flag.Ptr, zT.Ptr);
-        using var dkbar = k.EmptyLike();
+        AdditivePrep(w, k, z0, kbar.Ptr, G.Ptr, flag.Ptr, zT.Ptr);
+        using var dkbar = Rent(w.KeyBytes);
         using var ds0Tmp = s0 != null && ds0 == null && dz0 != null ? s0.EmptyLike() : null;
         var dS0 = ds0 ?? ds0Tmp;
-        GatedBackwardCore(w, q, kbar, v, G.Ptr, flag.Ptr, scale, s0, dO, null, dq, dkbar, dv, null, dS0);
+        GatedBackwardCore(w, q, kbar.Ptr, v, G.Ptr, flag.Ptr, scale, s0, dO, null, dq, dkbar.Ptr, dv, null, dS0);
         using var wloc = Rent(w.ChunkFeatureBytes(w.Es));
         using var carry = Rent(w.ChunkFeatureBytes(w.Es));
         Launch("additive", Pick("additive_attention_backward", k.DType, "additive_w_local_f32", "additive_w_local_f64"), w.ChunkFeatures, false,
-            Addr(q), Addr(dq), G.Ptr, wloc.Ptr, carry.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks);
+            Addr(q), Addr(dq), G.Ptr, wloc.Ptr, carry.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
         Launch("additive", Pick("additive_attention_backward", k.DType, "additive_dk_f32", "additive_dk_f64"), w.ChunkFeatures, false,
-            Addr(q), Addr(dq), Addr(kbar), G.Ptr, Addr(dkbar), wloc.Ptr, carry.Ptr, Addr(s0, true), Addr(dS0, true), Addr(dk), Addr(dz0, true),
-            (long)w.N, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks);
+            Addr(q), Addr(dq), kbar.Ptr, G.Ptr, dkbar.Ptr, wloc.Ptr, carry.Ptr, Addr(s0, true), Addr(dS0, true), Addr(dk), Addr(dz0, true),
+            (long)w.N, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
     }
 }

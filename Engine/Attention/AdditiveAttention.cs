@@ -45,55 +45,79 @@ public static class AdditiveAttention
         ValidateAngles(op, q, angles);
     }
 
-    private static Tensor Flat3(Tensor t) { using var c = t.Contiguous(); return c.View(-1, t.Size(2), t.Size(3)); }
+    private static Tensor Flat3(Tensor t) => HeadLayouts.Sequences(t);
     private static Tensor Flat2(Tensor t) { using var c = t.Contiguous(); return c.View(-1, t.Size(2)); }
 
-    /// <summary>Forward: o [B, H, T, e], final S [B, H, d or 2d, e], final Z [B, H, d].</summary>
+    /// <summary>
+    /// q, k and v as the kernels read them, views where they already are: without MD-LRPE q and k in q's
+    /// <see cref="HeadLayout"/> and v in its own (no head copies around a projection), with it all heads-major.
+    /// Passing the result to <see cref="CausalForward"/> / <see cref="CausalBackward"/> copies nothing again.
+    /// </summary>
+    public static (Tensor Q, Tensor K, Tensor V) Pack(Tensor q, Tensor k, Tensor v, Tensor? angles = null)
+    {
+        var kl = angles == null ? HeadLayouts.Common(q) : HeadLayout.HeadsMajor;
+        var vl = angles == null ? HeadLayouts.Common(v) : HeadLayout.HeadsMajor;
+        return (HeadLayouts.In(q, kl), HeadLayouts.In(k, kl), HeadLayouts.In(v, vl));
+    }
+
+    /// <summary>Forward: o [B, H, T, e] (in v's layout), final S [B, H, d or 2d, e], final Z [B, H, d].</summary>
     public static (Tensor O, Tensor S, Tensor Z) CausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0 = null, Tensor? z0 = null,
         int chunk = GatedAttention.DefaultChunk, Tensor? angles = null)
     {
         Validate("additive_attention_causal", q, k, v, s0, z0, angles);
         if (chunk <= 0 || chunk % 16 != 0) throw new ShapeException($"additive_attention_causal: chunk must be a positive multiple of 16, got {chunk}");
         int B = q.Size(0), H = q.Size(1), T = q.Size(2), d = q.Size(3), e = v.Size(3);
-        using var q3 = Flat3(q); using var k3 = Flat3(k); using var v3 = Flat3(v);
-        using var s3 = s0 == null ? null : Flat3(s0);
-        using var z2 = z0 == null ? null : Flat2(z0);
         int D = angles == null ? d : 2 * d;
-        var o = Tensor.Empty([B, H, T, e], q.DType, q.Device);
+        var (qp, kp, vp) = Pack(q, k, v, angles);
+        using var _q = qp; using var _k = kp; using var _v = vp;
+        var o = HeadLayouts.Empty(HeadLayouts.Common(vp), B, H, T, e, q.DType, q.Device);
         var sT = Tensor.Empty([B, H, D, e], q.DType, q.Device);
         var zT = Tensor.Empty([B, H, d], q.DType, q.Device);
-        using var o3 = o.View(-1, T, e); using var sT3 = sT.View(-1, D, e); using var zT2 = zT.View(-1, d);
-        if (angles == null) q.Backend.AdditiveCausalForward(q3, k3, v3, scale, s3, z2, o3, sT3, zT2, chunk);
-        else
+        using var s4 = s0?.Contiguous(); using var z3 = z0?.Contiguous();
+        if (angles == null)
         {
-            using var a = angles.Contiguous();
-            Fused("additive_attention_causal", q).AdditiveCausalLrpeForward(q3, k3, v3, a, scale, s3, z2, o3, sT3, zT2, chunk);
+            q.Backend.AdditiveCausalForward(qp, kp, vp, scale, s4, z3, o, sT, zT, chunk);
+            return (o, sT, zT);
         }
+        using var q3 = Flat3(qp); using var k3 = Flat3(kp); using var v3 = Flat3(vp);
+        using var s3 = s0 == null ? null : Flat3(s0);
+        using var z2 = z0 == null ? null : Flat2(z0);
+        using var o3 = o.View(-1, T, e); using var sT3 = sT.View(-1, D, e); using var zT2 = zT.View(-1, d);
+        using var a = angles.Contiguous();
+        Fused("additive_attention_causal", q).AdditiveCausalLrpeForward(q3, k3, v3, a, scale, s3, z2, o3, sT3, zT2, chunk);
         return (o, sT, zT);
     }
 
-    /// <summary>Backward of <see cref="CausalForward"/> for the output gradient dO: (dq, dk, dv, dS0, dZ0).</summary>
+    /// <summary>Backward of <see cref="CausalForward"/> for the output gradient dO: (dq, dk in q's layout, dv in v's, dS0, dZ0).</summary>
     public static (Tensor Dq, Tensor Dk, Tensor Dv, Tensor? DS0, Tensor? DZ0) CausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
         int chunk = GatedAttention.DefaultChunk, Tensor? angles = null)
     {
         Validate("additive_attention_causal_backward", q, k, v, s0, z0, angles);
         int B = q.Size(0), H = q.Size(1), T = q.Size(2), d = q.Size(3), e = v.Size(3);
         if (dO.Shape != new Shape(B, H, T, e)) throw new ShapeException($"additive_attention_causal_backward: 'dO' {dO.Shape} must be [{B}, {H}, {T}, {e}]");
-        using var q3 = Flat3(q); using var k3 = Flat3(k); using var v3 = Flat3(v); using var do3 = Flat3(dO);
-        using var s3 = s0 == null ? null : Flat3(s0);
-        using var z2 = z0 == null ? null : Flat2(z0);
-        var dq = q.EmptyLike(); var dk = q.EmptyLike(); var dv = v.EmptyLike();
         int D = angles == null ? d : 2 * d;
+        var (qp, kp, vp) = Pack(q, k, v, angles);
+        using var _q = qp; using var _k = kp; using var _v = vp;
+        HeadLayout kl = HeadLayouts.Common(qp), vl = HeadLayouts.Common(vp);
+        using var dOp = HeadLayouts.In(dO, vl);
+        var dq = HeadLayouts.Empty(kl, B, H, T, d, q.DType, q.Device);
+        var dk = HeadLayouts.Empty(kl, B, H, T, d, q.DType, q.Device);
+        var dv = HeadLayouts.Empty(vl, B, H, T, e, q.DType, q.Device);
         var ds0 = s0 == null ? null : Tensor.Empty([B, H, D, e], q.DType, q.Device);
         var dz0 = z0 == null ? null : Tensor.Empty([B, H, d], q.DType, q.Device);
+        using var s4 = s0?.Contiguous(); using var z3 = z0?.Contiguous();
+        if (angles == null)
+        {
+            q.Backend.AdditiveCausalBackward(qp, kp, vp, scale, s4, z3, dOp, dq, dk, dv, ds0, dz0, chunk);
+            return (dq, dk, dv, ds0, dz0);
+        }
+        using var q3 = Flat3(qp); using var k3 = Flat3(kp); using var v3 = Flat3(vp); using var do3 = Flat3(dOp);
+        using var s3 = s0 == null ? null : Flat3(s0);
+        using var z2 = z0 == null ? null : Flat2(z0);
         using var dq3 = dq.View(-1, T, d); using var dk3 = dk.View(-1, T, d); using var dv3 = dv.View(-1, T, e);
         using var ds3 = ds0?.View(-1, D, e); using var dz2 = dz0?.View(-1, d);
-        if (angles == null) q.Backend.AdditiveCausalBackward(q3, k3, v3, scale, s3, z2, do3, dq3, dk3, dv3, ds3, dz2, chunk);
-        else
-        {
-            using var a = angles.Contiguous();
-            Fused("additive_attention_causal_backward", q).AdditiveCausalLrpeBackward(q3, k3, v3, a, scale, s3, z2, do3, dq3, dk3, dv3, ds3, dz2, chunk);
-        }
+        using var a = angles.Contiguous();
+        Fused("additive_attention_causal_backward", q).AdditiveCausalLrpeBackward(q3, k3, v3, a, scale, s3, z2, do3, dq3, dk3, dv3, ds3, dz2, chunk);
         return (dq, dk, dv, ds0, dz0);
     }
 

@@ -261,13 +261,36 @@ public sealed unsafe partial class CpuBackend : IBackend, IFusedAttentionBackend
     }
 
     /// <inheritdoc/>
-    public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk) =>
-        AdditiveCausal(q, k, v, null, scale, s0, z0, o, sT, zT, chunk);
+    public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk)
+    {
+        using var q3 = HeadLayouts.Sequences(q); using var k3 = HeadLayouts.Sequences(k); using var v3 = HeadLayouts.Sequences(v);
+        using var o3 = OutputSequences(o);
+        AdditiveCausal(q3, k3, v3, null, scale, s0, z0, o3, sT, zT, chunk);
+        WriteBack(o, o3);
+    }
 
     /// <inheritdoc/>
     public void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
-        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk) =>
-        AdditiveCausalGrad(q, k, v, null, scale, s0, z0, dO, dq, dk, dv, ds0, dz0, chunk);
+        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk)
+    {
+        using var q3 = HeadLayouts.Sequences(q); using var k3 = HeadLayouts.Sequences(k); using var v3 = HeadLayouts.Sequences(v);
+        using var do3 = HeadLayouts.Sequences(dO);
+        using var dq3 = OutputSequences(dq); using var dk3 = OutputSequences(dk); using var dv3 = OutputSequences(dv);
+        AdditiveCausalGrad(q3, k3, v3, null, scale, s0, z0, do3, dq3, dk3, dv3, ds0, dz0, chunk);
+        WriteBack(dq, dq3); WriteBack(dk, dk3); WriteBack(dv, dv3);
+    }
+
+    /// <summary>Where a kernel writes a rank-4 output as [N, T, dim] sequences: a view of it when contiguous, else a new tensor (see <see cref="WriteBack"/>).</summary>
+    private static Tensor OutputSequences(Tensor output) =>
+        output.IsContiguous ? output.View(-1, output.Size(2), output.Size(3)) : Tensor.Empty([output.Size(0) * output.Size(1), output.Size(2), output.Size(3)], output.DType, output.Device);
+
+    /// <summary>Copies a kernel's [N, T, dim] result into the rank-4 output it stands for, unless it is a view of that output.</summary>
+    private static void WriteBack(Tensor output, Tensor sequences)
+    {
+        if (sequences.Storage == output.Storage) return;
+        using var r = sequences.View(output.ShapeArray);
+        output.CopyFrom(r);
+    }
 
     /// <inheritdoc/>
     public void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step)

@@ -1,5 +1,6 @@
 // Causal additive (LightNet) attention pieces around the chunked gated kernels (gated.cu), on k [N, T, d]
 // with an optional running normaliser Z0 [N, d]; chunks of CH = 64 tokens, one thread per (n, chunk, i).
+// q, k, k̄, G and their gradients share one token-row layout (Rows, as in gated.cu); Z and the per-chunk values are dense.
 //   Z_t = log(exp(Z_{t−1}) + exp(k_t)) (Z_{−1} = Z0, or −∞ without it; running-max form in the input's
 //   precision inside a chunk, the chunks' log-sums combined in double),
 //   k̄_t = exp(k_t − Z_t),  G_t = Z_ref − Z_t  with Z_ref the Z before the chunk (Z_0 for the first chunk
@@ -12,6 +13,13 @@
 //   additive_w_local  w at each chunk start from the chunk alone, and the factor that carries the next chunk's w in;
 //   additive_dk       combines the later chunks, then runs the recurrence through its own chunk.
 typedef long long i64;
+
+// Token rows of sequence n = b·H + h: row t at (n / h)·sb + (n mod h)·sh + t·st (gated.cu's Rows).
+struct Rows
+{
+    i64 h, sb, sh, st;
+    __device__ __forceinline__ i64 at(i64 n, i64 t) const { return (n / h) * sb + (n % h) * sh + t * st; }
+};
 
 #define CH 64
 #define FACTOR_LIMIT 40.0
@@ -31,13 +39,13 @@ template <typename T> __device__ __forceinline__ T lse_value(T m, T s) { return 
     for (i64 p = blockIdx.x * (i64)blockDim.x + threadIdx.x; p < (n_seq) * (chunks) * (d); p += (i64)gridDim.x * blockDim.x)
 
 // lse[n, c, i] = log Σ_{t in chunk c} exp(k_t[i]) (in T, kept as double).
-template <typename T> __device__ void additive_lse(const T* k, double* lse, i64 n_seq, i64 tn, i64 d, i64 chunks)
+template <typename T> __device__ void additive_lse(const T* k, double* lse, i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
         T m = T(NEG_INF), s = T(0);
-        for (i64 l = 0; l < L; l++) lse_add(m, s, k[(n * tn + t0 + l) * d + i]);
+        for (i64 l = 0; l < L; l++) lse_add(m, s, k[kr.at(n, t0 + l) + i]);
         lse[p] = (double)lse_value(m, s);
     }
 }
@@ -59,7 +67,7 @@ template <typename T> __device__ void additive_zref(const T* z0, const double* l
 
 // flag[n, c] must be 1 on entry; a chunk with some |G| > FACTOR_LIMIT sets it to 0.
 template <typename T> __device__ void additive_prep(const T* k, const double* zref, T* kbar, T* G, int* flag, T* zT, bool has_z0,
-    i64 n_seq, i64 tn, i64 d, i64 chunks)
+    i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
@@ -68,7 +76,7 @@ template <typename T> __device__ void additive_prep(const T* k, const double* zr
         bool fine = true;
         for (i64 l = 0; l < L; l++)
         {
-            i64 at = (n * tn + t0 + l) * d + i;
+            i64 at = kr.at(n, t0 + l) + i;
             T kv = k[at];
             lse_add(m, s, kv);
             z = lse_value(m, s);
@@ -84,39 +92,40 @@ template <typename T> __device__ void additive_prep(const T* k, const double* zr
 }
 
 // λ_{t0+l+1} inside a chunk from G (G_{l+1} − G_l); the first token of a chunk has λ = exp(G_0).
-template <typename T> __device__ void additive_w_local(const T* q, const T* dq, const T* G, T* wloc, T* carry, i64 n_seq, i64 tn, i64 d, i64 chunks)
+template <typename T> __device__ void additive_w_local(const T* q, const T* dq, const T* G, T* wloc, T* carry, i64 n_seq, i64 tn, i64 d, i64 chunks,
+    Rows kr)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
-        i64 base = (n * tn + t0) * d + i;
+        i64 base = kr.at(n, t0) + i, st = kr.st;
         T w = T(0);
         for (i64 l = L - 1; l >= 0; l--)
         {
-            T lam = l + 1 < L ? exp(G[base + (l + 1) * d] - G[base + l * d]) : T(0);
-            w = q[base + l * d] * dq[base + l * d] + lam * w;
+            T lam = l + 1 < L ? exp(G[base + (l + 1) * st] - G[base + l * st]) : T(0);
+            w = q[base + l * st] * dq[base + l * st] + lam * w;
         }
         wloc[p] = w;
         // w at this chunk's start gains carry · w at the next chunk's start.
-        carry[p] = c + 1 < chunks ? exp(G[base + (L - 1) * d] - G[base] + G[base + L * d]) : T(0);
+        carry[p] = c + 1 < chunks ? exp(G[base + (L - 1) * st] - G[base] + G[base + L * st]) : T(0);
     }
 }
 
 template <typename T> __device__ void additive_dk(const T* q, const T* dq, const T* kbar, const T* G, const T* dkbar, const T* wloc, const T* carry,
-    const T* s0, const T* ds0, T* dk, T* dz0, i64 n_seq, i64 tn, i64 d, i64 e, i64 chunks)
+    const T* s0, const T* ds0, T* dk, T* dz0, i64 n_seq, i64 tn, i64 d, i64 e, i64 chunks, Rows kr)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
-        i64 base = (n * tn + t0) * d + i;
+        i64 base = kr.at(n, t0) + i, st = kr.st;
         T wnext = T(0);
         for (i64 c2 = chunks - 1; c2 > c; c2--) wnext = wloc[(n * chunks + c2) * d + i] + carry[(n * chunks + c2) * d + i] * wnext;
-        T lamnext = c + 1 < chunks ? exp(G[base + L * d]) : T(0);
+        T lamnext = c + 1 < chunks ? exp(G[base + L * st]) : T(0);
         T w = T(0);
         for (i64 l = L - 1; l >= 0; l--)
         {
-            i64 at = base + l * d;
-            T lam = l + 1 < L ? exp(G[at + d] - G[at]) : lamnext;
+            i64 at = base + l * st;
+            T lam = l + 1 < L ? exp(G[at + st] - G[at]) : lamnext;
             w = q[at] * dq[at] + lam * wnext;
             dk[at] = kbar[at] * (dkbar[at] - w);
             wnext = w;
@@ -132,16 +141,18 @@ template <typename T> __device__ void additive_dk(const T* q, const T* dq, const
 }
 
 #define ADDITIVE(SN, T) \
-    extern "C" __global__ void additive_lse_##SN(const T* k, double* lse, i64 n, i64 t, i64 d, i64 chunks) { additive_lse(k, lse, n, t, d, chunks); } \
+    extern "C" __global__ void additive_lse_##SN(const T* k, double* lse, i64 n, i64 t, i64 d, i64 chunks, Rows kr) \
+    { additive_lse(k, lse, n, t, d, chunks, kr); } \
     extern "C" __global__ void additive_zref_##SN(const T* z0, const double* lse, double* zref, i64 n, i64 d, i64 chunks) \
     { additive_zref(z0, lse, zref, n, d, chunks); } \
-    extern "C" __global__ void additive_prep_##SN(const T* k, const double* zref, T* kbar, T* G, int* flag, T* zT, i64 has_z0, i64 n, i64 t, i64 d, i64 chunks) \
-    { additive_prep(k, zref, kbar, G, flag, zT, has_z0 != 0, n, t, d, chunks); } \
-    extern "C" __global__ void additive_w_local_##SN(const T* q, const T* dq, const T* G, T* wloc, T* carry, i64 n, i64 t, i64 d, i64 chunks) \
-    { additive_w_local(q, dq, G, wloc, carry, n, t, d, chunks); } \
+    extern "C" __global__ void additive_prep_##SN(const T* k, const double* zref, T* kbar, T* G, int* flag, T* zT, i64 has_z0, i64 n, i64 t, i64 d, i64 chunks, \
+        Rows kr) \
+    { additive_prep(k, zref, kbar, G, flag, zT, has_z0 != 0, n, t, d, chunks, kr); } \
+    extern "C" __global__ void additive_w_local_##SN(const T* q, const T* dq, const T* G, T* wloc, T* carry, i64 n, i64 t, i64 d, i64 chunks, Rows kr) \
+    { additive_w_local(q, dq, G, wloc, carry, n, t, d, chunks, kr); } \
     extern "C" __global__ void additive_dk_##SN(const T* q, const T* dq, const T* kbar, const T* G, const T* dkbar, const T* wloc, const T* carry, \
-        const T* s0, const T* ds0, T* dk, T* dz0, i64 n, i64 t, i64 d, i64 e, i64 chunks) \
-    { additive_dk(q, dq, kbar, G, dkbar, wloc, carry, s0, ds0, dk, dz0, n, t, d, e, chunks); }
+        const T* s0, const T* ds0, T* dk, T* dz0, i64 n, i64 t, i64 d, i64 e, i64 chunks, Rows kr) \
+    { additive_dk(q, dq, kbar, G, dkbar, wloc, carry, s0, ds0, dk, dz0, n, t, d, e, chunks, kr); }
 
 ADDITIVE(f32, float)
 ADDITIVE(f64, double)

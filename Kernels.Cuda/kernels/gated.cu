@@ -1,5 +1,7 @@
 // Chunked gated linear attention (SPEC §1, fla chunk_gla semantics; the same algorithm as the CPU's
-// GatedAttentionKernel) on q, kbar, g [N, T, d], v [N, T, e], states [N, d, e]:
+// GatedAttentionKernel) on q, kbar, g [N, T, d], v [N, T, e], states [N, d, e] (contiguous). The token rows of the
+// key-like operands (q, k̄, g, G and their gradients) are addressed through one Rows, those of v, o, dO, dv through
+// another, so heads split from a projection ([B, T, H, dim], N = B·H) are read and written in place:
 //   S_t = diag(exp(g_t)) S_{t−1} + k̄_t v_tᵀ,   o_t = α S_tᵀ q_t.
 // Tokens are cut into chunks of CH = 64; G is the log-decay accumulated inside a chunk (G_0 = g_0).
 //   gated_cumsum   G and a per-chunk flag: 1 when every |G| ≤ FACTOR_LIMIT, so exp(G_t − G_s) may be
@@ -21,6 +23,16 @@
 // pipe(), which issues the global loads of the next slice before multiplying the current one. The exact
 // kernels give the same bits as one product at a time (every element sums its products in order of k).
 typedef long long i64;
+
+// Token rows of sequence n = b·H + h: row t at seq(n) + t·st, sequence starts b·sb + h·sh (heads-major [B, H, T, dim]:
+// h = H, sb = H·T·dim, sh = T·dim, st = dim; tokens-major [B, T, H, dim]: sb = T·H·dim, sh = dim, st = H·dim).
+struct Rows
+{
+    i64 h, sb, sh, st;
+    __device__ __forceinline__ i64 at(i64 n, i64 t) const { return (n / h) * sb + (n % h) * sh + t * st; }
+    // Every row start is a multiple of v elements.
+    __device__ __forceinline__ bool aligned(int v) const { return sb % v == 0 && sh % v == 0 && st % v == 0; }
+};
 
 #define CH 64                 // chunk length (tokens)
 #define NT 256                // threads per block
@@ -228,7 +240,7 @@ template <typename T, bool TC> struct AccOf { typedef Simt<T> type; };
 template <> struct AccOf<float, true> { typedef Tf32 type; };
 
 // G (log-decay accumulated inside each chunk) and flag[n, c] = 1 when the chunk may use the factored form.
-template <typename T> __device__ void gated_cumsum(const T* g, T* G, int* flag, i64 tn, i64 d, i64 chunks)
+template <typename T> __device__ void gated_cumsum(const T* g, T* G, int* flag, i64 tn, i64 d, i64 chunks, Rows kr)
 {
     __shared__ int ok;
     i64 c = blockIdx.x, n = blockIdx.y, t0 = c * CH;
@@ -241,7 +253,7 @@ template <typename T> __device__ void gated_cumsum(const T* g, T* G, int* flag, 
         bool fine = true;
         for (int l = 0; l < L; l++)
         {
-            i64 at = (n * tn + t0 + l) * d + i;
+            i64 at = kr.at(n, t0 + l) + i;
             s += g[at];
             G[at] = s;
             fine = fine && fabs((double)s) <= FACTOR_LIMIT;
@@ -281,7 +293,7 @@ __device__ __forceinline__ void cp_wait_1() { asm volatile("cp.async.wait_group 
 // Half chunks (KS tokens) are copied with cp.async into one of two stage buffers while the other one is multiplied;
 // each is then turned in place into the decayed x before the product.
 template <typename T, bool TC> __device__ void gated_scan(const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ G, double alpha,
-    const T* init, T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, bool reverse)
+    const T* init, T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, bool reverse, Rows kr, Rows vr)
 {
     extern __shared__ __align__(16) unsigned char smem[];
     T* buf0 = (T*)smem;
@@ -289,7 +301,8 @@ template <typename T, bool TC> __device__ void gated_scan(const T* __restrict__ 
     i64 n = blockIdx.z;
     bool vec = !TC && (e & 3) == 0;
     constexpr int V16 = 16 / sizeof(T);
-    bool v16 = d % V16 == 0 && e % V16 == 0 && ((size_t)x & 15) == 0 && ((size_t)y & 15) == 0 && ((size_t)G & 15) == 0;
+    bool v16 = d % V16 == 0 && e % V16 == 0 && kr.aligned(V16) && vr.aligned(V16) && ((size_t)x & 15) == 0 && ((size_t)y & 15) == 0 && ((size_t)G & 15) == 0;
+    const int XS = (int)kr.st, YS = (int)vr.st;
     typename ScanAccOf<T, TC>::type S;
     S.each([&](int r, int cc, T& v) { i64 i = i0 + r, j = j0 + cc; v = init && i < d && j < e ? init[(n * d + i) * e + j] : T(0); });
     const i64 stages = 2 * chunks;
@@ -300,9 +313,9 @@ template <typename T, bool TC> __device__ void gated_scan(const T* __restrict__ 
         T* bl = by + SKS * SLD;
         i64 step = u >> 1, c = reverse ? chunks - 1 - step : step, t0 = c * CH;
         int L = (int)min((i64)CH, tn - t0), s0 = (int)(u & 1) * SKS;
-        const T* xc = x + (n * tn + t0) * d;
-        const T* Gc = G + (n * tn + t0) * d;
-        const T* yc = y + (n * tn + t0) * e;
+        const T* xc = x + kr.at(n, t0);
+        const T* Gc = G + kr.at(n, t0);
+        const T* yc = y + vr.at(n, t0);
         if (v16)
         {
             // 16-byte pieces of V elements: D and E are multiples of V, so a piece is inside the tile or outside it.
@@ -311,15 +324,15 @@ template <typename T, bool TC> __device__ void gated_scan(const T* __restrict__ 
             {
                 int ss = p / PR, q = (p % PR) * V, s = s0 + ss;
                 bool vi = s < L && i0 + q < D, vj = s < L && j0 + q < E;
-                cp_16(bx + ss * SLD + q, vi ? xc + s * D + i0 + q : x, vi);
-                cp_16(bG + ss * SLD + q, vi ? Gc + s * D + i0 + q : G, vi);
-                cp_16(by + ss * SLD + q, vj ? yc + s * E + j0 + q : y, vj);
+                cp_16(bx + ss * SLD + q, vi ? xc + s * XS + i0 + q : x, vi);
+                cp_16(bG + ss * SLD + q, vi ? Gc + s * XS + i0 + q : G, vi);
+                cp_16(by + ss * SLD + q, vj ? yc + s * YS + j0 + q : y, vj);
             }
             if (threadIdx.x < PR)
             {
                 int q = threadIdx.x * V;
                 bool vi = i0 + q < D;
-                cp_16(bl + q, vi ? Gc + (L - 1) * D + i0 + q : G, vi);
+                cp_16(bl + q, vi ? Gc + (L - 1) * XS + i0 + q : G, vi);
             }
         }
         else
@@ -328,14 +341,14 @@ template <typename T, bool TC> __device__ void gated_scan(const T* __restrict__ 
             {
                 int ss = p >> 6, q = p & 63, s = s0 + ss;
                 bool vi = s < L && i0 + q < D, vj = s < L && j0 + q < E;
-                cp_elem(bx + ss * SLD + q, vi ? xc + s * D + i0 + q : x, vi);
-                cp_elem(bG + ss * SLD + q, vi ? Gc + s * D + i0 + q : G, vi);
-                cp_elem(by + ss * SLD + q, vj ? yc + s * E + j0 + q : y, vj);
+                cp_elem(bx + ss * SLD + q, vi ? xc + s * XS + i0 + q : x, vi);
+                cp_elem(bG + ss * SLD + q, vi ? Gc + s * XS + i0 + q : G, vi);
+                cp_elem(by + ss * SLD + q, vj ? yc + s * YS + j0 + q : y, vj);
             }
             if (threadIdx.x < 64)
             {
                 bool vi = i0 + (int)threadIdx.x < D;
-                cp_elem(bl + threadIdx.x, vi ? Gc + (L - 1) * D + i0 + threadIdx.x : G, vi);
+                cp_elem(bl + threadIdx.x, vi ? Gc + (L - 1) * XS + i0 + threadIdx.x : G, vi);
             }
         }
         cp_commit();
@@ -423,8 +436,8 @@ struct Plain
 };
 
 // Masked intra-chunk scores A[t, s] = Σ_i q_t[i] k̄_s[i] e^{G_t[i] − G_s[i]} (s ≤ t < L, else 0) into A (ld LDT);
-// qc, kc, Gc point at the chunk's first token.
-template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T* kc, const T* Gc, bool factor, int L, i64 d,
+// qc, kc, Gc point at the chunk's first token, rows ks apart.
+template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T* kc, const T* Gc, int ks, bool factor, int L, i64 d,
     T* A, T* bufA, T* bufB)
 {
     const int D = (int)d;
@@ -433,9 +446,9 @@ template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T
         typename AccOf<T, TC>::type acc;
         acc.zero();
         pipe<CH, KS, CH, KS, T>((D + KS - 1) / KS,
-            bufA, LDS, [&](int sl, int t, int ii) { int i = sl * KS + ii; return t < L && i < D ? raw(qc[t * D + i], Gc[t * D + i]) : raw0<T>(); },
+            bufA, LDS, [&](int sl, int t, int ii) { int i = sl * KS + ii; return t < L && i < D ? raw(qc[t * ks + i], Gc[t * ks + i]) : raw0<T>(); },
             [&](const Raw<T>& r) { return r.x * p_exp<TC>(r.g); },
-            bufB, LDS, [&](int sl, int t, int ii) { int i = sl * KS + ii; return t < L && i < D ? raw(kc[t * D + i], Gc[t * D + i]) : raw0<T>(); },
+            bufB, LDS, [&](int sl, int t, int ii) { int i = sl * KS + ii; return t < L && i < D ? raw(kc[t * ks + i], Gc[t * ks + i]) : raw0<T>(); },
             [&](const Raw<T>& r) { return r.x * p_exp<TC>(-r.g); },
             [&](int) { acc.template mma<false, true>(bufA, LDS, bufB, LDS, KS); });
         acc.each([&](int t, int s, T& v) { A[t * LDT + s] = s <= t ? v : T(0); });
@@ -452,11 +465,11 @@ template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T
             for (int a = 0; a < 4; a++)
             {
                 int t = ty + 16 * a;
-                qv[a] = t < L ? qc[t * D + i] : T(0);
-                gq[a] = t < L ? Gc[t * D + i] : T(0);
+                qv[a] = t < L ? qc[t * ks + i] : T(0);
+                gq[a] = t < L ? Gc[t * ks + i] : T(0);
                 int s = tx + 16 * a;
-                kv[a] = s < L ? kc[s * D + i] : T(0);
-                gk[a] = s < L ? Gc[s * D + i] : T(0);
+                kv[a] = s < L ? kc[s * ks + i] : T(0);
+                gk[a] = s < L ? Gc[s * ks + i] : T(0);
             }
             for (int a = 0; a < 4; a++)
                 for (int b = 0; b < 4; b++)
@@ -500,26 +513,28 @@ template <typename T, typename Acc, typename XL, typename XM, typename YL, typen
 
 // One chunk of the output: o = α[(q ⊙ e^G) S + A V], S = h[n, c] the state before the chunk.
 template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q, const T* __restrict__ kb, const T* __restrict__ v,
-    const T* __restrict__ G, const int* flag, const T* __restrict__ h, T* __restrict__ o, double alpha, i64 tn, i64 d, i64 e, i64 chunks)
+    const T* __restrict__ G, const int* flag, const T* __restrict__ h, T* __restrict__ o, double alpha, i64 tn, i64 d, i64 e, i64 chunks,
+    Rows kr, Rows vr)
 {
     extern __shared__ __align__(16) unsigned char smem[];
     T* A = (T*)smem;
     T* bufA = A + CH * LDT;
     T* bufB = bufA + CH * LDS;
-    i64 c = blockIdx.x, n = blockIdx.y, t0 = c * CH, base = n * tn + t0;
+    i64 c = blockIdx.x, n = blockIdx.y, t0 = c * CH, kb0 = kr.at(n, t0), vb0 = vr.at(n, t0);
     int L = (int)min((i64)CH, tn - t0);
-    const int D = (int)d, E = (int)e;
-    const T *qc = q + base * d, *kc = kb + base * d, *Gc = G + base * d, *vc = v + base * e;
-    chunk_scores<T, TC>(qc, kc, Gc, flag[n * chunks + c] != 0, L, d, A, bufA, bufB);
+    const int KR = (int)kr.st, VR = (int)vr.st, E = (int)e;
+    const T *qc = q + kb0, *kc = kb + kb0, *Gc = G + kb0, *vc = v + vb0;
+    T* oc = o + vb0;
+    chunk_scores<T, TC>(qc, kc, Gc, KR, flag[n * chunks + c] != 0, L, d, A, bufA, bufB);
     const T* hc = h + (n * chunks + c) * d * e;
     for (int e0 = 0; e0 < (int)e; e0 += 64)
     {
         typename AccOf<T, TC>::type acc;
         acc.zero();
-        times_state<T>(acc, [&](int t, int i) { return t < L ? raw(qc[t * D + i], Gc[t * D + i]) : raw0<T>(); },
+        times_state<T>(acc, [&](int t, int i) { return t < L ? raw(qc[t * KR + i], Gc[t * KR + i]) : raw0<T>(); },
             [&](const Raw<T>& r) { return r.x * p_exp<TC>(r.g); }, hc, e0, d, e, bufA, bufB);
-        times_tokens<false, T>(acc, A, [&](int s, int jj) { int j = e0 + jj; return s < L && j < E ? raw(vc[s * E + j]) : raw0<T>(); }, Plain(), bufB);
-        acc.each([&](int t, int jj, T& val) { if (t < L && e0 + jj < e) o[(base + t) * e + e0 + jj] = (T)alpha * val; });
+        times_tokens<false, T>(acc, A, [&](int s, int jj) { int j = e0 + jj; return s < L && j < E ? raw(vc[s * VR + j]) : raw0<T>(); }, Plain(), bufB);
+        acc.each([&](int t, int jj, T& val) { if (t < L && e0 + jj < e) oc[t * VR + e0 + jj] = (T)alpha * val; });
     }
 }
 
@@ -527,7 +542,7 @@ template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q
 template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q, const T* __restrict__ kb, const T* __restrict__ v,
     const T* __restrict__ G, const int* flag, const T* __restrict__ h, const T* __restrict__ dh, const T* __restrict__ dO,
     const T* dsT, const T* sT, T* __restrict__ dq, T* __restrict__ dkb, T* __restrict__ dv, T* __restrict__ dg, T* tot,
-    double alpha, i64 tn, i64 d, i64 e, i64 chunks)
+    double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr)
 {
     typedef typename AccOf<T, TC>::type Acc;
     extern __shared__ __align__(16) unsigned char smem[];
@@ -537,23 +552,24 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
     T* buf = X + CH * LDT;
     T* bufA = buf;
     T* bufB = buf + CH * LDS;
-    i64 c = blockIdx.x, n = blockIdx.y, t0 = c * CH, base = n * tn + t0;
+    i64 c = blockIdx.x, n = blockIdx.y, t0 = c * CH, kb0 = kr.at(n, t0), vb0 = vr.at(n, t0);
     int L = (int)min((i64)CH, tn - t0);
     bool factor = flag[n * chunks + c] != 0;
-    const int D = (int)d, E = (int)e;
+    const int D = (int)d, E = (int)e, KR = (int)kr.st, VR = (int)vr.st;
     T a = (T)alpha;
-    const T *qc = q + base * d, *kc = kb + base * d, *Gc = G + base * d, *vc = v + base * e, *dOc = dO + base * e;
-    const T* Gl = Gc + (L - 1) * d;
+    const T *qc = q + kb0, *kc = kb + kb0, *Gc = G + kb0, *vc = v + vb0, *dOc = dO + vb0;
+    T *dqc = dq + kb0, *dkc = dkb + kb0, *dgc = dg ? dg + kb0 : nullptr, *dvc = dv + vb0;
+    const T* Gl = Gc + (L - 1) * KR;
     const T* Sc = h + (n * chunks + c) * d * e;
     const T* Rc = dh + (n * chunks + c) * d * e;
-    chunk_scores<T, TC>(qc, kc, Gc, factor, L, d, A, bufA, bufB);
+    chunk_scores<T, TC>(qc, kc, Gc, KR, factor, L, d, A, bufA, bufB);
 
     // dA = mask(dO Vᵀ)
     {
         Acc acc;
         acc.zero();
-        times_values<T>(acc, [&](int t, int j) { return t < L ? raw(dOc[t * E + j]) : raw0<T>(); }, Plain(),
-            [&](int s, int j) { return s < L ? raw(vc[s * E + j]) : raw0<T>(); }, Plain(), e, bufA, bufB);
+        times_values<T>(acc, [&](int t, int j) { return t < L ? raw(dOc[t * VR + j]) : raw0<T>(); }, Plain(),
+            [&](int s, int j) { return s < L ? raw(vc[s * VR + j]) : raw0<T>(); }, Plain(), e, bufA, bufB);
         acc.each([&](int t, int s, T& val) { dA[t * LDT + s] = s <= t ? val : T(0); });
         __syncthreads();
     }
@@ -563,11 +579,11 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
     {
         Acc acc;
         acc.zero();
-        times_tokens<true, T>(acc, A, [&](int t, int jj) { int j = e0 + jj; return t < L && j < E ? raw(dOc[t * E + j]) : raw0<T>(); },
+        times_tokens<true, T>(acc, A, [&](int t, int jj) { int j = e0 + jj; return t < L && j < E ? raw(dOc[t * VR + j]) : raw0<T>(); },
             [&](const Raw<T>& r) { return a * r.x; }, bufB);
-        times_state<T>(acc, [&](int s, int i) { return s < L ? raw(kc[s * D + i], Gc[s * D + i], Gl[i]) : raw0<T>(); },
+        times_state<T>(acc, [&](int s, int i) { return s < L ? raw(kc[s * KR + i], Gc[s * KR + i], Gl[i]) : raw0<T>(); },
             [&](const Raw<T>& r) { return r.x * p_exp<TC>(r.h - r.g); }, Rc, e0, d, e, bufA, bufB);
-        acc.each([&](int s, int jj, T& val) { if (s < L && e0 + jj < e) dv[(base + s) * e + e0 + jj] = val; });
+        acc.each([&](int s, int jj, T& val) { if (s < L && e0 + jj < e) dvc[s * VR + e0 + jj] = val; });
     }
 
     for (int i0 = 0; i0 < (int)d; i0 += 64)
@@ -576,25 +592,25 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
         {
             Acc acc;
             acc.zero();
-            times_values<T>(acc, [&](int t, int j) { return t < L ? raw(dOc[t * E + j]) : raw0<T>(); }, Plain(),
+            times_values<T>(acc, [&](int t, int j) { return t < L ? raw(dOc[t * VR + j]) : raw0<T>(); }, Plain(),
                 [&](int r, int j) { return i0 + r < D ? raw(Sc[(i0 + r) * E + j]) : raw0<T>(); }, Plain(), e, bufA, bufB);
             if (factor)
-                times_tokens<false, T>(acc, dA, [&](int s, int ii) { int i = i0 + ii; return s < L && i < D ? raw(kc[s * D + i], Gc[s * D + i]) : raw0<T>(); },
+                times_tokens<false, T>(acc, dA, [&](int s, int ii) { int i = i0 + ii; return s < L && i < D ? raw(kc[s * KR + i], Gc[s * KR + i]) : raw0<T>(); },
                     [&](const Raw<T>& r) { return r.x * p_exp<TC>(-r.g); }, bufB);
             acc.each([&](int t, int ii, T& val) { X[t * LDT + ii] = val; });
             __syncthreads();
             for (int p = threadIdx.x; p < CH * 64; p += NT)
             {
                 int t = p >> 6, ii = p & 63;
-                int i = i0 + ii, at = t * D + i;
+                int i = i0 + ii, at = t * KR + i;
                 T r = T(0);
                 if (t < L && i < d)
                 {
                     T gt = Gc[at], val = p_exp<TC>(gt) * X[t * LDT + ii];
                     if (!factor)
-                        for (int s = 0; s <= t; s++) val += dA[t * LDT + s] * kc[s * D + i] * p_exp<TC>(gt - Gc[s * D + i]);
+                        for (int s = 0; s <= t; s++) val += dA[t * LDT + s] * kc[s * KR + i] * p_exp<TC>(gt - Gc[s * KR + i]);
                     T dqv = a * val;
-                    dq[base * d + at] = dqv;
+                    dqc[at] = dqv;
                     r = qc[at] * dqv;
                 }
                 X[t * LDT + ii] = r;
@@ -605,18 +621,18 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
         {
             Acc acc;
             acc.zero();
-            times_values<T>(acc, [&](int s, int j) { return s < L ? raw(vc[s * E + j]) : raw0<T>(); }, Plain(),
+            times_values<T>(acc, [&](int s, int j) { return s < L ? raw(vc[s * VR + j]) : raw0<T>(); }, Plain(),
                 [&](int r, int j) { int i = i0 + r; return i < D ? raw(Rc[i * E + j], T(0), Gl[i]) : raw0<T>(); },
                 [&](const Raw<T>& r) { return factor ? p_exp<TC>(r.h) * r.x : r.x; }, e, bufA, bufB);
             if (factor)
-                times_tokens<true, T>(acc, dA, [&](int t, int ii) { int i = i0 + ii; return t < L && i < D ? raw(qc[t * D + i], Gc[t * D + i]) : raw0<T>(); },
+                times_tokens<true, T>(acc, dA, [&](int t, int ii) { int i = i0 + ii; return t < L && i < D ? raw(qc[t * KR + i], Gc[t * KR + i]) : raw0<T>(); },
                     [&](const Raw<T>& r) { return a * (r.x * p_exp<TC>(r.g)); }, bufB);
             acc.each([&](int s, int ii, T& val) { buf[s * LDT + ii] = val; });
             __syncthreads();
             for (int p = threadIdx.x; p < CH * 64; p += NT)
             {
                 int s = p >> 6, ii = p & 63;
-                int i = i0 + ii, at = s * D + i;
+                int i = i0 + ii, at = s * KR + i;
                 if (s < L && i < d)
                 {
                     T gs = Gc[at], val;
@@ -624,10 +640,10 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
                     else
                     {
                         T intra = T(0);
-                        for (int t = s; t < L; t++) intra += dA[t * LDT + s] * qc[t * D + i] * p_exp<TC>(Gc[t * D + i] - gs);
+                        for (int t = s; t < L; t++) intra += dA[t * LDT + s] * qc[t * KR + i] * p_exp<TC>(Gc[t * KR + i] - gs);
                         val = p_exp<TC>(Gl[i] - gs) * buf[s * LDT + ii] + a * intra;
                     }
-                    dkb[base * d + at] = val;
+                    dkc[at] = val;
                     X[s * LDT + ii] -= kc[at] * val;
                 }
             }
@@ -641,7 +657,7 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
             for (int t = L - 1; t >= 0; t--)
             {
                 carry += X[t * LDT + threadIdx.x];
-                dg[(base + t) * d + i] = carry;
+                dgc[t * KR + i] = carry;
             }
             tot[(n * (chunks + 1) + c) * d + i] = carry;
         }
@@ -659,7 +675,7 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
 }
 
 // dg[n, t, i] += Σ_{c' > chunk(t)} tot[n, c', i] (tot holds chunks + 1 entries per sequence).
-template <typename T> __device__ void gated_dg_carry(T* dg, const T* tot, i64 n_seq, i64 tn, i64 d, i64 chunks)
+template <typename T> __device__ void gated_dg_carry(T* dg, const T* tot, i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
 {
     for (i64 p = blockIdx.x * (i64)blockDim.x + threadIdx.x; p < n_seq * chunks * d; p += (i64)gridDim.x * blockDim.x)
     {
@@ -667,26 +683,27 @@ template <typename T> __device__ void gated_dg_carry(T* dg, const T* tot, i64 n_
         T carry = T(0);
         for (i64 c2 = c + 1; c2 <= chunks; c2++) carry += tot[(n * (chunks + 1) + c2) * d + i];
         i64 t0 = c * CH, L = min((i64)CH, tn - t0);
-        for (i64 l = 0; l < L; l++) dg[(n * tn + t0 + l) * d + i] += carry;
+        for (i64 l = 0; l < L; l++) dg[kr.at(n, t0 + l) + i] += carry;
     }
 }
 
 #define GATED_COMMON(SN, T) \
-    extern "C" __global__ void __launch_bounds__(NT) gated_cumsum_##SN(const T* g, T* G, int* flag, i64 tn, i64 d, i64 chunks) \
-    { gated_cumsum(g, G, flag, tn, d, chunks); } \
-    extern "C" __global__ void gated_dg_carry_##SN(T* dg, const T* tot, i64 n, i64 tn, i64 d, i64 chunks) \
-    { gated_dg_carry(dg, tot, n, tn, d, chunks); }
+    extern "C" __global__ void __launch_bounds__(NT) gated_cumsum_##SN(const T* g, T* G, int* flag, i64 tn, i64 d, i64 chunks, Rows kr) \
+    { gated_cumsum(g, G, flag, tn, d, chunks, kr); } \
+    extern "C" __global__ void gated_dg_carry_##SN(T* dg, const T* tot, i64 n, i64 tn, i64 d, i64 chunks, Rows kr) \
+    { gated_dg_carry(dg, tot, n, tn, d, chunks, kr); }
 
 #define GATED_CHUNKS(SN, T, TC) \
     extern "C" __global__ void __launch_bounds__(NT, SCAN_MINB) gated_scan_##SN(const T* x, const T* y, const T* G, double alpha, const T* init, T* states, T* fin, \
-        i64 tn, i64 d, i64 e, i64 chunks, i64 reverse) \
-    { gated_scan<T, TC>(x, y, G, alpha, init, states, fin, tn, d, e, chunks, reverse != 0); } \
+        i64 tn, i64 d, i64 e, i64 chunks, i64 reverse, Rows kr, Rows vr) \
+    { gated_scan<T, TC>(x, y, G, alpha, init, states, fin, tn, d, e, chunks, reverse != 0, kr, vr); } \
     extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_out_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, T* o, \
-        double alpha, i64 tn, i64 d, i64 e, i64 chunks) \
-    { gated_out<T, TC>(q, kb, v, G, flag, h, o, alpha, tn, d, e, chunks); } \
+        double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr) \
+    { gated_out<T, TC>(q, kb, v, G, flag, h, o, alpha, tn, d, e, chunks, kr, vr); } \
     extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_bwd_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, \
-        const T* dh, const T* dO, const T* dsT, const T* sT, T* dq, T* dkb, T* dv, T* dg, T* tot, double alpha, i64 tn, i64 d, i64 e, i64 chunks) \
-    { gated_bwd<T, TC>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, alpha, tn, d, e, chunks); }
+        const T* dh, const T* dO, const T* dsT, const T* sT, T* dq, T* dkb, T* dv, T* dg, T* tot, double alpha, i64 tn, i64 d, i64 e, i64 chunks, \
+        Rows kr, Rows vr) \
+    { gated_bwd<T, TC>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, alpha, tn, d, e, chunks, kr, vr); }
 
 #define SCAN_MINB 4
 GATED_COMMON(f32, float)
