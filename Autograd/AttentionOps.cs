@@ -116,15 +116,19 @@ public static class AttentionOps
     {
         var s0 = initial?.S; var z0 = initial?.Z;
         var (qc, kc, vc) = Packed(q, k, v, anyLayout: true, angles);
-        var (o, sT, zT) = AdditiveAttention.CausalForward(qc, kc, vc, scale, s0?.Data, z0?.Data, chunk, angles);
+        // bfloat16 storage: the kernels run on float32 copies (qc…), results go back to q's dtype.
+        var st = q.DType;
+        var ang = angles == null || angles.DType == qc.DType ? angles : angles.To(qc.DType);
+        Tensor Stored(Tensor t) => HeadLayouts.Convert(t, st);
+        var (o, sT, zT) = AdditiveAttention.CausalForward(qc, kc, vc, scale, s0?.Data, z0?.Data, chunk, ang);
         if (!Recording(q, k, v, s0, z0)) { qc.Dispose(); kc.Dispose(); vc.Dispose(); }
         Variable[] inputs = initial == null ? [q, k, v] : [q, k, v, s0!, z0!];
-        var ov = Graph.Record("additive_attention_causal", o, inputs, dO =>
+        var ov = Graph.Record("additive_attention_causal", Stored(o), inputs, dO =>
         {
-            var (dq, dk, dv, ds0, dz0) = AdditiveAttention.CausalBackward(qc, kc, vc, scale, s0?.Data, z0?.Data, dO, chunk, angles);
-            return initial == null ? [dq, dk, dv] : [dq, dk, dv, ds0, dz0];
+            var (dq, dk, dv, ds0, dz0) = AdditiveAttention.CausalBackward(qc, kc, vc, scale, s0?.Data, z0?.Data, dO, chunk, ang);
+            return initial == null ? [Stored(dq), Stored(dk), Stored(dv)] : [Stored(dq), Stored(dk), Stored(dv), Stored(ds0!), Stored(dz0!)];
         });
-        return (ov, new AdditiveState(new Variable(sT), new Variable(zT)));
+        return (ov, new AdditiveState(new Variable(Stored(sT)), new Variable(Stored(zT))));
     }
 
     /// <summary>1 where some real token (or an initial state) precedes position t, else 0: [B or 1, 1, T, 1].</summary>

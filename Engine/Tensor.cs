@@ -142,9 +142,10 @@ public sealed partial class Tensor : IDisposable
         if (a.DType != b.DType) throw new ShapeException($"{op}: argument '{bn}' has dtype {b.DType.Name()} {b.Shape} but '{an}' has dtype {a.DType.Name()} {a.Shape}");
     }
 
+    /// <summary>Throws unless the dtype is a floating one (bfloat16 passes here; backends without bfloat16 kernels refuse it themselves).</summary>
     internal void RequireFloating(string op, string arg = "x")
     {
-        if (DType is not (DType.Float32 or DType.Float64))
-            throw new ShapeException($"{op}: argument '{arg}' must be float32 or float64, got {DType.Name()} of shape {Shape}");
+        if (!DType.IsFloating())
+            throw new ShapeException($"{op}: argument '{arg}' must be float32, float64 or bfloat16, got {DType.Name()} of shape {Shape}");
     }
 }

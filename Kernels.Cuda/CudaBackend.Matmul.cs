@@ -15,15 +15,21 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// bfloat16 tensors (storage) multiply on bf16 tensor cores with float32 accumulation, the result rounded to bfloat16;
+    /// they need cuBLAS. float32 products take TF32 or bf16 tensor cores when <see cref="AllowTf32"/> / <see cref="AllowBf16"/> say so.
+    /// </remarks>
     public void Matmul(Tensor a, Tensor b, Tensor c, bool accumulate)
     {
-        Pick("matmul", c.DType, "", "");
+        bool stored16 = c.DType == DType.BFloat16;
+        if (!stored16) Pick("matmul", c.DType, "", "");
         int batch = c.Size(0), m = c.Size(1), n = c.Size(2), k = a.Size(2);
         if (batch == 0 || m == 0 || n == 0) return;
         _dev.MakeCurrent();
+        if (stored16 && !CublasActive) throw new NotSupportedException($"matmul: bfloat16 products need cuBLAS, which is {(UseCublas ? "not installed" : "turned off")} ({a.Shape} · {b.Shape})");
         if (k == 0 || !CublasActive) { OwnGemm(a, b, c, accumulate); return; }
 
-        // bfloat16 products: round both operands once into contiguous bfloat16 copies (a broadcast batch stays one matrix).
+        // bfloat16 products of float32 tensors: round both operands once into contiguous bfloat16 copies (a broadcast batch stays one matrix).
         bool bf16 = AllowBf16 && c.DType == DType.Float32;
         using var a16 = bf16 ? ToBf16(a) : null;
         using var b16 = bf16 ? ToBf16(b) : null;
@@ -46,11 +52,11 @@ public sealed unsafe partial class CudaBackend
         var C = ct ?? c;
         var h = _dev.Cublas;
         long sa = batch == 1 || A.Size(0) == 1 ? 0 : A.Strides[0], sb = batch == 1 || B.Size(0) == 1 ? 0 : B.Strides[0], sc = batch == 1 ? 0 : C.Strides[0];
-        if (bf16)
+        if (bf16 || stored16)
         {
             float alpha = 1, beta = accumulate ? 1 : 0;
             Cublas.Check(Cublas.GemmStridedBatchedEx(h, opB, opA, n, m, k, &alpha, (void*)Addr(B), Cublas.R16BF, ldb, sb, (void*)Addr(A), Cublas.R16BF, lda, sa,
-                &beta, (void*)Addr(C), Cublas.R32F, ldc, sc, batch, Cublas.Compute32F, Cublas.GemmDefault), "cublasGemmStridedBatchedEx");
+                &beta, (void*)Addr(C), stored16 ? Cublas.R16BF : Cublas.R32F, ldc, sc, batch, Cublas.Compute32F, Cublas.GemmDefault), "cublasGemmStridedBatchedEx");
         }
         else if (C.DType == DType.Float32)
         {

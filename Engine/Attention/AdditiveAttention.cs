@@ -46,18 +46,28 @@ public static class AdditiveAttention
     }
 
     private static Tensor Flat3(Tensor t) => HeadLayouts.Sequences(t);
+    private static Tensor? State(Tensor? s, DType dt)
+    {
+        if (s == null) return null;
+        using var c = s.To(dt);
+        return c.Contiguous();
+    }
     private static Tensor Flat2(Tensor t) { using var c = t.Contiguous(); return c.View(-1, t.Size(2)); }
+
+    /// <summary>The dtype the kernels compute in: float32 for bfloat16 storage (converted on the way in and out), else the tensor's.</summary>
+    public static DType ComputeType(DType storage) => storage == DType.BFloat16 ? DType.Float32 : storage;
 
     /// <summary>
     /// q, k and v as the kernels read them, views where they already are: without MD-LRPE q and k in q's
-    /// <see cref="HeadLayout"/> and v in its own (no head copies around a projection), with it all heads-major.
-    /// Passing the result to <see cref="CausalForward"/> / <see cref="CausalBackward"/> copies nothing again.
+    /// <see cref="HeadLayout"/> and v in its own (no head copies around a projection), with it all heads-major; in
+    /// <see cref="ComputeType"/>. Passing the result to <see cref="CausalForward"/> / <see cref="CausalBackward"/> copies nothing again.
     /// </summary>
     public static (Tensor Q, Tensor K, Tensor V) Pack(Tensor q, Tensor k, Tensor v, Tensor? angles = null)
     {
         var kl = angles == null ? HeadLayouts.Common(q) : HeadLayout.HeadsMajor;
         var vl = angles == null ? HeadLayouts.Common(v) : HeadLayout.HeadsMajor;
-        return (HeadLayouts.In(q, kl), HeadLayouts.In(k, kl), HeadLayouts.In(v, vl));
+        var dt = ComputeType(q.DType);
+        return (HeadLayouts.In(q, kl, dt), HeadLayouts.In(k, kl, dt), HeadLayouts.In(v, vl, dt));
     }
 
     /// <summary>Forward: o [B, H, T, e] (in v's layout), final S [B, H, d or 2d, e], final Z [B, H, d].</summary>
@@ -70,22 +80,23 @@ public static class AdditiveAttention
         int D = angles == null ? d : 2 * d;
         var (qp, kp, vp) = Pack(q, k, v, angles);
         using var _q = qp; using var _k = kp; using var _v = vp;
-        var o = HeadLayouts.Empty(HeadLayouts.Common(vp), B, H, T, e, q.DType, q.Device);
-        var sT = Tensor.Empty([B, H, D, e], q.DType, q.Device);
-        var zT = Tensor.Empty([B, H, d], q.DType, q.Device);
-        using var s4 = s0?.Contiguous(); using var z3 = z0?.Contiguous();
+        var dt = qp.DType;
+        var o = HeadLayouts.Empty(HeadLayouts.Common(vp), B, H, T, e, dt, q.Device);
+        var sT = Tensor.Empty([B, H, D, e], dt, q.Device);
+        var zT = Tensor.Empty([B, H, d], dt, q.Device);
+        using var s4 = State(s0, dt); using var z3 = State(z0, dt);
         if (angles == null)
         {
             q.Backend.AdditiveCausalForward(qp, kp, vp, scale, s4, z3, o, sT, zT, chunk);
-            return (o, sT, zT);
+            return (HeadLayouts.Convert(o, q.DType), HeadLayouts.Convert(sT, q.DType), HeadLayouts.Convert(zT, q.DType));
         }
         using var q3 = Flat3(qp); using var k3 = Flat3(kp); using var v3 = Flat3(vp);
-        using var s3 = s0 == null ? null : Flat3(s0);
-        using var z2 = z0 == null ? null : Flat2(z0);
+        using var s3 = s4 == null ? null : Flat3(s4);
+        using var z2 = z3 == null ? null : Flat2(z3);
         using var o3 = o.View(-1, T, e); using var sT3 = sT.View(-1, D, e); using var zT2 = zT.View(-1, d);
-        using var a = angles.Contiguous();
+        using var a = State(angles, dt)!;
         Fused("additive_attention_causal", q).AdditiveCausalLrpeForward(q3, k3, v3, a, scale, s3, z2, o3, sT3, zT2, chunk);
-        return (o, sT, zT);
+        return (HeadLayouts.Convert(o, q.DType), HeadLayouts.Convert(sT, q.DType), HeadLayouts.Convert(zT, q.DType));
     }
 
     /// <summary>Backward of <see cref="CausalForward"/> for the output gradient dO: (dq, dk in q's layout, dv in v's, dS0, dZ0).</summary>
@@ -99,27 +110,33 @@ public static class AdditiveAttention
         var (qp, kp, vp) = Pack(q, k, v, angles);
         using var _q = qp; using var _k = kp; using var _v = vp;
         HeadLayout kl = HeadLayouts.Common(qp), vl = HeadLayouts.Common(vp);
-        using var dOp = HeadLayouts.In(dO, vl);
-        var dq = HeadLayouts.Empty(kl, B, H, T, d, q.DType, q.Device);
-        var dk = HeadLayouts.Empty(kl, B, H, T, d, q.DType, q.Device);
-        var dv = HeadLayouts.Empty(vl, B, H, T, e, q.DType, q.Device);
-        var ds0 = s0 == null ? null : Tensor.Empty([B, H, D, e], q.DType, q.Device);
-        var dz0 = z0 == null ? null : Tensor.Empty([B, H, d], q.DType, q.Device);
-        using var s4 = s0?.Contiguous(); using var z3 = z0?.Contiguous();
+        var dt = qp.DType;
+        using var dOp = HeadLayouts.In(dO, vl, dt);
+        var dq = HeadLayouts.Empty(kl, B, H, T, d, dt, q.Device);
+        var dk = HeadLayouts.Empty(kl, B, H, T, d, dt, q.Device);
+        var dv = HeadLayouts.Empty(vl, B, H, T, e, dt, q.Device);
+        var ds0 = s0 == null ? null : Tensor.Empty([B, H, D, e], dt, q.Device);
+        var dz0 = z0 == null ? null : Tensor.Empty([B, H, d], dt, q.Device);
+        using var s4 = State(s0, dt); using var z3 = State(z0, dt);
         if (angles == null)
         {
             q.Backend.AdditiveCausalBackward(qp, kp, vp, scale, s4, z3, dOp, dq, dk, dv, ds0, dz0, chunk);
-            return (dq, dk, dv, ds0, dz0);
+            return Stored(q.DType, dq, dk, dv, ds0, dz0);
         }
         using var q3 = Flat3(qp); using var k3 = Flat3(kp); using var v3 = Flat3(vp); using var do3 = Flat3(dOp);
-        using var s3 = s0 == null ? null : Flat3(s0);
-        using var z2 = z0 == null ? null : Flat2(z0);
+        using var s3 = s4 == null ? null : Flat3(s4);
+        using var z2 = z3 == null ? null : Flat2(z3);
         using var dq3 = dq.View(-1, T, d); using var dk3 = dk.View(-1, T, d); using var dv3 = dv.View(-1, T, e);
         using var ds3 = ds0?.View(-1, D, e); using var dz2 = dz0?.View(-1, d);
-        using var a = angles.Contiguous();
+        using var a = State(angles, dt)!;
         Fused("additive_attention_causal_backward", q).AdditiveCausalLrpeBackward(q3, k3, v3, a, scale, s3, z2, do3, dq3, dk3, dv3, ds3, dz2, chunk);
-        return (dq, dk, dv, ds0, dz0);
+        return Stored(q.DType, dq, dk, dv, ds0, dz0);
     }
+
+    /// <summary>The gradients converted to the storage dtype (no-ops unless the inputs are bfloat16).</summary>
+    private static (Tensor Dq, Tensor Dk, Tensor Dv, Tensor? DS0, Tensor? DZ0) Stored(DType st, Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0) =>
+        (HeadLayouts.Convert(dq, st), HeadLayouts.Convert(dk, st), HeadLayouts.Convert(dv, st),
+            ds0 == null ? null : HeadLayouts.Convert(ds0, st), dz0 == null ? null : HeadLayouts.Convert(dz0, st));
 
     /// <summary>Non-causal <c>O = α φ(Q) φ(softmax_T(K))ᵀ V</c> [B, H, T, e], φ = MD-LRPE with <paramref name="angles"/> or the identity.</summary>
     public static Tensor NonCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? angles = null)

@@ -46,12 +46,28 @@ public static class HeadLayouts
         return bthd.Permute(0, 2, 1, 3);
     }
 
-    /// <summary><paramref name="x"/> in <paramref name="layout"/>: a new reference when it already is, else a copy.</summary>
-    public static Tensor In(Tensor x, HeadLayout layout)
+    /// <summary>
+    /// <paramref name="x"/> in <paramref name="layout"/> and <paramref name="dtype"/> (default: its own): a new reference when it
+    /// already is, else a converted copy.
+    /// </summary>
+    public static Tensor In(Tensor x, HeadLayout layout, DType? dtype = null)
     {
-        if (Of(x) == layout) return x.Permute(0, 1, 2, 3);
-        var y = Empty(layout, x.Size(0), x.Size(1), x.Size(2), x.Size(3), x.DType, x.Device);
+        var dt = dtype ?? x.DType;
+        if (Of(x) == layout && dt == x.DType) return x.Permute(0, 1, 2, 3);
+        var y = Empty(layout, x.Size(0), x.Size(1), x.Size(2), x.Size(3), dt, x.Device);
         y.CopyFrom(x);
+        return y;
+    }
+
+    /// <summary>
+    /// <paramref name="x"/> itself when it has <paramref name="dtype"/>; else a copy converted to it in x's layout (rank 4) or
+    /// contiguous, and x is disposed.
+    /// </summary>
+    public static Tensor Convert(Tensor x, DType dtype)
+    {
+        if (x.DType == dtype) return x;
+        var y = x.Rank == 4 ? In(x, Common(x), dtype) : x.To(dtype);
+        x.Dispose();
         return y;
     }
 
