@@ -17,8 +17,9 @@ internal static class EvalText
     private static Common Read(string command, string[] args, string defaultDir)
     {
         var o = new Options(command, args, new HashSet<string>());
+        var device = DeviceOption.Resolve(command, o.String("--device"));
         var c = new Common(o.String("--run") ?? defaultDir, o.Int("--windows"), o.Int("--seq-len"), o.Int("--batch-size") ?? 16,
-            o.String("--tokenizer"), DeviceOption.Resolve(command, o.String("--device")), TrainRun.ModelDType(o, command));
+            o.String("--tokenizer"), device, TrainRun.ModelDType(o, command, device));
         o.RejectUnknown();
         if (c.Batch <= 0) throw new ArgumentException($"{command}: --batch-size must be positive");
         return c;

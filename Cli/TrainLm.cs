@@ -38,7 +38,7 @@ internal static class TrainLm
         int sampleTokens = o.Int("--sample-tokens") ?? 300;
         var prompt = o.String("--prompt") ?? SampleText.DefaultPrompt;
         var run = TrainRun.Common(o, new TrainRun.Defaults(Path.Combine("runs", "lm"), Steps: 1000, BatchSize: 8, Lr: 2e-3, WeightDecay: 0.1), null);
-        run = run with { ModelDType = TrainRun.ModelDType(o, "train lm") };
+        run = run with { ModelDType = TrainRun.ModelDType(o, "train lm", run.Device) };
         o.RejectUnknown();
         if ((cfg.UseTpe || cfg.UseLrpe) && mixer != MixerKind.LightNet)
             throw new ArgumentException("train lm: --tpe and --lrpe on are LightNet's positional encodings; the baselines have their own (GLA: decay, softmax: rotary)");

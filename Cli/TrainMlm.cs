@@ -35,7 +35,7 @@ internal static class TrainMlm
         };
         int? evalWindows = o.Int("--eval-windows") ?? 128;
         var run = TrainRun.Common(o, new TrainRun.Defaults(Path.Combine("runs", "mlm"), Steps: 1000, BatchSize: 16, Lr: 2e-3, WeightDecay: 0.1), null);
-        run = run with { ModelDType = TrainRun.ModelDType(o, "train mlm") };
+        run = run with { ModelDType = TrainRun.ModelDType(o, "train mlm", run.Device) };
         o.RejectUnknown();
         if (seqLen < 1) throw new ArgumentException($"train mlm: --seq-len must be positive, got {seqLen}");
         if (heads <= 0 || hidden % heads != 0) throw new ArgumentException($"train mlm: --hidden {hidden} must be a positive multiple of --heads {heads}");

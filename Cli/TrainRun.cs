@@ -54,13 +54,23 @@ internal static class TrainRun
     public static (IImageDataset Train, IImageDataset Test) FashionMnist() =>
         (LightNet.Models.Data.FashionMnist.LoadOrFetch(true, log: Console.Out), LightNet.Models.Data.FashionMnist.LoadOrFetch(false, log: Console.Out));
 
-    /// <summary><c>--dtype float32|float64</c> of the weights and activations (tasks fed with token ids).</summary>
-    public static DType ModelDType(Options o, string command) => o.String("--dtype") switch
+    /// <summary>
+    /// <c>--dtype float32|float64|bfloat16</c> of the weights and activations (tasks fed with token ids). bfloat16 (storage, float32
+    /// arithmetic inside the kernels) needs a CUDA device.
+    /// </summary>
+    public static DType ModelDType(Options o, string command, Device device)
     {
-        null or "float32" => DType.Float32,
-        "float64" => DType.Float64,
-        var v => throw new ArgumentException($"{command}: --dtype must be float32 or float64, got '{v}'"),
-    };
+        var dt = o.String("--dtype") switch
+        {
+            null or "float32" => DType.Float32,
+            "float64" => DType.Float64,
+            "bfloat16" or "bf16" => DType.BFloat16,
+            var v => throw new ArgumentException($"{command}: --dtype must be float32, float64 or bfloat16, got '{v}'"),
+        };
+        if (dt == DType.BFloat16 && device.Kind != DeviceKind.Cuda)
+            throw new ArgumentException($"{command}: --dtype bfloat16 needs --device cuda (the CPU kernels are float32 and float64), got {device}");
+        return dt;
+    }
 
     /// <summary>Runs the loop under a progress bar (loss, throughput, ETA), then draws loss.png and reports how the run ended.</summary>
     public static TrainResult WithProgress(RunOptions run, ITrainingTask task, string unit)

@@ -15,8 +15,10 @@ namespace LightNet.Perf;
 public static class CudaModelReport
 {
     /// <summary>
-    /// Runs both benchmarks in each mode of <c>--modes</c> (default <c>fp32,tf32,bf16</c>: exact float32; TF32 products;
-    /// bfloat16 matrix products with TF32 attention, float32 storage); <c>--profile</c> adds a per-kernel profile of one step, <c>--by-shape</c> the same split by argument shapes.
+    /// Runs both benchmarks in each mode of <c>--modes</c> (default <c>fp32,tf32,bf16,bf16w</c>: exact float32; TF32 products;
+    /// bfloat16 matrix products with TF32 attention, float32 storage; <c>bf16w</c>: bfloat16 storage of weights, activations,
+    /// gradients and AdamW states, float32 arithmetic in the kernels, TF32 attention); <c>--profile</c> adds a per-kernel profile of one step,
+    /// <c>--by-shape</c> the same split by argument shapes.
     /// </summary>
     public static int Run(string[] args)
     {
@@ -35,13 +37,13 @@ public static class CudaModelReport
             Console.WriteLine($"{be.Info}; driver {CudaRuntime.DriverVersion}; cuBLAS {(be.CublasActive ? "active" : "absent")}");
         }
         var dev = cpu ? Device.Cpu : Device.Cuda(0);
-        var modes = Str("modes")?.Split(',') ?? (cpu ? ["fp32"] : ["fp32", "tf32", "bf16"]);
+        var modes = Str("modes")?.Split(',') ?? (cpu ? ["fp32"] : ["fp32", "tf32", "bf16", "bf16w"]);
         bool profile = args.Contains("--profile") || args.Contains("--by-shape");
         foreach (string mode in modes)
         {
             if (be != null)
             {
-                be.AllowTf32 = mode is "tf32" or "bf16";
+                be.AllowTf32 = mode is "tf32" or "bf16" or "bf16w";
                 be.AllowBf16 = mode == "bf16";
             }
             else if (mode != "fp32") throw new ArgumentException($"cuda-model: mode '{mode}' needs a GPU");
@@ -51,14 +53,20 @@ public static class CudaModelReport
         return 0;
     }
 
+    /// <summary>The storage dtype of a mode: bfloat16 for <c>bf16w</c>, else float32.</summary>
+    private static DType Storage(string mode) => mode == "bf16w" ? DType.BFloat16 : DType.Float32;
+
     private static void Layer(Device dev, CudaBackend? be, string mode, int hidden, int batch, int seq)
     {
         using var scope = DisposalScope.Begin();
         var cfg = AttentionConfig.FromFla(hidden, null, 128, 128, causal: true);
         var layer = new LightNetAttention(cfg, new Generator(1));
-        layer.To(dev);
-        var x = new Variable(Tensor.RandN([batch, seq, hidden], new Generator(2), DType.Float32, dev), requiresGrad: true);
-        var dy = Tensor.RandN([batch, seq, hidden], new Generator(3), DType.Float32, dev);
+        var dt = Storage(mode);
+        layer.To(dev, dt);
+        using var x32 = Tensor.RandN([batch, seq, hidden], new Generator(2), DType.Float32, dev);
+        using var dy32 = Tensor.RandN([batch, seq, hidden], new Generator(3), DType.Float32, dev);
+        var x = new Variable(x32.To(dt), requiresGrad: true);
+        var dy = dy32.To(dt);
         double fwd = CudaReport.WallMs(be, () =>
         {
             using var s = DisposalScope.Begin();
@@ -81,7 +89,7 @@ public static class CudaModelReport
         using var scope = DisposalScope.Begin();
         var cfg = new LightNetConfig { HiddenSize = hidden, NumHiddenLayers = layers, VocabSize = vocab, ExpandRatio = 128 };
         var model = new LightNetForCausalLM(cfg, new Generator(1));
-        model.To(dev);
+        model.To(dev, Storage(mode));
         var parameters = model.Parameters().ToList();
         long count = parameters.Sum(p => p.Data.Numel);
         var opt = new AdamW(parameters, lr: 3e-4, weightDecay: 0.01);
@@ -116,6 +124,6 @@ public static class CudaModelReport
         double tflops = 6.0 * count * tokens / (ms * 1e-3) / 1e12;
         string mem = be != null ? $", device memory in use {be.Allocator.BytesInUse >> 20} MiB, cached {be.Allocator.BytesCached >> 20} MiB" : "";
         Console.WriteLine($"  causal LM step {count / 1e6:F1} M params (hidden {hidden}, {layers} layers, vocab {vocab}) B={batch} T={seq} {mode}, " +
-            $"AdamW fp32 master weights: {ms:F1} ms/step, {tokens / (ms * 1e-3) / 1e3:F1} k tokens/s, 6N·tokens = {tflops:F1} TFLOP/s, last loss {loss:F3}{mem}");
+            $"{(Storage(mode) == DType.BFloat16 ? "bf16 weights, AdamW on them" : "AdamW fp32 master weights")}: {ms:F1} ms/step, {tokens / (ms * 1e-3) / 1e3:F1} k tokens/s, 6N·tokens = {tflops:F1} TFLOP/s, last loss {loss:F3}{mem}");
     }
 }

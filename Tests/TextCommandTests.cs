@@ -103,10 +103,11 @@ public class TextCommandTests
     [TestCase(new[] { "train", "lm", "--seq-len", "1" }, "--seq-len must be at least 2")]
     [TestCase(new[] { "train", "lm", "--layers", "-2" }, "--layers expects a non-negative integer")]
     [TestCase(new[] { "train", "lm", "--window", "3" }, "unknown option --window")]
-    [TestCase(new[] { "train", "mlm", "--dtype", "float16" }, "--dtype must be float32 or float64")]
+    [TestCase(new[] { "train", "mlm", "--dtype", "float16" }, "--dtype must be float32, float64 or bfloat16")]
+    [TestCase(new[] { "train", "lm", "--dtype", "bf16", "--device", "cpu" }, "--dtype bfloat16 needs --device cuda")]
     [TestCase(new[] { "eval", "lm", "--run", "/nonexistent/run" }, "does not exist")]
     [TestCase(new[] { "eval", "mlm", "--batch-size", "0" }, "--batch-size must be positive")]
-    [TestCase(new[] { "eval", "lm", "--dtype", "bf16" }, "--dtype must be float32 or float64")]
+    [TestCase(new[] { "eval", "lm", "--dtype", "bf16", "--device", "cpu" }, "--dtype bfloat16 needs --device cuda")]
     [TestCase(new[] { "sample", "text", "--temperature", "-1" }, "--temperature must be ≥ 0")]
     [TestCase(new[] { "sample", "poem" }, "unknown kind 'poem'")]
     public void BadFlagsGiveClearErrors(string[] args, string message)
