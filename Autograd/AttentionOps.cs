@@ -108,7 +108,7 @@ public static class AttentionOps
     private static (Tensor Q, Tensor K, Tensor V) Packed(Variable q, Variable k, Variable v, bool anyLayout, Tensor? angles) =>
         anyLayout ? AdditiveAttention.Pack(q.Data, k.Data, v.Data, angles) : (q.Data.Contiguous(), k.Data.Contiguous(), v.Data.Contiguous());
 
-    /// <summary>Whether an op on these inputs records a backward node (so the packed inputs must be kept): <see cref="Graph.Record"/>'s rule.</summary>
+    /// <summary>Whether an op on these inputs records a backward node (so the packed inputs must be kept): <see cref="Graph.Record(string, Tensor, Variable[], Func{Tensor, Tensor?[]})"/>'s rule.</summary>
     private static bool Recording(params Variable?[] inputs) => !NoGrad.IsActive && inputs.Any(v => v is { RequiresGrad: true });
 
     /// <summary>The fused kernel path (no mask; MD-LRPE inside the kernel when angles are given).</summary>

@@ -4,7 +4,11 @@ namespace LightNet.Autograd;
 internal static class Graph
 {
     /// <summary>Wraps an op's result: records a node when any input requires grad and recording is on.</summary>
-    public static Variable Record(string op, Tensor result, Variable[] inputs, Func<Tensor, Tensor?[]> backward)
+    public static Variable Record(string op, Tensor result, Variable[] inputs, Func<Tensor, Tensor?[]> backward) =>
+        Record(op, result, inputs, (g, _) => backward(g));
+
+    /// <summary>As <see cref="Record(string, Tensor, Variable[], Func{Tensor, Tensor?[]})"/>, with a rule that may add into an input's pending gradient.</summary>
+    public static Variable Record(string op, Tensor result, Variable[] inputs, Func<Tensor, PendingGrad, Tensor?[]> backward)
     {
         if (NoGrad.IsActive || !inputs.Any(v => v.RequiresGrad)) return new Variable(result);
         return new Variable(result, new Node(op, inputs, backward));
@@ -44,7 +48,15 @@ internal static class Graph
         {
             grads.Remove(v, out var g);
             var node = v.Node!;
-            var inGrads = node.BackwardRule(g!);
+            // A partial gradient the rule takes leaves the store; the rule hands it back with its contribution added.
+            var taken = new Tensor?[node.Inputs.Length];
+            var inGrads = node.BackwardRule(g!, new PendingGrad(k =>
+            {
+                var input = node.Inputs[k];
+                if (!grads.TryGetValue(input, out var partial) || !partial.IsExclusive || partial.Shape != input.Shape || partial.DType != input.DType) return null;
+                grads.Remove(input);
+                return taken[k] = partial;
+            }));
             // Rules may hand back g itself or one tensor for several inputs: give each slot its own view.
             for (int k = 0; k < inGrads.Length; k++)
             {
@@ -62,7 +74,8 @@ internal static class Graph
                 if (!input.RequiresGrad) { ig?.Dispose(); continue; }
                 if (ig == null) throw new InvalidOperationException($"backward: op '{node.Op}' has no gradient for its input {k} ({input.Name ?? "unnamed"}, {input.Shape}), which requires grad");
                 if (ig.Shape != input.Shape) throw new InvalidOperationException($"backward: op '{node.Op}' returned a gradient of shape {ig.Shape} for input {k} of shape {input.Shape}");
-                Deliver(input, ig, grads, pending, ready, watchIndex, onGradReady);
+                if (taken[k] != null && !ReferenceEquals(ig, taken[k])) throw new InvalidOperationException($"backward: op '{node.Op}' took the pending gradient of input {k} but did not return it");
+                Deliver(input, ig, grads, pending, ready, watchIndex, onGradReady, added: taken[k] != null);
             }
         }
     }
@@ -111,9 +124,11 @@ internal static class Graph
     /// last one, a node becomes ready to run its rule; a leaf gets the sum added to its Grad and a watcher is told.
     /// </summary>
     private static void Deliver(Variable v, Tensor g, Dictionary<Variable, Tensor> grads, Dictionary<Variable, int> pending,
-        PriorityQueue<Variable, long> ready, Dictionary<Variable, int>? watchIndex, Action<int>? onGradReady)
+        PriorityQueue<Variable, long> ready, Dictionary<Variable, int>? watchIndex, Action<int>? onGradReady, bool added = false)
     {
-        if (grads.TryGetValue(v, out var prev))
+        // added: g is the partial sum the rule took, with its contribution already in it.
+        if (added) grads[v] = g;
+        else if (grads.TryGetValue(v, out var prev))
         {
             grads[v] = prev + g;
             prev.Dispose();
@@ -135,7 +150,8 @@ internal static class Graph
 
     private static void Accumulate(Variable leaf, Tensor g)
     {
-        // The incoming tensor may share storage with other gradients: the leaf gets its own copy.
+        if (leaf.Grad == null && g.IsExclusive) { leaf.Grad = DisposalScope.Detach(g); return; }
+        // The incoming tensor shares storage with other tensors: the leaf gets its own copy.
         if (leaf.Grad == null) leaf.Grad = DisposalScope.Detach(g.Clone());
         else leaf.Grad.Add_(g);
         g.Dispose();

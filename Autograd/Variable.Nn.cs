@@ -24,6 +24,49 @@ public sealed partial class Variable
         });
     }
 
+    /// <summary>
+    /// <c>x Wᵀ</c> for x [..., in] and W [out, in] as one op. The input gradient <c>dY W</c> is added, inside the matrix
+    /// product, into the partial gradient already gathered for x when the sweep has one (several projections of one
+    /// input cost no separate adds); the weight gradient <c>dYᵀ x</c> is formed contiguous.
+    /// </summary>
+    public static Variable Linear(Variable x, Variable w)
+    {
+        if (w.Rank != 2 || x.Rank < 1 || x.Size(-1) != w.Size(1))
+            throw new ShapeException($"linear: input {x.Shape} must end in {(w.Rank == 2 ? w.Size(1) : -1)} features for the weight {w.Shape} [out, in]");
+        int inF = w.Size(1), outF = w.Size(0);
+        var x2 = x.Data.Reshape(-1, inF); // a view when x is contiguous; kept for the weight gradient
+        using var wt = w.Data.Transpose();
+        using var y2 = Tensor.Matmul(x2, wt);
+        var y = y2.Reshape([.. x.Shape.ToArray()[..^1], outF]);
+        return Graph.Record("linear", y, [x, w], (g, pending) =>
+        {
+            using var g2 = g.Reshape(-1, outF);
+            Tensor? dx = null, dw = null;
+            if (x.RequiresGrad)
+            {
+                if (pending.Take(0) is { } partial)
+                {
+                    using var into = partial.Reshape(1, -1, inF);
+                    using var g3 = g2.Unsqueeze(0);
+                    using var w3 = w.Data.Unsqueeze(0);
+                    Tensor.MatmulInto(g3, w3, into, accumulate: true);
+                    dx = partial;
+                }
+                else
+                {
+                    using var t = Tensor.Matmul(g2, w.Data);
+                    dx = t.Reshape(x.Shape.ToArray());
+                }
+            }
+            if (w.RequiresGrad)
+            {
+                using var gt = g2.Transpose();
+                dw = Tensor.Matmul(gt, x2);
+            }
+            return [dx, dw];
+        });
+    }
+
     /// <summary>A matrix whose rows are strided and whose columns are contiguous (the transpose of a contiguous matrix).</summary>
     private static bool IsColumnMajor(Tensor m) => m.Rank == 2 && m.Size(0) > 1 && m.Size(1) > 1 && m.Strides[0] == 1 && m.Strides[1] == m.Size(0);
 

@@ -99,8 +99,12 @@ public sealed partial class Variable : IDisposable
     public override string ToString() => $"Variable({Name ?? Node?.Op ?? "leaf"}, {Data})";
 }
 
-/// <summary>One recorded op: its inputs and the rule that maps the output gradient to input gradients.</summary>
-internal sealed class Node(string op, Variable[] inputs, Func<Tensor, Tensor?[]> backward)
+/// <summary>
+/// One recorded op: its inputs and the rule that maps the output gradient to input gradients. A rule may also take
+/// an input's partial gradient gathered so far (<see cref="PendingGrad"/>) and return it with its own contribution
+/// added in place, instead of a new tensor that the sweep would add.
+/// </summary>
+internal sealed class Node(string op, Variable[] inputs, Func<Tensor, PendingGrad, Tensor?[]> backward)
 {
     private static long _recorded;
 
@@ -108,7 +112,18 @@ internal sealed class Node(string op, Variable[] inputs, Func<Tensor, Tensor?[]>
     /// <summary>Recording order (process-wide, increasing): the backward sweep runs later nodes first.</summary>
     public long Sequence { get; } = Interlocked.Increment(ref _recorded);
     public Variable[] Inputs { get; } = inputs;
-    public Func<Tensor, Tensor?[]> BackwardRule { get; } = backward;
+    public Func<Tensor, PendingGrad, Tensor?[]> BackwardRule { get; } = backward;
+}
+
+/// <summary>
+/// Hands a backward rule the partial gradient already gathered for one of its inputs, when the sweep owns it
+/// exclusively (contiguous, no other view): the rule adds its contribution into it and returns that same tensor.
+/// </summary>
+/// <param name="take">Input index → the partial sum (removed from the sweep's store), or null when there is none to give.</param>
+internal readonly struct PendingGrad(Func<int, Tensor?>? take)
+{
+    /// <summary>The exclusive partial gradient of input <paramref name="input"/>, or null; a tensor taken must be returned in that input's slot.</summary>
+    public Tensor? Take(int input) => take?.Invoke(input);
 }
 
 /// <summary>Disables graph recording on this thread while open: <c>using (NoGrad.Scope()) { … }</c>.</summary>

@@ -17,6 +17,9 @@ public abstract class Storage
     /// <summary>Address of the first byte (host or device address).</summary>
     public abstract IntPtr Pointer { get; }
 
+    /// <summary>True while exactly one view holds this storage (so that view may be written in place without anyone else seeing it).</summary>
+    internal bool HasOneView => Volatile.Read(ref _refs) == 1;
+
     internal void AddRef()
     {
         if (Interlocked.Increment(ref _refs) <= 1) throw new ObjectDisposedException(nameof(Storage), "storage was already released");

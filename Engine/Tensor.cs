@@ -65,6 +65,9 @@ public sealed partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>A contiguous tensor that is the only view of its storage: in-place writes to it are seen by no other tensor.</summary>
+    internal bool IsExclusive => IsContiguous && !IsDisposed && Storage.HasOneView;
+
     /// <summary>Releases this view's reference to its storage.</summary>
     public void Dispose()
     {

@@ -27,10 +27,7 @@ public sealed class Linear : Module
     public Variable Forward(Variable x)
     {
         if (x.Size(-1) != InFeatures) throw new ShapeException($"linear: input {x.Shape} has {x.Size(-1)} features, the layer expects {InFeatures} (weight {Weight.Shape})");
-        var lead = x.Shape.ToArray()[..^1];
-        var x2 = x.Reshape(-1, InFeatures);
-        var y = Variable.Matmul(x2, Weight.Transpose());
-        if (Bias != null) y = y + Bias;
-        return y.Reshape([.. lead, OutFeatures]);
+        var y = Variable.Linear(x, Weight);
+        return Bias != null ? y + Bias : y;
     }
 }
