@@ -144,7 +144,7 @@ public sealed partial class Tensor : IDisposable
 
     internal void RequireFloating(string op, string arg = "x")
     {
-        if (DType is not (DType.Float32 or DType.Float64))
-            throw new ShapeException($"{op}: argument '{arg}' must be float32 or float64, got {DType.Name()} of shape {Shape}");
+        if (!DType.IsFloating())
+            throw new ShapeException($"{op}: argument '{arg}' must be float32, float64 or bfloat16, got {DType.Name()} of shape {Shape}");
     }
 }
