@@ -240,8 +240,9 @@ public class CudaBf16Tests
         var p = Bf([n], 411);
         var g = Bf([n], 412, 0.1);
         var m = Bf([n], 413, 0.05);
-        using var v0 = Bf([n], 414, 0.01);
-        var v = v0.Square();
+        using var v32 = Reference.Randn([n], DType.Float32, 414) * 0.01;
+        using var sq = v32.Square();
+        var v = sq.To(DType.BFloat16);
         var step = new AdamWStep(1e-3, 0.9, 0.95, 1e-8, 0.1, 7);
         var (gp, gm, gv) = (p.To(dev), m.To(dev), v.To(dev));
         var (rp, rm, rv) = (F32(p), F32(m), F32(v));
