@@ -4,19 +4,19 @@ public sealed unsafe partial class CudaBackend
 {
     /// <inheritdoc/>
     public void Unary(UnaryOp op, Tensor x, Tensor y) =>
-        Launch("unary", Pick(op, x.DType, "unary_f32", "unary_f64"), x.Numel, false, Addr(x), Addr(y), x.Numel, (long)op);
+        Launch("unary", Pick(op, x.DType, "unary_f32", "unary_f64", "unary_bf16"), x.Numel, false, Addr(x), Addr(y), x.Numel, (long)op);
 
     /// <inheritdoc/>
     public void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor dy, Tensor dx) =>
-        Launch("unary", Pick(op, x.DType, "unary_bwd_f32", "unary_bwd_f64", "_backward"), x.Numel, false, Addr(x), Addr(y), Addr(dy), Addr(dx), x.Numel, (long)op);
+        Launch("unary", Pick(op, x.DType, "unary_bwd_f32", "unary_bwd_f64", "unary_bwd_bf16", "_backward"), x.Numel, false, Addr(x), Addr(y), Addr(dy), Addr(dx), x.Numel, (long)op);
 
     /// <inheritdoc/>
     public void SwiGlu(Tensor gate, Tensor up, Tensor y) =>
-        Launch("unary", Pick("swiglu", gate.DType, "swiglu_f32", "swiglu_f64"), gate.Numel, false, Addr(gate), Addr(up), Addr(y), gate.Numel);
+        Launch("unary", Pick("swiglu", gate.DType, "swiglu_f32", "swiglu_f64", "swiglu_bf16"), gate.Numel, false, Addr(gate), Addr(up), Addr(y), gate.Numel);
 
     /// <inheritdoc/>
     public void SwiGluBackward(Tensor gate, Tensor up, Tensor dy, Tensor dGate, Tensor dUp) =>
-        Launch("unary", Pick("swiglu_backward", gate.DType, "swiglu_bwd_f32", "swiglu_bwd_f64"), gate.Numel, false,
+        Launch("unary", Pick("swiglu_backward", gate.DType, "swiglu_bwd_f32", "swiglu_bwd_f64", "swiglu_bwd_bf16"), gate.Numel, false,
             Addr(gate), Addr(up), Addr(dy), Addr(dGate), Addr(dUp), gate.Numel);
 
     /// <summary>Queues a strided kernel of strided.cu: the collapsed dims, then pointers and scalars.</summary>
@@ -33,7 +33,7 @@ public sealed unsafe partial class CudaBackend
     /// <inheritdoc/>
     public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y)
     {
-        var k = Pick(op, y.DType, "binary_f32", "binary_f64");
+        var k = Pick(op, y.DType, "binary_f32", "binary_f64", "binary_bf16");
         var d = StridedDims.Build(op.ToString().ToLowerInvariant(), y.ShapeArray, a.StrideArray, b.StrideArray, y.StrideArray);
         LaunchStrided(k, d, y.Numel, Addr(a), Addr(b), Addr(y), y.Numel, (long)op);
     }
@@ -41,7 +41,7 @@ public sealed unsafe partial class CudaBackend
     /// <inheritdoc/>
     public void Where(Tensor cond, Tensor a, Tensor b, Tensor y)
     {
-        var k = Pick("where", y.DType, "where_f32", "where_f64");
+        var k = Pick("where", y.DType, "where_f32", "where_f64", "where_bf16");
         var d = StridedDims.Build("where", y.ShapeArray, cond.StrideArray, a.StrideArray, b.StrideArray, y.StrideArray);
         LaunchStrided(k, d, y.Numel, Addr(cond), Addr(a), Addr(b), Addr(y), y.Numel);
     }

@@ -38,8 +38,17 @@ public sealed unsafe partial class CudaBackend
         IndexOp("index_select", ByElementSize("index_select", x.DType, "index_select_b2", "index_select_b4", "index_select_b8"), x, idx, y, idx.Size(0), false);
 
     /// <inheritdoc/>
+    /// <remarks>bfloat16: the float32 kernels add into a float32 copy of <paramref name="y"/> (same order, so deterministic), rounded back once.</remarks>
     public void IndexAdd(Tensor y, Tensor idx, Tensor src)
     {
+        if (y.DType == DType.BFloat16)
+        {
+            using var y32 = y.To(DType.Float32);
+            using var src32 = src.To(DType.Float32);
+            IndexAdd(y32, idx, src32);
+            Copy(y32, y);
+            return;
+        }
         long inner = y.Size(2), rowsOut = y.Size(1);
         int m = idx.Size(0);
         if (inner < TiledIndexAddMinInner || m < TiledIndexAddMinRows || rowsOut == 0 || rowsOut > 65535L * 512)

@@ -6,26 +6,26 @@ public sealed unsafe partial class CudaBackend
 
     /// <inheritdoc/>
     public void RmsNorm(Tensor x, Tensor? w, double eps, Tensor y, Tensor rstd) =>
-        Launch("norm", Pick("rms_norm", x.DType, "rmsnorm_f32", "rmsnorm_f64"), x.Size(0), true,
+        Launch("norm", Pick("rms_norm", x.DType, "rmsnorm_f32", "rmsnorm_f64", "rmsnorm_bf16"), x.Size(0), true,
             Addr(x), Addr(w, true), eps, Addr(y), Addr(rstd), (long)x.Size(0), (long)x.Size(1));
 
     /// <inheritdoc/>
     public void RmsNormBackward(Tensor x, Tensor? w, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw)
     {
-        Launch("norm", Pick("rms_norm_backward", x.DType, "rmsnorm_bwd_f32", "rmsnorm_bwd_f64"), x.Size(0), true,
+        Launch("norm", Pick("rms_norm_backward", x.DType, "rmsnorm_bwd_f32", "rmsnorm_bwd_f64", "rmsnorm_bwd_bf16"), x.Size(0), true,
             Addr(x), Addr(w, true), Addr(rstd), Addr(dy), Addr(dx), (long)x.Size(0), (long)x.Size(1));
         if (dw != null) WeightGradients(x, null, rstd, dy, dw, null);
     }
 
     /// <inheritdoc/>
     public void RmsNormGate(Tensor x, Tensor w, Tensor u, double eps, Tensor y, Tensor rstd) =>
-        Launch("norm", Pick("rms_norm_gate", x.DType, "rmsnorm_gate_f32", "rmsnorm_gate_f64"), x.Size(0), true,
+        Launch("norm", Pick("rms_norm_gate", x.DType, "rmsnorm_gate_f32", "rmsnorm_gate_f64", "rmsnorm_gate_bf16"), x.Size(0), true,
             Addr(x), Addr(w), Addr(u), eps, Addr(y), Addr(rstd), (long)x.Size(0), (long)x.Size(1));
 
     /// <inheritdoc/>
     public void RmsNormGateBackward(Tensor x, Tensor w, Tensor u, Tensor rstd, Tensor dy, Tensor dx, Tensor dw, Tensor du)
     {
-        var kernel = Pick("rms_norm_gate_backward", x.DType, "rmsnorm_gate_bwd_f32", "rmsnorm_gate_bwd_f64");
+        var kernel = Pick("rms_norm_gate_backward", x.DType, "rmsnorm_gate_bwd_f32", "rmsnorm_gate_bwd_f64", "rmsnorm_gate_bwd_bf16");
         using var ga = x.EmptyLike(); // dy·SiLU(u), the weight gradient's input
         Launch("norm", kernel, x.Size(0), true, Addr(x), Addr(w), Addr(u), Addr(rstd), Addr(dy), Addr(dx), Addr(du), Addr(ga), (long)x.Size(0), (long)x.Size(1));
         WeightGradients(x, null, rstd, ga, dw, null);
@@ -33,13 +33,13 @@ public sealed unsafe partial class CudaBackend
 
     /// <inheritdoc/>
     public void LayerNorm(Tensor x, Tensor? w, Tensor? b, double eps, Tensor y, Tensor mean, Tensor rstd) =>
-        Launch("norm", Pick("layer_norm", x.DType, "layernorm_f32", "layernorm_f64"), x.Size(0), true,
+        Launch("norm", Pick("layer_norm", x.DType, "layernorm_f32", "layernorm_f64", "layernorm_bf16"), x.Size(0), true,
             Addr(x), Addr(w, true), Addr(b, true), eps, Addr(y), Addr(mean), Addr(rstd), (long)x.Size(0), (long)x.Size(1));
 
     /// <inheritdoc/>
     public void LayerNormBackward(Tensor x, Tensor? w, Tensor mean, Tensor rstd, Tensor dy, Tensor dx, Tensor? dw, Tensor? db)
     {
-        Launch("norm", Pick("layer_norm_backward", x.DType, "layernorm_bwd_f32", "layernorm_bwd_f64"), x.Size(0), true,
+        Launch("norm", Pick("layer_norm_backward", x.DType, "layernorm_bwd_f32", "layernorm_bwd_f64", "layernorm_bwd_bf16"), x.Size(0), true,
             Addr(x), Addr(w, true), Addr(mean), Addr(rstd), Addr(dy), Addr(dx), (long)x.Size(0), (long)x.Size(1));
         if (dw != null || db != null) WeightGradients(x, mean, rstd, dy, dw, db);
     }
@@ -51,8 +51,9 @@ public sealed unsafe partial class CudaBackend
         if (n == 0) return;
         long rpc = Math.Max(NormRowsPerChunk, (rows + 65534) / 65535);
         long chunks = Math.Max(1, (rows + rpc - 1) / rpc);
-        var (kp, kc) = x.DType == DType.Float32 ? ("norm_dw_partial_f32", "colsum_f32") : ("norm_dw_partial_f64", "colsum_f64");
-        long bytes = chunks * n * x.DType.Size();
+        var kp = Pick("norm_weight_gradient", x.DType, "norm_dw_partial_f32", "norm_dw_partial_f64", "norm_dw_partial_bf16");
+        var kc = Pick("norm_weight_gradient", x.DType, "colsum_f32", "colsum_f64", "colsum_bf16");
+        long bytes = chunks * n * (x.DType == DType.BFloat16 ? sizeof(float) : x.DType.Size()); // partial sums in the compute type
         ulong pdw = dw != null ? _dev.Allocator.Rent(bytes, out _) : 0;
         ulong pdb = db != null ? _dev.Allocator.Rent(bytes, out _) : 0;
         try

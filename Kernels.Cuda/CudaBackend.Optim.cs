@@ -6,14 +6,14 @@ public sealed unsafe partial class CudaBackend
     public void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step)
     {
         double bc1 = 1 - Math.Pow(step.Beta1, step.Step), bc2 = 1 - Math.Pow(step.Beta2, step.Step);
-        Launch("optim", Pick("adamw", param.DType, "adamw_f32", "adamw_f64"), param.Numel, false,
+        Launch("optim", Pick("adamw", param.DType, "adamw_f32", "adamw_f64", "adamw_bf16"), param.Numel, false,
             Addr(param), Addr(grad), Addr(m), Addr(v), param.Numel,
             step.Beta1, step.Beta2, step.Lr / bc1, 1 / Math.Sqrt(bc2), step.Eps, 1 - step.Lr * step.WeightDecay);
     }
 
     /// <inheritdoc/>
     public void Sgd(Tensor param, Tensor grad, Tensor? momentumBuffer, double lr, double momentum, double weightDecay) =>
-        Launch("optim", Pick("sgd", param.DType, "sgd_f32", "sgd_f64"), param.Numel, false,
+        Launch("optim", Pick("sgd", param.DType, "sgd_f32", "sgd_f64", "sgd_bf16"), param.Numel, false,
             Addr(param), Addr(grad), Addr(momentumBuffer, true), param.Numel, lr, momentum, weightDecay);
 
     /// <inheritdoc/>

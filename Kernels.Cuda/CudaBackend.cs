@@ -74,16 +74,29 @@ public sealed unsafe partial class CudaBackend : IBackend
     /// <summary>Blocks for one-block-per-row kernels.</summary>
     private static uint RowBlocks(long rows) => (uint)Math.Clamp(rows, 1, 1 << 20);
 
-    private static Exception Unsupported(string op, DType t) =>
-        new ShapeException($"{op}: dtype {t.Name()} is not supported on cuda (float32 or float64 expected)");
+    private static Exception Unsupported(string op, DType t, bool bf16 = false) =>
+        new ShapeException($"{op}: dtype {t.Name()} is not supported on cuda for {op} (float32, float64{(bf16 ? " or bfloat16" : "")} expected)");
 
-    /// <summary>The float32 or float64 kernel name (literals: nothing is allocated on the hot path).</summary>
-    private static string Pick(string op, DType t, string f32, string f64) =>
-        t == DType.Float32 ? f32 : t == DType.Float64 ? f64 : throw Unsupported(op, t);
+    /// <summary>
+    /// The float32, float64 or bfloat16 kernel name (literals: nothing is allocated on the hot path); an op without a
+    /// bfloat16 kernel (<paramref name="bf16"/> null) throws for bfloat16 like any other dtype.
+    /// </summary>
+    private static string Pick(string op, DType t, string f32, string f64, string? bf16 = null) => t switch
+    {
+        DType.Float32 => f32,
+        DType.Float64 => f64,
+        DType.BFloat16 when bf16 != null => bf16,
+        _ => throw Unsupported(op, t, bf16 != null),
+    };
 
-    /// <summary>As <see cref="Pick(string, DType, string, string)"/>, naming an enum op only when it throws.</summary>
-    private static string Pick<TOp>(TOp op, DType t, string f32, string f64, string suffix = "") where TOp : struct, Enum =>
-        t == DType.Float32 ? f32 : t == DType.Float64 ? f64 : throw Unsupported(op.ToString().ToLowerInvariant() + suffix, t);
+    /// <summary>As <see cref="Pick(string, DType, string, string, string?)"/>, naming an enum op (with <paramref name="suffix"/>) only when it throws.</summary>
+    private static string Pick<TOp>(TOp op, DType t, string f32, string f64, string? bf16, string suffix = "") where TOp : struct, Enum => t switch
+    {
+        DType.Float32 => f32,
+        DType.Float64 => f64,
+        DType.BFloat16 when bf16 != null => bf16,
+        _ => throw Unsupported(op.ToString().ToLowerInvariant() + suffix, t, bf16 != null),
+    };
 
     private void Run(string module, string kernel, long n, ref ArgPack args)
     {

@@ -2,8 +2,24 @@
 // gate RMSNorm(x)·w·SiLU(u) fused into one row pass.
 // Row statistics: one block of NORM_BLOCK threads per row. Weight/bias gradients: per-chunk column
 // partial sums (norm_dw_partial) followed by a fixed-order sum over chunks (colsum), so results are
-// deterministic.
+// deterministic. Storage S (float, double, bfloat16; x, weights, gradients and row statistics alike) with compute C
+// (S itself; float for bfloat16): row sums and the weight-gradient partial sums are taken in C.
 typedef long long i64;
+
+// bfloat16 storage (raw bits) with float32 compute: widen on load, narrow with round-to-nearest-even on store (NaN
+// stays a quiet NaN, the CPU's bits); float and double load and store unchanged.
+typedef unsigned short bf16;
+__device__ __forceinline__ float widen(bf16 b) { return __uint_as_float(((unsigned int)b) << 16); }
+__device__ __forceinline__ float widen(float v) { return v; }
+__device__ __forceinline__ double widen(double v) { return v; }
+template <typename S, typename C> __device__ __forceinline__ S narrow(C v) { return v; }
+template <> __device__ __forceinline__ bf16 narrow<bf16, float>(float f)
+{
+    unsigned int u = __float_as_uint(f);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (bf16)((u >> 16) | 0x40u);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (bf16)(u >> 16);
+}
 
 #define NORM_BLOCK 256
 
@@ -22,67 +38,67 @@ template <typename T> __device__ T block_sum(T v, T* sh)
 }
 
 // 1 / sqrt(mean(x²) + eps) of one row (the whole block), also stored in *rstd.
-template <typename T> __device__ T row_rstd(const T* xr, i64 n, double eps, T* sh, T* rstd)
+template <typename S, typename C> __device__ C row_rstd(const S* xr, i64 n, double eps, C* sh, S* rstd)
 {
-    T ss = T(0);
-    for (i64 i = threadIdx.x; i < n; i += blockDim.x) ss += xr[i] * xr[i];
+    C ss = C(0);
+    for (i64 i = threadIdx.x; i < n; i += blockDim.x) { C v = widen(xr[i]); ss += v * v; }
     ss = block_sum(ss, sh);
-    T rs = (T)(1.0 / sqrt((double)ss / (double)n + eps));
-    if (threadIdx.x == 0) *rstd = rs;
+    C rs = (C)(1.0 / sqrt((double)ss / (double)n + eps));
+    if (threadIdx.x == 0) *rstd = narrow<S>(rs);
     return rs;
 }
 
-template <typename T> __device__ void rmsnorm(const T* x, const T* w, double eps, T* y, T* rstd, i64 rows, i64 n)
+template <typename S, typename C = S> __device__ void rmsnorm(const S* x, const S* w, double eps, S* y, S* rstd, i64 rows, i64 n)
 {
-    __shared__ T sh[NORM_BLOCK];
+    __shared__ C sh[NORM_BLOCK];
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
-        const T* xr = x + r * n;
-        T* yr = y + r * n;
-        T rs = row_rstd(xr, n, eps, sh, rstd + r);
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = w ? xr[i] * rs * w[i] : xr[i] * rs;
+        const S* xr = x + r * n;
+        S* yr = y + r * n;
+        C rs = row_rstd(xr, n, eps, sh, rstd + r);
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = narrow<S>(w ? widen(xr[i]) * rs * widen(w[i]) : widen(xr[i]) * rs);
     }
 }
 
 // dx = rs·g − x·rs³·mean(x·g) with g = dy·w.
-template <typename T> __device__ void rmsnorm_bwd(const T* x, const T* w, const T* rstd, const T* dy, T* dx, i64 rows, i64 n)
+template <typename S, typename C = S> __device__ void rmsnorm_bwd(const S* x, const S* w, const S* rstd, const S* dy, S* dx, i64 rows, i64 n)
 {
-    __shared__ T sh[NORM_BLOCK];
+    __shared__ C sh[NORM_BLOCK];
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
-        const T* xr = x + r * n;
-        const T* gr = dy + r * n;
-        T* dr = dx + r * n;
-        T rs = rstd[r];
-        T dot = T(0);
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) dot += xr[i] * (w ? gr[i] * w[i] : gr[i]);
-        dot = block_sum(dot, sh) / (T)n;
-        T c = -dot * rs * rs * rs;
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) dr[i] = (w ? gr[i] * w[i] : gr[i]) * rs + xr[i] * c;
+        const S* xr = x + r * n;
+        const S* gr = dy + r * n;
+        S* dr = dx + r * n;
+        C rs = widen(rstd[r]);
+        C dot = C(0);
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x) dot += widen(xr[i]) * (w ? widen(gr[i]) * widen(w[i]) : widen(gr[i]));
+        dot = block_sum(dot, sh) / (C)n;
+        C c = -dot * rs * rs * rs;
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x) dr[i] = narrow<S>((w ? widen(gr[i]) * widen(w[i]) : widen(gr[i])) * rs + widen(xr[i]) * c);
     }
 }
 
-template <typename T> __device__ void layernorm(const T* x, const T* w, const T* b, double eps, T* y, T* mean, T* rstd, i64 rows, i64 n)
+template <typename S, typename C = S> __device__ void layernorm(const S* x, const S* w, const S* b, double eps, S* y, S* mean, S* rstd, i64 rows, i64 n)
 {
-    __shared__ T sh[NORM_BLOCK];
+    __shared__ C sh[NORM_BLOCK];
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
-        const T* xr = x + r * n;
-        T* yr = y + r * n;
-        T s = T(0);
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) s += xr[i];
-        T mu = block_sum(s, sh) / (T)n;
-        T v = T(0);
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) { T d = xr[i] - mu; v += d * d; }
+        const S* xr = x + r * n;
+        S* yr = y + r * n;
+        C s = C(0);
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x) s += widen(xr[i]);
+        C mu = block_sum(s, sh) / (C)n;
+        C v = C(0);
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x) { C d = widen(xr[i]) - mu; v += d * d; }
         v = block_sum(v, sh);
-        T rs = (T)(1.0 / sqrt((double)v / (double)n + eps));
-        if (threadIdx.x == 0) { mean[r] = mu; rstd[r] = rs; }
+        C rs = (C)(1.0 / sqrt((double)v / (double)n + eps));
+        if (threadIdx.x == 0) { mean[r] = narrow<S>(mu); rstd[r] = narrow<S>(rs); }
         for (i64 i = threadIdx.x; i < n; i += blockDim.x)
         {
-            T h = (xr[i] - mu) * rs;
-            if (w) h *= w[i];
-            if (b) h += b[i];
-            yr[i] = h;
+            C h = (widen(xr[i]) - mu) * rs;
+            if (w) h *= widen(w[i]);
+            if (b) h += widen(b[i]);
+            yr[i] = narrow<S>(h);
         }
     }
 }
@@ -90,85 +106,85 @@ template <typename T> __device__ void layernorm(const T* x, const T* w, const T*
 template <typename T> __device__ __forceinline__ T sigm(T v) { return T(1) / (T(1) + exp(-v)); }
 
 // y = x·rs·w·SiLU(u) per row.
-template <typename T> __device__ void rmsnorm_gate(const T* x, const T* w, const T* u, double eps, T* y, T* rstd, i64 rows, i64 n)
+template <typename S, typename C = S> __device__ void rmsnorm_gate(const S* x, const S* w, const S* u, double eps, S* y, S* rstd, i64 rows, i64 n)
 {
-    __shared__ T sh[NORM_BLOCK];
+    __shared__ C sh[NORM_BLOCK];
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
-        const T* xr = x + r * n;
-        const T* ur = u + r * n;
-        T* yr = y + r * n;
-        T rs = row_rstd(xr, n, eps, sh, rstd + r);
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = xr[i] * rs * w[i] * (ur[i] * sigm(ur[i]));
+        const S* xr = x + r * n;
+        const S* ur = u + r * n;
+        S* yr = y + r * n;
+        C rs = row_rstd(xr, n, eps, sh, rstd + r);
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = narrow<S>(widen(xr[i]) * rs * widen(w[i]) * (widen(ur[i]) * sigm(widen(ur[i]))));
     }
 }
 
 // With s = SiLU(u), ga = dy·s: du = dy·(x·rs·w)·SiLU'(u), dx = rs·g − x·rs³·mean(x·g) for g = ga·w; ga is written
-// out for the weight gradient (Σ_rows ga·x̂, by norm_dw_partial).
-template <typename T> __device__ void rmsnorm_gate_bwd(const T* x, const T* w, const T* u, const T* rstd, const T* dy, T* dx, T* du, T* ga, i64 rows, i64 n)
+// out for the weight gradient (Σ_rows ga·x̂, by norm_dw_partial) and read back for dx (so in storage precision).
+template <typename S, typename C = S> __device__ void rmsnorm_gate_bwd(const S* x, const S* w, const S* u, const S* rstd, const S* dy, S* dx, S* du, S* ga, i64 rows, i64 n)
 {
-    __shared__ T sh[NORM_BLOCK];
+    __shared__ C sh[NORM_BLOCK];
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
-        const T* xr = x + r * n;
-        const T* ur = u + r * n;
-        const T* gr = dy + r * n;
-        T rs = rstd[r];
-        T dot = T(0);
+        const S* xr = x + r * n;
+        const S* ur = u + r * n;
+        const S* gr = dy + r * n;
+        C rs = widen(rstd[r]);
+        C dot = C(0);
         for (i64 i = threadIdx.x; i < n; i += blockDim.x)
         {
-            T sg = sigm(ur[i]);
-            T gai = gr[i] * (ur[i] * sg);
-            ga[r * n + i] = gai;
-            du[r * n + i] = gr[i] * (xr[i] * rs * w[i]) * sg * (T(1) + ur[i] * (T(1) - sg));
-            dot += xr[i] * (gai * w[i]);
+            C sg = sigm(widen(ur[i]));
+            C gai = widen(gr[i]) * (widen(ur[i]) * sg);
+            ga[r * n + i] = narrow<S>(gai);
+            du[r * n + i] = narrow<S>(widen(gr[i]) * (widen(xr[i]) * rs * widen(w[i])) * sg * (C(1) + widen(ur[i]) * (C(1) - sg)));
+            dot += widen(xr[i]) * (gai * widen(w[i]));
         }
-        dot = block_sum(dot, sh) / (T)n;
-        T c = -dot * rs * rs * rs;
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) dx[r * n + i] = ga[r * n + i] * w[i] * rs + xr[i] * c;
+        dot = block_sum(dot, sh) / (C)n;
+        C c = -dot * rs * rs * rs;
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x) dx[r * n + i] = narrow<S>(widen(ga[r * n + i]) * widen(w[i]) * rs + widen(xr[i]) * c);
     }
 }
 
 // dx = rs·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·w, x̂ = (x − mean)·rs.
-template <typename T> __device__ void layernorm_bwd(const T* x, const T* w, const T* mean, const T* rstd, const T* dy, T* dx, i64 rows, i64 n)
+template <typename S, typename C = S> __device__ void layernorm_bwd(const S* x, const S* w, const S* mean, const S* rstd, const S* dy, S* dx, i64 rows, i64 n)
 {
-    __shared__ T sh[NORM_BLOCK];
+    __shared__ C sh[NORM_BLOCK];
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
-        const T* xr = x + r * n;
-        const T* gr = dy + r * n;
-        T* dr = dx + r * n;
-        T rs = rstd[r], mu = mean[r];
-        T sg = T(0), sgx = T(0);
+        const S* xr = x + r * n;
+        const S* gr = dy + r * n;
+        S* dr = dx + r * n;
+        C rs = widen(rstd[r]), mu = widen(mean[r]);
+        C sg = C(0), sgx = C(0);
         for (i64 i = threadIdx.x; i < n; i += blockDim.x)
         {
-            T g = w ? gr[i] * w[i] : gr[i];
+            C g = w ? widen(gr[i]) * widen(w[i]) : widen(gr[i]);
             sg += g;
-            sgx += g * (xr[i] - mu) * rs;
+            sgx += g * (widen(xr[i]) - mu) * rs;
         }
-        T mg = block_sum(sg, sh) / (T)n;
-        T mgx = block_sum(sgx, sh) / (T)n;
+        C mg = block_sum(sg, sh) / (C)n;
+        C mgx = block_sum(sgx, sh) / (C)n;
         for (i64 i = threadIdx.x; i < n; i += blockDim.x)
         {
-            T g = w ? gr[i] * w[i] : gr[i];
-            dr[i] = rs * (g - mg - (xr[i] - mu) * rs * mgx);
+            C g = w ? widen(gr[i]) * widen(w[i]) : widen(gr[i]);
+            dr[i] = narrow<S>(rs * (g - mg - (widen(xr[i]) - mu) * rs * mgx));
         }
     }
 }
 
 // partial_dw[c, i] = Σ_{r in chunk c} dy[r, i]·x̂[r, i], partial_db[c, i] = Σ dy[r, i] (db may be null).
-// x̂ = x·rstd (mean == null: RMSNorm) or (x − mean)·rstd. Grid: (ceil(n / blockDim), chunks).
-template <typename T> __device__ void norm_dw_partial(const T* x, const T* mean, const T* rstd, const T* dy, T* pdw, T* pdb, i64 rows, i64 n, i64 rows_per_chunk)
+// x̂ = x·rstd (mean == null: RMSNorm) or (x − mean)·rstd. Grid: (ceil(n / blockDim), chunks). Partials are in C.
+template <typename S, typename C = S> __device__ void norm_dw_partial(const S* x, const S* mean, const S* rstd, const S* dy, C* pdw, C* pdb, i64 rows, i64 n, i64 rows_per_chunk)
 {
     i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x;
     i64 c = blockIdx.y;
     if (i >= n) return;
     i64 r0 = c * rows_per_chunk, r1 = min(rows, r0 + rows_per_chunk);
-    T sw = T(0), sb = T(0);
+    C sw = C(0), sb = C(0);
     for (i64 r = r0; r < r1; r++)
     {
-        T g = dy[r * n + i];
-        T xh = (mean ? x[r * n + i] - mean[r] : x[r * n + i]) * rstd[r];
+        C g = widen(dy[r * n + i]);
+        C xh = (mean ? widen(x[r * n + i]) - widen(mean[r]) : widen(x[r * n + i])) * widen(rstd[r]);
         sw += g * xh;
         sb += g;
     }
@@ -176,30 +192,32 @@ template <typename T> __device__ void norm_dw_partial(const T* x, const T* mean,
     if (pdb) pdb[c * n + i] = sb;
 }
 
-template <typename T> __device__ void colsum(const T* partial, T* out, i64 chunks, i64 n)
+// out[i] = Σ_c partial[c, i] in C, in chunk order, rounded to S once.
+template <typename S, typename C = S> __device__ void colsum(const C* partial, S* out, i64 chunks, i64 n)
 {
     for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
     {
-        T s = T(0);
+        C s = C(0);
         for (i64 c = 0; c < chunks; c++) s += partial[c * n + i];
-        out[i] = s;
+        out[i] = narrow<S>(s);
     }
 }
 
-#define NORMS(SN, T) \
-    extern "C" __global__ void rmsnorm_##SN(const T* x, const T* w, double eps, T* y, T* rstd, i64 rows, i64 n) { rmsnorm(x, w, eps, y, rstd, rows, n); } \
-    extern "C" __global__ void rmsnorm_bwd_##SN(const T* x, const T* w, const T* rstd, const T* dy, T* dx, i64 rows, i64 n) { rmsnorm_bwd(x, w, rstd, dy, dx, rows, n); } \
-    extern "C" __global__ void layernorm_##SN(const T* x, const T* w, const T* b, double eps, T* y, T* mean, T* rstd, i64 rows, i64 n) \
-    { layernorm(x, w, b, eps, y, mean, rstd, rows, n); } \
-    extern "C" __global__ void layernorm_bwd_##SN(const T* x, const T* w, const T* mean, const T* rstd, const T* dy, T* dx, i64 rows, i64 n) \
-    { layernorm_bwd(x, w, mean, rstd, dy, dx, rows, n); } \
-    extern "C" __global__ void norm_dw_partial_##SN(const T* x, const T* mean, const T* rstd, const T* dy, T* pdw, T* pdb, i64 rows, i64 n, i64 rpc) \
-    { norm_dw_partial(x, mean, rstd, dy, pdw, pdb, rows, n, rpc); } \
-    extern "C" __global__ void colsum_##SN(const T* partial, T* out, i64 chunks, i64 n) { colsum(partial, out, chunks, n); } \
-    extern "C" __global__ void rmsnorm_gate_##SN(const T* x, const T* w, const T* u, double eps, T* y, T* rstd, i64 rows, i64 n) \
-    { rmsnorm_gate(x, w, u, eps, y, rstd, rows, n); } \
-    extern "C" __global__ void rmsnorm_gate_bwd_##SN(const T* x, const T* w, const T* u, const T* rstd, const T* dy, T* dx, T* du, T* ga, i64 rows, i64 n) \
-    { rmsnorm_gate_bwd(x, w, u, rstd, dy, dx, du, ga, rows, n); }
+#define NORMS(SN, S, C) \
+    extern "C" __global__ void rmsnorm_##SN(const S* x, const S* w, double eps, S* y, S* rstd, i64 rows, i64 n) { rmsnorm<S, C>(x, w, eps, y, rstd, rows, n); } \
+    extern "C" __global__ void rmsnorm_bwd_##SN(const S* x, const S* w, const S* rstd, const S* dy, S* dx, i64 rows, i64 n) { rmsnorm_bwd<S, C>(x, w, rstd, dy, dx, rows, n); } \
+    extern "C" __global__ void layernorm_##SN(const S* x, const S* w, const S* b, double eps, S* y, S* mean, S* rstd, i64 rows, i64 n) \
+    { layernorm<S, C>(x, w, b, eps, y, mean, rstd, rows, n); } \
+    extern "C" __global__ void layernorm_bwd_##SN(const S* x, const S* w, const S* mean, const S* rstd, const S* dy, S* dx, i64 rows, i64 n) \
+    { layernorm_bwd<S, C>(x, w, mean, rstd, dy, dx, rows, n); } \
+    extern "C" __global__ void norm_dw_partial_##SN(const S* x, const S* mean, const S* rstd, const S* dy, C* pdw, C* pdb, i64 rows, i64 n, i64 rpc) \
+    { norm_dw_partial<S, C>(x, mean, rstd, dy, pdw, pdb, rows, n, rpc); } \
+    extern "C" __global__ void colsum_##SN(const C* partial, S* out, i64 chunks, i64 n) { colsum<S, C>(partial, out, chunks, n); } \
+    extern "C" __global__ void rmsnorm_gate_##SN(const S* x, const S* w, const S* u, double eps, S* y, S* rstd, i64 rows, i64 n) \
+    { rmsnorm_gate<S, C>(x, w, u, eps, y, rstd, rows, n); } \
+    extern "C" __global__ void rmsnorm_gate_bwd_##SN(const S* x, const S* w, const S* u, const S* rstd, const S* dy, S* dx, S* du, S* ga, i64 rows, i64 n) \
+    { rmsnorm_gate_bwd<S, C>(x, w, u, rstd, dy, dx, du, ga, rows, n); }
 
-NORMS(f32, float)
-NORMS(f64, double)
+NORMS(f32, float, float)
+NORMS(f64, double, double)
+NORMS(bf16, bf16, float)

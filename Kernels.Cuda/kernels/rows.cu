@@ -1,9 +1,25 @@
 // Kernels over the rows of a contiguous [rows, n] view: reductions (sum, mean, max, min, argmax,
 // argmin, logsumexp), softmax / log-softmax forward and backward, cumulative sum and running-max
 // log-cum-sum-exp, cross-entropy forward and backward. One block of ROW_BLOCK threads per row
-// (grid-stride over rows) unless stated.
+// (grid-stride over rows) unless stated. Storage S (float, double, bfloat16) with compute C (S itself; float for
+// bfloat16): every sum, maximum and log-sum-exp is taken in C, outputs are rounded to S once.
 typedef long long i64;
 typedef unsigned long long u64;
+
+// bfloat16 storage (raw bits) with float32 compute: widen on load, narrow with round-to-nearest-even on store (NaN
+// stays a quiet NaN, the CPU's bits); float and double load and store unchanged.
+typedef unsigned short bf16;
+__device__ __forceinline__ float widen(bf16 b) { return __uint_as_float(((unsigned int)b) << 16); }
+__device__ __forceinline__ float widen(float v) { return v; }
+__device__ __forceinline__ double widen(double v) { return v; }
+template <typename S, typename C> __device__ __forceinline__ S narrow(C v) { return v; }
+template <> __device__ __forceinline__ bf16 narrow<bf16, float>(float f)
+{
+    unsigned int u = __float_as_uint(f);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (bf16)((u >> 16) | 0x40u);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (bf16)(u >> 16);
+}
 
 #define ROW_BLOCK 256
 #define POS_INF __int_as_float(0x7f800000)
@@ -33,20 +49,20 @@ template <typename T, typename F> __device__ T block_reduce(T v, T* sh, F f)
     return r;
 }
 
-template <typename T, typename F> __device__ T row_reduce(const T* x, i64 n, T init, T* sh, F f)
+template <typename S, typename C, typename F> __device__ C row_reduce(const S* x, i64 n, C init, C* sh, F f)
 {
-    T acc = init;
-    for (i64 i = threadIdx.x; i < n; i += blockDim.x) acc = f(acc, x[i]);
+    C acc = init;
+    for (i64 i = threadIdx.x; i < n; i += blockDim.x) acc = f(acc, widen(x[i]));
     return block_reduce(acc, sh, f);
 }
 
 // Row maximum, then log Σ exp(x − max); −∞ or NaN rows give the maximum itself.
-template <typename T> __device__ T row_logsumexp(const T* x, i64 n, T* sh)
+template <typename S, typename C> __device__ C row_logsumexp(const S* x, i64 n, C* sh)
 {
-    T m = row_reduce(x, n, neg_inf<T>(), sh, MaxF());
-    if (is_nan(m) || m == neg_inf<T>()) return m;
-    T s = T(0);
-    for (i64 i = threadIdx.x; i < n; i += blockDim.x) s += f_exp(x[i] - m);
+    C m = row_reduce(x, n, neg_inf<C>(), sh, MaxF());
+    if (is_nan(m) || m == neg_inf<C>()) return m;
+    C s = C(0);
+    for (i64 i = threadIdx.x; i < n; i += blockDim.x) s += f_exp(widen(x[i]) - m);
     s = block_reduce(s, sh, SumF());
     return m + log(s);
 }
@@ -54,13 +70,13 @@ template <typename T> __device__ T row_logsumexp(const T* x, i64 n, T* sh)
 enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_ARGMAX, R_ARGMIN, R_LSE };
 
 // First index of the extreme value; a NaN counts as the extreme (as TensorPrimitives.IndexOfMax).
-template <typename T> __device__ void arg_reduce(const T* x, i64 n, bool isMax, i64* out, T* shv, i64* shi)
+template <typename S, typename C> __device__ void arg_reduce(const S* x, i64 n, bool isMax, i64* out, C* shv, i64* shi)
 {
-    T best = T(0);
+    C best = C(0);
     i64 bi = -1;
     for (i64 i = threadIdx.x; i < n; i += blockDim.x)
     {
-        T v = x[i];
+        C v = widen(x[i]);
         bool take = bi < 0 || (!is_nan(best) && (is_nan(v) || (isMax ? v > best : v < best)));
         if (take) { best = v; bi = i; }
     }
@@ -71,7 +87,7 @@ template <typename T> __device__ void arg_reduce(const T* x, i64 n, bool isMax, 
     {
         if (threadIdx.x < s)
         {
-            T a = shv[threadIdx.x], b = shv[threadIdx.x + s];
+            C a = shv[threadIdx.x], b = shv[threadIdx.x + s];
             i64 ia = shi[threadIdx.x], ib = shi[threadIdx.x + s];
             bool takeB;
             if (ib < 0) takeB = false;
@@ -87,142 +103,146 @@ template <typename T> __device__ void arg_reduce(const T* x, i64 n, bool isMax, 
     __syncthreads();
 }
 
-template <typename T> __device__ void reduce(const T* x, void* y, i64 rows, i64 n, i64 op)
+template <typename S, typename C = S> __device__ void reduce(const S* x, void* y, i64 rows, i64 n, i64 op)
 {
-    __shared__ T sh[ROW_BLOCK];
+    __shared__ C sh[ROW_BLOCK];
     __shared__ i64 shi[ROW_BLOCK];
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
-        const T* row = x + r * n;
+        const S* row = x + r * n;
         if (op == R_ARGMAX || op == R_ARGMIN) { arg_reduce(row, n, op == R_ARGMAX, (i64*)y + r, sh, shi); continue; }
-        T v;
+        C v;
         switch (op)
         {
-        case R_SUM: v = row_reduce(row, n, T(0), sh, SumF()); break;
-        case R_MEAN: v = n == 0 ? (T)QNAN : row_reduce(row, n, T(0), sh, SumF()) / (T)n; break;
-        case R_MAX: v = n == 0 ? (T)QNAN : row_reduce(row, n, neg_inf<T>(), sh, MaxF()); break;
-        case R_MIN: v = n == 0 ? (T)QNAN : row_reduce(row, n, -neg_inf<T>(), sh, MinF()); break;
+        case R_SUM: v = row_reduce(row, n, C(0), sh, SumF()); break;
+        case R_MEAN: v = n == 0 ? (C)QNAN : row_reduce(row, n, C(0), sh, SumF()) / (C)n; break;
+        case R_MAX: v = n == 0 ? (C)QNAN : row_reduce(row, n, neg_inf<C>(), sh, MaxF()); break;
+        case R_MIN: v = n == 0 ? (C)QNAN : row_reduce(row, n, -neg_inf<C>(), sh, MinF()); break;
         default: v = row_logsumexp(row, n, sh); break;
         }
-        if (threadIdx.x == 0) ((T*)y)[r] = v;
+        if (threadIdx.x == 0) ((S*)y)[r] = narrow<S>(v);
     }
 }
 
-template <typename T> __device__ void softmax(const T* x, T* y, i64 rows, i64 n, i64 log_)
+template <typename S, typename C = S> __device__ void softmax(const S* x, S* y, i64 rows, i64 n, i64 log_)
 {
-    __shared__ T sh[ROW_BLOCK];
+    __shared__ C sh[ROW_BLOCK];
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
-        const T* xr = x + r * n;
-        T* yr = y + r * n;
-        T m = row_reduce(xr, n, neg_inf<T>(), sh, MaxF());
-        if (m == neg_inf<T>())
+        const S* xr = x + r * n;
+        S* yr = y + r * n;
+        C m = row_reduce(xr, n, neg_inf<C>(), sh, MaxF());
+        if (m == neg_inf<C>())
         {
-            for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = log_ ? neg_inf<T>() : (T)QNAN;
+            for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = narrow<S>(log_ ? neg_inf<C>() : (C)QNAN);
             continue;
         }
-        T s = T(0);
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) s += f_exp(xr[i] - m);
+        C s = C(0);
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x) s += f_exp(widen(xr[i]) - m);
         s = block_reduce(s, sh, SumF());
         if (log_)
         {
-            T ls = log(s);
-            for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = (xr[i] - m) - ls;
+            C ls = log(s);
+            for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = narrow<S>((widen(xr[i]) - m) - ls);
         }
         else
         {
-            T inv = T(1) / s;
-            for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = f_exp(xr[i] - m) * inv;
+            C inv = C(1) / s;
+            for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = narrow<S>(f_exp(widen(xr[i]) - m) * inv);
         }
     }
 }
 
-template <typename T> __device__ void softmax_bwd(const T* y, const T* dy, T* dx, i64 rows, i64 n, i64 log_)
+template <typename S, typename C = S> __device__ void softmax_bwd(const S* y, const S* dy, S* dx, i64 rows, i64 n, i64 log_)
 {
-    __shared__ T sh[ROW_BLOCK];
+    __shared__ C sh[ROW_BLOCK];
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
-        const T* yr = y + r * n;
-        const T* gr = dy + r * n;
-        T* dr = dx + r * n;
-        T s = T(0);
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) s += log_ ? gr[i] : gr[i] * yr[i];
+        const S* yr = y + r * n;
+        const S* gr = dy + r * n;
+        S* dr = dx + r * n;
+        C s = C(0);
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x) s += log_ ? widen(gr[i]) : widen(gr[i]) * widen(yr[i]);
         s = block_reduce(s, sh, SumF());
         for (i64 i = threadIdx.x; i < n; i += blockDim.x)
-            dr[i] = log_ ? gr[i] - f_exp(yr[i]) * s : (gr[i] - s) * yr[i];
+        {
+            C g = widen(gr[i]), yi = widen(yr[i]);
+            dr[i] = narrow<S>(log_ ? g - f_exp(yi) * s : (g - s) * yi);
+        }
     }
 }
 
 // One thread per row, sequential in double (running-max form for log-cum-sum-exp; never overflows).
-template <typename T> __device__ void cumulative(const T* x, T* y, i64 rows, i64 n, i64 lse)
+template <typename S, typename C = S> __device__ void cumulative(const S* x, S* y, i64 rows, i64 n, i64 lse)
 {
     for (i64 r = blockIdx.x * (i64)blockDim.x + threadIdx.x; r < rows; r += (i64)gridDim.x * blockDim.x)
     {
-        const T* xr = x + r * n;
-        T* yr = y + r * n;
+        const S* xr = x + r * n;
+        S* yr = y + r * n;
         if (!lse)
         {
             double acc = 0;
-            for (i64 i = 0; i < n; i++) { acc += (double)xr[i]; yr[i] = (T)acc; }
+            for (i64 i = 0; i < n; i++) { acc += (double)widen(xr[i]); yr[i] = narrow<S>((C)acc); }
             continue;
         }
         double m = -(double)POS_INF, s = 0;
         for (i64 i = 0; i < n; i++)
         {
-            double v = (double)xr[i];
+            double v = (double)widen(xr[i]);
             if (v == -(double)POS_INF) { }
             else if (v > m) { s = s * exp(m - v) + 1.0; m = v; }
             else s += exp(v - m);
-            yr[i] = (T)(m == -(double)POS_INF ? m : m + log(s));
+            yr[i] = narrow<S>((C)(m == -(double)POS_INF ? m : m + log(s)));
         }
     }
 }
 
 // Loss and logsumexp per row; a target outside [0, n) that is not ignore_index records the lowest
 // such row in *bad_row (host checks) and gives NaN.
-template <typename T> __device__ void cross_entropy(const T* logits, const i64* targets, i64 rows, i64 n, i64 ignore, T* loss, T* lse, u64* bad_row)
+template <typename S, typename C = S> __device__ void cross_entropy(const S* logits, const i64* targets, i64 rows, i64 n, i64 ignore, S* loss, S* lse, u64* bad_row)
 {
-    __shared__ T sh[ROW_BLOCK];
+    __shared__ C sh[ROW_BLOCK];
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
-        const T* xr = logits + r * n;
-        T l = row_logsumexp(xr, n, sh);
+        const S* xr = logits + r * n;
+        C l = row_logsumexp(xr, n, sh);
         if (threadIdx.x != 0) continue;
-        lse[r] = l;
+        lse[r] = narrow<S>(l);
         i64 t = targets[r];
-        if (t == ignore) loss[r] = T(0);
-        else if (t < 0 || t >= n) { loss[r] = (T)QNAN; atomicMin(bad_row, (u64)r); }
-        else loss[r] = l - xr[t];
+        if (t == ignore) loss[r] = narrow<S>(C(0));
+        else if (t < 0 || t >= n) { loss[r] = narrow<S>((C)QNAN); atomicMin(bad_row, (u64)r); }
+        else loss[r] = narrow<S>(l - widen(xr[t]));
     }
 }
 
-template <typename T> __device__ void cross_entropy_bwd(const T* logits, const i64* targets, i64 rows, i64 n, i64 ignore, const T* lse, const T* dloss, T* dlogits)
+template <typename S, typename C = S> __device__ void cross_entropy_bwd(const S* logits, const i64* targets, i64 rows, i64 n, i64 ignore, const S* lse, const S* dloss, S* dlogits)
 {
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
-        const T* xr = logits + r * n;
-        T* dr = dlogits + r * n;
+        const S* xr = logits + r * n;
+        S* dr = dlogits + r * n;
         i64 t = targets[r];
         if (t == ignore)
         {
-            for (i64 i = threadIdx.x; i < n; i += blockDim.x) dr[i] = T(0);
+            for (i64 i = threadIdx.x; i < n; i += blockDim.x) dr[i] = narrow<S>(C(0));
             continue;
         }
-        T g = dloss[r], l = lse[r];
+        C g = widen(dloss[r]), l = widen(lse[r]);
         for (i64 i = threadIdx.x; i < n; i += blockDim.x)
-            dr[i] = f_exp(xr[i] - l) * g - (i == t ? g : T(0));
+            dr[i] = narrow<S>(f_exp(widen(xr[i]) - l) * g - (i == t ? g : C(0)));
     }
 }
 
-#define ROWS(SN, T) \
-    extern "C" __global__ void reduce_##SN(const T* x, void* y, i64 rows, i64 n, i64 op) { reduce(x, y, rows, n, op); } \
-    extern "C" __global__ void softmax_##SN(const T* x, T* y, i64 rows, i64 n, i64 log_) { softmax(x, y, rows, n, log_); } \
-    extern "C" __global__ void softmax_bwd_##SN(const T* y, const T* dy, T* dx, i64 rows, i64 n, i64 log_) { softmax_bwd(y, dy, dx, rows, n, log_); } \
-    extern "C" __global__ void cumulative_##SN(const T* x, T* y, i64 rows, i64 n, i64 lse) { cumulative(x, y, rows, n, lse); } \
-    extern "C" __global__ void cross_entropy_##SN(const T* logits, const i64* targets, i64 rows, i64 n, i64 ignore, T* loss, T* lse, u64* bad) \
-    { cross_entropy(logits, targets, rows, n, ignore, loss, lse, bad); } \
-    extern "C" __global__ void cross_entropy_bwd_##SN(const T* logits, const i64* targets, i64 rows, i64 n, i64 ignore, const T* lse, const T* dloss, T* dlogits) \
-    { cross_entropy_bwd(logits, targets, rows, n, ignore, lse, dloss, dlogits); }
+#define ROWS(SN, S, C) \
+    extern "C" __global__ void reduce_##SN(const S* x, void* y, i64 rows, i64 n, i64 op) { reduce<S, C>(x, y, rows, n, op); } \
+    extern "C" __global__ void softmax_##SN(const S* x, S* y, i64 rows, i64 n, i64 log_) { softmax<S, C>(x, y, rows, n, log_); } \
+    extern "C" __global__ void softmax_bwd_##SN(const S* y, const S* dy, S* dx, i64 rows, i64 n, i64 log_) { softmax_bwd<S, C>(y, dy, dx, rows, n, log_); } \
+    extern "C" __global__ void cumulative_##SN(const S* x, S* y, i64 rows, i64 n, i64 lse) { cumulative<S, C>(x, y, rows, n, lse); } \
+    extern "C" __global__ void cross_entropy_##SN(const S* logits, const i64* targets, i64 rows, i64 n, i64 ignore, S* loss, S* lse, u64* bad) \
+    { cross_entropy<S, C>(logits, targets, rows, n, ignore, loss, lse, bad); } \
+    extern "C" __global__ void cross_entropy_bwd_##SN(const S* logits, const i64* targets, i64 rows, i64 n, i64 ignore, const S* lse, const S* dloss, S* dlogits) \
+    { cross_entropy_bwd<S, C>(logits, targets, rows, n, ignore, lse, dloss, dlogits); }
 
-ROWS(f32, float)
-ROWS(f64, double)
+ROWS(f32, float, float)
+ROWS(f64, double, double)
+ROWS(bf16, bf16, float)

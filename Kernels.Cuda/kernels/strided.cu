@@ -1,7 +1,22 @@
-// Strided elementwise kernels over a shared shape: broadcast binary ops, where, and copy with dtype
-// conversion (float32, float64, int32, int64, bfloat16). The host collapses mergeable axes first.
+// Strided elementwise kernels over a shared shape: broadcast binary ops and where (storage S: float, double or
+// bfloat16, computed in C: S itself, float for bfloat16), and copy with dtype conversion (float32, float64, int32,
+// int64, bfloat16). The host collapses mergeable axes first.
 typedef long long i64;
+
+// bfloat16 storage (raw bits) with float32 compute: widen on load, narrow with round-to-nearest-even on store (NaN
+// stays a quiet NaN, the CPU's bits); float and double load and store unchanged.
 typedef unsigned short bf16;
+__device__ __forceinline__ float widen(bf16 b) { return __uint_as_float(((unsigned int)b) << 16); }
+__device__ __forceinline__ float widen(float v) { return v; }
+__device__ __forceinline__ double widen(double v) { return v; }
+template <typename S, typename C> __device__ __forceinline__ S narrow(C v) { return v; }
+template <> __device__ __forceinline__ bf16 narrow<bf16, float>(float f)
+{
+    unsigned int u = __float_as_uint(f);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (bf16)((u >> 16) | 0x40u);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (bf16)(u >> 16);
+}
 
 #define MAX_DIMS 8
 
@@ -49,50 +64,44 @@ template <typename T> __device__ __forceinline__ T binary_value(int op, T a, T b
     return a;
 }
 
-template <typename T> __device__ void binary(const Dims& d, const T* a, const T* b, T* y, i64 n, i64 op)
+template <typename S, typename C = S> __device__ void binary(const Dims& d, const S* a, const S* b, S* y, i64 n, i64 op)
 {
     i64 off[3];
     for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
     {
         offsets(d, i, 3, off);
-        y[off[2]] = binary_value<T>((int)op, a[off[0]], b[off[1]]);
+        y[off[2]] = narrow<S>(binary_value<C>((int)op, widen(a[off[0]]), widen(b[off[1]])));
     }
 }
 
-template <typename T> __device__ void where(const Dims& d, const T* c, const T* a, const T* b, T* y, i64 n)
+// The chosen element is copied as stored; the condition is tested in C (so −0 counts as zero in bfloat16 too).
+template <typename S, typename C = S> __device__ void where(const Dims& d, const S* c, const S* a, const S* b, S* y, i64 n)
 {
     i64 off[4];
     for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
     {
         offsets(d, i, 4, off);
-        y[off[3]] = c[off[0]] != T(0) ? a[off[1]] : b[off[2]];
+        y[off[3]] = widen(c[off[0]]) != C(0) ? a[off[1]] : b[off[2]];
     }
 }
 
-extern "C" __global__ void binary_f32(Dims d, const float* a, const float* b, float* y, i64 n, i64 op) { binary(d, a, b, y, n, op); }
-extern "C" __global__ void binary_f64(Dims d, const double* a, const double* b, double* y, i64 n, i64 op) { binary(d, a, b, y, n, op); }
-extern "C" __global__ void where_f32(Dims d, const float* c, const float* a, const float* b, float* y, i64 n) { where(d, c, a, b, y, n); }
-extern "C" __global__ void where_f64(Dims d, const double* c, const double* a, const double* b, double* y, i64 n) { where(d, c, a, b, y, n); }
+#define ELEMENTWISE(SN, S, C) \
+    extern "C" __global__ void binary_##SN(Dims d, const S* a, const S* b, S* y, i64 n, i64 op) { binary<S, C>(d, a, b, y, n, op); } \
+    extern "C" __global__ void where_##SN(Dims d, const S* c, const S* a, const S* b, S* y, i64 n) { where<S, C>(d, c, a, b, y, n); }
 
-// bfloat16 <-> float32 with round-to-nearest-even; NaN stays a quiet NaN (same bits as the CPU).
-__device__ __forceinline__ bf16 to_bf16(float f)
-{
-    unsigned int u = __float_as_uint(f);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (bf16)((u >> 16) | 0x40u);
-    u += 0x7FFFu + ((u >> 16) & 1u);
-    return (bf16)(u >> 16);
-}
-__device__ __forceinline__ float from_bf16(bf16 b) { return __uint_as_float(((unsigned int)b) << 16); }
+ELEMENTWISE(f32, float, float)
+ELEMENTWISE(f64, double, double)
+ELEMENTWISE(bf16, bf16, float)
 
 // Conversion rules: numeric casts as in C (float to int truncates), bfloat16 through float32.
 template <typename D> struct Conv
 {
     template <typename S> __device__ static D from(S s) { return (D)s; }
-    __device__ static D from(bf16 s) { return (D)from_bf16(s); }
+    __device__ static D from(bf16 s) { return (D)widen(s); }
 };
 template <> struct Conv<bf16>
 {
-    template <typename S> __device__ static bf16 from(S s) { return to_bf16((float)s); }
+    template <typename S> __device__ static bf16 from(S s) { return narrow<bf16>((float)s); }
     __device__ static bf16 from(bf16 s) { return s; }
 };
 

@@ -1,6 +1,22 @@
 // Elementwise functions of one argument and their derivatives (LightNet UnaryOp order), and the fused SwiGLU
-// product SiLU(gate)·up with its backward. Contiguous operands; one grid-stride loop per launch.
+// product SiLU(gate)·up with its backward. Contiguous operands; one grid-stride loop per launch. Storage S (float,
+// double, bfloat16) with compute C (S itself; float for bfloat16).
 typedef long long i64;
+
+// bfloat16 storage (raw bits) with float32 compute: widen on load, narrow with round-to-nearest-even on store (NaN
+// stays a quiet NaN, the CPU's bits); float and double load and store unchanged.
+typedef unsigned short bf16;
+__device__ __forceinline__ float widen(bf16 b) { return __uint_as_float(((unsigned int)b) << 16); }
+__device__ __forceinline__ float widen(float v) { return v; }
+__device__ __forceinline__ double widen(double v) { return v; }
+template <typename S, typename C> __device__ __forceinline__ S narrow(C v) { return v; }
+template <> __device__ __forceinline__ bf16 narrow<bf16, float>(float f)
+{
+    unsigned int u = __float_as_uint(f);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (bf16)((u >> 16) | 0x40u);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (bf16)(u >> 16);
+}
 
 enum { NEG, EXP, LOG, SQRT, RSQRT, TANH, SIGMOID, SILU, GELU, RELU, ABS, SQUARE, RECIPROCAL, SIN, COS };
 
@@ -61,40 +77,43 @@ template <typename T> __device__ T unary_grad(int op, T x, T y, T g)
     return g;
 }
 
-template <typename T> __device__ void unary(const T* x, T* y, i64 n, i64 op)
+template <typename S, typename C = S> __device__ void unary(const S* x, S* y, i64 n, i64 op)
 {
     for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
-        y[i] = unary_value<T>((int)op, x[i]);
+        y[i] = narrow<S>(unary_value<C>((int)op, widen(x[i])));
 }
 
-template <typename T> __device__ void unary_bwd(const T* x, const T* y, const T* dy, T* dx, i64 n, i64 op)
+template <typename S, typename C = S> __device__ void unary_bwd(const S* x, const S* y, const S* dy, S* dx, i64 n, i64 op)
 {
     for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
-        dx[i] = unary_grad<T>((int)op, x[i], y[i], dy[i]);
+        dx[i] = narrow<S>(unary_grad<C>((int)op, widen(x[i]), widen(y[i]), widen(dy[i])));
 }
 
-extern "C" __global__ void unary_f32(const float* x, float* y, i64 n, i64 op) { unary(x, y, n, op); }
-extern "C" __global__ void unary_f64(const double* x, double* y, i64 n, i64 op) { unary(x, y, n, op); }
-extern "C" __global__ void unary_bwd_f32(const float* x, const float* y, const float* dy, float* dx, i64 n, i64 op) { unary_bwd(x, y, dy, dx, n, op); }
-extern "C" __global__ void unary_bwd_f64(const double* x, const double* y, const double* dy, double* dx, i64 n, i64 op) { unary_bwd(x, y, dy, dx, n, op); }
-
-template <typename T> __device__ void swiglu(const T* a, const T* b, T* y, i64 n)
-{
-    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
-        y[i] = a[i] * sigmoid(a[i]) * b[i];
-}
-
-template <typename T> __device__ void swiglu_bwd(const T* a, const T* b, const T* dy, T* da, T* db, i64 n)
+template <typename S, typename C = S> __device__ void swiglu(const S* a, const S* b, S* y, i64 n)
 {
     for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
     {
-        T x = a[i], s = sigmoid(x), g = dy[i];
-        db[i] = g * (x * s);
-        da[i] = g * b[i] * s * (T(1) + x * (T(1) - s));
+        C x = widen(a[i]);
+        y[i] = narrow<S>(x * sigmoid(x) * widen(b[i]));
     }
 }
 
-extern "C" __global__ void swiglu_f32(const float* a, const float* b, float* y, i64 n) { swiglu(a, b, y, n); }
-extern "C" __global__ void swiglu_f64(const double* a, const double* b, double* y, i64 n) { swiglu(a, b, y, n); }
-extern "C" __global__ void swiglu_bwd_f32(const float* a, const float* b, const float* dy, float* da, float* db, i64 n) { swiglu_bwd(a, b, dy, da, db, n); }
-extern "C" __global__ void swiglu_bwd_f64(const double* a, const double* b, const double* dy, double* da, double* db, i64 n) { swiglu_bwd(a, b, dy, da, db, n); }
+template <typename S, typename C = S> __device__ void swiglu_bwd(const S* a, const S* b, const S* dy, S* da, S* db, i64 n)
+{
+    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
+    {
+        C x = widen(a[i]), s = sigmoid(x), g = widen(dy[i]);
+        db[i] = narrow<S>(g * (x * s));
+        da[i] = narrow<S>(g * widen(b[i]) * s * (C(1) + x * (C(1) - s)));
+    }
+}
+
+#define UNARY(SN, S, C) \
+    extern "C" __global__ void unary_##SN(const S* x, S* y, i64 n, i64 op) { unary<S, C>(x, y, n, op); } \
+    extern "C" __global__ void unary_bwd_##SN(const S* x, const S* y, const S* dy, S* dx, i64 n, i64 op) { unary_bwd<S, C>(x, y, dy, dx, n, op); } \
+    extern "C" __global__ void swiglu_##SN(const S* a, const S* b, S* y, i64 n) { swiglu<S, C>(a, b, y, n); } \
+    extern "C" __global__ void swiglu_bwd_##SN(const S* a, const S* b, const S* dy, S* da, S* db, i64 n) { swiglu_bwd<S, C>(a, b, dy, da, db, n); }
+
+UNARY(f32, float, float)
+UNARY(f64, double, double)
+UNARY(bf16, bf16, float)
