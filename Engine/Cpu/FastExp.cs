@@ -9,7 +9,7 @@ namespace LightNet.Cpu;
 /// speed: x = (8k + j)·ln2/8 + r with |r| ≤ ln2/16 (Cody–Waite), 2^(j/8) from an 8-entry register table, a cubic for e^r and
 /// 2^k added to the exponent bits; AVX2 + FMA, two vectors per iteration. Lanes below −104 give exactly +0 in the vector
 /// path; lanes in the subnormal band [−104, −86.5), above 88 (overflow) or NaN are recomputed one by one with
-/// <see cref="MathF.Exp"/> in an out-of-line routine (one range test per vector on the hot path), so those follow the
+/// <see cref="MathF.Exp"/> in an out-of-line routine (one range test per pair of vectors on the hot path), so those follow the
 /// scalar definition exactly. The tail of a span runs as padded vectors: an element's value never depends on its
 /// neighbours or its position.
 /// </summary>
