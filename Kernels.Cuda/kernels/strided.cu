@@ -28,13 +28,20 @@ struct Dims
     i64 stride[4][MAX_DIMS];
 };
 
+// Element offsets of flat index i in every operand. One axis (contiguous or evenly strided operands, the common case
+// after the host merges axes) needs no division; otherwise 32-bit division where the values allow (far cheaper than 64-bit).
 __device__ __forceinline__ void offsets(const Dims& d, i64 i, int operands, i64* off)
 {
+    if (d.rank <= 1)
+    {
+        for (int k = 0; k < operands; k++) off[k] = d.rank == 1 ? i * d.stride[k][0] : 0;
+        return;
+    }
     for (int k = 0; k < operands; k++) off[k] = 0;
     for (int a = (int)d.rank - 1; a >= 0; a--)
     {
         i64 s = d.size[a];
-        i64 q = i / s;
+        i64 q = ((unsigned long long)(i | s) >> 32) == 0 ? (i64)((unsigned)i / (unsigned)s) : i / s;
         i64 c = i - q * s;
         for (int k = 0; k < operands; k++) off[k] += c * d.stride[k][a];
         i = q;
