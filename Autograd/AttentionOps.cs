@@ -120,12 +120,16 @@ public static class AttentionOps
         var st = q.DType;
         var ang = angles == null || angles.DType == qc.DType ? angles : angles.To(qc.DType);
         Tensor Stored(Tensor t) => HeadLayouts.Convert(t, st);
-        var (o, sT, zT) = AdditiveAttention.CausalForward(qc, kc, vc, scale, s0?.Data, z0?.Data, chunk, ang);
-        if (!Recording(q, k, v, s0, z0)) { qc.Dispose(); kc.Dispose(); vc.Dispose(); }
+        bool recording = Recording(q, k, v, s0, z0);
+        // What the forward kernels can hand to the backward (k̄, decays, chunk states), freed once the backward has run.
+        var saved = recording ? new AttentionSaved() : null;
+        var (o, sT, zT) = AdditiveAttention.CausalForward(qc, kc, vc, scale, s0?.Data, z0?.Data, chunk, ang, saved);
+        if (!recording) { qc.Dispose(); kc.Dispose(); vc.Dispose(); }
         Variable[] inputs = initial == null ? [q, k, v] : [q, k, v, s0!, z0!];
         var ov = Graph.Record("additive_attention_causal", Stored(o), inputs, dO =>
         {
-            var (dq, dk, dv, ds0, dz0) = AdditiveAttention.CausalBackward(qc, kc, vc, scale, s0?.Data, z0?.Data, dO, chunk, ang);
+            var (dq, dk, dv, ds0, dz0) = AdditiveAttention.CausalBackward(qc, kc, vc, scale, s0?.Data, z0?.Data, dO, chunk, ang, saved);
+            saved?.Dispose();
             return initial == null ? [Stored(dq), Stored(dk), Stored(dv)] : [Stored(dq), Stored(dk), Stored(dv), Stored(ds0!), Stored(dz0!)];
         });
         return (ov, new AdditiveState(new Variable(Stored(sT)), new Variable(Stored(zT))));

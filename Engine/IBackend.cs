@@ -162,12 +162,13 @@ public interface IBackend
     /// <summary>
     /// Fused causal additive attention (Z, k̄ and decays computed inside) on [B, H, T, dim] operands: q, k (and dq, dk in the
     /// backward) share one <see cref="HeadLayout"/>, v, o (dO, dv) share one; states contiguous. Writes o, the final
-    /// S [B, H, d, e] and the final Z [B, H, d].
+    /// S [B, H, d, e] and the final Z [B, H, d]. The backend may keep in <c>save</c> (when given) what its backward would
+    /// otherwise recompute.
     /// </summary>
-    void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk);
-    /// <summary>Closed-form backward of <see cref="AdditiveCausalForward"/>: dq, dk, dv and, with an initial state, dS0 and dZ0.</summary>
+    void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk, AttentionSaved? save = null);
+    /// <summary>Closed-form backward of <see cref="AdditiveCausalForward"/>: dq, dk, dv and, with an initial state, dS0 and dZ0 (<c>saved</c>: what the forward kept for the same inputs, or null).</summary>
     void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
-        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk);
+        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk, AttentionSaved? saved = null);
 
     // Optimizers (contiguous, same shape and dtype).
     /// <summary>Fused AdamW update of param, exp_avg m and exp_avg_sq v.</summary>

@@ -83,7 +83,7 @@ public sealed unsafe partial class CudaBackend
         private readonly long _block;
         public readonly ulong Ptr;
         public Scratch(DeviceAllocator alloc, long bytes) { _alloc = alloc; Ptr = alloc.Rent(Math.Max(8, bytes), out _block); }
-        public void Dispose() => _alloc.Return(Ptr, _block);
+        public void Dispose() => _alloc?.Return(Ptr, _block);
     }
 
     private Scratch Rent(long bytes) => new(_dev.Allocator, bytes);
@@ -109,32 +109,41 @@ public sealed unsafe partial class CudaBackend
             w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
     }
 
-    /// <summary>Forward from k̄, the in-chunk log-decay G and the chunk flags: chunk states, then every chunk's output.</summary>
-    private void GatedForwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor o, Tensor sT)
+    /// <summary>
+    /// Forward from k̄, the in-chunk log-decay G and the chunk flags: chunk states (into <paramref name="states"/> when given, a
+    /// scratch buffer otherwise), then every chunk's output.
+    /// </summary>
+    private void GatedForwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor o, Tensor sT, ulong states = 0)
     {
         var kOut = GatedKernel("gated_attention", q.DType, "gated_out_f32", "gated_out_tf32", "gated_out_f64");
-        using var h = Rent(w.StateBytes);
-        GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h.Ptr, Addr(sT), reverse: false);
+        using var scratch = states == 0 ? Rent(w.StateBytes) : default;
+        ulong h = states == 0 ? scratch.Ptr : states;
+        GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h, Addr(sT), reverse: false);
         if (w.Chunks > 0)
             GatedLaunch(kOut, (uint)w.Chunks, (uint)w.N, 1, (GatedChunk * GatedLdT + 2 * GatedChunk * GatedLdS) * w.Es,
-                Addr(q), kbar, Addr(v), G, flag, h.Ptr, Addr(o), scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
+                Addr(q), kbar, Addr(v), G, flag, h, Addr(o), scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
                 w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
     }
 
-    /// <summary>Backward from k̄, G and the chunk flags: states, state gradients (dS0 = the last), then every chunk; dg only when asked.</summary>
+    /// <summary>
+    /// Backward from k̄, G and the chunk flags: states (or the forward's <paramref name="savedStates"/>; then no dg), state
+    /// gradients (dS0 = the last), then every chunk; dg only when asked.
+    /// </summary>
     private void GatedBackwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
-        Tensor dq, ulong dkbar, Tensor dv, Tensor? dg, Tensor? ds0)
+        Tensor dq, ulong dkbar, Tensor dv, Tensor? dg, Tensor? ds0, ulong savedStates = 0)
     {
+        if (savedStates != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: dg needs the final state, which saved states do not carry");
         var kBwd = GatedKernel("gated_attention_backward", q.DType, "gated_bwd_f32", "gated_bwd_tf32", "gated_bwd_f64");
-        using var h = Rent(w.StateBytes);
+        using var hScratch = savedStates == 0 ? Rent(w.StateBytes) : default;
         using var dh = Rent(w.StateBytes);
-        using var fin = Rent((long)w.N * w.D * w.E * w.Es);
+        using var fin = savedStates == 0 ? Rent((long)w.N * w.D * w.E * w.Es) : default;
         using var tot = Rent((long)w.N * (w.Chunks + 1) * w.D * w.Es);
-        GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h.Ptr, fin.Ptr, reverse: false);
+        ulong h = savedStates == 0 ? hScratch.Ptr : savedStates;
+        if (savedStates == 0) GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h, fin.Ptr, reverse: false);
         GatedScan(w, q.DType, Addr(q), Addr(dO), G, scale, Addr(dsT, true), dh.Ptr, Addr(ds0, true), reverse: true);
         if (w.Chunks == 0) return;
         int smem = (3 * GatedChunk * GatedLdT + 2 * GatedChunk * GatedLdS) * w.Es;
-        GatedLaunch(kBwd, (uint)w.Chunks, (uint)w.N, 1, smem, Addr(q), kbar, Addr(v), G, flag, h.Ptr, dh.Ptr, Addr(dO), Addr(dsT, true), fin.Ptr,
+        GatedLaunch(kBwd, (uint)w.Chunks, (uint)w.N, 1, smem, Addr(q), kbar, Addr(v), G, flag, h, dh.Ptr, Addr(dO), Addr(dsT, true), fin.Ptr,
             Addr(dq), dkbar, Addr(dv), Addr(dg, true), tot.Ptr, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
             w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
         if (dg != null)
@@ -197,9 +206,16 @@ public sealed unsafe partial class CudaBackend
             Addr(k), zref.Ptr, kbar, G, flag, zT, z0 != null ? 1L : 0L, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
     }
 
+    /// <summary>Identifies the call that <see cref="AttentionSaved"/> tensors belong to (sizes, dtype, products).</summary>
+    private string SavedKey(in GatedDims w, DType t) => $"cuda additive {w.N}x{w.T}x{w.D}x{w.E} {t.Name()} tf32={AllowTf32}";
+
     /// <inheritdoc/>
-    /// <remarks>q and k in one <see cref="HeadLayout"/>, v and o in one: heads split from projections are read and written in place.</remarks>
-    public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk)
+    /// <remarks>
+    /// q and k in one <see cref="HeadLayout"/>, v and o in one: heads split from projections are read and written in place.
+    /// With <paramref name="save"/>, k̄, G, the chunk flags and the chunk-boundary states ([N, chunks, d, e]) are kept for the
+    /// backward (which then skips the preparation and one scan).
+    /// </remarks>
+    public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk, AttentionSaved? save = null)
     {
         const string op = "additive_attention";
         var w = new GatedDims(q, v, op);
@@ -208,6 +224,17 @@ public sealed unsafe partial class CudaBackend
         Pick(op, q.DType, "", "");
         if (w.Empty) return;
         _dev.MakeCurrent();
+        if (save != null && w.Chunks > 0)
+        {
+            var kbarT = Tensor.Empty([w.N * w.T, w.D], q.DType, Device);
+            var gT = Tensor.Empty([w.N * w.T, w.D], q.DType, Device);
+            var flagT = Tensor.Empty([w.N * w.Chunks], DType.Int32, Device);
+            var hT = Tensor.Empty([w.N * w.Chunks, w.D * w.E], q.DType, Device);
+            AdditivePrep(w, k, z0, Addr(kbarT), Addr(gT), Addr(flagT), Addr(zT));
+            GatedForwardCore(w, q, Addr(kbarT), v, Addr(gT), Addr(flagT), scale, s0, o, sT, Addr(hT));
+            save.Keep(SavedKey(w, q.DType), kbarT, gT, flagT, hT);
+            return;
+        }
         using var kbar = Rent(w.KeyBytes);
         using var G = Rent(w.KeyBytes);
         using var flag = Rent(4L * w.N * w.Chunks);
@@ -217,8 +244,9 @@ public sealed unsafe partial class CudaBackend
 
     /// <inheritdoc/>
     /// <remarks>The gated backward gives dq, dk̄, dv (and dS0); dk and dZ0 follow in closed form (additive.cu).</remarks>
+    /// <remarks>With the forward's <paramref name="saved"/> tensors for this call, k̄, G, the flags and the states are not computed again.</remarks>
     public void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
-        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk)
+        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk, AttentionSaved? saved = null)
     {
         const string op = "additive_attention_backward";
         var w = new GatedDims(q, v, op);
@@ -227,21 +255,26 @@ public sealed unsafe partial class CudaBackend
         Pick(op, q.DType, "", "");
         if (w.Empty || w.Chunks == 0) return;
         _dev.MakeCurrent();
-        using var kbar = Rent(w.KeyBytes);
-        using var G = Rent(w.KeyBytes);
-        using var flag = Rent(4L * w.N * w.Chunks);
-        using var zT = Rent((long)w.N * w.D * w.Es);
-        AdditivePrep(w, k, z0, kbar.Ptr, G.Ptr, flag.Ptr, zT.Ptr);
+        var kept = saved?.Get(SavedKey(w, q.DType));
+        using var kbarS = kept == null ? Rent(w.KeyBytes) : default;
+        using var gS = kept == null ? Rent(w.KeyBytes) : default;
+        using var flagS = kept == null ? Rent(4L * w.N * w.Chunks) : default;
+        ulong kbar = kept == null ? kbarS.Ptr : Addr(kept[0]), G = kept == null ? gS.Ptr : Addr(kept[1]), flag = kept == null ? flagS.Ptr : Addr(kept[2]);
+        if (kept == null)
+        {
+            using var zT = Rent((long)w.N * w.D * w.Es);
+            AdditivePrep(w, k, z0, kbar, G, flag, zT.Ptr);
+        }
         using var dkbar = Rent(w.KeyBytes);
         using var ds0Tmp = s0 != null && ds0 == null && dz0 != null ? s0.EmptyLike() : null;
         var dS0 = ds0 ?? ds0Tmp;
-        GatedBackwardCore(w, q, kbar.Ptr, v, G.Ptr, flag.Ptr, scale, s0, dO, null, dq, dkbar.Ptr, dv, null, dS0);
+        GatedBackwardCore(w, q, kbar, v, G, flag, scale, s0, dO, null, dq, dkbar.Ptr, dv, null, dS0, kept == null ? 0 : Addr(kept[3]));
         using var wloc = Rent(w.ChunkFeatureBytes(w.Es));
         using var carry = Rent(w.ChunkFeatureBytes(w.Es));
         Launch("additive", Pick("additive_attention_backward", k.DType, "additive_w_local_f32", "additive_w_local_f64"), w.ChunkFeatures, false,
-            Addr(q), Addr(dq), G.Ptr, wloc.Ptr, carry.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
+            Addr(q), Addr(dq), G, wloc.Ptr, carry.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
         Launch("additive", Pick("additive_attention_backward", k.DType, "additive_dk_f32", "additive_dk_f64"), w.ChunkFeatures, false,
-            Addr(q), Addr(dq), kbar.Ptr, G.Ptr, dkbar.Ptr, wloc.Ptr, carry.Ptr, Addr(s0, true), Addr(dS0, true), Addr(dk), Addr(dz0, true),
+            Addr(q), Addr(dq), kbar, G, dkbar.Ptr, wloc.Ptr, carry.Ptr, Addr(s0, true), Addr(dS0, true), Addr(dk), Addr(dz0, true),
             (long)w.N, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
     }
 }

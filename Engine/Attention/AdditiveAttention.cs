@@ -70,9 +70,12 @@ public static class AdditiveAttention
         return (HeadLayouts.In(q, kl, dt), HeadLayouts.In(k, kl, dt), HeadLayouts.In(v, vl, dt));
     }
 
-    /// <summary>Forward: o [B, H, T, e] (in v's layout), final S [B, H, d or 2d, e], final Z [B, H, d].</summary>
+    /// <summary>
+    /// Forward: o [B, H, T, e] (in v's layout), final S [B, H, d or 2d, e], final Z [B, H, d]. With <paramref name="save"/> the
+    /// backend may keep what <see cref="CausalBackward"/> (called with it and the same inputs) would otherwise recompute.
+    /// </summary>
     public static (Tensor O, Tensor S, Tensor Z) CausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0 = null, Tensor? z0 = null,
-        int chunk = GatedAttention.DefaultChunk, Tensor? angles = null)
+        int chunk = GatedAttention.DefaultChunk, Tensor? angles = null, AttentionSaved? save = null)
     {
         Validate("additive_attention_causal", q, k, v, s0, z0, angles);
         if (chunk <= 0 || chunk % 16 != 0) throw new ShapeException($"additive_attention_causal: chunk must be a positive multiple of 16, got {chunk}");
@@ -87,7 +90,7 @@ public static class AdditiveAttention
         using var s4 = State(s0, dt); using var z3 = State(z0, dt);
         if (angles == null)
         {
-            q.Backend.AdditiveCausalForward(qp, kp, vp, scale, s4, z3, o, sT, zT, chunk);
+            q.Backend.AdditiveCausalForward(qp, kp, vp, scale, s4, z3, o, sT, zT, chunk, save);
             return (HeadLayouts.Convert(o, q.DType), HeadLayouts.Convert(sT, q.DType), HeadLayouts.Convert(zT, q.DType));
         }
         using var q3 = Flat3(qp); using var k3 = Flat3(kp); using var v3 = Flat3(vp);
@@ -99,9 +102,12 @@ public static class AdditiveAttention
         return (HeadLayouts.Convert(o, q.DType), HeadLayouts.Convert(sT, q.DType), HeadLayouts.Convert(zT, q.DType));
     }
 
-    /// <summary>Backward of <see cref="CausalForward"/> for the output gradient dO: (dq, dk in q's layout, dv in v's, dS0, dZ0).</summary>
+    /// <summary>
+    /// Backward of <see cref="CausalForward"/> for the output gradient dO: (dq, dk in q's layout, dv in v's, dS0, dZ0).
+    /// <paramref name="saved"/>: what the forward on the same inputs kept, or null (recompute).
+    /// </summary>
     public static (Tensor Dq, Tensor Dk, Tensor Dv, Tensor? DS0, Tensor? DZ0) CausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
-        int chunk = GatedAttention.DefaultChunk, Tensor? angles = null)
+        int chunk = GatedAttention.DefaultChunk, Tensor? angles = null, AttentionSaved? saved = null)
     {
         Validate("additive_attention_causal_backward", q, k, v, s0, z0, angles);
         int B = q.Size(0), H = q.Size(1), T = q.Size(2), d = q.Size(3), e = v.Size(3);
@@ -120,7 +126,7 @@ public static class AdditiveAttention
         using var s4 = State(s0, dt); using var z3 = State(z0, dt);
         if (angles == null)
         {
-            q.Backend.AdditiveCausalBackward(qp, kp, vp, scale, s4, z3, dOp, dq, dk, dv, ds0, dz0, chunk);
+            q.Backend.AdditiveCausalBackward(qp, kp, vp, scale, s4, z3, dOp, dq, dk, dv, ds0, dz0, chunk, saved);
             return Stored(q.DType, dq, dk, dv, ds0, dz0);
         }
         using var q3 = Flat3(qp); using var k3 = Flat3(kp); using var v3 = Flat3(vp); using var do3 = Flat3(dOp);

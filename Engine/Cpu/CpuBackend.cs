@@ -261,7 +261,8 @@ public sealed unsafe partial class CpuBackend : IBackend, IFusedAttentionBackend
     }
 
     /// <inheritdoc/>
-    public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk)
+    /// <remarks>Keeps nothing in <paramref name="save"/>: the backward recomputes.</remarks>
+    public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk, AttentionSaved? save = null)
     {
         using var q3 = HeadLayouts.Sequences(q); using var k3 = HeadLayouts.Sequences(k); using var v3 = HeadLayouts.Sequences(v);
         using var o3 = OutputSequences(o);
@@ -271,7 +272,7 @@ public sealed unsafe partial class CpuBackend : IBackend, IFusedAttentionBackend
 
     /// <inheritdoc/>
     public void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
-        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk)
+        Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk, AttentionSaved? saved = null)
     {
         using var q3 = HeadLayouts.Sequences(q); using var k3 = HeadLayouts.Sequences(k); using var v3 = HeadLayouts.Sequences(v);
         using var do3 = HeadLayouts.Sequences(dO);

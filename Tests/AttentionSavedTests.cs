@@ -1,0 +1,64 @@
+namespace LightNet.Tests;
+
+/// <summary>The causal attention's forward keeps k̄, decays and chunk states for its backward: same gradients as recomputing them.</summary>
+[Category("Kernels")]
+public class AttentionSavedTests
+{
+    private static void SavedEqualsRecomputed(Device dev, DType dt, bool withState, bool tokensMajor)
+    {
+        using var s = DisposalScope.Begin();
+        int B = 2, H = 3, T = 150, d = 16, e = 24;
+        Tensor In(Tensor x) => tokensMajor ? HeadLayoutTests.TokensMajor(x.To(dev)) : x.To(dev);
+        var q = In(Reference.Randn([B, H, T, d], dt, 601).Silu());
+        var k = In(Reference.Randn([B, H, T, d], dt, 602) * 2);
+        var v = In(Reference.Randn([B, H, T, e], dt, 603));
+        var dO = In(Reference.Randn([B, H, T, e], dt, 604));
+        var s0 = withState ? Reference.Randn([B, H, d, e], dt, 605).To(dev) : null;
+        var z0 = withState ? Reference.Randn([B, H, d], dt, 606).To(dev) : null;
+        using var saved = new AttentionSaved();
+        var (o, st, zt) = AdditiveAttention.CausalForward(q, k, v, 0.3, s0, z0, save: saved);
+        Assert.That(saved.Count, Is.EqualTo(dev.Kind == DeviceKind.Cuda ? 4 : 0), "CUDA keeps k̄, G, flags, states; the CPU nothing");
+        var (o2, st2, zt2) = AdditiveAttention.CausalForward(q, k, v, 0.3, s0, z0);
+        Assert.That(o.ToDoubleArray(), Is.EqualTo(o2.ToDoubleArray()), "o");
+        Assert.That(st.ToDoubleArray(), Is.EqualTo(st2.ToDoubleArray()), "S_T");
+        Assert.That(zt.ToDoubleArray(), Is.EqualTo(zt2.ToDoubleArray()), "Z_T");
+        var a = AdditiveAttention.CausalBackward(q, k, v, 0.3, s0, z0, dO, saved: saved);
+        var b = AdditiveAttention.CausalBackward(q, k, v, 0.3, s0, z0, dO);
+        foreach (var (x, y, what) in new[] { (a.Dq, b.Dq, "dq"), (a.Dk, b.Dk, "dk"), (a.Dv, b.Dv, "dv") })
+            Assert.That(x.ToDoubleArray(), Is.EqualTo(y.ToDoubleArray()), what);
+        if (withState)
+        {
+            Assert.That(a.DS0!.ToDoubleArray(), Is.EqualTo(b.DS0!.ToDoubleArray()), "dS0");
+            Assert.That(a.DZ0!.ToDoubleArray(), Is.EqualTo(b.DZ0!.ToDoubleArray()), "dZ0");
+        }
+    }
+
+    [Test]
+    public void CpuKeepsNothingAndRecomputes([Values(false, true)] bool withState) => SavedEqualsRecomputed(Device.Cpu, DType.Float64, withState, tokensMajor: true);
+
+    [Test]
+    [Category("Cuda")]
+    public void CudaSavedEqualsRecomputed([Values(false, true)] bool withState, [Values(DType.Float32, DType.Float64)] DType dt, [Values] bool tokensMajor) =>
+        SavedEqualsRecomputed(Gpu.Require(), dt, withState, tokensMajor);
+
+    [Test]
+    [Category("Cuda")]
+    public void CudaSavedTensorsOutliveTheScopeUntilDisposed()
+    {
+        var dev = Gpu.Require();
+        using var saved = new AttentionSaved();
+        long before;
+        using (var s = DisposalScope.Begin())
+        {
+            var q = Reference.Randn([1, 2, 70, 8], DType.Float32, 611).To(dev);
+            var v = Reference.Randn([1, 2, 70, 8], DType.Float32, 612).To(dev);
+            AdditiveAttention.CausalForward(q, q, v, 1.0, save: saved);
+            before = MemoryStats.LiveTensors;
+        }
+        Assert.That(saved.Get("nothing"), Is.Null, "another call's key finds nothing");
+        long kept = MemoryStats.LiveTensors;
+        saved.Dispose();
+        Assert.That(MemoryStats.LiveTensors, Is.EqualTo(kept - 4), "k̄, G, flags and states are freed by Dispose");
+        Assert.That(before, Is.GreaterThan(kept), "the scope freed its own tensors but not the kept ones");
+    }
+}
