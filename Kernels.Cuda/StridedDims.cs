@@ -17,12 +17,26 @@ internal unsafe struct StridedDims
     public fixed long Size[MaxDims];
     public fixed long Stride[MaxOperands * MaxDims];
 
-    /// <summary>Collapses <paramref name="shape"/> with the strides of each operand; throws naming the op when too many axes remain.</summary>
+    /// <summary>
+    /// Collapses <paramref name="shape"/> with the strides of each operand (the last one is the output); throws naming the op
+    /// when too many axes remain. The axes are first put in the output's memory order (largest stride first; elementwise
+    /// work may visit elements in any order), so operands that share a permuted dense layout (heads split from a projection)
+    /// merge into one axis like contiguous ones.
+    /// </summary>
     public static StridedDims Build(string op, ReadOnlySpan<int> shape, params ReadOnlySpan<long[]> strides)
     {
+        var outStrides = strides[^1];
+        Span<int> order = stackalloc int[shape.Length];
+        for (int i = 0; i < order.Length; i++)
+        {
+            // Stable insertion by descending |output stride|.
+            int j = i;
+            for (; j > 0 && Math.Abs(outStrides[order[j - 1]]) < Math.Abs(outStrides[i]); j--) order[j] = order[j - 1];
+            order[j] = i;
+        }
         var d = new StridedDims();
         int r = 0;
-        for (int i = 0; i < shape.Length; i++)
+        foreach (int i in order)
         {
             if (shape[i] == 1) continue;
             if (r > 0)
