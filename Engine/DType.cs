@@ -32,6 +32,9 @@ public static class DTypeInfo
     /// <summary>True for float32, float64 and bfloat16.</summary>
     public static bool IsFloating(this DType t) => t is DType.Float32 or DType.Float64 or DType.BFloat16;
 
+    /// <summary>The dtype kernels compute and accumulate in for tensors of this dtype: float32 for bfloat16 storage, else itself.</summary>
+    public static DType Accumulation(this DType t) => t == DType.BFloat16 ? DType.Float32 : t;
+
     /// <summary>Lower-case name as used in files and messages.</summary>
     public static string Name(this DType t) => t switch
     {

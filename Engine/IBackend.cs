@@ -136,7 +136,7 @@ public interface IBackend
     void Gather(Tensor x, Tensor idx, Tensor y);
     /// <summary><c>y[o, idx[o, j, i], i] += src[o, j, i]</c> (torch.scatter_add_).</summary>
     void ScatterAdd(Tensor y, Tensor idx, Tensor src);
-    /// <summary>Per-row cross-entropy of logits [N, C] with int64 targets [N]; rows whose target is ignoreIndex give 0. Writes loss [N] and logsumexp [N].</summary>
+    /// <summary>Per-row cross-entropy of logits [N, C] with int64 targets [N]; rows whose target is ignoreIndex give 0. Writes loss [N] and logsumexp [N] (in the logits' accumulation dtype: float32 for bfloat16).</summary>
     void CrossEntropy(Tensor logits, Tensor targets, long ignoreIndex, Tensor loss, Tensor lse);
     /// <summary><c>dlogits = (softmax − onehot) · dloss[row]</c>, zero for ignored rows.</summary>
     void CrossEntropyBackward(Tensor logits, Tensor targets, long ignoreIndex, Tensor lse, Tensor dloss, Tensor dlogits);

@@ -59,13 +59,14 @@ public sealed partial class Tensor
     }
 
     /// <summary>Per-row cross-entropy (0 where the target is the ignore index) and the row log-sum-exp.</summary>
+    /// <remarks>The log-sum-exp is in the logits' <see cref="DTypeInfo.Accumulation"/> dtype (float32 for bfloat16 logits).</remarks>
     public static (Tensor Loss, Tensor Lse) CrossEntropyRows(Tensor logits, Tensor targets, long ignoreIndex = -100)
     {
         CheckTargets("cross_entropy", logits, targets);
         using var l = logits.Contiguous();
         using var t = targets.Contiguous();
         var loss = Empty([logits.Size(0)], logits.DType, logits.Device);
-        var lse = Empty([logits.Size(0)], logits.DType, logits.Device);
+        var lse = Empty([logits.Size(0)], logits.DType.Accumulation(), logits.Device); // read back by the backward: kept in float32 for bfloat16
         logits.Backend.CrossEntropy(l, t, ignoreIndex, loss, lse);
         return (loss, lse);
     }

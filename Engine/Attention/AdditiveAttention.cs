@@ -54,19 +54,16 @@ public static class AdditiveAttention
     }
     private static Tensor Flat2(Tensor t) { using var c = t.Contiguous(); return c.View(-1, t.Size(2)); }
 
-    /// <summary>The dtype the kernels compute in: float32 for bfloat16 storage (converted on the way in and out), else the tensor's.</summary>
-    public static DType ComputeType(DType storage) => storage == DType.BFloat16 ? DType.Float32 : storage;
-
     /// <summary>
     /// q, k and v as the kernels read them, views where they already are: without MD-LRPE q and k in q's
     /// <see cref="HeadLayout"/> and v in its own (no head copies around a projection), with it all heads-major; in
-    /// <see cref="ComputeType"/>. Passing the result to <see cref="CausalForward"/> / <see cref="CausalBackward"/> copies nothing again.
+    /// <see cref="DTypeInfo.Accumulation"/> (bfloat16 operands are converted on the way in and out). Passing the result to <see cref="CausalForward"/> / <see cref="CausalBackward"/> copies nothing again.
     /// </summary>
     public static (Tensor Q, Tensor K, Tensor V) Pack(Tensor q, Tensor k, Tensor v, Tensor? angles = null)
     {
         var kl = angles == null ? HeadLayouts.Common(q) : HeadLayout.HeadsMajor;
         var vl = angles == null ? HeadLayouts.Common(v) : HeadLayout.HeadsMajor;
-        var dt = ComputeType(q.DType);
+        var dt = q.DType.Accumulation();
         return (HeadLayouts.In(q, kl, dt), HeadLayouts.In(k, kl, dt), HeadLayouts.In(v, vl, dt));
     }
 

@@ -2,7 +2,8 @@
 // argmin, logsumexp), softmax / log-softmax forward and backward, cumulative sum and running-max
 // log-cum-sum-exp, cross-entropy forward and backward. One block of ROW_BLOCK threads per row
 // (grid-stride over rows) unless stated. Storage S (float, double, bfloat16) with compute C (S itself; float for
-// bfloat16): every sum, maximum and log-sum-exp is taken in C, outputs are rounded to S once.
+// bfloat16): every sum, maximum and log-sum-exp is taken in C, outputs are rounded to S once (the cross-entropy's
+// per-row log-sum-exp, which its backward reads, stays in C).
 typedef long long i64;
 typedef unsigned long long u64;
 
@@ -199,7 +200,7 @@ template <typename S, typename C = S> __device__ void cumulative(const S* x, S* 
 
 // Loss and logsumexp per row; a target outside [0, n) that is not ignore_index records the lowest
 // such row in *bad_row (host checks) and gives NaN.
-template <typename S, typename C = S> __device__ void cross_entropy(const S* logits, const i64* targets, i64 rows, i64 n, i64 ignore, S* loss, S* lse, u64* bad_row)
+template <typename S, typename C = S> __device__ void cross_entropy(const S* logits, const i64* targets, i64 rows, i64 n, i64 ignore, S* loss, C* lse, u64* bad_row)
 {
     __shared__ C sh[ROW_BLOCK];
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
@@ -207,7 +208,7 @@ template <typename S, typename C = S> __device__ void cross_entropy(const S* log
         const S* xr = logits + r * n;
         C l = row_logsumexp(xr, n, sh);
         if (threadIdx.x != 0) continue;
-        lse[r] = narrow<S>(l);
+        lse[r] = l;
         i64 t = targets[r];
         if (t == ignore) loss[r] = narrow<S>(C(0));
         else if (t < 0 || t >= n) { loss[r] = narrow<S>((C)QNAN); atomicMin(bad_row, (u64)r); }
@@ -215,7 +216,7 @@ template <typename S, typename C = S> __device__ void cross_entropy(const S* log
     }
 }
 
-template <typename S, typename C = S> __device__ void cross_entropy_bwd(const S* logits, const i64* targets, i64 rows, i64 n, i64 ignore, const S* lse, const S* dloss, S* dlogits)
+template <typename S, typename C = S> __device__ void cross_entropy_bwd(const S* logits, const i64* targets, i64 rows, i64 n, i64 ignore, const C* lse, const S* dloss, S* dlogits)
 {
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
@@ -227,7 +228,7 @@ template <typename S, typename C = S> __device__ void cross_entropy_bwd(const S*
             for (i64 i = threadIdx.x; i < n; i += blockDim.x) dr[i] = narrow<S>(C(0));
             continue;
         }
-        C g = widen(dloss[r]), l = widen(lse[r]);
+        C g = widen(dloss[r]), l = lse[r];
         for (i64 i = threadIdx.x; i < n; i += blockDim.x)
             dr[i] = narrow<S>(f_exp(widen(xr[i]) - l) * g - (i == t ? g : C(0)));
     }
@@ -238,9 +239,9 @@ template <typename S, typename C = S> __device__ void cross_entropy_bwd(const S*
     extern "C" __global__ void softmax_##SN(const S* x, S* y, i64 rows, i64 n, i64 log_) { softmax<S, C>(x, y, rows, n, log_); } \
     extern "C" __global__ void softmax_bwd_##SN(const S* y, const S* dy, S* dx, i64 rows, i64 n, i64 log_) { softmax_bwd<S, C>(y, dy, dx, rows, n, log_); } \
     extern "C" __global__ void cumulative_##SN(const S* x, S* y, i64 rows, i64 n, i64 lse) { cumulative<S, C>(x, y, rows, n, lse); } \
-    extern "C" __global__ void cross_entropy_##SN(const S* logits, const i64* targets, i64 rows, i64 n, i64 ignore, S* loss, S* lse, u64* bad) \
+    extern "C" __global__ void cross_entropy_##SN(const S* logits, const i64* targets, i64 rows, i64 n, i64 ignore, S* loss, C* lse, u64* bad) \
     { cross_entropy<S, C>(logits, targets, rows, n, ignore, loss, lse, bad); } \
-    extern "C" __global__ void cross_entropy_bwd_##SN(const S* logits, const i64* targets, i64 rows, i64 n, i64 ignore, const S* lse, const S* dloss, S* dlogits) \
+    extern "C" __global__ void cross_entropy_bwd_##SN(const S* logits, const i64* targets, i64 rows, i64 n, i64 ignore, const C* lse, const S* dloss, S* dlogits) \
     { cross_entropy_bwd<S, C>(logits, targets, rows, n, ignore, lse, dloss, dlogits); }
 
 ROWS(f32, float, float)
