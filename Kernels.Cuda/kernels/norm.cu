@@ -1,7 +1,7 @@
 // RMSNorm and LayerNorm over the rows of a contiguous [rows, n] view, forward and backward, and LightNet's output
 // gate RMSNorm(x)·w·SiLU(u) fused into one row pass.
-// Row statistics: one block of NORM_BLOCK threads per row. Weight/bias gradients: per-chunk column
-// partial sums (norm_dw_partial) followed by a fixed-order sum over chunks (colsum), so results are
+// Row statistics: one block per row (RMSNorm rows that fit are held in registers, see the register path). Weight/bias
+// gradients: per-chunk column partial sums (norm_dw_partial) followed by a fixed-order sum over chunks (colsum), so results are
 // deterministic. Storage S (float, double, bfloat16; x, weights, gradients and row statistics alike) with compute C
 // (S itself; float for bfloat16): row sums and the weight-gradient partial sums are taken in C.
 typedef long long i64;
@@ -37,6 +37,51 @@ template <typename T> __device__ T block_sum(T v, T* sh)
     return r;
 }
 
+// Register path: a row whose n is a whole number of 16-byte vectors, at most one per thread of the block (the host
+// launches up to 1024 threads for such rows), with every pointer 16-byte aligned, is read once into registers, one
+// vector per thread, with 16-byte loads and stores. Other rows take the loops over NORM_BLOCK threads.
+// 16 bytes of storage (4 float, 2 double, 8 bfloat16).
+template <typename S> struct __align__(16) Vec
+{
+    static const int N = 16 / sizeof(S);
+    S s[N];
+};
+
+__device__ __forceinline__ bool aligned16(const void* p) { return ((unsigned long long)p & 15) == 0; }
+
+// True when a row of n values fits the register path and every pointer (null counts as aligned) is 16-byte aligned.
+template <typename S> __device__ __forceinline__ bool in_registers(i64 n, const void* a, const void* b, const void* c, const void* d, const void* e = 0,
+    const void* f = 0, const void* g = 0)
+{
+    const int N = Vec<S>::N;
+    return n % N == 0 && n <= (i64)blockDim.x * N && aligned16(a) && aligned16(b) && aligned16(c) && aligned16(d) && aligned16(e) && aligned16(f)
+        && aligned16(g);
+}
+
+// Sum over the block for the register path: a butterfly within each warp, then the warp totals in warp order (every
+// thread gets the same value; fixed order, so deterministic).
+template <typename T> __device__ T block_sum_warps(T v, T* sh)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if ((threadIdx.x & 31) == 0) sh[threadIdx.x >> 5] = v;
+    __syncthreads();
+    T r = sh[0];
+    for (int k = 1; k < (int)(blockDim.x >> 5); k++) r += sh[k];
+    __syncthreads();
+    return r;
+}
+
+// Loads this thread's vector of row xr (vector threadIdx.x, when the row has one) into c and returns its Σ x².
+template <typename S, typename C> __device__ __forceinline__ C load_row_squares(const S* xr, i64 nv, Vec<S>& c)
+{
+    C ss = C(0);
+    if (threadIdx.x >= nv) return ss;
+    c = ((const Vec<S>*)xr)[threadIdx.x];
+#pragma unroll
+    for (int e = 0; e < Vec<S>::N; e++) { C v = widen(c.s[e]); ss += v * v; }
+    return ss;
+}
+
 // 1 / sqrt(mean(x²) + eps) of one row (the whole block), also stored in *rstd.
 template <typename S, typename C> __device__ C row_rstd(const S* xr, i64 n, double eps, C* sh, S* rstd)
 {
@@ -51,6 +96,26 @@ template <typename S, typename C> __device__ C row_rstd(const S* xr, i64 n, doub
 template <typename S, typename C = S> __device__ void rmsnorm(const S* x, const S* w, double eps, S* y, S* rstd, i64 rows, i64 n)
 {
     __shared__ C sh[NORM_BLOCK];
+    if (in_registers<S>(n, x, w, y, 0))
+    {
+        const int N = Vec<S>::N;
+        i64 nv = n / N, j = threadIdx.x;
+        for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
+        {
+            Vec<S> xc;
+            C rs = (C)(1.0 / sqrt((double)block_sum_warps(load_row_squares<S, C>(x + r * n, nv, xc), sh) / (double)n + eps));
+            if (threadIdx.x == 0) rstd[r] = narrow<S>(rs);
+            if (j < nv)
+            {
+                Vec<S> o, wv;
+                if (w) wv = ((const Vec<S>*)w)[j];
+#pragma unroll
+                for (int e = 0; e < N; e++) o.s[e] = narrow<S>(w ? widen(xc.s[e]) * rs * widen(wv.s[e]) : widen(xc.s[e]) * rs);
+                ((Vec<S>*)(y + r * n))[j] = o;
+            }
+        }
+        return;
+    }
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
         const S* xr = x + r * n;
@@ -64,6 +129,38 @@ template <typename S, typename C = S> __device__ void rmsnorm(const S* x, const 
 template <typename S, typename C = S> __device__ void rmsnorm_bwd(const S* x, const S* w, const S* rstd, const S* dy, S* dx, i64 rows, i64 n)
 {
     __shared__ C sh[NORM_BLOCK];
+    if (in_registers<S>(n, x, w, dy, dx))
+    {
+        const int N = Vec<S>::N;
+        i64 nv = n / N, j = threadIdx.x;
+        for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
+        {
+            Vec<S> xc, gc;
+            C rs = widen(rstd[r]);
+            C dot = C(0);
+            if (j < nv)
+            {
+                xc = ((const Vec<S>*)(x + r * n))[j];
+                gc = ((const Vec<S>*)(dy + r * n))[j];
+                Vec<S> wv;
+                if (w) wv = ((const Vec<S>*)w)[j];
+#pragma unroll
+                for (int e = 0; e < N; e++) dot += widen(xc.s[e]) * (w ? widen(gc.s[e]) * widen(wv.s[e]) : widen(gc.s[e]));
+            }
+            dot = block_sum_warps(dot, sh) / (C)n;
+            C c = -dot * rs * rs * rs;
+            if (j < nv)
+            {
+                Vec<S> o, wv;
+                if (w) wv = ((const Vec<S>*)w)[j];
+#pragma unroll
+                for (int e = 0; e < N; e++)
+                    o.s[e] = narrow<S>((w ? widen(gc.s[e]) * widen(wv.s[e]) : widen(gc.s[e])) * rs + widen(xc.s[e]) * c);
+                ((Vec<S>*)(dx + r * n))[j] = o;
+            }
+        }
+        return;
+    }
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
         const S* xr = x + r * n;
@@ -109,6 +206,26 @@ template <typename T> __device__ __forceinline__ T sigm(T v) { return T(1) / (T(
 template <typename S, typename C = S> __device__ void rmsnorm_gate(const S* x, const S* w, const S* u, double eps, S* y, S* rstd, i64 rows, i64 n)
 {
     __shared__ C sh[NORM_BLOCK];
+    if (in_registers<S>(n, x, w, u, y))
+    {
+        const int N = Vec<S>::N;
+        i64 nv = n / N, j = threadIdx.x;
+        for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
+        {
+            Vec<S> xc;
+            C rs = (C)(1.0 / sqrt((double)block_sum_warps(load_row_squares<S, C>(x + r * n, nv, xc), sh) / (double)n + eps));
+            if (threadIdx.x == 0) rstd[r] = narrow<S>(rs);
+            if (j < nv)
+            {
+                Vec<S> o, wv = ((const Vec<S>*)w)[j], uv = ((const Vec<S>*)(u + r * n))[j];
+#pragma unroll
+                for (int e = 0; e < N; e++)
+                    o.s[e] = narrow<S>(widen(xc.s[e]) * rs * widen(wv.s[e]) * (widen(uv.s[e]) * sigm(widen(uv.s[e]))));
+                ((Vec<S>*)(y + r * n))[j] = o;
+            }
+        }
+        return;
+    }
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
         const S* xr = x + r * n;
@@ -124,6 +241,44 @@ template <typename S, typename C = S> __device__ void rmsnorm_gate(const S* x, c
 template <typename S, typename C = S> __device__ void rmsnorm_gate_bwd(const S* x, const S* w, const S* u, const S* rstd, const S* dy, S* dx, S* du, S* ga, i64 rows, i64 n)
 {
     __shared__ C sh[NORM_BLOCK];
+    if (in_registers<S>(n, x, w, u, dy, dx, du, ga))
+    {
+        const int N = Vec<S>::N;
+        i64 nv = n / N, j = threadIdx.x;
+        for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
+        {
+            Vec<S> xc, gac;
+            C rs = widen(rstd[r]);
+            C dot = C(0);
+            if (j < nv)
+            {
+                xc = ((const Vec<S>*)(x + r * n))[j];
+                Vec<S> wv = ((const Vec<S>*)w)[j], uv = ((const Vec<S>*)(u + r * n))[j], gv = ((const Vec<S>*)(dy + r * n))[j], duv;
+#pragma unroll
+                for (int e = 0; e < N; e++)
+                {
+                    C ui = widen(uv.s[e]), gi = widen(gv.s[e]), xi = widen(xc.s[e]), wi = widen(wv.s[e]);
+                    C sg = sigm(ui);
+                    C gai = gi * (ui * sg);
+                    gac.s[e] = narrow<S>(gai);
+                    duv.s[e] = narrow<S>(gi * (xi * rs * wi) * sg * (C(1) + ui * (C(1) - sg)));
+                    dot += xi * (gai * wi);
+                }
+                ((Vec<S>*)(ga + r * n))[j] = gac;
+                ((Vec<S>*)(du + r * n))[j] = duv;
+            }
+            dot = block_sum_warps(dot, sh) / (C)n;
+            C c = -dot * rs * rs * rs;
+            if (j < nv)
+            {
+                Vec<S> o, wv = ((const Vec<S>*)w)[j];
+#pragma unroll
+                for (int e = 0; e < N; e++) o.s[e] = narrow<S>(widen(gac.s[e]) * widen(wv.s[e]) * rs + widen(xc.s[e]) * c);
+                ((Vec<S>*)(dx + r * n))[j] = o;
+            }
+        }
+        return;
+    }
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
     {
         const S* xr = x + r * n;

@@ -1,6 +1,7 @@
 // Elementwise functions of one argument and their derivatives (LightNet UnaryOp order), and the fused SwiGLU
-// product SiLU(gate)·up with its backward. Contiguous operands; one grid-stride loop per launch. Storage S (float,
-// double, bfloat16) with compute C (S itself; float for bfloat16).
+// product SiLU(gate)·up with its backward. Contiguous operands; one grid-stride loop per launch over 16-byte vectors
+// (scalar tail, scalar loop for unaligned views). Storage S (float, double, bfloat16) with compute C (S itself; float
+// for bfloat16).
 typedef long long i64;
 
 // bfloat16 storage (raw bits) with float32 compute: widen on load, narrow with round-to-nearest-even on store (NaN
@@ -77,35 +78,90 @@ template <typename T> __device__ T unary_grad(int op, T x, T y, T g)
     return g;
 }
 
+// 16 bytes of storage (4 float, 2 double, 8 bfloat16): the unit of the vectorised loads and stores.
+template <typename S> struct __align__(16) Vec
+{
+    static const int N = 16 / sizeof(S);
+    S s[N];
+};
+
+__device__ __forceinline__ bool aligned16(const void* p) { return ((unsigned long long)p & 15) == 0; }
+
+// Applies f(i, in, out) to the n elements of I inputs and O outputs, all contiguous: 16-byte vectors while every pointer
+// is 16-byte aligned (a view's offset can make it unaligned: then elements one by one), the scalar loop for the tail.
+// f gets the I stored input values of element i and writes its O stored results.
+template <typename S, int I, int O, typename F> __device__ __forceinline__ void map(const S* const (&in)[I], S* const (&out)[O], i64 n, F f)
+{
+    const int N = Vec<S>::N;
+    bool vec = true;
+    for (int k = 0; k < I; k++) vec = vec && aligned16(in[k]);
+    for (int k = 0; k < O; k++) vec = vec && aligned16(out[k]);
+    i64 tid = blockIdx.x * (i64)blockDim.x + threadIdx.x, stride = (i64)gridDim.x * blockDim.x;
+    i64 nv = vec ? n / N : 0;
+    for (i64 j = tid; j < nv; j += stride)
+    {
+        Vec<S> a[I], r[O];
+#pragma unroll
+        for (int k = 0; k < I; k++) a[k] = ((const Vec<S>*)in[k])[j];
+#pragma unroll
+        for (int e = 0; e < N; e++)
+        {
+            S x[I], y[O];
+#pragma unroll
+            for (int k = 0; k < I; k++) x[k] = a[k].s[e];
+            f(x, y);
+#pragma unroll
+            for (int k = 0; k < O; k++) r[k].s[e] = y[k];
+        }
+#pragma unroll
+        for (int k = 0; k < O; k++) ((Vec<S>*)out[k])[j] = r[k];
+    }
+    for (i64 i = nv * N + tid; i < n; i += stride)
+    {
+        S x[I], y[O];
+#pragma unroll
+        for (int k = 0; k < I; k++) x[k] = in[k][i];
+        f(x, y);
+#pragma unroll
+        for (int k = 0; k < O; k++) out[k][i] = y[k];
+    }
+}
+
 template <typename S, typename C = S> __device__ void unary(const S* x, S* y, i64 n, i64 op)
 {
-    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
-        y[i] = narrow<S>(unary_value<C>((int)op, widen(x[i])));
+    const S* in[1] = { x };
+    S* out[1] = { y };
+    map<S>(in, out, n, [op](const S* v, S* r) { r[0] = narrow<S>(unary_value<C>((int)op, widen(v[0]))); });
 }
 
 template <typename S, typename C = S> __device__ void unary_bwd(const S* x, const S* y, const S* dy, S* dx, i64 n, i64 op)
 {
-    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
-        dx[i] = narrow<S>(unary_grad<C>((int)op, widen(x[i]), widen(y[i]), widen(dy[i])));
+    const S* in[3] = { x, y, dy };
+    S* out[1] = { dx };
+    map<S>(in, out, n, [op](const S* v, S* r) { r[0] = narrow<S>(unary_grad<C>((int)op, widen(v[0]), widen(v[1]), widen(v[2]))); });
 }
 
 template <typename S, typename C = S> __device__ void swiglu(const S* a, const S* b, S* y, i64 n)
 {
-    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
+    const S* in[2] = { a, b };
+    S* out[1] = { y };
+    map<S>(in, out, n, [](const S* v, S* r)
     {
-        C x = widen(a[i]);
-        y[i] = narrow<S>(x * sigmoid(x) * widen(b[i]));
-    }
+        C x = widen(v[0]);
+        r[0] = narrow<S>(x * sigmoid(x) * widen(v[1]));
+    });
 }
 
 template <typename S, typename C = S> __device__ void swiglu_bwd(const S* a, const S* b, const S* dy, S* da, S* db, i64 n)
 {
-    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
+    const S* in[3] = { a, b, dy };
+    S* out[2] = { da, db };
+    map<S>(in, out, n, [](const S* v, S* r)
     {
-        C x = widen(a[i]), s = sigmoid(x), g = widen(dy[i]);
-        db[i] = narrow<S>(g * (x * s));
-        da[i] = narrow<S>(g * widen(b[i]) * s * (C(1) + x * (C(1) - s)));
-    }
+        C x = widen(v[0]), s = sigmoid(x), g = widen(v[2]);
+        r[1] = narrow<S>(g * (x * s));
+        r[0] = narrow<S>(g * widen(v[1]) * s * (C(1) + x * (C(1) - s)));
+    });
 }
 
 #define UNARY(SN, S, C) \
