@@ -1,13 +1,12 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace LightNet.Cpu;
 
 /// <summary>
 /// float32 e^x and the ops built on it (sigmoid, SiLU and its derivative, SwiGLU, softmax's shifted exp-and-sum) at memory
 /// speed: x = (8k + j)·ln2/8 + r with |r| ≤ ln2/16 (Cody–Waite), 2^(j/8) from an 8-entry register table, a cubic for e^r and
-/// 2^k added to the exponent bits; AVX2 + FMA, two vectors per iteration. Lanes below −104 give exactly +0 in the vector
+/// 2^k added to the exponent bits; two vectors per iteration, 16 lanes each with AVX-512 and 8 with AVX2 + FMA (one generic body,
+/// <see cref="IFloatVector{TV}"/>). Lanes below −104 give exactly +0 in the vector
 /// path; lanes in the subnormal band [−104, −86.5), above 88 (overflow) or NaN are recomputed one by one with
 /// <see cref="MathF.Exp"/> in an out-of-line routine (one range test per pair of vectors on the hot path), so those follow the
 /// scalar definition exactly. The tail of a span runs as padded vectors: an element's value never depends on its
@@ -15,10 +14,8 @@ namespace LightNet.Cpu;
 /// </summary>
 internal static unsafe class FastExp
 {
-    private const int W = 8;
-
-    /// <summary>The vector path needs AVX2 (the table permute) and FMA; otherwise every element takes the scalar definition.</summary>
-    private static bool Vectorised => Avx2.IsSupported && Fma.IsSupported;
+    /// <summary>The widest vector the machine runs natively: 16 lanes with AVX-512, 8 with AVX2 + FMA; otherwise every element takes the scalar definition.</summary>
+    private static readonly int Width = F16.Supported ? 16 : F8.Supported ? 8 : 1;
 
     private const float Lo = -86.5f, Hi = 88f;
 
@@ -28,36 +25,34 @@ internal static unsafe class FastExp
     /// <summary>
     /// e^x for x already known to lie in [Lo, Hi] in every lane. With n = round(8x·log2e) = 8k + j (j ∈ 0..7) and
     /// r = x − n·ln2/8 (|r| ≤ ln2/16): e^x = 2^k · 2^(j/8) · e^r. 2^(j/8) comes from an 8-entry table in one register
-    /// (vpermps reads the low three bits of the index), e^r ≈ 1 + r + c2·r² + c3·r³ (minimax relative error 2.6e-8 on
+    /// (a permute reads the low bits of the index), e^r ≈ 1 + r + c2·r² + c3·r³ (minimax relative error 2.6e-8 on
     /// |r| ≤ ln2/16), and 2^k is added to the exponent bits: 7 multiply/FMA operations per vector.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Core(Vector256<float> x)
+    private static TV Core<TV>(TV x) where TV : struct, IFloatVector<TV>
     {
         // t = 8x·log2e + 1.5·2²³ rounds n into t's low mantissa bits in the same (fused) operation.
-        var magic = Vector256.Create(12582912f);
-        var t = Vector256.FusedMultiplyAdd(x, Vector256.Create(Log2E8), magic);
+        var magic = TV.Splat(12582912f);
+        var t = TV.Fma(x, TV.Splat(Log2E8), magic);
         var n = t - magic;
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi8), x);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo8), r);
-        var ti = t.AsInt32();
-        var table = Vector256.Create(1f, 1.09050773f, 1.18920712f, 1.29683955f, 1.41421356f, 1.54221083f, 1.68179283f, 1.83400809f);
-        var tj = Avx2.PermuteVar8x32(table, ti);
-        var q = Vector256.FusedMultiplyAdd(Vector256.Create(1.666685939e-1f), r, Vector256.Create(5.000644922e-1f));
-        q = Vector256.FusedMultiplyAdd(q, r, Vector256<float>.One);
-        var p = Vector256.FusedMultiplyAdd(tj * r, q, tj);
+        var r = TV.Fma(n, TV.Splat(-Ln2Hi8), x);
+        r = TV.Fma(n, TV.Splat(-Ln2Lo8), r);
+        var table = TV.Table8(1f, 1.09050773f, 1.18920712f, 1.29683955f, 1.41421356f, 1.54221083f, 1.68179283f, 1.83400809f);
+        var tj = TV.Lookup8(table, t);
+        var q = TV.Fma(TV.Splat(1.666685939e-1f), r, TV.Splat(5.000644922e-1f));
+        q = TV.Fma(q, r, TV.Splat(1f));
+        var p = TV.Fma(tj * r, q, tj);
         // (t's bits << 20) = n << 20 (the magic constant's low 12 bits are 0); masking off j leaves k in the exponent field.
-        return (p.AsInt32() + ((ti << 20) & Vector256.Create(unchecked((int)0xFF800000)))).AsSingle();
+        return TV.AddShiftedBits(p, t, 20, unchecked((int)0xFF800000));
     }
 
     /// <summary>All lanes of both vectors within [Lo, Hi] (false for NaN and ±∞): one distance test per vector, one branch.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool InRange(Vector256<float> a, Vector256<float> b)
+    private static bool InRange<TV>(TV a, TV b) where TV : struct, IFloatVector<TV>
     {
-        var mid = Vector256.Create((Lo + Hi) / 2);
-        var half = Vector256.Create((Hi - Lo) / 2);
-        var both = Vector256.LessThanOrEqual(Vector256.Abs(a - mid), half) & Vector256.LessThanOrEqual(Vector256.Abs(b - mid), half);
-        return Vector256.ExtractMostSignificantBits(both) == 0xFF;
+        var mid = TV.Splat((Lo + Hi) / 2);
+        var half = TV.Splat((Hi - Lo) / 2);
+        return TV.All(TV.LessThanOrEqual(TV.Abs(a - mid), half) & TV.LessThanOrEqual(TV.Abs(b - mid), half));
     }
 
     /// <summary>Below this e^x rounds to +0 in float32 (under half the smallest subnormal).</summary>
@@ -66,15 +61,15 @@ internal static unsafe class FastExp
     /// <summary>
     /// e^arg lane by lane for any input: exact +0 below <see cref="Underflow"/>; <paramref name="scalar"/> marks the lanes the
     /// vector formula does not cover (NaN, overflow above Hi, the subnormal band [−104, Lo)), which the caller recomputes one
-    /// by one; lanes in [Lo, Hi] get exactly <see cref="Core"/>'s value, as on the hot path.
+    /// by one; lanes in [Lo, Hi] get exactly <see cref="Core{TV}"/>'s value, as on the hot path.
     /// </summary>
-    private static Vector256<float> ExpLanes(Vector256<float> arg, out Vector256<float> scalar)
+    private static TV ExpLanes<TV>(TV arg, out TV scalar) where TV : struct, IFloatVector<TV>
     {
-        var low = Vector256.LessThan(arg, Vector256.Create(Underflow));
-        var fine = Vector256.LessThanOrEqual(Vector256.Abs(arg - Vector256.Create((Lo + Hi) / 2)), Vector256.Create((Hi - Lo) / 2));
+        var low = TV.LessThan(arg, TV.Splat(Underflow));
+        var fine = TV.LessThanOrEqual(TV.Abs(arg - TV.Splat((Lo + Hi) / 2)), TV.Splat((Hi - Lo) / 2));
         scalar = ~(low | fine);
-        var clamped = Vector256.Min(Vector256.Max(arg, Vector256.Create(Lo)), Vector256.Create(Hi)); // NaN lanes: patched
-        return Vector256.ConditionalSelect(low, Vector256<float>.Zero, Core(clamped));
+        var clamped = TV.Min(TV.Max(arg, TV.Splat(Lo)), TV.Splat(Hi)); // NaN lanes: patched
+        return TV.Select(low, TV.Splat(0f), Core(clamped));
     }
 
     /// <summary>σ(x) in the form that cannot overflow: e^x / (1 + e^x) for negative x.</summary>
@@ -92,26 +87,26 @@ internal static unsafe class FastExp
         static abstract bool Negate { get; }
         /// <summary>True when the op reads the second input g.</summary>
         static abstract bool Binary { get; }
-        static abstract Vector256<float> Vec(Vector256<float> x, Vector256<float> e, Vector256<float> g);
+        static abstract TV Vec<TV>(TV x, TV e, TV g) where TV : struct, IFloatVector<TV>;
         static abstract float Scalar(float x, float g);
     }
 
     /// <summary>How a result vector is written (a type parameter, so the loop has no branch on it).</summary>
     private interface IStore
     {
-        static abstract void Store(Vector256<float> v, float* p);
+        static abstract void Store<TV>(TV v, float* p) where TV : struct, IFloatVector<TV>;
     }
 
     /// <summary>Ordinary stores.</summary>
     private struct Cached : IStore
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> v, float* p) => Vector256.Store(v, p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store<TV>(TV v, float* p) where TV : struct, IFloatVector<TV> => TV.Store(v, p);
     }
 
-    /// <summary>Non-temporal stores (32-byte aligned destination): no read-for-ownership of lines nothing will read soon.</summary>
+    /// <summary>Non-temporal stores (destination aligned to the vector): no read-for-ownership of lines nothing will read soon.</summary>
     private struct Streamed : IStore
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> v, float* p) => Vector256.StoreAlignedNonTemporal(v, p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store<TV>(TV v, float* p) where TV : struct, IFloatVector<TV> => TV.StoreStreaming(v, p);
     }
 
     /// <summary>
@@ -120,62 +115,66 @@ internal static unsafe class FastExp
     /// </summary>
     private static void Map<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> y, bool streaming) where TOp : struct, IOp
     {
-        int n = x.Length;
         fixed (float* px = x, pg = g, py = y)
         {
-            if (!Vectorised)
-            {
-                for (int i = 0; i < n; i++) py[i] = TOp.Scalar(px[i], TOp.Binary ? pg[i] : 0f);
-                return;
-            }
-            int full = n & -(2 * W);
-            if (streaming && ((nint)py & 31) == 0) Body<TOp, Streamed>(px, pg, py, full);
-            else Body<TOp, Cached>(px, pg, py, full);
-            if (full == n) return;
-            // The rest (under two vectors) zero-padded: an element's value does not depend on where it sits.
-            float* tx = stackalloc float[2 * W], tg = stackalloc float[2 * W], ty = stackalloc float[2 * W];
-            new Span<float>(tx, 2 * W).Clear();
-            new Span<float>(tg, 2 * W).Clear();
-            x[full..].CopyTo(new Span<float>(tx, 2 * W));
-            if (TOp.Binary) g[full..].CopyTo(new Span<float>(tg, 2 * W));
-            Body<TOp, Cached>(tx, tg, ty, 2 * W);
-            new ReadOnlySpan<float>(ty, n - full).CopyTo(y[full..]);
+            if (Width == 16) Map<TOp, F16>(px, pg, py, x.Length, streaming);
+            else if (Width == 8) Map<TOp, F8>(px, pg, py, x.Length, streaming);
+            else
+                for (int i = 0; i < x.Length; i++) py[i] = TOp.Scalar(px[i], TOp.Binary ? pg[i] : 0f);
         }
     }
 
-    /// <summary>The vector loop over n elements (a multiple of two vectors); a pair with a lane out of range goes to <see cref="Patch{TOp}"/>.</summary>
-    private static void Body<TOp, TStore>(float* x, float* g, float* y, int n) where TOp : struct, IOp where TStore : struct, IStore
+    private static void Map<TOp, TV>(float* px, float* pg, float* py, int n, bool streaming) where TOp : struct, IOp where TV : struct, IFloatVector<TV>
     {
-        for (int i = 0; i < n; i += 2 * W)
+        int w = TV.Count;
+        int full = n / (2 * w) * (2 * w);
+        if (streaming && ((nint)py & (4 * w - 1)) == 0) Body<TOp, TV, Streamed>(px, pg, py, full);
+        else Body<TOp, TV, Cached>(px, pg, py, full);
+        if (full == n) return;
+        // The rest (under two vectors) zero-padded: an element's value does not depend on where it sits.
+        float* tx = stackalloc float[2 * w], tg = stackalloc float[2 * w], ty = stackalloc float[2 * w];
+        new Span<float>(tx, 2 * w).Clear();
+        new Span<float>(tg, 2 * w).Clear();
+        new ReadOnlySpan<float>(px + full, n - full).CopyTo(new Span<float>(tx, 2 * w));
+        if (TOp.Binary) new ReadOnlySpan<float>(pg + full, n - full).CopyTo(new Span<float>(tg, 2 * w));
+        Body<TOp, TV, Cached>(tx, tg, ty, 2 * w);
+        new ReadOnlySpan<float>(ty, n - full).CopyTo(new Span<float>(py + full, n - full));
+    }
+
+    /// <summary>The vector loop over n elements (a multiple of two vectors); a pair with a lane out of range goes to <see cref="Patch{TOp, TV}"/>.</summary>
+    private static void Body<TOp, TV, TStore>(float* x, float* g, float* y, int n) where TOp : struct, IOp where TV : struct, IFloatVector<TV> where TStore : struct, IStore
+    {
+        int w = TV.Count;
+        for (int i = 0; i < n; i += 2 * w)
         {
-            var v0 = Vector256.Load(x + i);
-            var v1 = Vector256.Load(x + i + W);
+            var v0 = TV.Load(x + i);
+            var v1 = TV.Load(x + i + w);
             var a0 = TOp.Negate ? -v0 : v0;
             var a1 = TOp.Negate ? -v1 : v1;
             if (!InRange(a0, a1))
             {
-                Patch<TOp>(x + i, g + i, y + i);
-                Patch<TOp>(x + i + W, g + i + W, y + i + W);
+                Patch<TOp, TV>(x + i, g + i, y + i);
+                Patch<TOp, TV>(x + i + w, g + i + w, y + i + w);
                 continue;
             }
-            var r0 = TOp.Vec(v0, Core(a0), TOp.Binary ? Vector256.Load(g + i) : default);
-            var r1 = TOp.Vec(v1, Core(a1), TOp.Binary ? Vector256.Load(g + i + W) : default);
+            var r0 = TOp.Vec(v0, Core(a0), TOp.Binary ? TV.Load(g + i) : default);
+            var r1 = TOp.Vec(v1, Core(a1), TOp.Binary ? TV.Load(g + i + w) : default);
             TStore.Store(r0, y + i);
-            TStore.Store(r1, y + i + W);
+            TStore.Store(r1, y + i + w);
         }
     }
 
-    /// <summary>One vector with a lane outside [Lo, Hi], off the hot path: the lanes <see cref="ExpLanes"/> marks take the scalar definition.</summary>
+    /// <summary>One vector with a lane outside [Lo, Hi], off the hot path: the lanes <see cref="ExpLanes{TV}"/> marks take the scalar definition.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Patch<TOp>(float* x, float* g, float* y) where TOp : struct, IOp
+    private static void Patch<TOp, TV>(float* x, float* g, float* y) where TOp : struct, IOp where TV : struct, IFloatVector<TV>
     {
-        var v = Vector256.Load(x);
+        var v = TV.Load(x);
         var e = ExpLanes(TOp.Negate ? -v : v, out var scalar);
-        var r = TOp.Vec(v, e, TOp.Binary ? Vector256.Load(g) : default);
-        if (scalar == Vector256<float>.Zero) { Vector256.Store(r, y); return; }
+        var r = TOp.Vec(v, e, TOp.Binary ? TV.Load(g) : default);
+        if (TV.IsZero(scalar)) { TV.Store(r, y); return; }
         // Lane by lane, reading x and g before writing y (they may alias).
-        for (int l = 0; l < W; l++)
-            y[l] = scalar.GetElement(l) != 0 ? TOp.Scalar(x[l], TOp.Binary ? g[l] : 0f) : r.GetElement(l);
+        for (int l = 0; l < TV.Count; l++)
+            y[l] = TV.Get(scalar, l) != 0 ? TOp.Scalar(x[l], TOp.Binary ? g[l] : 0f) : TV.Get(r, l);
     }
 
     private struct ExpOp : IOp
@@ -183,7 +182,7 @@ internal static unsafe class FastExp
         public static bool Negate => false;
         public static bool Binary => false;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Vec(Vector256<float> x, Vector256<float> e, Vector256<float> g) => e;
+        public static TV Vec<TV>(TV x, TV e, TV g) where TV : struct, IFloatVector<TV> => e;
         public static float Scalar(float x, float g) => MathF.Exp(x);
     }
 
@@ -192,7 +191,7 @@ internal static unsafe class FastExp
         public static bool Negate => true;
         public static bool Binary => false;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Vec(Vector256<float> x, Vector256<float> e, Vector256<float> g) => Vector256<float>.One / (Vector256<float>.One + e);
+        public static TV Vec<TV>(TV x, TV e, TV g) where TV : struct, IFloatVector<TV> => TV.Splat(1f) / (TV.Splat(1f) + e);
         public static float Scalar(float x, float g) => Sig(x);
     }
 
@@ -201,7 +200,7 @@ internal static unsafe class FastExp
         public static bool Negate => true;
         public static bool Binary => false;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Vec(Vector256<float> x, Vector256<float> e, Vector256<float> g) => x / (Vector256<float>.One + e);
+        public static TV Vec<TV>(TV x, TV e, TV g) where TV : struct, IFloatVector<TV> => x / (TV.Splat(1f) + e);
         public static float Scalar(float x, float g) => x * Sig(x);
     }
 
@@ -210,11 +209,12 @@ internal static unsafe class FastExp
         public static bool Negate => true;
         public static bool Binary => true;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Vec(Vector256<float> x, Vector256<float> e, Vector256<float> g)
+        public static TV Vec<TV>(TV x, TV e, TV g) where TV : struct, IFloatVector<TV>
         {
             // 1 − σ(x) = e^−x·σ(x): no cancellation when σ(x) is close to 1.
-            var s = Vector256<float>.One / (Vector256<float>.One + e);
-            return g * s * (Vector256<float>.One + x * (e * s));
+            var one = TV.Splat(1f);
+            var s = one / (one + e);
+            return g * s * (one + x * (e * s));
         }
         public static float Scalar(float x, float g) { float s = Sig(x), rest = x >= 0 ? MathF.Exp(-x) * s : 1f - s; return g * s * (1f + x * rest); }
     }
@@ -224,7 +224,7 @@ internal static unsafe class FastExp
         public static bool Negate => true;
         public static bool Binary => true;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Vec(Vector256<float> x, Vector256<float> e, Vector256<float> g) => x / (Vector256<float>.One + e) * g;
+        public static TV Vec<TV>(TV x, TV e, TV g) where TV : struct, IFloatVector<TV> => x / (TV.Splat(1f) + e) * g;
         public static float Scalar(float x, float g) => x * Sig(x) * g;
     }
 
@@ -237,51 +237,56 @@ internal static unsafe class FastExp
         int n = gate.Length;
         fixed (float* pa = gate, pb = up, pg = dy, pda = dGate, pdb = dUp)
         {
-            if (!Vectorised)
-            {
+            if (Width == 16) SwiGluBackward<F16>(pa, pb, pg, pda, pdb, n);
+            else if (Width == 8) SwiGluBackward<F8>(pa, pb, pg, pda, pdb, n);
+            else
                 for (int i = 0; i < n; i++) ScalarSwiGluBackward(pa[i], pb[i], pg[i], out pda[i], out pdb[i]);
-                return;
-            }
-            int full = n & -W;
-            for (int i = 0; i < full; i += W)
-            {
-                var a = Vector256.Load(pa + i);
-                if (!InRange(-a, -a)) { SwiGluBackwardPatch(pa + i, pb + i, pg + i, pda + i, pdb + i); continue; }
-                SwiGluBackwardVec(a, Core(-a), Vector256.Load(pb + i), Vector256.Load(pg + i), out var ga, out var gb);
-                Vector256.Store(ga, pdb + i);
-                Vector256.Store(gb, pda + i);
-            }
-            if (full == n) return;
-            // The tail as one zero-padded vector, like Map.
-            float* t = stackalloc float[5 * W];
-            new Span<float>(t, 5 * W).Clear();
-            gate[full..].CopyTo(new Span<float>(t, W));
-            up[full..].CopyTo(new Span<float>(t + W, W));
-            dy[full..].CopyTo(new Span<float>(t + 2 * W, W));
-            SwiGluBackwardPatch(t, t + W, t + 2 * W, t + 3 * W, t + 4 * W);
-            new ReadOnlySpan<float>(t + 3 * W, n - full).CopyTo(dGate[full..]);
-            new ReadOnlySpan<float>(t + 4 * W, n - full).CopyTo(dUp[full..]);
         }
     }
 
-    /// <summary>The vector formula of <see cref="SwiGluBackward"/> given e = e^−a.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SwiGluBackwardVec(Vector256<float> a, Vector256<float> e, Vector256<float> b, Vector256<float> g, out Vector256<float> ga, out Vector256<float> gb)
+    private static void SwiGluBackward<TV>(float* pa, float* pb, float* pg, float* pda, float* pdb, int n) where TV : struct, IFloatVector<TV>
     {
-        var s = Vector256<float>.One / (Vector256<float>.One + e);
-        ga = g * (a * s);
-        gb = g * b * s * (Vector256<float>.One + a * (e * s));
+        int w = TV.Count;
+        int full = n / w * w;
+        for (int i = 0; i < full; i += w)
+        {
+            var a = TV.Load(pa + i);
+            if (!InRange(-a, -a)) { SwiGluBackwardPatch<TV>(pa + i, pb + i, pg + i, pda + i, pdb + i); continue; }
+            SwiGluBackwardVec(a, Core(-a), TV.Load(pb + i), TV.Load(pg + i), out var ga, out var gb);
+            TV.Store(ga, pdb + i);
+            TV.Store(gb, pda + i);
+        }
+        if (full == n) return;
+        // The tail as one zero-padded vector, like Map.
+        float* t = stackalloc float[5 * w];
+        new Span<float>(t, 5 * w).Clear();
+        new ReadOnlySpan<float>(pa + full, n - full).CopyTo(new Span<float>(t, w));
+        new ReadOnlySpan<float>(pb + full, n - full).CopyTo(new Span<float>(t + w, w));
+        new ReadOnlySpan<float>(pg + full, n - full).CopyTo(new Span<float>(t + 2 * w, w));
+        SwiGluBackwardPatch<TV>(t, t + w, t + 2 * w, t + 3 * w, t + 4 * w);
+        new ReadOnlySpan<float>(t + 3 * w, n - full).CopyTo(new Span<float>(pda + full, n - full));
+        new ReadOnlySpan<float>(t + 4 * w, n - full).CopyTo(new Span<float>(pdb + full, n - full));
     }
 
-    /// <summary>One vector of <see cref="SwiGluBackward"/> off the hot path: the lanes <see cref="ExpLanes"/> marks take the scalar definition.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void SwiGluBackwardPatch(float* pa, float* pb, float* pg, float* pda, float* pdb)
+    /// <summary>The vector formula of <see cref="SwiGluBackward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float})"/> given e = e^−a.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SwiGluBackwardVec<TV>(TV a, TV e, TV b, TV g, out TV ga, out TV gb) where TV : struct, IFloatVector<TV>
     {
-        var a = Vector256.Load(pa);
+        var one = TV.Splat(1f);
+        var s = one / (one + e);
+        ga = g * (a * s);
+        gb = g * b * s * (one + a * (e * s));
+    }
+
+    /// <summary>One vector of the SwiGLU backward off the hot path: the lanes <see cref="ExpLanes{TV}"/> marks take the scalar definition.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SwiGluBackwardPatch<TV>(float* pa, float* pb, float* pg, float* pda, float* pdb) where TV : struct, IFloatVector<TV>
+    {
+        var a = TV.Load(pa);
         var e = ExpLanes(-a, out var scalar);
-        SwiGluBackwardVec(a, e, Vector256.Load(pb), Vector256.Load(pg), out var ga, out var gb);
-        for (int l = 0; l < W; l++)
-            if (scalar.GetElement(l) == 0) { pdb[l] = ga.GetElement(l); pda[l] = gb.GetElement(l); }
+        SwiGluBackwardVec(a, e, TV.Load(pb), TV.Load(pg), out var ga, out var gb);
+        for (int l = 0; l < TV.Count; l++)
+            if (TV.Get(scalar, l) == 0) { pdb[l] = TV.Get(ga, l); pda[l] = TV.Get(gb, l); }
             else ScalarSwiGluBackward(pa[l], pb[l], pg[l], out pda[l], out pdb[l]);
     }
 
@@ -298,55 +303,59 @@ internal static unsafe class FastExp
         int n = x.Length;
         fixed (float* px = x, py = y)
         {
-            if (!Vectorised)
-            {
-                float sum = 0;
-                for (int i = 0; i < n; i++) { py[i] = MathF.Exp(px[i] - m); sum += py[i]; }
-                return sum;
-            }
-            var mv = Vector256.Create(m);
-            var acc0 = Vector256<float>.Zero;
-            var acc1 = Vector256<float>.Zero;
-            int full = n & -(2 * W);
-            for (int i = 0; i < full; i += 2 * W)
-            {
-                var v0 = Vector256.Load(px + i) - mv;
-                var v1 = Vector256.Load(px + i + W) - mv;
-                Vector256<float> e0, e1;
-                if (InRange(v0, v1)) { e0 = Core(v0); e1 = Core(v1); }
-                else { e0 = ShiftedExpPatch(v0, px + i, m); e1 = ShiftedExpPatch(v1, px + i + W, m); }
-                acc0 += e0;
-                acc1 += e1;
-                Vector256.Store(e0, py + i);
-                Vector256.Store(e1, py + i + W);
-            }
-            if (full < n)
-            {
-                // The rest as two vectors padded with −∞ (e^−∞ = 0 adds nothing).
-                float* tx = stackalloc float[2 * W];
-                new Span<float>(tx, 2 * W).Fill(float.NegativeInfinity);
-                x[full..].CopyTo(new Span<float>(tx, 2 * W));
-                var e0 = ShiftedExpPatch(Vector256.Load(tx) - mv, tx, m);
-                var e1 = ShiftedExpPatch(Vector256.Load(tx + W) - mv, tx + W, m);
-                acc0 += e0;
-                acc1 += e1;
-                float* ty = stackalloc float[2 * W];
-                Vector256.Store(e0, ty);
-                Vector256.Store(e1, ty + W);
-                new ReadOnlySpan<float>(ty, n - full).CopyTo(y[full..]);
-            }
-            return Vector256.Sum(acc0 + acc1);
+            if (Width == 16) return ExpShiftedSum<F16>(px, m, py, n);
+            if (Width == 8) return ExpShiftedSum<F8>(px, m, py, n);
+            float sum = 0;
+            for (int i = 0; i < n; i++) { py[i] = MathF.Exp(px[i] - m); sum += py[i]; }
+            return sum;
         }
+    }
+
+    private static float ExpShiftedSum<TV>(float* px, float m, float* py, int n) where TV : struct, IFloatVector<TV>
+    {
+        int w = TV.Count;
+        var mv = TV.Splat(m);
+        var acc0 = TV.Splat(0f);
+        var acc1 = TV.Splat(0f);
+        int full = n / (2 * w) * (2 * w);
+        for (int i = 0; i < full; i += 2 * w)
+        {
+            var v0 = TV.Load(px + i) - mv;
+            var v1 = TV.Load(px + i + w) - mv;
+            TV e0, e1;
+            if (InRange(v0, v1)) { e0 = Core(v0); e1 = Core(v1); }
+            else { e0 = ShiftedExpPatch(v0, px + i, m); e1 = ShiftedExpPatch(v1, px + i + w, m); }
+            acc0 += e0;
+            acc1 += e1;
+            TV.Store(e0, py + i);
+            TV.Store(e1, py + i + w);
+        }
+        if (full < n)
+        {
+            // The rest as two vectors padded with −∞ (e^−∞ = 0 adds nothing).
+            float* tx = stackalloc float[2 * w];
+            new Span<float>(tx, 2 * w).Fill(float.NegativeInfinity);
+            new ReadOnlySpan<float>(px + full, n - full).CopyTo(new Span<float>(tx, 2 * w));
+            var e0 = ShiftedExpPatch(TV.Load(tx) - mv, tx, m);
+            var e1 = ShiftedExpPatch(TV.Load(tx + w) - mv, tx + w, m);
+            acc0 += e0;
+            acc1 += e1;
+            float* ty = stackalloc float[2 * w];
+            TV.Store(e0, ty);
+            TV.Store(e1, ty + w);
+            new ReadOnlySpan<float>(ty, n - full).CopyTo(new Span<float>(py + full, n - full));
+        }
+        return TV.Sum(acc0 + acc1);
     }
 
     /// <summary>e^v for v = x − m with a lane outside [Lo, Hi], off the hot path: marked lanes take <see cref="MathF.Exp"/>(x − m).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector256<float> ShiftedExpPatch(Vector256<float> v, float* x, float m)
+    private static TV ShiftedExpPatch<TV>(TV v, float* x, float m) where TV : struct, IFloatVector<TV>
     {
         var e = ExpLanes(v, out var scalar);
-        if (scalar != Vector256<float>.Zero)
-            for (int l = 0; l < W; l++)
-                if (scalar.GetElement(l) != 0) e = e.WithElement(l, MathF.Exp(x[l] - m));
+        if (!TV.IsZero(scalar))
+            for (int l = 0; l < TV.Count; l++)
+                if (TV.Get(scalar, l) != 0) e = TV.With(e, l, MathF.Exp(x[l] - m));
         return e;
     }
 
