@@ -17,6 +17,7 @@ public static class CudaReport
         var be = CudaBackend.For(0);
         Console.WriteLine($"{be.Info}; driver {CudaRuntime.DriverVersion}; cuBLAS {(be.CublasActive ? "active" : "absent")}");
         using var scope = DisposalScope.Begin();
+        if (args.Contains("--attention-only")) { AttentionReport(be, dev, 3900); return 0; }
         long n = 1L << 26; // 64 Mi floats = 256 MiB
         var x = Tensor.RandN([(int)(n >> 13), 8192], new Generator(1), DType.Float32, dev);
         var y = Tensor.RandN([(int)(n >> 13), 8192], new Generator(2), DType.Float32, dev);
@@ -53,7 +54,7 @@ public static class CudaReport
 
     /// <summary>
     /// Issue 7's attention shape: B=8, H=16, T=4096, d=e=128, causal additive attention (prep, chunked gated kernels),
-    /// forward and forward+backward, exact float32 and TF32, with the rate of the chunked algorithm's matrix work and the
+    /// forward and forward+backward, exact float32, TF32 (recomputing or keeping the forward's state) and bfloat16 inputs, with the rate of the chunked algorithm's matrix work and the
     /// time floor of moving the inputs and outputs once at the measured copy rate.
     /// </summary>
     private static void AttentionReport(CudaBackend be, Device dev, double copyGBs)
@@ -69,17 +70,24 @@ public static class CudaReport
         // Backward: the state recompute and the gradient scan (4de), scores and dA (2Cd + 2Ce), dv (2Ce + 2de), dq and dk̄ (4Cd + 4de).
         double bwdFlop = tokens * (6.0 * C * d + 4.0 * C * e + 10.0 * d * e);
         double fwdBytes = tokens * (3 * d + e) * 4.0, bothBytes = fwdBytes + tokens * (2 * d + 2 * e + 2 * d + e) * 4.0;
-        foreach (bool tf32 in new[] { false, true })
+        using var q16 = q.To(DType.BFloat16);
+        using var k16 = k.To(DType.BFloat16);
+        using var v16 = v.To(DType.BFloat16);
+        // fp32 / tf32 recompute the forward's k̄, decays and chunk states in the backward; "saved" keeps them (as the autograd op
+        // does); bf16 takes bfloat16 q, k, v (converted to float32 around the TF32 kernels) and keeps the forward's state.
+        foreach (string mode in new[] { "fp32", "tf32", "tf32 saved", "bf16 saved" })
         {
-            be.AllowTf32 = tf32;
-            double fwd = TimeMs(() => { var (o, st, z) = AdditiveAttention.CausalForward(q, k, v, 0.088); o.Dispose(); st.Dispose(); z.Dispose(); }, 5);
+            be.AllowTf32 = mode != "fp32";
+            bool keep = mode.EndsWith("saved", StringComparison.Ordinal);
+            var (qq, kk, vv) = mode.StartsWith("bf16", StringComparison.Ordinal) ? (q16, k16, v16) : (q, k, v);
+            double fwd = TimeMs(() => { var (o, st, z) = AdditiveAttention.CausalForward(qq, kk, vv, 0.088); o.Dispose(); st.Dispose(); z.Dispose(); }, 5);
             double both = TimeMs(() =>
             {
-                var (o, st, z) = AdditiveAttention.CausalForward(q, k, v, 0.088);
-                var r = AdditiveAttention.CausalBackward(q, k, v, 0.088, null, null, o);
+                using var saved = keep ? new AttentionSaved() : null;
+                var (o, st, z) = AdditiveAttention.CausalForward(qq, kk, vv, 0.088, save: saved);
+                var r = AdditiveAttention.CausalBackward(qq, kk, vv, 0.088, null, null, o, saved: saved);
                 o.Dispose(); st.Dispose(); z.Dispose(); r.Dq.Dispose(); r.Dk.Dispose(); r.Dv.Dispose();
             }, 5);
-            string mode = tf32 ? "tf32" : "fp32";
             Console.WriteLine($"  additive attention B8 H16 T4096 d=e=128 {mode}: forward {fwd:F2} ms ({fwdFlop / (fwd * 1e-3) / 1e12:F1} TFLOP/s, " +
                 $"floor {fwdBytes / (copyGBs * 1e9) * 1e3:F2} ms), forward+backward {both:F2} ms ({(fwdFlop + bwdFlop) / (both * 1e-3) / 1e12:F1} TFLOP/s, " +
                 $"floor {bothBytes / (copyGBs * 1e9) * 1e3:F2} ms)");

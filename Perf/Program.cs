@@ -4,7 +4,7 @@ namespace LightNet.Perf;
 
 /// <summary>
 /// <c>dotnet run -c Release --project Perf -- report</c> prints every kernel against the machine's measured
-/// ceilings, <c>-- cuda</c> the GPU kernels, <c>-- cuda-model</c> the attention layer and LM training step, <c>-- cuda-kernels</c> the memory-bound kernels on the LM's shapes; any other arguments go to BenchmarkDotNet (e.g. <c>--filter *Matmul*</c>).
+/// ceilings, <c>-- cuda [--attention-only]</c> the GPU kernels, <c>-- cuda-model</c> the attention layer and LM training step, <c>-- cuda-kernels</c> the memory-bound kernels on the LM's shapes; any other arguments go to BenchmarkDotNet (e.g. <c>--filter *Matmul*</c>).
 /// </summary>
 public static class Program
 {
