@@ -14,10 +14,22 @@ public class CudaPtxTests
         {
             var ptx = KernelSources.EmbeddedPtx(name);
             Assert.That(ptx, Is.Not.Null, $"kernels/{name}.cu has no ptx/{name}.ptx: run 'build.ps1 ptx' (or scripts/gpu-bundle.sh) on a machine with nvcc");
-            Assert.That(KernelSources.RecordedHash(ptx!), Is.EqualTo(KernelSources.Sha256(KernelSources.Source(name))),
-                $"ptx/{name}.ptx was built from a different kernels/{name}.cu: regenerate it with nvcc");
+            Assert.That(KernelSources.RecordedHash(ptx!), Is.EqualTo(KernelSources.SourceHash(name)),
+                $"ptx/{name}.ptx was built from a different kernels/{name}.cu (or headers it includes): regenerate it with nvcc");
             Assert.That(ptx, Does.Contain(".target sm_80"), $"ptx/{name}.ptx must target compute_80");
         }
+    }
+
+    [Test]
+    public void SourceHashCoversTheIncludedHeaders()
+    {
+        var inc = KernelSources.Includes("gated");
+        Assert.That(inc.Select(h => h.Name), Is.EqualTo(new[] { "common.cuh" }));
+        Assert.That(inc[0].Text, Does.Contain("struct Rows"));
+        Assert.That(KernelSources.SourceHash("gated"), Is.EqualTo(KernelSources.Sha256(KernelSources.Source("gated") + inc[0].Text)));
+        Assert.That(KernelSources.SourceHash("gated"), Is.Not.EqualTo(KernelSources.Sha256(KernelSources.Source("gated"))));
+        Assert.That(KernelSources.Includes("gemm"), Is.Empty, "gemm.cu includes nothing: its hash is the file's");
+        Assert.That(KernelSources.SourceHash("gemm"), Is.EqualTo(KernelSources.Sha256(KernelSources.Source("gemm"))));
     }
 
     [Test]

@@ -11,7 +11,7 @@ trap 'rm -rf "$stage"' EXIT
 dotnet publish Tests -c Release -r linux-x64 --self-contained -o "$stage/bin" -p:GenerateDocumentationFile=false
 dotnet publish Perf -c Release -r linux-x64 --self-contained -o "$stage/bin" -p:GenerateDocumentationFile=false
 mkdir -p "$stage/kernels" "$stage/scripts"
-cp Kernels.Cuda/kernels/*.cu "$stage/kernels/"
+cp Kernels.Cuda/kernels/*.cu Kernels.Cuda/kernels/*.cuh "$stage/kernels/"
 cp scripts/ptx.sh "$stage/scripts/"
 mkdir -p "$(dirname "$archive")"
 tar -C "$stage" -czf "$archive" .

@@ -30,14 +30,29 @@ internal static unsafe partial class Nvrtc
 
     private static byte[] Z(string s) => Encoding.UTF8.GetBytes(s + "\0");
 
-    /// <summary>Compiles one translation unit to PTX for <c>compute_{arch}</c>; a failure carries the compiler log.</summary>
-    public static byte[] CompileToPtx(string source, string name, int arch)
+    /// <summary>
+    /// Compiles one translation unit to PTX for <c>compute_{arch}</c>, with the headers it includes given by name and text;
+    /// a failure carries the compiler log.
+    /// </summary>
+    public static byte[] CompileToPtx(string source, string name, int arch, IReadOnlyList<(string Name, string Text)> headers)
     {
         var src = Z(source);
         var nm = Z(name);
         var opts = new[] { Z($"--gpu-architecture=compute_{arch}"), Z("--std=c++17") };
+        var texts = headers.Select(h => GCHandle.Alloc(Z(h.Text), GCHandleType.Pinned)).ToArray();
+        var names = headers.Select(h => GCHandle.Alloc(Z(h.Name), GCHandleType.Pinned)).ToArray();
         IntPtr prog;
-        fixed (byte* ps = src, pn = nm) Check(CreateProgram(out prog, ps, pn, 0, null, null), "nvrtcCreateProgram");
+        try
+        {
+            byte** ph = stackalloc byte*[Math.Max(1, texts.Length)];
+            byte** pi = stackalloc byte*[Math.Max(1, names.Length)];
+            for (int i = 0; i < texts.Length; i++) { ph[i] = (byte*)texts[i].AddrOfPinnedObject(); pi[i] = (byte*)names[i].AddrOfPinnedObject(); }
+            fixed (byte* ps = src, pn = nm) Check(CreateProgram(out prog, ps, pn, texts.Length, ph, pi), "nvrtcCreateProgram");
+        }
+        finally
+        {
+            foreach (var h in texts.Concat(names)) h.Free();
+        }
         try
         {
             int r;

@@ -12,14 +12,7 @@
 //   w_t = q_t ⊙ dq_t + λ_{t+1} ⊙ w_{t+1},  dk_t = k̄_t ⊙ (dk̄_t − w_t),  dZ0 = rowsum(S0 ⊙ dS0) − λ_0 ⊙ w_0;
 //   additive_w_local  w at each chunk start from the chunk alone, and the factor that carries the next chunk's w in;
 //   additive_dk       combines the later chunks, then runs the recurrence through its own chunk.
-typedef long long i64;
-
-// Token rows of sequence n = b·H + h: row t at (n / h)·sb + (n mod h)·sh + t·st (gated.cu's Rows).
-struct Rows
-{
-    i64 h, sb, sh, st;
-    __device__ __forceinline__ i64 at(i64 n, i64 t) const { return (n / h) * sb + (n % h) * sh + t * st; }
-};
+#include "common.cuh" // i64, Rows
 
 #define CH 64
 #define FACTOR_LIMIT 40.0

@@ -22,17 +22,7 @@
 // next half is in flight while one is multiplied); gated_out / gated_bwd stage their 32-deep slices through
 // pipe(), which issues the global loads of the next slice before multiplying the current one. The exact
 // kernels give the same bits as one product at a time (every element sums its products in order of k).
-typedef long long i64;
-
-// Token rows of sequence n = b·H + h: row t at seq(n) + t·st, sequence starts b·sb + h·sh (heads-major [B, H, T, dim]:
-// h = H, sb = H·T·dim, sh = T·dim, st = dim; tokens-major [B, T, H, dim]: sb = T·H·dim, sh = dim, st = H·dim).
-struct Rows
-{
-    i64 h, sb, sh, st;
-    __device__ __forceinline__ i64 at(i64 n, i64 t) const { return (n / h) * sb + (n % h) * sh + t * st; }
-    // Every row start is a multiple of v elements.
-    __device__ __forceinline__ bool aligned(int v) const { return sb % v == 0 && sh % v == 0 && st % v == 0; }
-};
+#include "common.cuh" // i64, Rows
 
 #define CH 64                 // chunk length (tokens)
 #define NT 256                // threads per block

@@ -4,22 +4,7 @@
 // gradients: per-chunk column partial sums (norm_dw_partial) followed by a fixed-order sum over chunks (colsum), so results are
 // deterministic. Storage S (float, double, bfloat16; x, weights, gradients and row statistics alike) with compute C
 // (S itself; float for bfloat16): row sums and the weight-gradient partial sums are taken in C.
-typedef long long i64;
-
-// bfloat16 storage (raw bits) with float32 compute: widen on load, narrow with round-to-nearest-even on store (NaN
-// stays a quiet NaN, the CPU's bits); float and double load and store unchanged.
-typedef unsigned short bf16;
-__device__ __forceinline__ float widen(bf16 b) { return __uint_as_float(((unsigned int)b) << 16); }
-__device__ __forceinline__ float widen(float v) { return v; }
-__device__ __forceinline__ double widen(double v) { return v; }
-template <typename S, typename C> __device__ __forceinline__ S narrow(C v) { return v; }
-template <> __device__ __forceinline__ bf16 narrow<bf16, float>(float f)
-{
-    unsigned int u = __float_as_uint(f);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (bf16)((u >> 16) | 0x40u);
-    u += 0x7FFFu + ((u >> 16) & 1u);
-    return (bf16)(u >> 16);
-}
+#include "common.cuh"
 
 #define NORM_BLOCK 256
 
@@ -40,14 +25,6 @@ template <typename T> __device__ T block_sum(T v, T* sh)
 // Register path: a row whose n is a whole number of 16-byte vectors, at most one per thread of the block (the host
 // launches up to 1024 threads for such rows), with every pointer 16-byte aligned, is read once into registers, one
 // vector per thread, with 16-byte loads and stores. Other rows take the loops over NORM_BLOCK threads.
-// 16 bytes of storage (4 float, 2 double, 8 bfloat16).
-template <typename S> struct __align__(16) Vec
-{
-    static const int N = 16 / sizeof(S);
-    S s[N];
-};
-
-__device__ __forceinline__ bool aligned16(const void* p) { return ((unsigned long long)p & 15) == 0; }
 
 // True when a row of n values fits the register path and every pointer (null counts as aligned) is 16-byte aligned.
 template <typename S> __device__ __forceinline__ bool in_registers(i64 n, const void* a, const void* b, const void* c, const void* d, const void* e = 0,

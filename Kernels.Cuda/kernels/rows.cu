@@ -4,23 +4,8 @@
 // (grid-stride over rows) unless stated. Storage S (float, double, bfloat16) with compute C (S itself; float for
 // bfloat16): every sum, maximum and log-sum-exp is taken in C, outputs are rounded to S once (the cross-entropy's
 // per-row log-sum-exp, which its backward reads, stays in C).
-typedef long long i64;
+#include "common.cuh"
 typedef unsigned long long u64;
-
-// bfloat16 storage (raw bits) with float32 compute: widen on load, narrow with round-to-nearest-even on store (NaN
-// stays a quiet NaN, the CPU's bits); float and double load and store unchanged.
-typedef unsigned short bf16;
-__device__ __forceinline__ float widen(bf16 b) { return __uint_as_float(((unsigned int)b) << 16); }
-__device__ __forceinline__ float widen(float v) { return v; }
-__device__ __forceinline__ double widen(double v) { return v; }
-template <typename S, typename C> __device__ __forceinline__ S narrow(C v) { return v; }
-template <> __device__ __forceinline__ bf16 narrow<bf16, float>(float f)
-{
-    unsigned int u = __float_as_uint(f);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (bf16)((u >> 16) | 0x40u);
-    u += 0x7FFFu + ((u >> 16) & 1u);
-    return (bf16)(u >> 16);
-}
 
 #define ROW_BLOCK 256
 #define POS_INF __int_as_float(0x7f800000)

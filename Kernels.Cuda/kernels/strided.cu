@@ -1,22 +1,7 @@
 // Strided elementwise kernels over a shared shape: broadcast binary ops and where (storage S: float, double or
 // bfloat16, computed in C: S itself, float for bfloat16), and copy with dtype conversion (float32, float64, int32,
 // int64, bfloat16). The host collapses mergeable axes first; contiguous aligned operands take 16-byte vectors.
-typedef long long i64;
-
-// bfloat16 storage (raw bits) with float32 compute: widen on load, narrow with round-to-nearest-even on store (NaN
-// stays a quiet NaN, the CPU's bits); float and double load and store unchanged.
-typedef unsigned short bf16;
-__device__ __forceinline__ float widen(bf16 b) { return __uint_as_float(((unsigned int)b) << 16); }
-__device__ __forceinline__ float widen(float v) { return v; }
-__device__ __forceinline__ double widen(double v) { return v; }
-template <typename S, typename C> __device__ __forceinline__ S narrow(C v) { return v; }
-template <> __device__ __forceinline__ bf16 narrow<bf16, float>(float f)
-{
-    unsigned int u = __float_as_uint(f);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (bf16)((u >> 16) | 0x40u);
-    u += 0x7FFFu + ((u >> 16) & 1u);
-    return (bf16)(u >> 16);
-}
+#include "common.cuh"
 
 #define MAX_DIMS 8
 
@@ -53,8 +38,6 @@ template <typename T, int V> struct __align__(16) Pack
 {
     T s[V];
 };
-
-__device__ __forceinline__ bool aligned16(const void* p) { return ((unsigned long long)p & 15) == 0; }
 
 // out[i] = f(in[0][i], …, in[I−1][i]) over the n elements of the shared shape. When the collapsed dims are one axis with
 // unit strides in every operand and every pointer is 16-byte aligned, V = 16 / (smaller element size) elements at a time
