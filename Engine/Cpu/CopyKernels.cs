@@ -38,21 +38,17 @@ internal static unsafe class CopyKernels
     {
         var plan = new StridedRows(dst.ShapeArray, src.StrideArray, dst.StrideArray);
         nint ps = (nint)src.Ptr<TS>(), pd = (nint)dst.Ptr<TD>();
-        int len = plan.RowLength;
         long ss = plan.RowStrides[0], sd = plan.RowStrides[1];
-        plan.ForRows(1 << 16, (r0, nr) =>
+        plan.ForPieces(1 << 16, (r, start, len) =>
         {
-            for (long r = r0; r < r0 + nr; r++)
-            {
-                TS* s = (TS*)ps + plan.Offset(0, r);
-                TD* d = (TD*)pd + plan.Offset(1, r);
-                if (typeof(TS) == typeof(TD) && ss == 1 && sd == 1)
-                    Buffer.MemoryCopy(s, d, (long)len * sizeof(TD), (long)len * sizeof(TD));
-                else if (typeof(TS) == typeof(TD))
-                    for (int i = 0; i < len; i++) *(TS*)(d + i * sd) = s[i * ss];
-                else
-                    for (int i = 0; i < len; i++) d[i * sd] = TD.CreateTruncating(s[i * ss]);
-            }
+            TS* s = (TS*)ps + plan.Offset(0, r) + start * ss;
+            TD* d = (TD*)pd + plan.Offset(1, r) + start * sd;
+            if (typeof(TS) == typeof(TD) && ss == 1 && sd == 1)
+                Buffer.MemoryCopy(s, d, (long)len * sizeof(TD), (long)len * sizeof(TD));
+            else if (typeof(TS) == typeof(TD))
+                for (int i = 0; i < len; i++) *(TS*)(d + i * sd) = s[i * ss];
+            else
+                for (int i = 0; i < len; i++) d[i * sd] = TD.CreateTruncating(s[i * ss]);
         });
     }
 
@@ -60,16 +56,12 @@ internal static unsafe class CopyKernels
     {
         var plan = new StridedRows(dst.ShapeArray, src.StrideArray, dst.StrideArray);
         nint ps = (nint)src.Ptr<float>(), pd = (nint)dst.Storage.Pointer + (nint)(dst.Offset * 2);
-        int len = plan.RowLength;
         long ss = plan.RowStrides[0], sd = plan.RowStrides[1];
-        plan.ForRows(1 << 16, (r0, nr) =>
+        plan.ForPieces(1 << 16, (r, start, len) =>
         {
-            for (long r = r0; r < r0 + nr; r++)
-            {
-                float* s = (float*)ps + plan.Offset(0, r);
-                ushort* d = (ushort*)pd + plan.Offset(1, r);
-                for (int i = 0; i < len; i++) d[i * sd] = BFloat16Bits.FromFloat(s[i * ss]);
-            }
+            float* s = (float*)ps + plan.Offset(0, r) + start * ss;
+            ushort* d = (ushort*)pd + plan.Offset(1, r) + start * sd;
+            for (int i = 0; i < len; i++) d[i * sd] = BFloat16Bits.FromFloat(s[i * ss]);
         });
     }
 
@@ -86,16 +78,12 @@ internal static unsafe class CopyKernels
         var target = tmp ?? dst;
         var plan = new StridedRows(target.ShapeArray, src.StrideArray, target.StrideArray);
         nint ps = (nint)src.Storage.Pointer + (nint)(src.Offset * 2), pd = (nint)target.Ptr<float>();
-        int len = plan.RowLength;
         long ss = plan.RowStrides[0], sd = plan.RowStrides[1];
-        plan.ForRows(1 << 16, (r0, nr) =>
+        plan.ForPieces(1 << 16, (r, start, len) =>
         {
-            for (long r = r0; r < r0 + nr; r++)
-            {
-                ushort* s = (ushort*)ps + plan.Offset(0, r);
-                float* d = (float*)pd + plan.Offset(1, r);
-                for (int i = 0; i < len; i++) d[i * sd] = BFloat16Bits.ToFloat(s[i * ss]);
-            }
+            ushort* s = (ushort*)ps + plan.Offset(0, r) + start * ss;
+            float* d = (float*)pd + plan.Offset(1, r) + start * sd;
+            for (int i = 0; i < len; i++) d[i * sd] = BFloat16Bits.ToFloat(s[i * ss]);
         });
         if (tmp != null) Copy(tmp, dst);
     }

@@ -194,18 +194,14 @@ internal static unsafe class ElementwiseKernels
     {
         var plan = new StridedRows(y.ShapeArray, a.StrideArray, b.StrideArray, y.StrideArray);
         nint pa = (nint)a.Ptr<T>(), pb = (nint)b.Ptr<T>(), py = (nint)y.Ptr<T>();
-        int len = plan.RowLength;
         long sa = plan.RowStrides[0], sb = plan.RowStrides[1], sy = plan.RowStrides[2];
-        plan.ForRows(Grain, (r0, nr) =>
+        plan.ForPieces(Grain, (r, start, len) =>
         {
-            for (long r = r0; r < r0 + nr; r++)
-            {
-                T* ra = (T*)pa + plan.Offset(0, r), rb = (T*)pb + plan.Offset(1, r), ry = (T*)py + plan.Offset(2, r);
-                if (sy == 1 && (sa == 1 || sa == 0) && (sb == 1 || sb == 0) && IsVectorOp(op))
-                    BinaryRow(op, ra, sa, rb, sb, new Span<T>(ry, len));
-                else
-                    for (int i = 0; i < len; i++) ry[i * sy] = Scalar(op, ra[i * sa], rb[i * sb]);
-            }
+            T* ra = (T*)pa + plan.Offset(0, r) + start * sa, rb = (T*)pb + plan.Offset(1, r) + start * sb, ry = (T*)py + plan.Offset(2, r) + start * sy;
+            if (sy == 1 && (sa == 1 || sa == 0) && (sb == 1 || sb == 0) && IsVectorOp(op))
+                BinaryRow(op, ra, sa, rb, sb, new Span<T>(ry, len));
+            else
+                for (int i = 0; i < len; i++) ry[i * sy] = Scalar(op, ra[i * sa], rb[i * sb]);
         });
     }
 
@@ -285,15 +281,12 @@ internal static unsafe class ElementwiseKernels
     {
         var plan = new StridedRows(y.ShapeArray, c.StrideArray, a.StrideArray, b.StrideArray, y.StrideArray);
         nint pc = (nint)c.Ptr<T>(), pa = (nint)a.Ptr<T>(), pb = (nint)b.Ptr<T>(), py = (nint)y.Ptr<T>();
-        int len = plan.RowLength;
         var s = plan.RowStrides;
-        plan.ForRows(Grain, (r0, nr) =>
+        plan.ForPieces(Grain, (r, start, len) =>
         {
-            for (long r = r0; r < r0 + nr; r++)
-            {
-                T* rc = (T*)pc + plan.Offset(0, r), ra = (T*)pa + plan.Offset(1, r), rb = (T*)pb + plan.Offset(2, r), ry = (T*)py + plan.Offset(3, r);
-                for (int i = 0; i < len; i++) ry[i * s[3]] = rc[i * s[0]] != T.Zero ? ra[i * s[1]] : rb[i * s[2]];
-            }
+            T* rc = (T*)pc + plan.Offset(0, r) + start * s[0], ra = (T*)pa + plan.Offset(1, r) + start * s[1],
+                rb = (T*)pb + plan.Offset(2, r) + start * s[2], ry = (T*)py + plan.Offset(3, r) + start * s[3];
+            for (int i = 0; i < len; i++) ry[i * s[3]] = rc[i * s[0]] != T.Zero ? ra[i * s[1]] : rb[i * s[2]];
         });
     }
 }

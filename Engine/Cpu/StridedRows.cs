@@ -69,16 +69,31 @@ internal sealed class StridedRows
         return off;
     }
 
-    /// <summary>Runs body(firstRow, rowCount) over fixed partitions of about <paramref name="grain"/> elements.</summary>
-    public void ForRows(long grain, Action<long, long> body)
+    /// <summary>
+    /// Runs body(row, start, length) over fixed pieces of about <paramref name="grain"/> elements, in parallel: whole short rows
+    /// (several to a task), a long row cut into pieces (so one contiguous row of a large tensor still uses every core).
+    /// The partition depends only on the shape, never on the thread count.
+    /// </summary>
+    public void ForPieces(long grain, Action<long, int, int> body)
     {
-        long perChunk = Math.Max(1, grain / Math.Max(1, RowLength));
-        long chunks = (Rows + perChunk - 1) / perChunk;
-        if (chunks <= 1) { if (Rows > 0) body(0, Rows); return; }
-        Parallelism.For((int)chunks, c =>
+        if (Rows == 0 || RowLength == 0) return;
+        if (RowLength >= grain)
         {
-            long s = c * perChunk;
-            body(s, Math.Min(perChunk, Rows - s));
+            int pieces = (int)((RowLength + grain - 1) / grain), len = (int)((RowLength + pieces - 1) / pieces);
+            Parallelism.For(checked((int)(Rows * pieces)), i =>
+            {
+                long r = i / pieces;
+                int start = (int)(i % pieces) * len;
+                if (start < RowLength) body(r, start, Math.Min(len, RowLength - start));
+            });
+            return;
+        }
+        long perChunk = grain / RowLength;
+        long chunks = (Rows + perChunk - 1) / perChunk;
+        Parallelism.For(checked((int)chunks), c =>
+        {
+            long s = c * perChunk, e = Math.Min(Rows, s + perChunk);
+            for (long r = s; r < e; r++) body(r, 0, RowLength);
         });
     }
 }
