@@ -40,6 +40,7 @@ internal static class TrainLm
         var run = TrainRun.Common(o, new TrainRun.Defaults(Path.Combine("runs", "lm"), Steps: 1000, BatchSize: 8, Lr: 2e-3, WeightDecay: 0.1), null);
         run = run with { ModelDType = TrainRun.ModelDType(o, "train lm", run.Device) };
         o.RejectUnknown();
+        TrainRun.RequireBf16Encodings(run.ModelDType, cfg.UseTpe, cfg.UseLrpe, "train lm");
         if ((cfg.UseTpe || cfg.UseLrpe) && mixer != MixerKind.LightNet)
             throw new ArgumentException("train lm: --tpe and --lrpe on are LightNet's positional encodings; the baselines have their own (GLA: decay, softmax: rotary)");
         if (seqLen < 2) throw new ArgumentException($"train lm: --seq-len must be at least 2, got {seqLen}");

@@ -37,6 +37,7 @@ internal static class TrainMlm
         var run = TrainRun.Common(o, new TrainRun.Defaults(Path.Combine("runs", "mlm"), Steps: 1000, BatchSize: 16, Lr: 2e-3, WeightDecay: 0.1), null);
         run = run with { ModelDType = TrainRun.ModelDType(o, "train mlm", run.Device) };
         o.RejectUnknown();
+        TrainRun.RequireBf16Encodings(run.ModelDType, tpe: true, lrpe: cfg.Lrpe, "train mlm");
         if (seqLen < 1) throw new ArgumentException($"train mlm: --seq-len must be positive, got {seqLen}");
         if (heads <= 0 || hidden % heads != 0) throw new ArgumentException($"train mlm: --hidden {hidden} must be a positive multiple of --heads {heads}");
         run = run with { EvalEvery = run.EvalEvery ?? (int)Math.Max(1, run.Steps / 4) };

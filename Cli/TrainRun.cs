@@ -72,6 +72,17 @@ internal static class TrainRun
         return dt;
     }
 
+    /// <summary>
+    /// bfloat16 storage covers the ops of the LightNet attention, norms, MLP and loss; MD-TPE (Toeplitz) and MD-LRPE have
+    /// float32/float64 kernels only, so a bfloat16 run must turn them off.
+    /// </summary>
+    public static void RequireBf16Encodings(DType dtype, bool tpe, bool lrpe, string command)
+    {
+        if (dtype != DType.BFloat16 || (!tpe && !lrpe)) return;
+        throw new ArgumentException($"{command}: --dtype bfloat16 has no MD-TPE or MD-LRPE kernels (float32/float64 only){(tpe ? "; TPE is on" : "")}{(lrpe ? "; LRPE is on" : "")}: " +
+            "add --tpe off --lrpe off, or train in float32");
+    }
+
     /// <summary>Runs the loop under a progress bar (loss, throughput, ETA), then draws loss.png and reports how the run ended.</summary>
     public static TrainResult WithProgress(RunOptions run, ITrainingTask task, string unit)
     {

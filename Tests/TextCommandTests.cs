@@ -94,6 +94,15 @@ public class TextCommandTests
         Assert.That(eval.Out, Does.Contain($"masked-token accuracy {acc.ToString("P2", CultureInfo.InvariantCulture)}").And.Contain($"{mixer} mixer"));
     }
 
+    [Test]
+    public void Bf16RunsNeedTheEncodingsOff()
+    {
+        Assert.DoesNotThrow(() => TrainRun.RequireBf16Encodings(DType.BFloat16, tpe: false, lrpe: false, "train lm"));
+        Assert.DoesNotThrow(() => TrainRun.RequireBf16Encodings(DType.Float32, tpe: true, lrpe: true, "train lm"));
+        var e = Assert.Throws<ArgumentException>(() => TrainRun.RequireBf16Encodings(DType.BFloat16, tpe: true, lrpe: false, "train lm"))!;
+        Assert.That(e.Message, Does.Contain("train lm").And.Contain("TPE is on").And.Contain("--tpe off --lrpe off"));
+    }
+
     [TestCase(new[] { "train", "lm", "--mixer", "rnn" }, "unknown mixer 'rnn' (expected lightnet, gla, softmax)")]
     [TestCase(new[] { "train", "mlm", "--mixer", "softmax" }, "unknown mixer 'softmax' (expected lightnet, gla)")]
     [TestCase(new[] { "train", "lm", "--tokenizer", "bpe" }, "unknown tokenizer 'bpe'")]
