@@ -116,7 +116,7 @@ public static class AttentionOps
     {
         var s0 = initial?.S; var z0 = initial?.Z;
         var (qc, kc, vc) = Packed(q, k, v, anyLayout: true, angles);
-        // bfloat16 storage: the kernels run on float32 copies (qc…), results go back to q's dtype.
+        // bfloat16 storage: the kernels run on float32 copies (qc…); o and the input gradients go back to the inputs' dtypes.
         var st = q.DType;
         var ang = angles == null || angles.DType == qc.DType ? angles : angles.To(qc.DType);
         Tensor Stored(Tensor t) => HeadLayouts.Convert(t, st);
@@ -130,9 +130,12 @@ public static class AttentionOps
         {
             var (dq, dk, dv, ds0, dz0) = AdditiveAttention.CausalBackward(qc, kc, vc, scale, s0?.Data, z0?.Data, dO, chunk, ang, saved);
             saved?.Dispose();
-            return initial == null ? [Stored(dq), Stored(dk), Stored(dv)] : [Stored(dq), Stored(dk), Stored(dv), Stored(ds0!), Stored(dz0!)];
+            return initial == null
+                ? [Stored(dq), Stored(dk), Stored(dv)]
+                : [Stored(dq), Stored(dk), Stored(dv), HeadLayouts.Convert(ds0!, s0!.DType), HeadLayouts.Convert(dz0!, z0!.DType)];
         });
-        return (ov, new AdditiveState(new Variable(Stored(sT)), new Variable(Stored(zT))));
+        // The state stays in the kernels' dtype (float32 for bfloat16 q): rounding Z and S between decoding steps would compound.
+        return (ov, new AdditiveState(new Variable(sT), new Variable(zT)));
     }
 
     /// <summary>1 where some real token (or an initial state) precedes position t, else 0: [B or 1, 1, T, 1].</summary>

@@ -75,11 +75,21 @@ public sealed partial class Tensor
     public static Tensor CrossEntropyRowsBackward(Tensor logits, Tensor targets, Tensor lse, Tensor dloss, long ignoreIndex = -100)
     {
         CheckTargets("cross_entropy_backward", logits, targets);
+        foreach (var (row, name) in new[] { (lse, "lse"), (dloss, "dloss") })
+        {
+            if (row.Rank != 1 || row.Size(0) != logits.Size(0))
+                throw new ShapeException($"cross_entropy_backward: '{name}' {row.Shape} must be [N] with N = {logits.Size(0)} rows of logits {logits.Shape}");
+            SameDevice("cross_entropy_backward", logits, row, "logits", name);
+        }
+        if (lse.DType != logits.DType.Accumulation())
+            throw new ShapeException($"cross_entropy_backward: 'lse' has dtype {lse.DType.Name()}, expected {logits.DType.Accumulation().Name()} for {logits.DType.Name()} logits (as CrossEntropyRows gives it)");
+        SameDType("cross_entropy_backward", logits, dloss, "logits", "dloss");
         using var l = logits.Contiguous();
         using var t = targets.Contiguous();
         using var d = dloss.Contiguous();
+        using var ls = lse.Contiguous();
         var dl = l.EmptyLike();
-        logits.Backend.CrossEntropyBackward(l, t, ignoreIndex, lse, d, dl);
+        logits.Backend.CrossEntropyBackward(l, t, ignoreIndex, ls, d, dl);
         return dl;
     }
 

@@ -206,8 +206,9 @@ public sealed unsafe partial class CudaBackend
             Addr(k), zref.Ptr, kbar, G, flag, zT, z0 != null ? 1L : 0L, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
     }
 
-    /// <summary>Identifies the call that <see cref="AttentionSaved"/> tensors belong to (sizes, dtype, products).</summary>
-    private string SavedKey(in GatedDims w, DType t) => $"cuda additive {w.N}x{w.T}x{w.D}x{w.E} {t.Name()} tf32={AllowTf32}";
+    /// <summary>Identifies the call that <see cref="AttentionSaved"/> tensors belong to (sizes, layouts, dtype, products, initial Z).</summary>
+    private string SavedKey(in GatedDims w, DType t, Tensor? z0) =>
+        $"cuda additive {w.N}x{w.T}x{w.D}x{w.E} rows {w.Kr}/{w.Vr} {t.Name()} tf32={AllowTf32} z0={(z0 == null ? "none" : Addr(z0).ToString("x"))}";
 
     /// <inheritdoc/>
     /// <remarks>
@@ -232,7 +233,7 @@ public sealed unsafe partial class CudaBackend
             var hT = Tensor.Empty([w.N * w.Chunks, w.D * w.E], q.DType, Device);
             AdditivePrep(w, k, z0, Addr(kbarT), Addr(gT), Addr(flagT), Addr(zT));
             GatedForwardCore(w, q, Addr(kbarT), v, Addr(gT), Addr(flagT), scale, s0, o, sT, Addr(hT));
-            save.Keep(SavedKey(w, q.DType), kbarT, gT, flagT, hT);
+            save.Keep(SavedKey(w, q.DType, z0), kbarT, gT, flagT, hT);
             return;
         }
         using var kbar = Rent(w.KeyBytes);
@@ -255,7 +256,7 @@ public sealed unsafe partial class CudaBackend
         Pick(op, q.DType, "", "");
         if (w.Empty || w.Chunks == 0) return;
         _dev.MakeCurrent();
-        var kept = saved?.Get(SavedKey(w, q.DType));
+        var kept = saved?.Get(SavedKey(w, q.DType, z0));
         using var kbarS = kept == null ? Rent(w.KeyBytes) : default;
         using var gS = kept == null ? Rent(w.KeyBytes) : default;
         using var flagS = kept == null ? Rent(4L * w.N * w.Chunks) : default;

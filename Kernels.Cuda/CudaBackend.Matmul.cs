@@ -26,6 +26,16 @@ public sealed unsafe partial class CudaBackend
         int batch = c.Size(0), m = c.Size(1), n = c.Size(2), k = a.Size(2);
         if (batch == 0 || m == 0 || n == 0) return;
         _dev.MakeCurrent();
+        if (stored16 && k == 0)
+        {
+            // An empty sum: zeros, or C unchanged when accumulating.
+            if (!accumulate)
+            {
+                using var zero = Tensor.Zeros(c.Shape, c.DType, Device);
+                Copy(zero, c);
+            }
+            return;
+        }
         if (stored16 && !CublasActive) throw new NotSupportedException($"matmul: bfloat16 products need cuBLAS, which is {(UseCublas ? "not installed" : "turned off")} ({a.Shape} · {b.Shape})");
         if (k == 0 || !CublasActive) { OwnGemm(a, b, c, accumulate); return; }
 

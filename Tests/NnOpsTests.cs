@@ -124,6 +124,23 @@ public class NnOpsTests
     }
 
     [Test]
+    public void CrossEntropyBackwardChecksLseAndDloss()
+    {
+        using var s = DisposalScope.Begin();
+        var logits = Reference.Randn([7, 11], DType.Float64, 43);
+        var t = Tensor.FromArray(new long[] { 3, -100, 0, 10, 5, -100, 1 });
+        var (_, lse) = Tensor.CrossEntropyRows(logits, t);
+        var d = Tensor.Ones([7], DType.Float64);
+        Assert.DoesNotThrow(() => Tensor.CrossEntropyRowsBackward(logits, t, lse, d));
+        var e = Assert.Throws<ShapeException>(() => Tensor.CrossEntropyRowsBackward(logits, t, Tensor.Zeros([7], DType.Float32), d))!;
+        Assert.That(e.Message, Does.Contain("cross_entropy_backward").And.Contain("'lse'").And.Contain("float64"));
+        e = Assert.Throws<ShapeException>(() => Tensor.CrossEntropyRowsBackward(logits, t, Tensor.Zeros([6], DType.Float64), d))!;
+        Assert.That(e.Message, Does.Contain("'lse'").And.Contain("[6]"));
+        e = Assert.Throws<ShapeException>(() => Tensor.CrossEntropyRowsBackward(logits, t, lse, Tensor.Ones([7, 1], DType.Float64)))!;
+        Assert.That(e.Message, Does.Contain("'dloss'"));
+    }
+
+    [Test]
     public void RmsNormAndLayerNormMatchReference([Values(DType.Float32, DType.Float64)] DType dt)
     {
         using var s = DisposalScope.Begin();

@@ -68,7 +68,8 @@ public static class AdditiveAttention
     }
 
     /// <summary>
-    /// Forward: o [B, H, T, e] (in v's layout), final S [B, H, d or 2d, e], final Z [B, H, d]. With <paramref name="save"/> the
+    /// Forward: o [B, H, T, e] (in v's layout and q's dtype), final S [B, H, d or 2d, e] and final Z [B, H, d] (in the
+    /// accumulation dtype: float32 for bfloat16 q, so a state carried across calls is not rounded). With <paramref name="save"/> the
     /// backend may keep what <see cref="CausalBackward"/> (called with it and the same inputs) would otherwise recompute.
     /// </summary>
     public static (Tensor O, Tensor S, Tensor Z) CausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0 = null, Tensor? z0 = null,
@@ -88,7 +89,7 @@ public static class AdditiveAttention
         if (angles == null)
         {
             q.Backend.AdditiveCausalForward(qp, kp, vp, scale, s4, z3, o, sT, zT, chunk, save);
-            return (HeadLayouts.Convert(o, q.DType), HeadLayouts.Convert(sT, q.DType), HeadLayouts.Convert(zT, q.DType));
+            return (HeadLayouts.Convert(o, q.DType), sT, zT);
         }
         using var q3 = Flat3(qp); using var k3 = Flat3(kp); using var v3 = Flat3(vp);
         using var s3 = s4 == null ? null : Flat3(s4);
@@ -96,7 +97,7 @@ public static class AdditiveAttention
         using var o3 = o.View(-1, T, e); using var sT3 = sT.View(-1, D, e); using var zT2 = zT.View(-1, d);
         using var a = State(angles, dt)!;
         Fused("additive_attention_causal", q).AdditiveCausalLrpeForward(q3, k3, v3, a, scale, s3, z2, o3, sT3, zT2, chunk);
-        return (HeadLayouts.Convert(o, q.DType), HeadLayouts.Convert(sT, q.DType), HeadLayouts.Convert(zT, q.DType));
+        return (HeadLayouts.Convert(o, q.DType), sT, zT);
     }
 
     /// <summary>
@@ -124,7 +125,7 @@ public static class AdditiveAttention
         if (angles == null)
         {
             q.Backend.AdditiveCausalBackward(qp, kp, vp, scale, s4, z3, dOp, dq, dk, dv, ds0, dz0, chunk, saved);
-            return Stored(q.DType, dq, dk, dv, ds0, dz0);
+            return Stored(q, s0, z0, dq, dk, dv, ds0, dz0);
         }
         using var q3 = Flat3(qp); using var k3 = Flat3(kp); using var v3 = Flat3(vp); using var do3 = Flat3(dOp);
         using var s3 = s4 == null ? null : Flat3(s4);
@@ -133,13 +134,13 @@ public static class AdditiveAttention
         using var ds3 = ds0?.View(-1, D, e); using var dz2 = dz0?.View(-1, d);
         using var a = State(angles, dt)!;
         Fused("additive_attention_causal_backward", q).AdditiveCausalLrpeBackward(q3, k3, v3, a, scale, s3, z2, do3, dq3, dk3, dv3, ds3, dz2, chunk);
-        return Stored(q.DType, dq, dk, dv, ds0, dz0);
+        return Stored(q, s0, z0, dq, dk, dv, ds0, dz0);
     }
 
-    /// <summary>The gradients converted to the storage dtype (no-ops unless the inputs are bfloat16).</summary>
-    private static (Tensor Dq, Tensor Dk, Tensor Dv, Tensor? DS0, Tensor? DZ0) Stored(DType st, Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0) =>
-        (HeadLayouts.Convert(dq, st), HeadLayouts.Convert(dk, st), HeadLayouts.Convert(dv, st),
-            ds0 == null ? null : HeadLayouts.Convert(ds0, st), dz0 == null ? null : HeadLayouts.Convert(dz0, st));
+    /// <summary>Each gradient converted to its input's dtype (no-ops unless some input is bfloat16).</summary>
+    private static (Tensor Dq, Tensor Dk, Tensor Dv, Tensor? DS0, Tensor? DZ0) Stored(Tensor q, Tensor? s0, Tensor? z0, Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0) =>
+        (HeadLayouts.Convert(dq, q.DType), HeadLayouts.Convert(dk, q.DType), HeadLayouts.Convert(dv, q.DType),
+            ds0 == null ? null : HeadLayouts.Convert(ds0, s0!.DType), dz0 == null ? null : HeadLayouts.Convert(dz0, z0!.DType));
 
     /// <summary>Non-causal <c>O = α φ(Q) φ(softmax_T(K))ᵀ V</c> [B, H, T, e], φ = MD-LRPE with <paramref name="angles"/> or the identity.</summary>
     public static Tensor NonCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? angles = null)
