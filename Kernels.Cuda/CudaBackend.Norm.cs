@@ -77,7 +77,7 @@ public sealed unsafe partial class CudaBackend
         long chunks = Math.Max(1, (rows + rpc - 1) / rpc);
         var kp = Pick("norm_weight_gradient", x.DType, "norm_dw_partial_f32", "norm_dw_partial_f64", "norm_dw_partial_bf16");
         var kc = Pick("norm_weight_gradient", x.DType, "colsum_f32", "colsum_f64", "colsum_bf16");
-        long bytes = chunks * n * (x.DType == DType.BFloat16 ? sizeof(float) : x.DType.Size()); // partial sums in the compute type
+        long bytes = chunks * n * x.DType.Accumulation().Size(); // partial sums in the compute type
         ulong pdw = dw != null ? _dev.Allocator.Rent(bytes, out _) : 0;
         ulong pdb = db != null ? _dev.Allocator.Rent(bytes, out _) : 0;
         try

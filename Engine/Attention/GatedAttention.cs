@@ -33,7 +33,7 @@ public static class GatedAttention
         }
     }
 
-    private static Tensor Flat(Tensor t) { using var c = t.Contiguous(); return c.View(-1, t.Size(2), t.Size(3)); }
+    private static Tensor Flat(Tensor t) => HeadLayouts.Sequences(t);
 
     /// <summary>Chunked forward: returns o [B, H, T, e] and the final state [B, H, d, e].</summary>
     public static (Tensor O, Tensor State) Forward(Tensor q, Tensor kbar, Tensor v, Tensor g, double scale, Tensor? initialState = null, int chunk = DefaultChunk)

@@ -16,7 +16,7 @@ internal static unsafe class Gemm
 {
     /// <summary>
     /// Depth of one packed block: 256 for the 6×16 AVX2 tile, 512 for the 12×32 AVX-512 tile (measured on Zen 5: 1024³ at
-    /// 64–75 % of the two-core FMA peak against 53–66 % with 256; the A block stays L2-sized through <see cref="McPanels"/>).
+    /// 59–68 % of the two-core FMA peak over three runs against 53–66 % with 256; the A block stays L2-sized through <see cref="McPanels"/>).
     /// </summary>
     private static int KC => Wide ? 512 : 256;
     /// <summary>Row panels of A per packed block for float32 (mc = mr · this): 16 with AVX2, 8 with AVX-512.</summary>
