@@ -9,6 +9,8 @@ public sealed unsafe partial class CudaBackend
     private const int GatedThreads = 256;
     /// <summary>Shared-memory leading dimensions of gated.cu: a 64-wide tile (LDT) and a 32-deep slice (LDS).</summary>
     private const int GatedLdT = GatedChunk + 4, GatedLdS = 32 + 4;
+    /// <summary>Elements of gated.cu's pipe() stages: <c>STAGES</c> (2) of three staged tiles.</summary>
+    private const int GatedPipe = 2 * 3 * GatedChunk * GatedLdS;
 
     /// <summary>Token rows of one operand group (gated.cu's <c>struct Rows</c>): row t of sequence n at (n / H)·Sb + (n mod H)·Sh + t·St.</summary>
     private readonly record struct Rows(long H, long Sb, long Sh, long St)
@@ -120,7 +122,7 @@ public sealed unsafe partial class CudaBackend
         ulong h = states == 0 ? scratch.Ptr : states;
         GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h, Addr(sT), reverse: false);
         if (w.Chunks > 0)
-            GatedLaunch(kOut, (uint)w.Chunks, (uint)w.N, 1, (GatedChunk * GatedLdT + 2 * GatedChunk * GatedLdS) * w.Es,
+            GatedLaunch(kOut, (uint)w.Chunks, (uint)w.N, 1, (GatedChunk * GatedLdT + GatedPipe) * w.Es,
                 Addr(q), kbar, Addr(v), G, flag, h, Addr(o), scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
                 w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
     }
@@ -142,7 +144,7 @@ public sealed unsafe partial class CudaBackend
         if (savedStates == 0) GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h, fin.Ptr, reverse: false);
         GatedScan(w, q.DType, Addr(q), Addr(dO), G, scale, Addr(dsT, true), dh.Ptr, Addr(ds0, true), reverse: true);
         if (w.Chunks == 0) return;
-        int smem = (3 * GatedChunk * GatedLdT + 2 * GatedChunk * GatedLdS) * w.Es;
+        int smem = (2 * GatedChunk * GatedLdT + GatedPipe + ((w.D + 3) & ~3) + (dg != null ? GatedChunk * GatedLdT : 0)) * w.Es;
         GatedLaunch(kBwd, (uint)w.Chunks, (uint)w.N, 1, smem, Addr(q), kbar, Addr(v), G, flag, h, dh.Ptr, Addr(dO), Addr(dsT, true), fin.Ptr,
             Addr(dq), dkbar, Addr(dv), Addr(dg, true), tot.Ptr, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
             w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);

@@ -32,13 +32,15 @@ template <typename T> __device__ __forceinline__ T lse_value(T m, T s) { return 
     for (i64 p = blockIdx.x * (i64)blockDim.x + threadIdx.x; p < (n_seq) * (chunks) * (d); p += (i64)gridDim.x * blockDim.x)
 
 // lse[n, c, i] = log Σ_{t in chunk c} exp(k_t[i]) (in T, kept as double).
-template <typename T> __device__ void additive_lse(const T* k, double* lse, i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
+template <typename T> __device__ void additive_lse(const T* __restrict__ k, double* __restrict__ lse, i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
         T m = T(NEG_INF), s = T(0);
-        for (i64 l = 0; l < L; l++) lse_add(m, s, k[kr.at(n, t0 + l) + i]);
+        const T* kc = k + kr.at(n, t0) + i;
+#pragma unroll 8
+        for (i64 l = 0; l < L; l++) lse_add(m, s, kc[l * kr.st]);
         lse[p] = (double)lse_value(m, s);
     }
 }
@@ -59,7 +61,8 @@ template <typename T> __device__ void additive_zref(const T* z0, const double* l
 }
 
 // flag[n, c] must be 1 on entry; a chunk with some |G| > FACTOR_LIMIT sets it to 0.
-template <typename T> __device__ void additive_prep(const T* k, const double* zref, T* kbar, T* G, int* flag, T* zT, bool has_z0,
+template <typename T> __device__ void additive_prep(const T* __restrict__ k, const double* __restrict__ zref, T* __restrict__ kbar,
+    T* __restrict__ G, int* flag, T* zT, bool has_z0,
     i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
@@ -67,9 +70,11 @@ template <typename T> __device__ void additive_prep(const T* k, const double* zr
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
         T zr = (T)zref[p], m = zr, s = zr == T(NEG_INF) ? T(0) : T(1), z = zr;
         bool fine = true;
+        i64 base = kr.at(n, t0) + i;
+#pragma unroll 8
         for (i64 l = 0; l < L; l++)
         {
-            i64 at = kr.at(n, t0 + l) + i;
+            i64 at = base + l * kr.st;
             T kv = k[at];
             lse_add(m, s, kv);
             z = lse_value(m, s);
@@ -85,7 +90,8 @@ template <typename T> __device__ void additive_prep(const T* k, const double* zr
 }
 
 // λ_{t0+l+1} inside a chunk from G (G_{l+1} − G_l); the first token of a chunk has λ = exp(G_0).
-template <typename T> __device__ void additive_w_local(const T* q, const T* dq, const T* G, T* wloc, T* carry, i64 n_seq, i64 tn, i64 d, i64 chunks,
+template <typename T> __device__ void additive_w_local(const T* __restrict__ q, const T* __restrict__ dq, const T* __restrict__ G,
+    T* __restrict__ wloc, T* __restrict__ carry, i64 n_seq, i64 tn, i64 d, i64 chunks,
     Rows kr)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
@@ -93,6 +99,7 @@ template <typename T> __device__ void additive_w_local(const T* q, const T* dq, 
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
         i64 base = kr.at(n, t0) + i, st = kr.st;
         T w = T(0);
+#pragma unroll 8
         for (i64 l = L - 1; l >= 0; l--)
         {
             T lam = l + 1 < L ? exp(G[base + (l + 1) * st] - G[base + l * st]) : T(0);
@@ -104,8 +111,9 @@ template <typename T> __device__ void additive_w_local(const T* q, const T* dq, 
     }
 }
 
-template <typename T> __device__ void additive_dk(const T* q, const T* dq, const T* kbar, const T* G, const T* dkbar, const T* wloc, const T* carry,
-    const T* s0, const T* ds0, T* dk, T* dz0, i64 n_seq, i64 tn, i64 d, i64 e, i64 chunks, Rows kr)
+template <typename T> __device__ void additive_dk(const T* __restrict__ q, const T* __restrict__ dq, const T* __restrict__ kbar,
+    const T* __restrict__ G, const T* __restrict__ dkbar, const T* __restrict__ wloc, const T* __restrict__ carry, const T* s0, const T* ds0,
+    T* __restrict__ dk, T* dz0, i64 n_seq, i64 tn, i64 d, i64 e, i64 chunks, Rows kr)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
@@ -115,6 +123,7 @@ template <typename T> __device__ void additive_dk(const T* q, const T* dq, const
         for (i64 c2 = chunks - 1; c2 > c; c2--) wnext = wloc[(n * chunks + c2) * d + i] + carry[(n * chunks + c2) * d + i] * wnext;
         T lamnext = c + 1 < chunks ? exp(G[base + L * st]) : T(0);
         T w = T(0);
+#pragma unroll 8
         for (i64 l = L - 1; l >= 0; l--)
         {
             i64 at = base + l * st;

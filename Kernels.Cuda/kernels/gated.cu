@@ -19,15 +19,16 @@
 // run on 64×64 tiles in shared memory: exact fp32/fp64 FMA (Simt, Simt4: 4×4 per thread, 128-bit shared
 // loads), or TF32 tensor cores (mma.sync m16n8k8, fp32 accumulation) in the *_tf32 kernels, which also take
 // their exponentials from ex2.approx. The scan copies half chunks with cp.async into two stage buffers (the
-// next half is in flight while one is multiplied); gated_out / gated_bwd stage their 32-deep slices through
-// pipe(), which issues the global loads of the next slice before multiplying the current one. The exact
-// kernels give the same bits as one product at a time (every element sums its products in order of k).
+// next half is in flight while one is multiplied); gated_out / gated_bwd copy their 32-deep slices the same way
+// through pipe() (16-byte cp.async pieces; the thread that copied a piece applies its factor in place, and one
+// barrier per slice). The exact kernels give the same bits as one product at a time (every element sums its
+// products in order of k).
 #include "common.cuh" // i64, Rows
 
 #define CH 64                 // chunk length (tokens)
 #define NT 256                // threads per block
 #define KS 32                 // depth of one staged product slice
-#define CHUNK_MINB 2          // blocks per multiprocessor of gated_out / gated_bwd (128 registers for the pipelined staging)
+#define CHUNK_MINB 2          // blocks per multiprocessor of gated_out / gated_bwd (128 registers; gated_bwd's shared memory fits two)
 #define SKS 32                // tokens of one scan stage (half a chunk)
 #define LDS (KS + 4)          // leading dimension of a CH × KS slice
 #define LDT (CH + 4)          // leading dimension of a 64-wide tile
@@ -274,13 +275,15 @@ __device__ __forceinline__ void cp_16(void* dst, const void* src, bool valid)
 }
 __device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 __device__ __forceinline__ void cp_wait_1() { asm volatile("cp.async.wait_group 1;" ::: "memory"); }
+// Waits until at most N of this thread's latest cp.async groups are still in flight.
+template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
 
 #define SLD (64 + 4)                  // leading dimension of the scan's 64-wide tiles
 #define SCAN_BUF (3 * SKS * SLD + 64)  // one stage: x, G, y (KS tokens × 64) and G of the chunk's last token
 
 // States at chunk boundaries for the 64×64 tile (rows i0…, columns j0…) of sequence n. Forward: x = k̄,
 // y = v, states[n, c] = S before chunk c. Reverse: x = q, y = dO, states[n, c] = R after chunk c.
-// Half chunks (KS tokens) are copied with cp.async into one of two stage buffers while the other one is multiplied;
+// Half chunks (SKS tokens) are copied with cp.async into one of two stage buffers while the other one is multiplied;
 // each is then turned in place into the decayed x before the product.
 template <typename T, bool TC> __device__ void gated_scan(const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ G, double alpha,
     const T* init, T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, bool reverse, Rows kr, Rows vr)
@@ -380,67 +383,174 @@ template <typename T, bool TC> __device__ void gated_scan(const T* __restrict__ 
     }
 }
 
-// Raw global values of one staged element (loaded ahead, turned into the operand later): x, and what its factor needs.
-template <typename T> struct Raw { T x, g, h; };
-
-// n product slices, software-pipelined: the plain global loads of slice s + 1 (l1, l2: slice, row, column → Raw) are in
-// flight while slice s is multiplied (mul); m1, m2 turn the raw values into operands when they are stored into shared
-// memory (tile 1: R1 × C1 at d1, ld1; tile 2, when R2 > 0: R2 × C2 at d2, ld2).
-template <int R1, int C1, int R2, int C2, typename T, typename L1, typename M1, typename L2, typename M2, typename Mul>
-__device__ __forceinline__ void pipe(int n, T* d1, int ld1, L1 l1, M1 m1, T* d2, int ld2, L2 l2, M2 m2, Mul mul)
+// Operand of a staged product: element (r, c) of slice sl is x[(r + sl·rs)·ld + c + sl·cs] for r + sl·rs < rows and
+// c + sl·cs < cols, zero elsewhere; g, when not null, is read at the same offsets for the operand's factor.
+template <typename T> struct Src { const T* x; const T* g; int ld, rows, cols, rs, cs; };
+template <typename T> __device__ __forceinline__ Src<T> src(const T* x, const T* g, int ld, int rows, int cols, int rs, int cs)
 {
-    constexpr int I1 = R1 * C1 / NT, I2 = R2 > 0 ? R2 * C2 / NT : 1;
-    Raw<T> r1[I1], r2[I2];
-    auto load = [&](int sl) {
-#pragma unroll
-        for (int u = 0; u < I1; u++) { int p = threadIdx.x + u * NT; r1[u] = l1(sl, p / C1, p % C1); }
-        if constexpr (R2 > 0)
-        {
-#pragma unroll
-            for (int u = 0; u < I2; u++) { int p = threadIdx.x + u * NT; r2[u] = l2(sl, p / C2, p % C2); }
-        }
-    };
-    if (n > 0) load(0);
-    for (int sl = 0; sl < n; sl++)
+    return Src<T>{ x, g, ld, rows, cols, rs, cs };
+}
+// The operand is the staged value itself (no pass over the stage).
+struct Plain
+{
+    template <typename T> __device__ __forceinline__ T operator()(int, int, T x, T) const { return x; }
+};
+template <typename M> struct IsPlain { static constexpr bool value = false; };
+template <> struct IsPlain<Plain> { static constexpr bool value = true; };
+
+// W consecutive elements of shared memory (one 16-byte access when W·sizeof(T) = 16).
+template <int W, typename T> __device__ __forceinline__ void ldw(const T* p, T* o)
+{
+    if constexpr (W == 4 && sizeof(T) == 4) { float4 v = *(const float4*)p; o[0] = v.x; o[1] = v.y; o[2] = v.z; o[3] = v.w; }
+    else if constexpr (W == 2 && sizeof(T) == 8) { double2 v = *(const double2*)p; o[0] = v.x; o[1] = v.y; }
+    else
     {
 #pragma unroll
-        for (int u = 0; u < I1; u++) { int p = threadIdx.x + u * NT; d1[(p / C1) * ld1 + p % C1] = m1(r1[u]); }
-        if constexpr (R2 > 0)
-        {
+        for (int w = 0; w < W; w++) o[w] = p[w];
+    }
+}
+template <int W, typename T> __device__ __forceinline__ void stw(T* p, const T* o)
+{
+    if constexpr (W == 4 && sizeof(T) == 4) *(float4*)p = make_float4(o[0], o[1], o[2], o[3]);
+    else if constexpr (W == 2 && sizeof(T) == 8) *(double2*)p = make_double2(o[0], o[1]);
+    else
+    {
 #pragma unroll
-            for (int u = 0; u < I2; u++) { int p = threadIdx.x + u * NT; d2[(p / C2) * ld2 + p % C2] = m2(r2[u]); }
-        }
-        __syncthreads();
-        if (sl + 1 < n) load(sl + 1);
-        mul(sl);
-        __syncthreads();
+        for (int w = 0; w < W; w++) p[w] = o[w];
     }
 }
 
-template <typename T> __device__ __forceinline__ Raw<T> raw(T x, T g = T(0), T h = T(0)) { return Raw<T>{ x, g, h }; }
-template <typename T> __device__ __forceinline__ Raw<T> raw0() { return Raw<T>{ T(0), T(0), T(0) }; }
-// The operand is the loaded value itself.
-struct Plain
+// Slice sl of an R × C tile of s into bx (and its G into bg when bg is not null), leading dimension C + 4, with
+// cp.async in pieces of W elements (16 bytes, or one element); pieces outside the operand are filled with zeros.
+template <int W, int R, int C, typename T> __device__ __forceinline__ void copy_tile(const Src<T>& s, int sl, T* bx, T* bg)
 {
-    template <typename T> __device__ __forceinline__ T operator()(const Raw<T>& r) const { return r.x; }
-};
+    constexpr int P = C / W;
+    const int r0 = sl * s.rs, c0 = sl * s.cs;
+#pragma unroll
+    for (int u = 0; u < (R * P + NT - 1) / NT; u++)
+    {
+        int p = threadIdx.x + u * NT;
+        if (R * P % NT != 0 && p >= R * P) break;
+        int r = p / P, c = (p % P) * W, at = r * (C + 4) + c;
+        bool ok = r0 + r < s.rows && c0 + c < s.cols;
+        int off = (r0 + r) * s.ld + c0 + c;
+        if constexpr (W == 1)
+        {
+            cp_elem(bx + at, ok ? s.x + off : s.x, ok);
+            if (bg) cp_elem(bg + at, ok ? s.g + off : s.g, ok);
+        }
+        else
+        {
+            cp_16(bx + at, ok ? s.x + off : s.x, ok);
+            if (bg) cp_16(bg + at, ok ? s.g + off : s.g, ok);
+        }
+    }
+}
+
+// Turns the pieces this thread copied (copy_tile's mapping, so no barrier is needed) into operands: x ← m(r, c, x, g)
+// with (r, c) the element's place in the operand; pieces outside the operand stay zero.
+template <int W, int R, int C, typename T, typename M> __device__ __forceinline__ void shape_tile(const Src<T>& s, int sl, T* bx, const T* bg, M m)
+{
+    constexpr int P = C / W;
+    const int r0 = sl * s.rs, c0 = sl * s.cs;
+#pragma unroll
+    for (int u = 0; u < (R * P + NT - 1) / NT; u++)
+    {
+        int p = threadIdx.x + u * NT;
+        if (R * P % NT != 0 && p >= R * P) break;
+        int r = p / P, c = (p % P) * W, at = r * (C + 4) + c;
+        if (r0 + r < s.rows && c0 + c < s.cols)
+        {
+            T x[W], g[W];
+            ldw<W>(bx + at, x);
+            if (bg) ldw<W>(bg + at, g);
+            else
+#pragma unroll
+                for (int w = 0; w < W; w++) g[w] = T(0);
+#pragma unroll
+            for (int w = 0; w < W; w++) x[w] = m(r0 + r, c0 + c + w, x[w], g[w]);
+            stw<W>(bx + at, x);
+        }
+    }
+}
+
+#define SLOT (CH * LDS)       // one staged tile: CH × KS at LDS or KS × 64 at LDT
+#define STAGE (3 * SLOT)      // one stage: tile 1, its G, tile 2
+#define STAGES 2              // stages of pipe()
+
+// n product slices through STAGES stages of shared memory: the cp.async copies of the next STAGES − 1 slices are in
+// flight while slice s is shaped (m1, m2: raw value and G → operand) and multiplied (mul(s, tile 1, tile 2)); one
+// barrier per slice (it also ends the products on the stage the next copies overwrite). Tile 1 is R1 × C1 of s1 at
+// leading dimension C1 + 4; tile 2 (when R2 > 0) R2 × C2 of s2. Tile 2 has no G of its own: when s2.g is not null it
+// is s1.g at the same offsets (same geometry), and m2 reads tile 1's. v16: every piece may move as 16 bytes.
+template <int R1, int C1, int R2, int C2, typename T, typename M1, typename M2, typename Mul>
+__device__ __forceinline__ void pipe(int n, T* stage, bool v16, const Src<T>& s1, M1 m1, const Src<T>& s2, M2 m2, Mul mul)
+{
+    constexpr int V = 16 / sizeof(T), NS = STAGES;
+    auto issue = [&](int sl) {
+        T* b = stage + (sl % NS) * STAGE;
+        T* g1 = s1.g ? b + SLOT : nullptr;
+        if (v16) copy_tile<V, R1, C1>(s1, sl, b, g1);
+        else copy_tile<1, R1, C1>(s1, sl, b, g1);
+        if constexpr (R2 > 0)
+        {
+            if (v16) copy_tile<V, R2, C2>(s2, sl, b + 2 * SLOT, (T*)nullptr);
+            else copy_tile<1, R2, C2>(s2, sl, b + 2 * SLOT, (T*)nullptr);
+        }
+        cp_commit();
+    };
+#pragma unroll
+    for (int sl = 0; sl < NS - 1; sl++)
+        if (sl < n) issue(sl);
+        else cp_commit();
+    for (int sl = 0; sl < n; sl++)
+    {
+        cp_wait<NS - 2>();
+        T* b = stage + (sl % NS) * STAGE;
+        const T* g1 = s1.g ? b + SLOT : nullptr;
+        if constexpr (!IsPlain<M1>::value)
+        {
+            if (v16) shape_tile<V, R1, C1>(s1, sl, b, g1, m1);
+            else shape_tile<1, R1, C1>(s1, sl, b, g1, m1);
+        }
+        if constexpr (R2 > 0 && !IsPlain<M2>::value)
+        {
+            const T* g2 = s2.g ? g1 : nullptr;
+            if (v16) shape_tile<V, R2, C2>(s2, sl, b + 2 * SLOT, g2, m2);
+            else shape_tile<1, R2, C2>(s2, sl, b + 2 * SLOT, g2, m2);
+        }
+        __syncthreads();
+        if (sl + NS - 1 < n) issue(sl + NS - 1);
+        else cp_commit();
+        mul(sl, (const T*)b, (const T*)(b + 2 * SLOT));
+    }
+    __syncthreads();
+}
+
+// Pieces of 16 bytes fit every operand of a chunk kernel: d and e are multiples of 16 / sizeof(T) elements, the rows of
+// both groups start at such multiples and every pointer is 16-byte aligned.
+template <typename T> __device__ __forceinline__ bool pieces16(i64 d, i64 e, Rows kr, Rows vr, const void* a, const void* b, const void* c,
+    const void* f, const void* g, const void* h)
+{
+    constexpr int V = 16 / sizeof(T);
+    auto al = [](const void* p) { return ((size_t)p & 15) == 0; };
+    return d % V == 0 && e % V == 0 && kr.aligned(V) && vr.aligned(V) && al(a) && al(b) && al(c) && al(f) && al(g) && al(h);
+}
 
 // Masked intra-chunk scores A[t, s] = Σ_i q_t[i] k̄_s[i] e^{G_t[i] − G_s[i]} (s ≤ t < L, else 0) into A (ld LDT);
 // qc, kc, Gc point at the chunk's first token, rows ks apart.
 template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T* kc, const T* Gc, int ks, bool factor, int L, i64 d,
-    T* A, T* bufA, T* bufB)
+    T* A, T* stage, bool v16)
 {
     const int D = (int)d;
     if (factor)
     {
         typename AccOf<T, TC>::type acc;
         acc.zero();
-        pipe<CH, KS, CH, KS, T>((D + KS - 1) / KS,
-            bufA, LDS, [&](int sl, int t, int ii) { int i = sl * KS + ii; return t < L && i < D ? raw(qc[t * ks + i], Gc[t * ks + i]) : raw0<T>(); },
-            [&](const Raw<T>& r) { return r.x * p_exp<TC>(r.g); },
-            bufB, LDS, [&](int sl, int t, int ii) { int i = sl * KS + ii; return t < L && i < D ? raw(kc[t * ks + i], Gc[t * ks + i]) : raw0<T>(); },
-            [&](const Raw<T>& r) { return r.x * p_exp<TC>(-r.g); },
-            [&](int) { acc.template mma<false, true>(bufA, LDS, bufB, LDS, KS); });
+        pipe<CH, KS, CH, KS>((D + KS - 1) / KS, stage, v16,
+            src(qc, Gc, ks, L, D, 0, KS), [](int, int, T x, T g) { return x * p_exp<TC>(g); },
+            src(kc, Gc, ks, L, D, 0, KS), [](int, int, T x, T g) { return x * p_exp<TC>(-g); },
+            [&](int, const T* a, const T* b) { acc.template mma<false, true>(a, LDS, b, LDS, KS); });
         acc.each([&](int t, int s, T& v) { A[t * LDT + s] = s <= t ? v : T(0); });
     }
     else
@@ -471,34 +581,30 @@ template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T
     __syncthreads();
 }
 
-// acc += X · M over d in slices of KS: X[t, i] = xm(xl(t, i)) (CH × d; xl loads, xm computes), M[i, j] = m[i·e + e0 + j] (d × 64).
-template <typename T, typename Acc, typename XL, typename XM> __device__ __forceinline__ void times_state(Acc& acc, XL xl, XM xm, const T* m, int e0,
-    i64 d, i64 e, T* bufA, T* bufB)
+// acc += X · M over d in slices of KS: X[t, i] (CH × d, from x), M[i, j] = m[i·e + e0 + j] (d × 64).
+template <typename T, typename Acc, typename XM> __device__ __forceinline__ void times_state(Acc& acc, const Src<T>& x, XM xm, const T* m, int e0,
+    i64 d, i64 e, T* stage, bool v16)
 {
     const int D = (int)d, E = (int)e;
-    pipe<CH, KS, KS, 64, T>((D + KS - 1) / KS,
-        bufA, LDS, [&](int sl, int t, int ii) { int i = sl * KS + ii; return i < D ? xl(t, i) : raw0<T>(); }, xm,
-        bufB, LDT, [&](int sl, int ii, int jj) { int i = sl * KS + ii, j = e0 + jj; return i < D && j < E ? raw(m[i * E + j]) : raw0<T>(); }, Plain(),
-        [&](int) { acc.template mma<false, false>(bufA, LDS, bufB, LDT, KS); });
+    pipe<CH, KS, KS, 64>((D + KS - 1) / KS, stage, v16, x, xm, src(m + e0, (const T*)nullptr, E, D, E - e0, KS, 0), Plain(),
+        [&](int, const T* a, const T* b) { acc.template mma<false, false>(a, LDS, b, LDT, KS); });
 }
 
-// acc += W · Y over the chunk's tokens: W[t, s] (CH × CH, ld LDT, transposed when WT), Y[s, j] = ym(yl(s, j)) (CH × 64).
-template <bool WT, typename T, typename Acc, typename YL, typename YM> __device__ __forceinline__ void times_tokens(Acc& acc, const T* W, YL yl, YM ym, T* bufB)
+// acc += W · Y over the chunk's tokens: W[t, s] (CH × CH, ld LDT, transposed when WT), Y[s, j] (CH × 64, from y).
+template <bool WT, typename T, typename Acc, typename YM> __device__ __forceinline__ void times_tokens(Acc& acc, const T* W, const Src<T>& y, YM ym,
+    T* stage, bool v16)
 {
-    pipe<KS, 64, 0, 0, T>(CH / KS, bufB, LDT, [&](int sl, int ss, int jj) { return yl(sl * KS + ss, jj); }, ym,
-        (T*)nullptr, 0, [&](int, int, int) { return raw0<T>(); }, Plain(),
-        [&](int sl) { int s0 = sl * KS; acc.template mma<WT, false>(WT ? W + s0 * LDT : W + s0, LDT, bufB, LDT, KS); });
+    pipe<KS, 64, 0, 0>(CH / KS, stage, v16, y, ym, y, Plain(),
+        [&](int sl, const T* b, const T*) { int s0 = sl * KS; acc.template mma<WT, false>(WT ? W + s0 * LDT : W + s0, LDT, b, LDT, KS); });
 }
 
-// acc += X · Yᵀ over the value dimension e in slices of KS: X[t, j] = xm(xl(t, j)), Y[r, j] = ym(yl(r, j)) (both CH × e).
-template <typename T, typename Acc, typename XL, typename XM, typename YL, typename YM> __device__ __forceinline__ void times_values(Acc& acc,
-    XL xl, XM xm, YL yl, YM ym, i64 e, T* bufA, T* bufB)
+// acc += X · Yᵀ over the value dimension e in slices of KS: X[t, j], Y[r, j] (both CH × e).
+template <typename T, typename Acc, typename XM, typename YM> __device__ __forceinline__ void times_values(Acc& acc, const Src<T>& x, XM xm,
+    const Src<T>& y, YM ym, i64 e, T* stage, bool v16)
 {
     const int E = (int)e;
-    pipe<CH, KS, CH, KS, T>((E + KS - 1) / KS,
-        bufA, LDS, [&](int sl, int t, int jj) { int j = sl * KS + jj; return j < E ? xl(t, j) : raw0<T>(); }, xm,
-        bufB, LDS, [&](int sl, int r, int jj) { int j = sl * KS + jj; return j < E ? yl(r, j) : raw0<T>(); }, ym,
-        [&](int) { acc.template mma<false, true>(bufA, LDS, bufB, LDS, KS); });
+    pipe<CH, KS, CH, KS>((E + KS - 1) / KS, stage, v16, x, xm, y, ym,
+        [&](int, const T* a, const T* b) { acc.template mma<false, true>(a, LDS, b, LDS, KS); });
 }
 
 // One chunk of the output: o = α[(q ⊙ e^G) S + A V], S = h[n, c] the state before the chunk.
@@ -508,27 +614,27 @@ template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q
 {
     extern __shared__ __align__(16) unsigned char smem[];
     T* A = (T*)smem;
-    T* bufA = A + CH * LDT;
-    T* bufB = bufA + CH * LDS;
+    T* stage = A + CH * LDT;
     i64 c = blockIdx.x, n = blockIdx.y, t0 = c * CH, kb0 = kr.at(n, t0), vb0 = vr.at(n, t0);
     int L = (int)min((i64)CH, tn - t0);
-    const int KR = (int)kr.st, VR = (int)vr.st, E = (int)e;
+    const int KR = (int)kr.st, VR = (int)vr.st, D = (int)d, E = (int)e;
     const T *qc = q + kb0, *kc = kb + kb0, *Gc = G + kb0, *vc = v + vb0;
     T* oc = o + vb0;
-    chunk_scores<T, TC>(qc, kc, Gc, KR, flag[n * chunks + c] != 0, L, d, A, bufA, bufB);
+    bool v16 = pieces16<T>(d, e, kr, vr, q, kb, v, G, h, o);
+    chunk_scores<T, TC>(qc, kc, Gc, KR, flag[n * chunks + c] != 0, L, d, A, stage, v16);
     const T* hc = h + (n * chunks + c) * d * e;
-    for (int e0 = 0; e0 < (int)e; e0 += 64)
+    for (int e0 = 0; e0 < E; e0 += 64)
     {
         typename AccOf<T, TC>::type acc;
         acc.zero();
-        times_state<T>(acc, [&](int t, int i) { return t < L ? raw(qc[t * KR + i], Gc[t * KR + i]) : raw0<T>(); },
-            [&](const Raw<T>& r) { return r.x * p_exp<TC>(r.g); }, hc, e0, d, e, bufA, bufB);
-        times_tokens<false, T>(acc, A, [&](int s, int jj) { int j = e0 + jj; return s < L && j < E ? raw(vc[s * VR + j]) : raw0<T>(); }, Plain(), bufB);
+        times_state<T>(acc, src(qc, Gc, KR, L, D, 0, KS), [](int, int, T x, T g) { return x * p_exp<TC>(g); }, hc, e0, d, e, stage, v16);
+        times_tokens<false, T>(acc, A, src(vc + e0, (const T*)nullptr, VR, L, E - e0, KS, 0), Plain(), stage, v16);
         acc.each([&](int t, int jj, T& val) { if (t < L && e0 + jj < e) oc[t * VR + e0 + jj] = (T)alpha * val; });
     }
 }
 
-// One chunk of the backward (see the file header); R = dh[n, c] is the gradient of the state after the chunk.
+// One chunk of the backward (see the file header); R = dh[n, c] is the gradient of the state after the chunk. Shared
+// memory: A, dA, pipe()'s stages, G of the chunk's last token (d, rounded up to 4) and, when dg is asked for, X.
 template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q, const T* __restrict__ kb, const T* __restrict__ v,
     const T* __restrict__ G, const int* flag, const T* __restrict__ h, const T* __restrict__ dh, const T* __restrict__ dO,
     const T* dsT, const T* sT, T* __restrict__ dq, T* __restrict__ dkb, T* __restrict__ dv, T* __restrict__ dg, T* tot,
@@ -538,10 +644,9 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
     extern __shared__ __align__(16) unsigned char smem[];
     T* A = (T*)smem;
     T* dA = A + CH * LDT;
-    T* X = dA + CH * LDT;
-    T* buf = X + CH * LDT;
-    T* bufA = buf;
-    T* bufB = buf + CH * LDS;
+    T* stage = dA + CH * LDT;
+    T* Gl = stage + STAGES * STAGE;
+    T* X = Gl + ((d + 3) & ~3);
     i64 c = blockIdx.x, n = blockIdx.y, t0 = c * CH, kb0 = kr.at(n, t0), vb0 = vr.at(n, t0);
     int L = (int)min((i64)CH, tn - t0);
     bool factor = flag[n * chunks + c] != 0;
@@ -549,109 +654,114 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
     T a = (T)alpha;
     const T *qc = q + kb0, *kc = kb + kb0, *Gc = G + kb0, *vc = v + vb0, *dOc = dO + vb0;
     T *dqc = dq + kb0, *dkc = dkb + kb0, *dgc = dg ? dg + kb0 : nullptr, *dvc = dv + vb0;
-    const T* Gl = Gc + (L - 1) * KR;
     const T* Sc = h + (n * chunks + c) * d * e;
     const T* Rc = dh + (n * chunks + c) * d * e;
-    chunk_scores<T, TC>(qc, kc, Gc, KR, factor, L, d, A, bufA, bufB);
+    bool v16 = pieces16<T>(d, e, kr, vr, q, kb, v, G, h, dh) && ((size_t)dO & 15) == 0;
+    // f(row, column, value) for every element of a product tile: from the accumulator's registers when direct, else
+    // through shared memory (the stages are free between products) in row order, so that f's global accesses — the
+    // pairwise terms read whole columns of the chunk — are coalesced.
+    auto finish = [&](Acc& acc, bool direct, auto f) {
+        if (direct) acc.each([&](int r, int cc, T& val) { f(r, cc, val); });
+        else
+        {
+            acc.each([&](int r, int cc, T& val) { stage[r * LDT + cc] = val; });
+            __syncthreads();
+            for (int p = threadIdx.x; p < CH * 64; p += NT) f(p >> 6, p & 63, stage[(p >> 6) * LDT + (p & 63)]);
+            __syncthreads();
+        }
+    };
+    for (int i = threadIdx.x; i < D; i += NT) Gl[i] = Gc[(L - 1) * KR + i];
+    __syncthreads();
+    chunk_scores<T, TC>(qc, kc, Gc, KR, factor, L, d, A, stage, v16);
 
     // dA = mask(dO Vᵀ)
     {
         Acc acc;
         acc.zero();
-        times_values<T>(acc, [&](int t, int j) { return t < L ? raw(dOc[t * VR + j]) : raw0<T>(); }, Plain(),
-            [&](int s, int j) { return s < L ? raw(vc[s * VR + j]) : raw0<T>(); }, Plain(), e, bufA, bufB);
+        times_values<T>(acc, src(dOc, (const T*)nullptr, VR, L, E, 0, KS), Plain(), src(vc, (const T*)nullptr, VR, L, E, 0, KS), Plain(), e,
+            stage, v16);
         acc.each([&](int t, int s, T& val) { dA[t * LDT + s] = s <= t ? val : T(0); });
         __syncthreads();
     }
 
     // dv = Aᵀ (α dO) + (k̄ ⊙ e^{G_last − G}) R
-    for (int e0 = 0; e0 < (int)e; e0 += 64)
+    for (int e0 = 0; e0 < E; e0 += 64)
     {
         Acc acc;
         acc.zero();
-        times_tokens<true, T>(acc, A, [&](int t, int jj) { int j = e0 + jj; return t < L && j < E ? raw(dOc[t * VR + j]) : raw0<T>(); },
-            [&](const Raw<T>& r) { return a * r.x; }, bufB);
-        times_state<T>(acc, [&](int s, int i) { return s < L ? raw(kc[s * KR + i], Gc[s * KR + i], Gl[i]) : raw0<T>(); },
-            [&](const Raw<T>& r) { return r.x * p_exp<TC>(r.h - r.g); }, Rc, e0, d, e, bufA, bufB);
+        times_tokens<true, T>(acc, A, src(dOc + e0, (const T*)nullptr, VR, L, E - e0, KS, 0), [a](int, int, T x, T) { return a * x; }, stage, v16);
+        times_state<T>(acc, src(kc, Gc, KR, L, D, 0, KS), [Gl](int, int i, T x, T g) { return x * p_exp<TC>(Gl[i] - g); }, Rc, e0, d, e, stage, v16);
         acc.each([&](int s, int jj, T& val) { if (s < L && e0 + jj < e) dvc[s * VR + e0 + jj] = val; });
     }
 
-    for (int i0 = 0; i0 < (int)d; i0 += 64)
+    for (int i0 = 0; i0 < D; i0 += 64)
     {
         // dq = α e^G ⊙ [dO Sᵀ + dA (k̄ ⊙ e^{−G})]  (factored) or α[e^G ⊙ (dO Sᵀ) + pairwise intra]
         {
             Acc acc;
             acc.zero();
-            times_values<T>(acc, [&](int t, int j) { return t < L ? raw(dOc[t * VR + j]) : raw0<T>(); }, Plain(),
-                [&](int r, int j) { return i0 + r < D ? raw(Sc[(i0 + r) * E + j]) : raw0<T>(); }, Plain(), e, bufA, bufB);
+            times_values<T>(acc, src(dOc, (const T*)nullptr, VR, L, E, 0, KS), Plain(), src(Sc + i0 * E, (const T*)nullptr, E, D - i0, E, 0, KS),
+                Plain(), e, stage, v16);
             if (factor)
-                times_tokens<false, T>(acc, dA, [&](int s, int ii) { int i = i0 + ii; return s < L && i < D ? raw(kc[s * KR + i], Gc[s * KR + i]) : raw0<T>(); },
-                    [&](const Raw<T>& r) { return r.x * p_exp<TC>(-r.g); }, bufB);
-            acc.each([&](int t, int ii, T& val) { X[t * LDT + ii] = val; });
-            __syncthreads();
-            for (int p = threadIdx.x; p < CH * 64; p += NT)
-            {
-                int t = p >> 6, ii = p & 63;
+                times_tokens<false, T>(acc, dA, src(kc + i0, Gc + i0, KR, L, D - i0, KS, 0), [](int, int, T x, T g) { return x * p_exp<TC>(-g); },
+                    stage, v16);
+            finish(acc, factor, [&](int t, int ii, T val) {
                 int i = i0 + ii, at = t * KR + i;
-                T r = T(0);
-                if (t < L && i < d)
+                if (t < L && i < D)
                 {
-                    T gt = Gc[at], val = p_exp<TC>(gt) * X[t * LDT + ii];
+                    T gt = Gc[at], x = p_exp<TC>(gt) * val;
                     if (!factor)
-                        for (int s = 0; s <= t; s++) val += dA[t * LDT + s] * kc[s * KR + i] * p_exp<TC>(gt - Gc[s * KR + i]);
-                    T dqv = a * val;
+                        for (int s = 0; s <= t; s++) x += dA[t * LDT + s] * kc[s * KR + i] * p_exp<TC>(gt - Gc[s * KR + i]);
+                    T dqv = a * x;
                     dqc[at] = dqv;
-                    r = qc[at] * dqv;
+                    if (dg) X[t * LDT + ii] = qc[at] * dqv;
                 }
-                X[t * LDT + ii] = r;
-            }
-            __syncthreads();
+                else if (dg) X[t * LDT + ii] = T(0);
+            });
         }
         // dk̄ = e^{−G} ⊙ [V (e^{G_last} R)ᵀ + dAᵀ (α q ⊙ e^G)]  (factored) or e^{G_last − G} ⊙ (V Rᵀ) + α pairwise intraᵀ
         {
             Acc acc;
             acc.zero();
-            times_values<T>(acc, [&](int s, int j) { return s < L ? raw(vc[s * VR + j]) : raw0<T>(); }, Plain(),
-                [&](int r, int j) { int i = i0 + r; return i < D ? raw(Rc[i * E + j], T(0), Gl[i]) : raw0<T>(); },
-                [&](const Raw<T>& r) { return factor ? p_exp<TC>(r.h) * r.x : r.x; }, e, bufA, bufB);
+            times_values<T>(acc, src(vc, (const T*)nullptr, VR, L, E, 0, KS), Plain(), src(Rc + i0 * E, (const T*)nullptr, E, D - i0, E, 0, KS),
+                [Gl, i0, factor](int r, int, T x, T) { return factor ? p_exp<TC>(Gl[i0 + r]) * x : x; }, e, stage, v16);
             if (factor)
-                times_tokens<true, T>(acc, dA, [&](int t, int ii) { int i = i0 + ii; return t < L && i < D ? raw(qc[t * KR + i], Gc[t * KR + i]) : raw0<T>(); },
-                    [&](const Raw<T>& r) { return a * (r.x * p_exp<TC>(r.g)); }, bufB);
-            acc.each([&](int s, int ii, T& val) { buf[s * LDT + ii] = val; });
-            __syncthreads();
-            for (int p = threadIdx.x; p < CH * 64; p += NT)
-            {
-                int s = p >> 6, ii = p & 63;
+                times_tokens<true, T>(acc, dA, src(qc + i0, Gc + i0, KR, L, D - i0, KS, 0), [a](int, int, T x, T g) { return a * (x * p_exp<TC>(g)); },
+                    stage, v16);
+            finish(acc, factor, [&](int s, int ii, T val) {
                 int i = i0 + ii, at = s * KR + i;
-                if (s < L && i < d)
+                if (s < L && i < D)
                 {
-                    T gs = Gc[at], val;
-                    if (factor) val = p_exp<TC>(-gs) * buf[s * LDT + ii];
+                    T gs = Gc[at], x;
+                    if (factor) x = p_exp<TC>(-gs) * val;
                     else
                     {
                         T intra = T(0);
                         for (int t = s; t < L; t++) intra += dA[t * LDT + s] * qc[t * KR + i] * p_exp<TC>(Gc[t * KR + i] - gs);
-                        val = p_exp<TC>(Gl[i] - gs) * buf[s * LDT + ii] + a * intra;
+                        x = p_exp<TC>(Gl[i] - gs) * val + a * intra;
                     }
-                    dkc[at] = val;
-                    X[s * LDT + ii] -= kc[at] * val;
+                    dkc[at] = x;
+                    if (dg) X[s * LDT + ii] -= kc[at] * x;
                 }
+            });
+        }
+        // chunk-local reverse sums of q ⊙ dq − k̄ ⊙ dk̄; their chunk totals go to tot[n, c]
+        if (dg)
+        {
+            __syncthreads();
+            if (threadIdx.x < 64 && i0 + threadIdx.x < d)
+            {
+                i64 i = i0 + threadIdx.x;
+                T carry = T(0);
+                for (int t = L - 1; t >= 0; t--)
+                {
+                    carry += X[t * LDT + threadIdx.x];
+                    dgc[t * KR + i] = carry;
+                }
+                tot[(n * (chunks + 1) + c) * d + i] = carry;
             }
             __syncthreads();
         }
-        // chunk-local reverse sums of q ⊙ dq − k̄ ⊙ dk̄; their chunk totals go to tot[n, c]
-        if (dg && threadIdx.x < 64 && i0 + threadIdx.x < d)
-        {
-            i64 i = i0 + threadIdx.x;
-            T carry = T(0);
-            for (int t = L - 1; t >= 0; t--)
-            {
-                carry += X[t * LDT + threadIdx.x];
-                dgc[t * KR + i] = carry;
-            }
-            tot[(n * (chunks + 1) + c) * d + i] = carry;
-        }
-        __syncthreads();
     }
     // tot[n, chunks] = rowsum(dS_T ⊙ S_T), the gradient of the final state carried into every dg
     if (dg && c == chunks - 1)
