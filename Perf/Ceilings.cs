@@ -10,12 +10,14 @@ public static class Ceilings
     /// <summary>Width in floats of the widest hardware-accelerated vector (16 with AVX-512, 8 with AVX2).</summary>
     public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : 8;
 
-    /// <summary>fp32 FMA GFLOP/s with <paramref name="threads"/> threads (16 independent FMA chains of the widest accelerated vector each).</summary>
-    public static double FmaGflops(int threads)
+    /// <summary>
+    /// fp32 FMA GFLOP/s with <paramref name="threads"/> threads (16 independent FMA chains of the widest accelerated vector
+    /// each), the best of <paramref name="reps"/> passes of <paramref name="iters"/> iterations.
+    /// </summary>
+    public static double FmaGflops(int threads, long iters = 20_000_000, int reps = 3)
     {
-        const long iters = 20_000_000;
         double best = 0;
-        for (int rep = 0; rep < 3; rep++)
+        for (int rep = 0; rep < reps; rep++)
         {
             var sw = Stopwatch.StartNew();
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => Sink(Lanes == 16 ? FmaLoop512(iters) : FmaLoop256(iters)));

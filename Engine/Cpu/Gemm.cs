@@ -71,13 +71,18 @@ internal static unsafe class Gemm
                     if (parallel) Parallelism.For(nPanels, jp => PackB(b, pc, kc, jc + jp * nr, Math.Min(nr, nc - jp * nr), nr, (T*)bp + (long)jp * kc * nr));
                     else for (int jp = 0; jp < nPanels; jp++) PackB(b, pc, kc, jc + jp * nr, Math.Min(nr, nc - jp * nr), nr, bPack + (long)jp * kc * nr);
 
-                    int iBlocks = (m + mc - 1) / mc;
-                    int panelsPerGroup = Math.Max(1, Math.Min(nPanels, 8));
+                    // Row blocks of at most mc rows, as many as a multiple of the threads when there are enough panels for
+                    // it (1024 rows: 12 blocks of 7–8 panels, not 10 of 8 and one of 5.3). With a block per thread or
+                    // more, each work item is a whole row block (A packed once); otherwise the columns are split too.
+                    int threads = parallel ? Parallelism.Threads : 1, mPanels = (m + mr - 1) / mr;
+                    int iBlocks = (mPanels + mc / mr - 1) / (mc / mr);
+                    if (iBlocks >= threads) iBlocks = Math.Min(mPanels, (iBlocks + threads - 1) / threads * threads);
+                    int panelsPerGroup = iBlocks >= threads ? nPanels : Math.Max(1, Math.Min(nPanels, 8));
                     int jGroups = (nPanels + panelsPerGroup - 1) / panelsPerGroup;
                     void Work(int w)
                     {
                         int ib = w / jGroups, jg = w % jGroups;
-                        int ic = ib * mc, mcur = Math.Min(mc, m - ic);
+                        int ic = (int)((long)mPanels * ib / iBlocks) * mr, mcur = Math.Min((int)((long)mPanels * (ib + 1) / iBlocks) * mr, m) - ic;
                         T* aPack = (T*)PackBuffer.Get(1, (long)RoundUp(mcur, mr) * kc * sizeof(T));
                         {
                             PackA(a, ic, mcur, pc, kc, mr, aPack);
