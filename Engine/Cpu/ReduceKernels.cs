@@ -74,16 +74,23 @@ internal static unsafe class ReduceKernels
         return m + T.Log(s);
     }
 
+    /// <summary>
+    /// Pieces of a long row reduced in parallel: about n / 32, a power of two between 32 Ki and 512 Ki elements (it depends on
+    /// n alone, so the result does not depend on the thread count). 16 Mi floats: 512 Ki pieces stream at 54 / 40 GB/s
+    /// where 32 Ki pieces reached 42 / 29 GB/s (two runs alternating both in one process).
+    /// </summary>
+    private static int LongRowChunk(int n) => Math.Clamp(1 << Math.Max(0, BitOperations.Log2((uint)(n / 32))), Chunk, 1 << 19);
+
     private static T ReduceLongRow<T>(ReduceOp op, T* x, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int chunks = (n + Chunk - 1) / Chunk;
+        int chunk = LongRowChunk(n), chunks = (n + chunk - 1) / chunk;
         var part = new T[chunks];
         nint px = (nint)x;
         ReduceOp inner = op == ReduceOp.Mean ? ReduceOp.Sum : op;
         Parallelism.For(chunks, c =>
         {
-            int s = c * Chunk;
-            part[c] = ReduceRow(inner, new ReadOnlySpan<T>((T*)px + s, Math.Min(Chunk, n - s)));
+            int s = c * chunk;
+            part[c] = ReduceRow(inner, new ReadOnlySpan<T>((T*)px + s, Math.Min(chunk, n - s)));
         });
         switch (op)
         {
