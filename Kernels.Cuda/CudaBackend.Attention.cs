@@ -93,6 +93,15 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Kernel name for the dtype, with the TF32 tensor-core variant when <see cref="AllowTf32"/> is set.</summary>
     private string GatedKernel(string op, DType t, string f32, string tf32, string f64) => AllowTf32 && t == DType.Float32 ? tf32 : Pick(op, t, f32, f64);
 
+    /// <summary>Throws, naming the op and sizes, when a chunk kernel needs more shared memory per block than this GPU allows.</summary>
+    private void RequireShared(string op, in GatedDims w, DType t, int bytes, string what)
+    {
+        int max = _dev.MaxSharedBytesPerBlock;
+        if (bytes > max)
+            throw new ShapeException($"{op}: {what} needs {bytes} bytes of shared memory per block for d = {w.D}, e = {w.E} in {t}; " +
+                $"{_dev.Info.Name} allows {max} (the chunk kernels need less in float32, and the backward less without dg)");
+    }
+
     private void GatedLaunch(string kernel, uint gx, uint gy, uint gz, int sharedBytes, params ReadOnlySpan<KernelArg> args)
     {
         var f = _dev.Function("gated", kernel);
@@ -106,6 +115,7 @@ public sealed unsafe partial class CudaBackend
     private void GatedScan(in GatedDims w, DType t, ulong x, ulong y, ulong G, double scale, ulong init, ulong states, ulong fin, bool reverse)
     {
         int smem = 2 * (3 * 32 * GatedLdT + 64) * w.Es;
+        RequireShared(reverse ? "gated_attention_backward" : "gated_attention", w, t, smem, "the chunk-state scan");
         GatedLaunch(GatedKernel("gated_attention", t, "gated_scan_f32", "gated_scan_tf32", "gated_scan_f64"), (uint)((w.E + 63) / 64), (uint)((w.D + 63) / 64), (uint)w.N, smem,
             x, y, G, scale, init, states, fin, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, reverse ? 1L : 0L,
             w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
@@ -118,11 +128,13 @@ public sealed unsafe partial class CudaBackend
     private void GatedForwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor o, Tensor sT, ulong states = 0)
     {
         var kOut = GatedKernel("gated_attention", q.DType, "gated_out_f32", "gated_out_tf32", "gated_out_f64");
+        int outSmem = (GatedChunk * GatedLdT + GatedPipe) * w.Es;
+        RequireShared("gated_attention", w, q.DType, outSmem, "the chunk output kernel");
         using var scratch = states == 0 ? Rent(w.StateBytes) : default;
         ulong h = states == 0 ? scratch.Ptr : states;
         GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h, Addr(sT), reverse: false);
         if (w.Chunks > 0)
-            GatedLaunch(kOut, (uint)w.Chunks, (uint)w.N, 1, (GatedChunk * GatedLdT + GatedPipe) * w.Es,
+            GatedLaunch(kOut, (uint)w.Chunks, (uint)w.N, 1, outSmem,
                 Addr(q), kbar, Addr(v), G, flag, h, Addr(o), scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
                 w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
     }
@@ -136,6 +148,8 @@ public sealed unsafe partial class CudaBackend
     {
         if (savedStates != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: dg needs the final state, which saved states do not carry");
         var kBwd = GatedKernel("gated_attention_backward", q.DType, "gated_bwd_f32", "gated_bwd_tf32", "gated_bwd_f64");
+        int smem = (2 * GatedChunk * GatedLdT + GatedPipe + ((w.D + 3) & ~3) + (dg != null ? GatedChunk * GatedLdT : 0)) * w.Es;
+        RequireShared("gated_attention_backward", w, q.DType, smem, dg != null ? "the chunk backward kernel with dg" : "the chunk backward kernel");
         using var hScratch = savedStates == 0 ? Rent(w.StateBytes) : default;
         using var dh = Rent(w.StateBytes);
         using var fin = savedStates == 0 ? Rent((long)w.N * w.D * w.E * w.Es) : default;
@@ -144,7 +158,6 @@ public sealed unsafe partial class CudaBackend
         if (savedStates == 0) GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h, fin.Ptr, reverse: false);
         GatedScan(w, q.DType, Addr(q), Addr(dO), G, scale, Addr(dsT, true), dh.Ptr, Addr(ds0, true), reverse: true);
         if (w.Chunks == 0) return;
-        int smem = (2 * GatedChunk * GatedLdT + GatedPipe + ((w.D + 3) & ~3) + (dg != null ? GatedChunk * GatedLdT : 0)) * w.Es;
         GatedLaunch(kBwd, (uint)w.Chunks, (uint)w.N, 1, smem, Addr(q), kbar, Addr(v), G, flag, h, dh.Ptr, Addr(dO), Addr(dsT, true), fin.Ptr,
             Addr(dq), dkbar, Addr(dv), Addr(dg, true), tot.Ptr, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
             w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);

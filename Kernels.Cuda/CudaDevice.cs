@@ -68,6 +68,10 @@ internal sealed unsafe class CudaDevice
     /// <summary>Compute capability as one number (90 for sm_90).</summary>
     public int Arch => Info.Major * 10 + Info.Minor;
 
+    /// <summary>Most dynamic shared memory one block may opt in to, in bytes (227 KiB on H100/H200, 163 KiB on A100, 99 KiB on sm_86/sm_89).</summary>
+    public int MaxSharedBytesPerBlock => _maxShared ??= Attr(Driver.AttrMaxSharedMemoryPerBlockOptin);
+    private int? _maxShared;
+
     /// <summary>A kernel of a module (the module's PTX is loaded on first use).</summary>
     public CudaFunction Function(string module, string name)
     {

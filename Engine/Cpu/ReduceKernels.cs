@@ -83,7 +83,7 @@ internal static unsafe class ReduceKernels
 
     private static T ReduceLongRow<T>(ReduceOp op, T* x, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int chunk = LongRowChunk(n), chunks = (n + chunk - 1) / chunk;
+        int chunk = LongRowChunk(n), chunks = (n - 1) / chunk + 1; // no int overflow for n near int.MaxValue
         var part = new T[chunks];
         nint px = (nint)x;
         ReduceOp inner = op == ReduceOp.Mean ? ReduceOp.Sum : op;

@@ -15,6 +15,7 @@ internal static unsafe partial class Driver
     public const int AttrGlobalMemoryBusWidth = 37;
     public const int AttrComputeCapabilityMajor = 75;
     public const int AttrComputeCapabilityMinor = 76;
+    public const int AttrMaxSharedMemoryPerBlockOptin = 97;
 
     // JIT options (CUjit_option).
     public const int JitInfoLogBuffer = 3;

@@ -19,9 +19,9 @@
 // run on 64×64 tiles in shared memory: exact fp32/fp64 FMA (Simt, Simt4: 4×4 per thread, 128-bit shared
 // loads), or TF32 tensor cores (mma.sync m16n8k8, fp32 accumulation) in the *_tf32 kernels, which also take
 // their exponentials from ex2.approx. The scan copies half chunks with cp.async into two stage buffers (the
-// next half is in flight while one is multiplied); gated_out / gated_bwd copy their 32-deep slices the same way
-// through pipe() (16-byte cp.async pieces; the thread that copied a piece applies its factor in place, and one
-// barrier per slice). The exact kernels give the same bits as one product at a time (every element sums its
+// next half is in flight while one is multiplied); gated_out / gated_bwd copy their 32-deep slices through pipe()
+// (16-byte cp.async pieces; the thread that copied a piece applies its factor in place; one barrier per slice, the
+// next slice's copy overlapping the current product). The exact kernels give the same bits as one product at a time (every element sums its
 // products in order of k).
 #include "common.cuh" // i64, Rows
 
@@ -478,9 +478,10 @@ template <int W, int R, int C, typename T, typename M> __device__ __forceinline_
 #define STAGE (3 * SLOT)      // one stage: tile 1, its G, tile 2
 #define STAGES 2              // stages of pipe()
 
-// n product slices through STAGES stages of shared memory: the cp.async copies of the next STAGES − 1 slices are in
-// flight while slice s is shaped (m1, m2: raw value and G → operand) and multiplied (mul(s, tile 1, tile 2)); one
-// barrier per slice (it also ends the products on the stage the next copies overwrite). Tile 1 is R1 × C1 of s1 at
+// n product slices through STAGES stages of shared memory. Slice s is waited for and shaped (m1, m2: raw value and G →
+// operand) by the threads that copied it, then one barrier (which also ends the product on the stage the next copy
+// overwrites); the copy of slice s + STAGES − 1 is issued and overlaps the product of slice s (mul(s, tile 1, tile 2))
+// and the shaping of the STAGES − 2 slices before it (with two stages: the product only). Tile 1 is R1 × C1 of s1 at
 // leading dimension C1 + 4; tile 2 (when R2 > 0) R2 × C2 of s2. Tile 2 has no G of its own: when s2.g is not null it
 // is s1.g at the same offsets (same geometry), and m2 reads tile 1's. v16: every piece may move as 16 bytes.
 template <int R1, int C1, int R2, int C2, typename T, typename M1, typename M2, typename Mul>
