@@ -42,28 +42,35 @@ public static class Report
     }
 
     /// <summary>
-    /// Each product against the FMA ceiling measured right before it with the same threads (a 5 ms probe), in turn: the
-    /// medians of the rate and of the per-pair fraction are printed. The VM's cores come and go (its 2-thread FMA ceiling
-    /// has read anything from one core's to two cores' worth within a session), so a ceiling taken once at the start misjudges
-    /// the products timed later.
+    /// Times <paramref name="op"/> <paramref name="pairs"/> times after one warm-up, each time right after a fresh reading of
+    /// <paramref name="ceiling"/> (in units of work per ns, e.g. GB/s or GFLOP/s): the median ms, the rate of
+    /// <paramref name="work"/> at that median, and the median per-pair fraction of the ceiling. The VM's bandwidth and cores
+    /// come and go within seconds, so a ceiling taken once at the start misjudges the ops timed later.
     /// </summary>
+    private static (double Ms, double Rate, double Fraction) Paired(Func<double> ceiling, Action op, double work, int pairs)
+    {
+        var ms = new double[pairs]; var fraction = new double[pairs];
+        op();
+        for (int i = 0; i < pairs; i++)
+        {
+            double c = ceiling();
+            var sw = Stopwatch.StartNew();
+            op();
+            ms[i] = sw.Elapsed.TotalMilliseconds;
+            fraction[i] = work / (ms[i] * 1e6) / c;
+        }
+        Array.Sort(ms); Array.Sort(fraction);
+        return (ms[pairs / 2], work / (ms[pairs / 2] * 1e6), fraction[pairs / 2]);
+    }
+
+    /// <summary>Each product against the FMA ceiling measured right before it with the same threads (a 5 ms probe).</summary>
     private static void Matmul(int threads)
     {
         void Row(string name, Tensor a, Tensor b, int pairs)
         {
-            double flop = 2.0 * a.Size(0) * a.Size(1) * b.Size(1);
-            var gf = new double[pairs]; var ratio = new double[pairs];
-            Tensor.Matmul(a, b).Dispose();
-            for (int i = 0; i < pairs; i++)
-            {
-                double peak = Ceilings.FmaGflops(threads, 2_000_000, 1);
-                var sw = Stopwatch.StartNew();
-                Tensor.Matmul(a, b).Dispose();
-                gf[i] = flop / sw.Elapsed.TotalSeconds / 1e9;
-                ratio[i] = gf[i] / peak;
-            }
-            Array.Sort(gf); Array.Sort(ratio);
-            Console.WriteLine($"matmul fp32 {name,-26} {flop / gf[pairs / 2] / 1e6,8:F2} ms  {gf[pairs / 2],6:F1} GFLOP/s = {ratio[pairs / 2]:P0} of the FMA ceiling measured next to it");
+            var (ms, gf, f) = Paired(() => Ceilings.FmaGflops(threads, 2_000_000, 1), () => Tensor.Matmul(a, b).Dispose(),
+                2.0 * a.Size(0) * a.Size(1) * b.Size(1), pairs);
+            Console.WriteLine($"matmul fp32 {name,-26} {ms,8:F2} ms  {gf,6:F1} GFLOP/s = {f:P0} of the FMA ceiling measured next to it");
         }
         foreach (var (m, k, n) in new[] { (1024, 1024, 1024), (2048, 2048, 2048), (4096, 512, 512), (512, 4096, 512), (8192, 64, 64) })
         {
@@ -77,10 +84,7 @@ public static class Report
             Row("1024³, B transposed", a, bt, 15);
     }
 
-    /// <summary>
-    /// Each op against the streaming bandwidth measured right before it, 15 times in turn; the medians of the op's rate and
-    /// of the per-pair ratio are printed (the VM's bandwidth drifts by ±20 % over seconds, so a single ceiling misleads).
-    /// </summary>
+    /// <summary>Each op against the streaming bandwidth measured right before it, 15 times in turn (<see cref="Paired"/>).</summary>
     private static void Elementwise(int threads)
     {
         const int n = 16 << 20;
@@ -89,20 +93,8 @@ public static class Report
         var probe = new StreamProbe(threads);
         void Row(string name, Action f, double bytes)
         {
-            const int pairs = 15;
-            var ms = new double[pairs]; var ratio = new double[pairs];
-            f();
-            for (int i = 0; i < pairs; i++)
-            {
-                double ceiling = probe.GBps();
-                var sw = Stopwatch.StartNew();
-                f();
-                ms[i] = sw.Elapsed.TotalMilliseconds;
-                ratio[i] = bytes / (ms[i] * 1e-3) / 1e9 / ceiling;
-            }
-            Array.Sort(ms); Array.Sort(ratio);
-            double t = ms[pairs / 2], gbs = bytes / (t * 1e-3) / 1e9;
-            Console.WriteLine($"{name,-28} {t,8:F2} ms  {gbs,6:F1} GB/s = {ratio[pairs / 2]:P0} of the streaming bandwidth measured next to it");
+            var (ms, gbs, fraction) = Paired(probe.GBps, f, bytes, 15);
+            Console.WriteLine($"{name,-28} {ms,8:F2} ms  {gbs,6:F1} GB/s = {fraction:P0} of the streaming bandwidth measured next to it");
         }
         Row("add fp32 16M", () => (x + y).Dispose(), 3.0 * n * 4);
         Row("mul-scalar fp32 16M", () => (x * 2.0).Dispose(), 2.0 * n * 4);
