@@ -9,8 +9,8 @@ public sealed unsafe partial class CudaBackend
     private const int GatedThreads = 256;
     /// <summary>Shared-memory leading dimensions of gated.cu: a 64-wide tile (LDT) and a 32-deep slice (LDS).</summary>
     private const int GatedLdT = GatedChunk + 4, GatedLdS = 32 + 4;
-    /// <summary>Elements of gated.cu's pipe() stages: <c>STAGES</c> (2) of three staged tiles.</summary>
-    private const int GatedPipe = 2 * 3 * GatedChunk * GatedLdS;
+    /// <summary>Elements of gated.cu's pipe() stages for elements of <paramref name="es"/> bytes: two stages of three staged tiles for float, one for double.</summary>
+    private static int GatedPipe(int es) => (es == 8 ? 1 : 2) * 3 * GatedChunk * GatedLdS;
 
     /// <summary>Token rows of one operand group (gated.cu's <c>struct Rows</c>): row t of sequence n at (n / H)·Sb + (n mod H)·Sh + t·St.</summary>
     private readonly record struct Rows(long H, long Sb, long Sh, long St)
@@ -99,7 +99,7 @@ public sealed unsafe partial class CudaBackend
         int max = _dev.MaxSharedBytesPerBlock;
         if (bytes > max)
             throw new ShapeException($"{op}: {what} needs {bytes} bytes of shared memory per block for d = {w.D}, e = {w.E} in {t}; " +
-                $"{_dev.Info.Name} allows {max} (the chunk kernels need less in float32, and the backward less without dg)");
+                $"{_dev.Info.Name} allows {max} (the chunk kernels need less in float32)");
     }
 
     private void GatedLaunch(string kernel, uint gx, uint gy, uint gz, int sharedBytes, params ReadOnlySpan<KernelArg> args)
@@ -128,7 +128,7 @@ public sealed unsafe partial class CudaBackend
     private void GatedForwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor o, Tensor sT, ulong states = 0)
     {
         var kOut = GatedKernel("gated_attention", q.DType, "gated_out_f32", "gated_out_tf32", "gated_out_f64");
-        int outSmem = (GatedChunk * GatedLdT + GatedPipe) * w.Es;
+        int outSmem = (GatedChunk * GatedLdT + GatedPipe(w.Es)) * w.Es;
         RequireShared("gated_attention", w, q.DType, outSmem, "the chunk output kernel");
         using var scratch = states == 0 ? Rent(w.StateBytes) : default;
         ulong h = states == 0 ? scratch.Ptr : states;
@@ -141,15 +141,17 @@ public sealed unsafe partial class CudaBackend
 
     /// <summary>
     /// Backward from k̄, G and the chunk flags: states (or the forward's <paramref name="savedStates"/>; then no dg), state
-    /// gradients (dS0 = the last), then every chunk; dg only when asked.
+    /// gradients (dS0 = the last), then every chunk; dg only when asked, and the additive backward's chunk-local w and
+    /// carry factors ([N, chunks, d]) when <paramref name="wloc"/> is not 0.
     /// </summary>
     private void GatedBackwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
-        Tensor dq, ulong dkbar, Tensor dv, Tensor? dg, Tensor? ds0, ulong savedStates = 0)
+        Tensor dq, ulong dkbar, Tensor dv, Tensor? dg, Tensor? ds0, ulong savedStates = 0, ulong wloc = 0, ulong carry = 0)
     {
         if (savedStates != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: dg needs the final state, which saved states do not carry");
+        if (wloc != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: the chunk kernel gives dg or the additive w, not both");
         var kBwd = GatedKernel("gated_attention_backward", q.DType, "gated_bwd_f32", "gated_bwd_tf32", "gated_bwd_f64");
-        int smem = (2 * GatedChunk * GatedLdT + GatedPipe + ((w.D + 3) & ~3) + (dg != null ? GatedChunk * GatedLdT : 0)) * w.Es;
-        RequireShared("gated_attention_backward", w, q.DType, smem, dg != null ? "the chunk backward kernel with dg" : "the chunk backward kernel");
+        int smem = (2 * GatedChunk * GatedLdT + GatedPipe(w.Es) + 2 * ((w.D + 3) & ~3)) * w.Es;
+        RequireShared("gated_attention_backward", w, q.DType, smem, "the chunk backward kernel");
         using var hScratch = savedStates == 0 ? Rent(w.StateBytes) : default;
         using var dh = Rent(w.StateBytes);
         using var fin = savedStates == 0 ? Rent((long)w.N * w.D * w.E * w.Es) : default;
@@ -159,7 +161,7 @@ public sealed unsafe partial class CudaBackend
         GatedScan(w, q.DType, Addr(q), Addr(dO), G, scale, Addr(dsT, true), dh.Ptr, Addr(ds0, true), reverse: true);
         if (w.Chunks == 0) return;
         GatedLaunch(kBwd, (uint)w.Chunks, (uint)w.N, 1, smem, Addr(q), kbar, Addr(v), G, flag, h, dh.Ptr, Addr(dO), Addr(dsT, true), fin.Ptr,
-            Addr(dq), dkbar, Addr(dv), Addr(dg, true), tot.Ptr, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
+            Addr(dq), dkbar, Addr(dv), Addr(dg, true), tot.Ptr, wloc, carry, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
             w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
         if (dg != null)
             Launch("gated", Pick("gated_attention_backward", q.DType, "gated_dg_carry_f32", "gated_dg_carry_f64"), w.ChunkFeatures, false,
@@ -284,11 +286,9 @@ public sealed unsafe partial class CudaBackend
         using var dkbar = Rent(w.KeyBytes);
         using var ds0Tmp = s0 != null && ds0 == null && dz0 != null ? s0.EmptyLike() : null;
         var dS0 = ds0 ?? ds0Tmp;
-        GatedBackwardCore(w, q, kbar, v, G, flag, scale, s0, dO, null, dq, dkbar.Ptr, dv, null, dS0, kept == null ? 0 : Addr(kept[3]));
         using var wloc = Rent(w.ChunkFeatureBytes(w.Es));
         using var carry = Rent(w.ChunkFeatureBytes(w.Es));
-        Launch("additive", Pick("additive_attention_backward", k.DType, "additive_w_local_f32", "additive_w_local_f64"), w.ChunkFeatures, false,
-            Addr(q), Addr(dq), G, wloc.Ptr, carry.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
+        GatedBackwardCore(w, q, kbar, v, G, flag, scale, s0, dO, null, dq, dkbar.Ptr, dv, null, dS0, kept == null ? 0 : Addr(kept[3]), wloc.Ptr, carry.Ptr);
         Launch("additive", Pick("additive_attention_backward", k.DType, "additive_dk_f32", "additive_dk_f64"), w.ChunkFeatures, false,
             Addr(q), Addr(dq), kbar, G, dkbar.Ptr, wloc.Ptr, carry.Ptr, Addr(s0, true), Addr(dS0, true), Addr(dk), Addr(dz0, true),
             (long)w.N, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);

@@ -10,7 +10,8 @@
 //   additive_prep  k̄, G, the factored-form flag of each chunk and Z_T, each chunk started from its Z_ref.
 // The backward in closed form (SPEC §1), λ_t = exp(Z_{t−1} − Z_t):
 //   w_t = q_t ⊙ dq_t + λ_{t+1} ⊙ w_{t+1},  dk_t = k̄_t ⊙ (dk̄_t − w_t),  dZ0 = rowsum(S0 ⊙ dS0) − λ_0 ⊙ w_0;
-//   additive_w_local  w at each chunk start from the chunk alone, and the factor that carries the next chunk's w in;
+//   w at each chunk start from the chunk alone (Σ_t q_t ⊙ dq_t ⊙ e^{G_t − G_0}) and the factor that carries the next
+//   chunk's w in come from gated.cu's gated_bwd, which has q ⊙ dq at hand;
 //   additive_dk       combines the later chunks, then runs the recurrence through its own chunk.
 #include "common.cuh" // i64, Rows
 
@@ -89,28 +90,6 @@ template <typename T> __device__ void additive_prep(const T* __restrict__ k, con
     }
 }
 
-// λ_{t0+l+1} inside a chunk from G (G_{l+1} − G_l); the first token of a chunk has λ = exp(G_0).
-template <typename T> __device__ void additive_w_local(const T* __restrict__ q, const T* __restrict__ dq, const T* __restrict__ G,
-    T* __restrict__ wloc, T* __restrict__ carry, i64 n_seq, i64 tn, i64 d, i64 chunks,
-    Rows kr)
-{
-    FOR_CHUNK_FEATURES(n_seq, chunks, d)
-    {
-        i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
-        i64 base = kr.at(n, t0) + i, st = kr.st;
-        T w = T(0);
-#pragma unroll 8
-        for (i64 l = L - 1; l >= 0; l--)
-        {
-            T lam = l + 1 < L ? exp(G[base + (l + 1) * st] - G[base + l * st]) : T(0);
-            w = q[base + l * st] * dq[base + l * st] + lam * w;
-        }
-        wloc[p] = w;
-        // w at this chunk's start gains carry · w at the next chunk's start.
-        carry[p] = c + 1 < chunks ? exp(G[base + (L - 1) * st] - G[base] + G[base + L * st]) : T(0);
-    }
-}
-
 template <typename T> __device__ void additive_dk(const T* __restrict__ q, const T* __restrict__ dq, const T* __restrict__ kbar,
     const T* __restrict__ G, const T* __restrict__ dkbar, const T* __restrict__ wloc, const T* __restrict__ carry, const T* s0, const T* ds0,
     T* __restrict__ dk, T* dz0, i64 n_seq, i64 tn, i64 d, i64 e, i64 chunks, Rows kr)
@@ -150,8 +129,6 @@ template <typename T> __device__ void additive_dk(const T* __restrict__ q, const
     extern "C" __global__ void additive_prep_##SN(const T* k, const double* zref, T* kbar, T* G, int* flag, T* zT, i64 has_z0, i64 n, i64 t, i64 d, i64 chunks, \
         Rows kr) \
     { additive_prep(k, zref, kbar, G, flag, zT, has_z0 != 0, n, t, d, chunks, kr); } \
-    extern "C" __global__ void additive_w_local_##SN(const T* q, const T* dq, const T* G, T* wloc, T* carry, i64 n, i64 t, i64 d, i64 chunks, Rows kr) \
-    { additive_w_local(q, dq, G, wloc, carry, n, t, d, chunks, kr); } \
     extern "C" __global__ void additive_dk_##SN(const T* q, const T* dq, const T* kbar, const T* G, const T* dkbar, const T* wloc, const T* carry, \
         const T* s0, const T* ds0, T* dk, T* dz0, i64 n, i64 t, i64 d, i64 e, i64 chunks, Rows kr) \
     { additive_dk(q, dq, kbar, G, dkbar, wloc, carry, s0, ds0, dk, dz0, n, t, d, e, chunks, kr); }

@@ -13,7 +13,7 @@
 //   gated_bwd      one block per chunk: dv = α Aᵀ dO + (k̄ ⊙ e^{G_last − G}) R,
 //                  dq = α[e^G ⊙ (dO Sᵀ) + intra], dk̄ = α intraᵀ + e^{G_last − G} ⊙ (V Rᵀ) with
 //                  dA = mask(dO Vᵀ), and the chunk-local reverse sum of q ⊙ dq − k̄ ⊙ dk̄ (for dg; skipped
-//                  when dg is null, as in the additive backward, which needs no dg).
+//                  when dg is null, as in the additive backward, which needs no dg but asks for its chunk-local w).
 //   gated_dg_carry adds to dg the sums of later chunks and rowsum(dS_T ⊙ S_T).
 // Every exponent evaluated is ≤ 0, or bounded by FACTOR_LIMIT in the factored form. Matrix products
 // run on 64×64 tiles in shared memory: exact fp32/fp64 FMA (Simt, Simt4: 4×4 per thread, 128-bit shared
@@ -36,9 +36,16 @@
 
 __device__ __forceinline__ float f_exp(float x) { return expf(x); }
 __device__ __forceinline__ double f_exp(double x) { return exp(x); }
-// The factors of the chunk kernels: exact (f_exp) in the fp32/fp64 kernels, ex2.approx (__expf, ~2 ulp plus |x|·2⁻²⁴
-// relative) in the TF32 ones, whose products round their operands to 10 bits anyway.
-template <bool FAST> __device__ __forceinline__ float p_exp(float x) { return FAST ? __expf(x) : expf(x); }
+// The factors of the chunk kernels: exact (f_exp) in the fp32/fp64 kernels, ex2.approx.ftz (as __expf, ~2 ulp plus
+// |x|·2⁻²⁴ relative, but results below 2⁻¹²⁶ flush to zero without __expf's rescaling) in the TF32 ones, whose products
+// round their operands to 10 bits anyway.
+__device__ __forceinline__ float ex2_ftz(float x)
+{
+    float r;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+    return r;
+}
+template <bool FAST> __device__ __forceinline__ float p_exp(float x) { return FAST ? ex2_ftz(x * 1.44269504088896341f) : expf(x); }
 template <bool FAST> __device__ __forceinline__ double p_exp(double x) { return exp(x); }
 
 // Four consecutive values from 16-byte-aligned shared memory (one 128-bit load for float, two for double).
@@ -128,7 +135,9 @@ template <typename T> struct Simt
     template <typename F> __device__ void each(F f)
     {
         int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
+#pragma unroll
         for (int a = 0; a < 4; a++)
+#pragma unroll
             for (int b = 0; b < 4; b++) f(4 * ty + a, tx + 16 * b, c[a][b]);
     }
 };
@@ -222,7 +231,9 @@ struct Tf32
     {
         int w = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
         int m0 = (w & 3) * 16, n0 = (w >> 2) * 32;
+#pragma unroll
         for (int j = 0; j < 4; j++)
+#pragma unroll
             for (int r = 0; r < 4; r++) f(m0 + g + (r >= 2 ? 8 : 0), n0 + 8 * j + 2 * t + (r & 1), c[j][r]);
     }
 };
@@ -281,12 +292,16 @@ template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.as
 #define SLD (64 + 4)                  // leading dimension of the scan's 64-wide tiles
 #define SCAN_BUF (3 * SKS * SLD + 64)  // one stage: x, G, y (KS tokens × 64) and G of the chunk's last token
 
+// A compile-time int as a value (selects a piece width inside generic lambdas).
+template <int V> struct IntC { static constexpr int value = V; };
+
 // States at chunk boundaries for the 64×64 tile (rows i0…, columns j0…) of sequence n. Forward: x = k̄,
-// y = v, states[n, c] = S before chunk c. Reverse: x = q, y = dO, states[n, c] = R after chunk c.
+// y = v, states[n, c] = S before chunk c. Reverse (REV): x = q, y = dO, states[n, c] = R after chunk c.
 // Half chunks (SKS tokens) are copied with cp.async into one of two stage buffers while the other one is multiplied;
-// each is then turned in place into the decayed x before the product.
-template <typename T, bool TC> __device__ void gated_scan(const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ G, double alpha,
-    const T* init, T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, bool reverse, Rows kr, Rows vr)
+// each is then turned in place into the decayed x before the product. Every loop over a thread's pieces has a fixed
+// trip count (unrolled), and only the chunk's base pointers change from stage to stage.
+template <typename T, bool TC, bool REV> __device__ void gated_scan(const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ G,
+    double alpha, const T* init, T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr)
 {
     extern __shared__ __align__(16) unsigned char smem[];
     T* buf0 = (T*)smem;
@@ -296,54 +311,56 @@ template <typename T, bool TC> __device__ void gated_scan(const T* __restrict__ 
     constexpr int V16 = 16 / sizeof(T);
     bool v16 = d % V16 == 0 && e % V16 == 0 && kr.aligned(V16) && vr.aligned(V16) && ((size_t)x & 15) == 0 && ((size_t)y & 15) == 0 && ((size_t)G & 15) == 0;
     const int XS = (int)kr.st, YS = (int)vr.st;
+    const T *xn = x + kr.at(n, 0), *Gn = G + kr.at(n, 0), *yn = y + vr.at(n, 0);
     typename ScanAccOf<T, TC>::type S;
     S.each([&](int r, int cc, T& v) { i64 i = i0 + r, j = j0 + cc; v = init && i < d && j < e ? init[(n * d + i) * e + j] : T(0); });
     const i64 stages = 2 * chunks;
+    auto chunk_of = [&](i64 u) { return REV ? chunks - 1 - (u >> 1) : u >> 1; };
+    // Copies half chunk u: the pieces of 16 bytes (or single elements) p = threadIdx.x + k·NT of the x, G and y tiles.
     auto prefetch = [&](i64 u) {
         T* bx = buf0 + (u & 1) * SCAN_BUF;
         T* bG = bx + SKS * SLD;
         T* by = bG + SKS * SLD;
         T* bl = by + SKS * SLD;
-        i64 step = u >> 1, c = reverse ? chunks - 1 - step : step, t0 = c * CH;
+        i64 t0 = chunk_of(u) * CH;
         int L = (int)min((i64)CH, tn - t0), s0 = (int)(u & 1) * SKS;
-        const T* xc = x + kr.at(n, t0);
-        const T* Gc = G + kr.at(n, t0);
-        const T* yc = y + vr.at(n, t0);
-        if (v16)
-        {
-            // 16-byte pieces of V elements: D and E are multiples of V, so a piece is inside the tile or outside it.
-            constexpr int V = 16 / sizeof(T), PR = 64 / V;
-            for (int p = threadIdx.x; p < SKS * PR; p += NT)
+        const T* xc = xn + t0 * XS;
+        const T* Gc = Gn + t0 * XS;
+        const T* yc = yn + t0 * YS;
+        auto pieces = [&](auto w) {
+            constexpr int V = decltype(w)::value, PR = 64 / V;
+#pragma unroll
+            for (int k = 0; k < SKS * PR / NT; k++)
             {
-                int ss = p / PR, q = (p % PR) * V, s = s0 + ss;
+                int p = threadIdx.x + k * NT, ss = p / PR, q = (p % PR) * V, s = s0 + ss;
                 bool vi = s < L && i0 + q < D, vj = s < L && j0 + q < E;
-                cp_16(bx + ss * SLD + q, vi ? xc + s * XS + i0 + q : x, vi);
-                cp_16(bG + ss * SLD + q, vi ? Gc + s * XS + i0 + q : G, vi);
-                cp_16(by + ss * SLD + q, vj ? yc + s * YS + j0 + q : y, vj);
+                int ox = s * XS + i0 + q, oy = s * YS + j0 + q, at = ss * SLD + q;
+                ox = vi ? ox : 0;
+                oy = vj ? oy : 0;
+                if constexpr (V == 1)
+                {
+                    cp_elem(bx + at, xc + ox, vi);
+                    cp_elem(bG + at, Gc + ox, vi);
+                    cp_elem(by + at, yc + oy, vj);
+                }
+                else
+                {
+                    cp_16(bx + at, xc + ox, vi);
+                    cp_16(bG + at, Gc + ox, vi);
+                    cp_16(by + at, yc + oy, vj);
+                }
             }
             if (threadIdx.x < PR)
             {
                 int q = threadIdx.x * V;
                 bool vi = i0 + q < D;
-                cp_16(bl + q, vi ? Gc + (L - 1) * XS + i0 + q : G, vi);
+                int ol = vi ? (L - 1) * XS + i0 + q : 0;
+                if constexpr (V == 1) cp_elem(bl + q, Gc + ol, vi);
+                else cp_16(bl + q, Gc + ol, vi);
             }
-        }
-        else
-        {
-            for (int p = threadIdx.x; p < SKS * 64; p += NT)
-            {
-                int ss = p >> 6, q = p & 63, s = s0 + ss;
-                bool vi = s < L && i0 + q < D, vj = s < L && j0 + q < E;
-                cp_elem(bx + ss * SLD + q, vi ? xc + s * XS + i0 + q : x, vi);
-                cp_elem(bG + ss * SLD + q, vi ? Gc + s * XS + i0 + q : G, vi);
-                cp_elem(by + ss * SLD + q, vj ? yc + s * YS + j0 + q : y, vj);
-            }
-            if (threadIdx.x < 64)
-            {
-                bool vi = i0 + (int)threadIdx.x < D;
-                cp_elem(bl + threadIdx.x, vi ? Gc + (L - 1) * XS + i0 + threadIdx.x : G, vi);
-            }
-        }
+        };
+        if (v16) pieces(IntC<V16>());
+        else pieces(IntC<1>());
         cp_commit();
     };
     prefetch(0);
@@ -357,20 +374,26 @@ template <typename T, bool TC> __device__ void gated_scan(const T* __restrict__ 
         T* bG = bx + SKS * SLD;
         T* by = bG + SKS * SLD;
         T* bl = by + SKS * SLD;
-        i64 step = u >> 1, c = reverse ? chunks - 1 - step : step, t0 = c * CH;
+        i64 c = chunk_of(u), t0 = c * CH;
         int L = (int)min((i64)CH, tn - t0), s0 = (int)(u & 1) * SKS;
         if (s0 == 0)
         {
-            T* st = states + (n * chunks + c) * d * e;
-            if constexpr (TC) S.each([&](int r, int cc, T& v) { i64 i = i0 + r, j = j0 + cc; if (i < d && j < e) st[i * e + j] = v; });
-            else S.store(st + (i64)i0 * e + j0, e, D - i0, E - j0, vec);
+            T* st = states + ((n * chunks + c) * d + i0) * e + j0;
+            if constexpr (TC) S.each([&](int r, int cc, T& v) { if (i0 + r < D && j0 + cc < E) st[r * E + cc] = v; });
+            else S.store(st, e, D - i0, E - j0, vec);
             S.each([&](int r, int, T& v) { v *= p_exp<TC>(bl[r]); });
         }
-        for (int p = threadIdx.x; p < SKS * 64; p += NT)
+        // this thread's column q of the x tile, tokens ss0, ss0 + NT / 64, …
+        const int q = threadIdx.x & 63, ss0 = threadIdx.x >> 6;
+        const T gl = bl[q];
+#pragma unroll
+        for (int k = 0; k < SKS * 64 / NT; k++)
         {
-            int ss = p >> 6, q = p & 63, s = s0 + ss;
-            T xv = bx[ss * SLD + q], gv = bG[ss * SLD + q];
-            bx[ss * SLD + q] = s < L ? (reverse ? (T)alpha * (xv * p_exp<TC>(gv)) : xv * p_exp<TC>(bl[q] - gv)) : T(0);
+            int ss = ss0 + k * (NT / 64), at = ss * SLD + q;
+            T xv = bx[at], gv = bG[at];
+            // every exponent is ≤ 0 (G only falls inside a chunk; rows past L hold zeros), so no branch is needed
+            T xd = REV ? (T)alpha * (xv * p_exp<TC>(gv)) : xv * p_exp<TC>(gl - gv);
+            bx[at] = s0 + ss < L ? xd : T(0);
         }
         __syncthreads();
         S.template mma<true, false>(bx, SLD, by, SLD, SKS);
@@ -386,6 +409,8 @@ template <typename T, bool TC> __device__ void gated_scan(const T* __restrict__ 
 // Operand of a staged product: element (r, c) of slice sl is x[(r + sl·rs)·ld + c + sl·cs] for r + sl·rs < rows and
 // c + sl·cs < cols, zero elsewhere; g, when not null, is read at the same offsets for the operand's factor.
 template <typename T> struct Src { const T* x; const T* g; int ld, rows, cols, rs, cs; };
+// Two values of one element (gated_bwd's finishing loads).
+template <typename T> struct Pair { T a, b; };
 template <typename T> __device__ __forceinline__ Src<T> src(const T* x, const T* g, int ld, int rows, int cols, int rs, int cs)
 {
     return Src<T>{ x, g, ld, rows, cols, rs, cs };
@@ -420,9 +445,10 @@ template <int W, typename T> __device__ __forceinline__ void stw(T* p, const T* 
     }
 }
 
-// Slice sl of an R × C tile of s into bx (and its G into bg when bg is not null), leading dimension C + 4, with
-// cp.async in pieces of W elements (16 bytes, or one element); pieces outside the operand are filled with zeros.
-template <int W, int R, int C, typename T> __device__ __forceinline__ void copy_tile(const Src<T>& s, int sl, T* bx, T* bg)
+// Calls f(at, r, c, inside) for the pieces of W elements that this thread moves of slice sl of an R × C tile of s:
+// at = the piece's place in the staged tile (leading dimension C + 4), (r, c) its place in the slice, inside = whether it
+// lies in the operand. copy_tile and shape_tile walk the same pieces, so the thread that copied a piece shapes it.
+template <int W, int R, int C, typename T, typename F> __device__ __forceinline__ void each_piece(const Src<T>& s, int sl, F f)
 {
     constexpr int P = C / W;
     const int r0 = sl * s.rs, c0 = sl * s.cs;
@@ -431,9 +457,17 @@ template <int W, int R, int C, typename T> __device__ __forceinline__ void copy_
     {
         int p = threadIdx.x + u * NT;
         if (R * P % NT != 0 && p >= R * P) break;
-        int r = p / P, c = (p % P) * W, at = r * (C + 4) + c;
-        bool ok = r0 + r < s.rows && c0 + c < s.cols;
-        int off = (r0 + r) * s.ld + c0 + c;
+        int r = p / P, c = (p % P) * W;
+        f(r * (C + 4) + c, r0 + r, c0 + c, r0 + r < s.rows && c0 + c < s.cols);
+    }
+}
+
+// Slice sl of an R × C tile of s into bx (and its G into bg when bg is not null) with cp.async in pieces of W elements
+// (16 bytes, or one element); pieces outside the operand are filled with zeros.
+template <int W, int R, int C, typename T> __device__ __forceinline__ void copy_tile(const Src<T>& s, int sl, T* bx, T* bg)
+{
+    each_piece<W, R, C>(s, sl, [&](int at, int r, int c, bool ok) {
+        int off = r * s.ld + c;
         if constexpr (W == 1)
         {
             cp_elem(bx + at, ok ? s.x + off : s.x, ok);
@@ -444,50 +478,43 @@ template <int W, int R, int C, typename T> __device__ __forceinline__ void copy_
             cp_16(bx + at, ok ? s.x + off : s.x, ok);
             if (bg) cp_16(bg + at, ok ? s.g + off : s.g, ok);
         }
-    }
+    });
 }
 
-// Turns the pieces this thread copied (copy_tile's mapping, so no barrier is needed) into operands: x ← m(r, c, x, g)
-// with (r, c) the element's place in the operand; pieces outside the operand stay zero.
+// Turns the pieces this thread copied into operands: x ← m(r, c, x, g) with (r, c) the element's place in the operand;
+// pieces outside the operand stay zero.
 template <int W, int R, int C, typename T, typename M> __device__ __forceinline__ void shape_tile(const Src<T>& s, int sl, T* bx, const T* bg, M m)
 {
-    constexpr int P = C / W;
-    const int r0 = sl * s.rs, c0 = sl * s.cs;
+    each_piece<W, R, C>(s, sl, [&](int at, int r, int c, bool ok) {
+        if (!ok) return;
+        T x[W], g[W];
+        ldw<W>(bx + at, x);
+        if (bg) ldw<W>(bg + at, g);
+        else
 #pragma unroll
-    for (int u = 0; u < (R * P + NT - 1) / NT; u++)
-    {
-        int p = threadIdx.x + u * NT;
-        if (R * P % NT != 0 && p >= R * P) break;
-        int r = p / P, c = (p % P) * W, at = r * (C + 4) + c;
-        if (r0 + r < s.rows && c0 + c < s.cols)
-        {
-            T x[W], g[W];
-            ldw<W>(bx + at, x);
-            if (bg) ldw<W>(bg + at, g);
-            else
+            for (int w = 0; w < W; w++) g[w] = T(0);
 #pragma unroll
-                for (int w = 0; w < W; w++) g[w] = T(0);
-#pragma unroll
-            for (int w = 0; w < W; w++) x[w] = m(r0 + r, c0 + c + w, x[w], g[w]);
-            stw<W>(bx + at, x);
-        }
-    }
+        for (int w = 0; w < W; w++) x[w] = m(r, c + w, x[w], g[w]);
+        stw<W>(bx + at, x);
+    });
 }
 
 #define SLOT (CH * LDS)       // one staged tile: CH × KS at LDS or KS × 64 at LDT
 #define STAGE (3 * SLOT)      // one stage: tile 1, its G, tile 2
-#define STAGES 2              // stages of pipe()
+// Stages of pipe(): two for float (the next slice's copy overlaps the product), one for double (so that gated_bwd fits
+// the 163 KiB of an A100).
+template <typename T> struct Stages { static constexpr int n = sizeof(T) == 8 ? 1 : 2; };
 
-// n product slices through STAGES stages of shared memory. Slice s is waited for and shaped (m1, m2: raw value and G →
+// n product slices through the stages of shared memory. Slice s is waited for and shaped (m1, m2: raw value and G →
 // operand) by the threads that copied it, then one barrier (which also ends the product on the stage the next copy
-// overwrites); the copy of slice s + STAGES − 1 is issued and overlaps the product of slice s (mul(s, tile 1, tile 2))
-// and the shaping of the STAGES − 2 slices before it (with two stages: the product only). Tile 1 is R1 × C1 of s1 at
-// leading dimension C1 + 4; tile 2 (when R2 > 0) R2 × C2 of s2. Tile 2 has no G of its own: when s2.g is not null it
-// is s1.g at the same offsets (same geometry), and m2 reads tile 1's. v16: every piece may move as 16 bytes.
+// overwrites); with two stages the copy of slice s + 1 is issued then and overlaps the product of slice s
+// (mul(s, tile 1, tile 2)); with one, slice s is copied first and a second barrier follows the product. Tile 1 is
+// R1 × C1 of s1 at leading dimension C1 + 4; tile 2 (when R2 > 0) R2 × C2 of s2. Tile 2 has no G of its own: when s2.g
+// is not null it is s1.g at the same offsets (same geometry), and m2 reads tile 1's. v16: every piece may move as 16 bytes.
 template <int R1, int C1, int R2, int C2, typename T, typename M1, typename M2, typename Mul>
 __device__ __forceinline__ void pipe(int n, T* stage, bool v16, const Src<T>& s1, M1 m1, const Src<T>& s2, M2 m2, Mul mul)
 {
-    constexpr int V = 16 / sizeof(T), NS = STAGES;
+    constexpr int V = 16 / sizeof(T), NS = Stages<T>::n;
     auto issue = [&](int sl) {
         T* b = stage + (sl % NS) * STAGE;
         T* g1 = s1.g ? b + SLOT : nullptr;
@@ -506,7 +533,8 @@ __device__ __forceinline__ void pipe(int n, T* stage, bool v16, const Src<T>& s1
         else cp_commit();
     for (int sl = 0; sl < n; sl++)
     {
-        cp_wait<NS - 2>();
+        if constexpr (NS == 1) issue(sl);
+        cp_wait<(NS > 1 ? NS - 2 : 0)>();
         T* b = stage + (sl % NS) * STAGE;
         const T* g1 = s1.g ? b + SLOT : nullptr;
         if constexpr (!IsPlain<M1>::value)
@@ -521,21 +549,23 @@ __device__ __forceinline__ void pipe(int n, T* stage, bool v16, const Src<T>& s1
             else shape_tile<1, R2, C2>(s2, sl, b + 2 * SLOT, g2, m2);
         }
         __syncthreads();
-        if (sl + NS - 1 < n) issue(sl + NS - 1);
-        else cp_commit();
+        if constexpr (NS > 1)
+        {
+            if (sl + NS - 1 < n) issue(sl + NS - 1);
+            else cp_commit();
+        }
         mul(sl, (const T*)b, (const T*)(b + 2 * SLOT));
+        if constexpr (NS == 1) __syncthreads();
     }
-    __syncthreads();
+    if constexpr (NS > 1) __syncthreads();
 }
 
-// Pieces of 16 bytes fit every operand of a chunk kernel: d and e are multiples of 16 / sizeof(T) elements, the rows of
-// both groups start at such multiples and every pointer is 16-byte aligned.
-template <typename T> __device__ __forceinline__ bool pieces16(i64 d, i64 e, Rows kr, Rows vr, const void* a, const void* b, const void* c,
-    const void* f, const void* g, const void* h)
+// Pieces of 16 bytes fit every staged operand of a chunk kernel: d and e are multiples of 16 / sizeof(T) elements, the
+// rows of both groups start at such multiples and every pointer given is 16-byte aligned.
+template <typename T, typename... P> __device__ __forceinline__ bool pieces16(i64 d, i64 e, Rows kr, Rows vr, P... p)
 {
     constexpr int V = 16 / sizeof(T);
-    auto al = [](const void* p) { return ((size_t)p & 15) == 0; };
-    return d % V == 0 && e % V == 0 && kr.aligned(V) && vr.aligned(V) && al(a) && al(b) && al(c) && al(f) && al(g) && al(h);
+    return d % V == 0 && e % V == 0 && kr.aligned(V) && vr.aligned(V) && (... && (((size_t)p & 15) == 0));
 }
 
 // Masked intra-chunk scores A[t, s] = Σ_i q_t[i] k̄_s[i] e^{G_t[i] − G_s[i]} (s ≤ t < L, else 0) into A (ld LDT);
@@ -621,7 +651,7 @@ template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q
     const int KR = (int)kr.st, VR = (int)vr.st, D = (int)d, E = (int)e;
     const T *qc = q + kb0, *kc = kb + kb0, *Gc = G + kb0, *vc = v + vb0;
     T* oc = o + vb0;
-    bool v16 = pieces16<T>(d, e, kr, vr, q, kb, v, G, h, o);
+    bool v16 = pieces16<T>(d, e, kr, vr, q, kb, v, G, h);
     chunk_scores<T, TC>(qc, kc, Gc, KR, flag[n * chunks + c] != 0, L, d, A, stage, v16);
     const T* hc = h + (n * chunks + c) * d * e;
     for (int e0 = 0; e0 < E; e0 += 64)
@@ -635,19 +665,25 @@ template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q
 }
 
 // One chunk of the backward (see the file header); R = dh[n, c] is the gradient of the state after the chunk. Shared
-// memory: A, dA, pipe()'s stages, G of the chunk's last token (d, rounded up to 4) and, when dg is asked for, X.
+// memory: A, dA, pipe()'s stages and G of the chunk's last and first tokens (d each, rounded up to 4); once dv is done,
+// A holds X of the current 64 features: q ⊙ dq − k̄ ⊙ dk̄ for dg, or q ⊙ dq ⊙ e^{G − G_0} for wloc (not both).
+// wloc, when not null, gets the additive backward's w at the chunk start from the chunk alone, Σ_t q_t ⊙ dq_t ⊙ e^{G_t − G_0},
+// and carry the factor e^{G_last − G_0 + G'_0} (G'_0 of the next chunk's first token; 0 for the last chunk) that brings in
+// the next chunk's w (additive.cu's additive_dk).
 template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q, const T* __restrict__ kb, const T* __restrict__ v,
     const T* __restrict__ G, const int* flag, const T* __restrict__ h, const T* __restrict__ dh, const T* __restrict__ dO,
     const T* dsT, const T* sT, T* __restrict__ dq, T* __restrict__ dkb, T* __restrict__ dv, T* __restrict__ dg, T* tot,
-    double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr)
+    T* __restrict__ wloc, T* __restrict__ carry, double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr)
 {
     typedef typename AccOf<T, TC>::type Acc;
     extern __shared__ __align__(16) unsigned char smem[];
     T* A = (T*)smem;
     T* dA = A + CH * LDT;
     T* stage = dA + CH * LDT;
-    T* Gl = stage + STAGES * STAGE;
-    T* X = Gl + ((d + 3) & ~3);
+    T* Gl = stage + Stages<T>::n * STAGE;
+    T* G0 = Gl + ((d + 3) & ~3);
+    T* X = A;
+    const bool keepX = dg || wloc;
     i64 c = blockIdx.x, n = blockIdx.y, t0 = c * CH, kb0 = kr.at(n, t0), vb0 = vr.at(n, t0);
     int L = (int)min((i64)CH, tn - t0);
     bool factor = flag[n * chunks + c] != 0;
@@ -657,21 +693,39 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
     T *dqc = dq + kb0, *dkc = dkb + kb0, *dgc = dg ? dg + kb0 : nullptr, *dvc = dv + vb0;
     const T* Sc = h + (n * chunks + c) * d * e;
     const T* Rc = dh + (n * chunks + c) * d * e;
-    bool v16 = pieces16<T>(d, e, kr, vr, q, kb, v, G, h, dh) && ((size_t)dO & 15) == 0;
+    bool v16 = pieces16<T>(d, e, kr, vr, q, kb, v, G, h, dh, dO);
     // f(row, column, value) for every element of a product tile: from the accumulator's registers when direct, else
     // through shared memory (the stages are free between products) in row order, so that f's global accesses — the
     // pairwise terms read whole columns of the chunk — are coalesced.
-    auto finish = [&](Acc& acc, bool direct, auto f) {
-        if (direct) acc.each([&](int r, int cc, T& val) { f(r, cc, val); });
+    // f also gets in = load(row, column), the global values it reads, loaded first for all of a thread's elements so that
+    // the loads are in flight together (f's stores would otherwise keep each load behind the previous element's store).
+    auto finish = [&](Acc& acc, bool direct, auto load, auto f) {
+        if (direct && sizeof(T) == 8) acc.each([&](int r, int cc, T& val) { f(r, cc, val, load(r, cc)); }); // registers are short in double
+        else if (direct)
+        {
+            decltype(load(0, 0)) in[16];
+            int k = 0;
+            acc.each([&](int r, int cc, T&) { in[k++] = load(r, cc); });
+            k = 0;
+            acc.each([&](int r, int cc, T& val) { f(r, cc, val, in[k++]); });
+        }
         else
         {
             acc.each([&](int r, int cc, T& val) { stage[r * LDT + cc] = val; });
             __syncthreads();
-            for (int p = threadIdx.x; p < CH * 64; p += NT) f(p >> 6, p & 63, stage[(p >> 6) * LDT + (p & 63)]);
+            for (int p = threadIdx.x; p < CH * 64; p += NT)
+            {
+                int r = p >> 6, cc = p & 63;
+                f(r, cc, stage[r * LDT + cc], load(r, cc));
+            }
             __syncthreads();
         }
     };
-    for (int i = threadIdx.x; i < D; i += NT) Gl[i] = Gc[(L - 1) * KR + i];
+    for (int i = threadIdx.x; i < D; i += NT)
+    {
+        Gl[i] = Gc[(L - 1) * KR + i];
+        G0[i] = Gc[i];
+    }
     __syncthreads();
     chunk_scores<T, TC>(qc, kc, Gc, KR, factor, L, d, A, stage, v16);
 
@@ -706,19 +760,41 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
             if (factor)
                 times_tokens<false, T>(acc, dA, src(kc + i0, Gc + i0, KR, L, D - i0, KS, 0), [](int, int, T x, T g) { return x * p_exp<TC>(-g); },
                     stage, v16);
-            finish(acc, factor, [&](int t, int ii, T val) {
+            finish(acc, factor, [&](int t, int ii) {
+                int i = i0 + ii, at = t * KR + i;
+                bool in = t < L && i < D;
+                return Pair<T>{ in ? Gc[at] : T(0), in && keepX ? qc[at] : T(0) };
+            }, [&](int t, int ii, T val, Pair<T> gq) {
                 int i = i0 + ii, at = t * KR + i;
                 if (t < L && i < D)
                 {
-                    T gt = Gc[at], x = p_exp<TC>(gt) * val;
+                    T gt = gq.a, x = p_exp<TC>(gt) * val;
                     if (!factor)
                         for (int s = 0; s <= t; s++) x += dA[t * LDT + s] * kc[s * KR + i] * p_exp<TC>(gt - Gc[s * KR + i]);
                     T dqv = a * x;
                     dqc[at] = dqv;
-                    if (dg) X[t * LDT + ii] = qc[at] * dqv;
+                    if (keepX) X[t * LDT + ii] = wloc ? gq.b * dqv * p_exp<TC>(gt - G0[i]) : gq.b * dqv;
                 }
-                else if (dg) X[t * LDT + ii] = T(0);
+                else if (keepX) X[t * LDT + ii] = T(0);
             });
+        }
+        // wloc and carry of these 64 features: four threads a column, tokens t ≡ thread mod 4 (X is zero past L and D),
+        // summed by shuffles
+        if (wloc)
+        {
+            __syncthreads();
+            int ii = threadIdx.x >> 2, part = threadIdx.x & 3, i = i0 + ii;
+            T sum = T(0);
+#pragma unroll
+            for (int t = part; t < CH; t += 4) sum += X[t * LDT + ii];
+            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+            if (part == 0 && i < D)
+            {
+                i64 p = (n * chunks + c) * d + i;
+                wloc[p] = sum;
+                carry[p] = c + 1 < chunks ? p_exp<TC>(Gl[i] - G0[i] + Gc[L * KR + i]) : T(0);
+            }
         }
         // dk̄ = e^{−G} ⊙ [V (e^{G_last} R)ᵀ + dAᵀ (α q ⊙ e^G)]  (factored) or e^{G_last − G} ⊙ (V Rᵀ) + α pairwise intraᵀ
         {
@@ -729,11 +805,15 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
             if (factor)
                 times_tokens<true, T>(acc, dA, src(qc + i0, Gc + i0, KR, L, D - i0, KS, 0), [a](int, int, T x, T g) { return a * (x * p_exp<TC>(g)); },
                     stage, v16);
-            finish(acc, factor, [&](int s, int ii, T val) {
+            finish(acc, factor, [&](int s, int ii) {
+                int i = i0 + ii, at = s * KR + i;
+                bool in = s < L && i < D;
+                return Pair<T>{ in ? Gc[at] : T(0), in && dg ? kc[at] : T(0) };
+            }, [&](int s, int ii, T val, Pair<T> gk) {
                 int i = i0 + ii, at = s * KR + i;
                 if (s < L && i < D)
                 {
-                    T gs = Gc[at], x;
+                    T gs = gk.a, x;
                     if (factor) x = p_exp<TC>(-gs) * val;
                     else
                     {
@@ -742,7 +822,7 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
                         x = p_exp<TC>(Gl[i] - gs) * val + a * intra;
                     }
                     dkc[at] = x;
-                    if (dg) X[s * LDT + ii] -= kc[at] * x;
+                    if (dg) X[s * LDT + ii] -= gk.b * x;
                 }
             });
         }
@@ -797,14 +877,17 @@ template <typename T> __device__ void gated_dg_carry(T* dg, const T* tot, i64 n_
 #define GATED_CHUNKS(SN, T, TC) \
     extern "C" __global__ void __launch_bounds__(NT, SCAN_MINB) gated_scan_##SN(const T* x, const T* y, const T* G, double alpha, const T* init, T* states, T* fin, \
         i64 tn, i64 d, i64 e, i64 chunks, i64 reverse, Rows kr, Rows vr) \
-    { gated_scan<T, TC>(x, y, G, alpha, init, states, fin, tn, d, e, chunks, reverse != 0, kr, vr); } \
+    { \
+        if (reverse) gated_scan<T, TC, true>(x, y, G, alpha, init, states, fin, tn, d, e, chunks, kr, vr); \
+        else gated_scan<T, TC, false>(x, y, G, alpha, init, states, fin, tn, d, e, chunks, kr, vr); \
+    } \
     extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_out_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, T* o, \
         double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr) \
     { gated_out<T, TC>(q, kb, v, G, flag, h, o, alpha, tn, d, e, chunks, kr, vr); } \
     extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_bwd_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, \
-        const T* dh, const T* dO, const T* dsT, const T* sT, T* dq, T* dkb, T* dv, T* dg, T* tot, double alpha, i64 tn, i64 d, i64 e, i64 chunks, \
-        Rows kr, Rows vr) \
-    { gated_bwd<T, TC>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, alpha, tn, d, e, chunks, kr, vr); }
+        const T* dh, const T* dO, const T* dsT, const T* sT, T* dq, T* dkb, T* dv, T* dg, T* tot, T* wloc, T* carry, double alpha, i64 tn, i64 d, \
+        i64 e, i64 chunks, Rows kr, Rows vr) \
+    { gated_bwd<T, TC>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, wloc, carry, alpha, tn, d, e, chunks, kr, vr); }
 
 #define SCAN_MINB 4
 GATED_COMMON(f32, float)

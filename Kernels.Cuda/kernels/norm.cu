@@ -70,10 +70,21 @@ template <typename S, typename C> __device__ C row_rstd(const S* xr, i64 n, doub
     return rs;
 }
 
-template <typename S, typename C = S> __device__ void rmsnorm(const S* x, const S* w, double eps, S* y, S* rstd, i64 rows, i64 n)
+template <typename T> __device__ __forceinline__ T sigm(T v) { return T(1) / (T(1) + exp(-v)); }
+
+// y = x·rs·w·SiLU(u) per row; w and the gate u may be null (factor 1).
+template <typename S, typename C> __device__ __forceinline__ S rms_out(S x, C rs, const S* w, const S* u, S wv, S uv)
+{
+    C h = widen(x) * rs;
+    if (w) h *= widen(wv);
+    if (u) h *= widen(uv) * sigm(widen(uv));
+    return narrow<S>(h);
+}
+
+template <typename S, typename C = S> __device__ void rmsnorm(const S* x, const S* w, const S* u, double eps, S* y, S* rstd, i64 rows, i64 n)
 {
     __shared__ C sh[NORM_BLOCK];
-    if (in_registers<S>(n, x, w, y, 0))
+    if (in_registers<S>(n, x, w, u, y))
     {
         const int N = Vec<S>::N;
         i64 nv = n / N, j = threadIdx.x;
@@ -84,10 +95,11 @@ template <typename S, typename C = S> __device__ void rmsnorm(const S* x, const 
             if (threadIdx.x == 0) rstd[r] = narrow<S>(rs);
             if (j < nv)
             {
-                Vec<S> o, wv;
+                Vec<S> o, wv, uv;
                 if (w) wv = ((const Vec<S>*)w)[j];
+                if (u) uv = ((const Vec<S>*)(u + r * n))[j];
 #pragma unroll
-                for (int e = 0; e < N; e++) o.s[e] = narrow<S>(w ? widen(xc.s[e]) * rs * widen(wv.s[e]) : widen(xc.s[e]) * rs);
+                for (int e = 0; e < N; e++) o.s[e] = rms_out(xc.s[e], rs, w, u, wv.s[e], uv.s[e]);
                 ((Vec<S>*)(y + r * n))[j] = o;
             }
         }
@@ -98,41 +110,69 @@ template <typename S, typename C = S> __device__ void rmsnorm(const S* x, const 
         const S* xr = x + r * n;
         S* yr = y + r * n;
         C rs = row_rstd(xr, n, eps, sh, rstd + r);
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = narrow<S>(w ? widen(xr[i]) * rs * widen(w[i]) : widen(xr[i]) * rs);
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = rms_out(xr[i], rs, w, u, w ? w[i] : S(0), u ? u[r * n + i] : S(0));
     }
 }
 
-// dx = rs·g − x·rs³·mean(x·g) with g = dy·w.
-template <typename S, typename C = S> __device__ void rmsnorm_bwd(const S* x, const S* w, const S* rstd, const S* dy, S* dx, i64 rows, i64 n)
+// One element of the RMSNorm backward before the row's dot: ga = dy·SiLU(u) (dy itself without the gate u) into gas, in
+// storage precision; with u also du = dy·(x·rs·w)·SiLU'(u) into dus. Returns the element's term x·g of the dot, g = ga·w.
+template <typename S, typename C> __device__ __forceinline__ C rms_grad_in(S xs, S ws, S us, S dys, C rs, const S* w, const S* u, S& gas, S& dus)
+{
+    C xi = widen(xs), gi = widen(dys), g = gi;
+    if (u)
+    {
+        C ui = widen(us), sg = sigm(ui);
+        g = gi * (ui * sg);
+        gas = narrow<S>(g);
+        dus = narrow<S>(gi * (xi * rs * (w ? widen(ws) : C(1))) * sg * (C(1) + ui * (C(1) - sg)));
+    }
+    else gas = dys;
+    return xi * (w ? g * widen(ws) : g);
+}
+
+// dx of one element: rs·g + x·c with g = ga·w (ga as stored) and c = −rs³·mean(x·g).
+template <typename S, typename C> __device__ __forceinline__ S rms_grad_out(S xs, S ws, S gas, C rs, C c, const S* w)
+{
+    C g = widen(gas);
+    return narrow<S>((w ? g * widen(ws) : g) * rs + widen(xs) * c);
+}
+
+// dx = rs·g − x·rs³·mean(x·g) with g = ga·w, ga = dy·SiLU(u) (dy without the gate u). With u, du is written, and ga is
+// written out for the weight gradient (Σ_rows ga·x̂, by norm_dw_partial) and used for dx as stored.
+template <typename S, typename C = S> __device__ void rmsnorm_bwd(const S* x, const S* w, const S* u, const S* rstd, const S* dy, S* dx, S* du, S* ga,
+    i64 rows, i64 n)
 {
     __shared__ C sh[NORM_BLOCK];
-    if (in_registers<S>(n, x, w, dy, dx))
+    if (in_registers<S>(n, x, w, u, dy, dx, du, ga))
     {
         const int N = Vec<S>::N;
         i64 nv = n / N, j = threadIdx.x;
         for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
         {
-            Vec<S> xc, gc;
+            Vec<S> xc, gac, wv;
             C rs = widen(rstd[r]);
             C dot = C(0);
             if (j < nv)
             {
                 xc = ((const Vec<S>*)(x + r * n))[j];
-                gc = ((const Vec<S>*)(dy + r * n))[j];
-                Vec<S> wv;
+                Vec<S> uv, gv = ((const Vec<S>*)(dy + r * n))[j], duv;
                 if (w) wv = ((const Vec<S>*)w)[j];
+                if (u) uv = ((const Vec<S>*)(u + r * n))[j];
 #pragma unroll
-                for (int e = 0; e < N; e++) dot += widen(xc.s[e]) * (w ? widen(gc.s[e]) * widen(wv.s[e]) : widen(gc.s[e]));
+                for (int e = 0; e < N; e++) dot += rms_grad_in<S, C>(xc.s[e], wv.s[e], uv.s[e], gv.s[e], rs, w, u, gac.s[e], duv.s[e]);
+                if (u)
+                {
+                    ((Vec<S>*)(ga + r * n))[j] = gac;
+                    ((Vec<S>*)(du + r * n))[j] = duv;
+                }
             }
             dot = block_sum_warps(dot, sh) / (C)n;
             C c = -dot * rs * rs * rs;
             if (j < nv)
             {
-                Vec<S> o, wv;
-                if (w) wv = ((const Vec<S>*)w)[j];
+                Vec<S> o;
 #pragma unroll
-                for (int e = 0; e < N; e++)
-                    o.s[e] = narrow<S>((w ? widen(gc.s[e]) * widen(wv.s[e]) : widen(gc.s[e])) * rs + widen(xc.s[e]) * c);
+                for (int e = 0; e < N; e++) o.s[e] = rms_grad_out<S, C>(xc.s[e], wv.s[e], gac.s[e], rs, c, w);
                 ((Vec<S>*)(dx + r * n))[j] = o;
             }
         }
@@ -142,13 +182,18 @@ template <typename S, typename C = S> __device__ void rmsnorm_bwd(const S* x, co
     {
         const S* xr = x + r * n;
         const S* gr = dy + r * n;
-        S* dr = dx + r * n;
         C rs = widen(rstd[r]);
         C dot = C(0);
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) dot += widen(xr[i]) * (w ? widen(gr[i]) * widen(w[i]) : widen(gr[i]));
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x)
+        {
+            S gas, dus;
+            dot += rms_grad_in<S, C>(xr[i], w ? w[i] : S(0), u ? u[r * n + i] : S(0), gr[i], rs, w, u, gas, dus);
+            if (u) { ga[r * n + i] = gas; du[r * n + i] = dus; }
+        }
         dot = block_sum(dot, sh) / (C)n;
         C c = -dot * rs * rs * rs;
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) dr[i] = narrow<S>((w ? widen(gr[i]) * widen(w[i]) : widen(gr[i])) * rs + widen(xr[i]) * c);
+        for (i64 i = threadIdx.x; i < n; i += blockDim.x)
+            dx[r * n + i] = rms_grad_out<S, C>(xr[i], w ? w[i] : S(0), u ? ga[r * n + i] : gr[i], rs, c, w);
     }
 }
 
@@ -174,106 +219,6 @@ template <typename S, typename C = S> __device__ void layernorm(const S* x, cons
             if (b) h += widen(b[i]);
             yr[i] = narrow<S>(h);
         }
-    }
-}
-
-template <typename T> __device__ __forceinline__ T sigm(T v) { return T(1) / (T(1) + exp(-v)); }
-
-// y = x·rs·w·SiLU(u) per row.
-template <typename S, typename C = S> __device__ void rmsnorm_gate(const S* x, const S* w, const S* u, double eps, S* y, S* rstd, i64 rows, i64 n)
-{
-    __shared__ C sh[NORM_BLOCK];
-    if (in_registers<S>(n, x, w, u, y))
-    {
-        const int N = Vec<S>::N;
-        i64 nv = n / N, j = threadIdx.x;
-        for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
-        {
-            Vec<S> xc;
-            C rs = (C)(1.0 / sqrt((double)block_sum_warps(load_row_squares<S, C>(x + r * n, nv, xc), sh) / (double)n + eps));
-            if (threadIdx.x == 0) rstd[r] = narrow<S>(rs);
-            if (j < nv)
-            {
-                Vec<S> o, wv = ((const Vec<S>*)w)[j], uv = ((const Vec<S>*)(u + r * n))[j];
-#pragma unroll
-                for (int e = 0; e < N; e++)
-                    o.s[e] = narrow<S>(widen(xc.s[e]) * rs * widen(wv.s[e]) * (widen(uv.s[e]) * sigm(widen(uv.s[e]))));
-                ((Vec<S>*)(y + r * n))[j] = o;
-            }
-        }
-        return;
-    }
-    for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
-    {
-        const S* xr = x + r * n;
-        const S* ur = u + r * n;
-        S* yr = y + r * n;
-        C rs = row_rstd(xr, n, eps, sh, rstd + r);
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) yr[i] = narrow<S>(widen(xr[i]) * rs * widen(w[i]) * (widen(ur[i]) * sigm(widen(ur[i]))));
-    }
-}
-
-// With s = SiLU(u), ga = dy·s: du = dy·(x·rs·w)·SiLU'(u), dx = rs·g − x·rs³·mean(x·g) for g = ga·w; ga is written
-// out for the weight gradient (Σ_rows ga·x̂, by norm_dw_partial) and read back for dx (so in storage precision).
-template <typename S, typename C = S> __device__ void rmsnorm_gate_bwd(const S* x, const S* w, const S* u, const S* rstd, const S* dy, S* dx, S* du, S* ga, i64 rows, i64 n)
-{
-    __shared__ C sh[NORM_BLOCK];
-    if (in_registers<S>(n, x, w, u, dy, dx, du, ga))
-    {
-        const int N = Vec<S>::N;
-        i64 nv = n / N, j = threadIdx.x;
-        for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
-        {
-            Vec<S> xc, gac;
-            C rs = widen(rstd[r]);
-            C dot = C(0);
-            if (j < nv)
-            {
-                xc = ((const Vec<S>*)(x + r * n))[j];
-                Vec<S> wv = ((const Vec<S>*)w)[j], uv = ((const Vec<S>*)(u + r * n))[j], gv = ((const Vec<S>*)(dy + r * n))[j], duv;
-#pragma unroll
-                for (int e = 0; e < N; e++)
-                {
-                    C ui = widen(uv.s[e]), gi = widen(gv.s[e]), xi = widen(xc.s[e]), wi = widen(wv.s[e]);
-                    C sg = sigm(ui);
-                    C gai = gi * (ui * sg);
-                    gac.s[e] = narrow<S>(gai);
-                    duv.s[e] = narrow<S>(gi * (xi * rs * wi) * sg * (C(1) + ui * (C(1) - sg)));
-                    dot += xi * (gai * wi);
-                }
-                ((Vec<S>*)(ga + r * n))[j] = gac;
-                ((Vec<S>*)(du + r * n))[j] = duv;
-            }
-            dot = block_sum_warps(dot, sh) / (C)n;
-            C c = -dot * rs * rs * rs;
-            if (j < nv)
-            {
-                Vec<S> o, wv = ((const Vec<S>*)w)[j];
-#pragma unroll
-                for (int e = 0; e < N; e++) o.s[e] = narrow<S>(widen(gac.s[e]) * widen(wv.s[e]) * rs + widen(xc.s[e]) * c);
-                ((Vec<S>*)(dx + r * n))[j] = o;
-            }
-        }
-        return;
-    }
-    for (i64 r = blockIdx.x; r < rows; r += gridDim.x)
-    {
-        const S* xr = x + r * n;
-        const S* ur = u + r * n;
-        const S* gr = dy + r * n;
-        C rs = widen(rstd[r]);
-        C dot = C(0);
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x)
-        {
-            C sg = sigm(widen(ur[i]));
-            C gai = widen(gr[i]) * (widen(ur[i]) * sg);
-            ga[r * n + i] = narrow<S>(gai);
-            du[r * n + i] = narrow<S>(widen(gr[i]) * (widen(xr[i]) * rs * widen(w[i])) * sg * (C(1) + widen(ur[i]) * (C(1) - sg)));
-            dot += widen(xr[i]) * (gai * widen(w[i]));
-        }
-        dot = block_sum(dot, sh) / (C)n;
-        C c = -dot * rs * rs * rs;
-        for (i64 i = threadIdx.x; i < n; i += blockDim.x) dx[r * n + i] = narrow<S>(widen(ga[r * n + i]) * widen(w[i]) * rs + widen(xr[i]) * c);
     }
 }
 
@@ -336,8 +281,10 @@ template <typename S, typename C = S> __device__ void colsum(const C* partial, S
 }
 
 #define NORMS(SN, S, C) \
-    extern "C" __global__ void rmsnorm_##SN(const S* x, const S* w, double eps, S* y, S* rstd, i64 rows, i64 n) { rmsnorm<S, C>(x, w, eps, y, rstd, rows, n); } \
-    extern "C" __global__ void rmsnorm_bwd_##SN(const S* x, const S* w, const S* rstd, const S* dy, S* dx, i64 rows, i64 n) { rmsnorm_bwd<S, C>(x, w, rstd, dy, dx, rows, n); } \
+    extern "C" __global__ void rmsnorm_##SN(const S* x, const S* w, double eps, S* y, S* rstd, i64 rows, i64 n) \
+    { rmsnorm<S, C>(x, w, (const S*)0, eps, y, rstd, rows, n); } \
+    extern "C" __global__ void rmsnorm_bwd_##SN(const S* x, const S* w, const S* rstd, const S* dy, S* dx, i64 rows, i64 n) \
+    { rmsnorm_bwd<S, C>(x, w, (const S*)0, rstd, dy, dx, (S*)0, (S*)0, rows, n); } \
     extern "C" __global__ void layernorm_##SN(const S* x, const S* w, const S* b, double eps, S* y, S* mean, S* rstd, i64 rows, i64 n) \
     { layernorm<S, C>(x, w, b, eps, y, mean, rstd, rows, n); } \
     extern "C" __global__ void layernorm_bwd_##SN(const S* x, const S* w, const S* mean, const S* rstd, const S* dy, S* dx, i64 rows, i64 n) \
@@ -346,9 +293,9 @@ template <typename S, typename C = S> __device__ void colsum(const C* partial, S
     { norm_dw_partial<S, C>(x, mean, rstd, dy, pdw, pdb, rows, n, rpc); } \
     extern "C" __global__ void colsum_##SN(const C* partial, S* out, i64 chunks, i64 n) { colsum<S, C>(partial, out, chunks, n); } \
     extern "C" __global__ void rmsnorm_gate_##SN(const S* x, const S* w, const S* u, double eps, S* y, S* rstd, i64 rows, i64 n) \
-    { rmsnorm_gate<S, C>(x, w, u, eps, y, rstd, rows, n); } \
+    { rmsnorm<S, C>(x, w, u, eps, y, rstd, rows, n); } \
     extern "C" __global__ void rmsnorm_gate_bwd_##SN(const S* x, const S* w, const S* u, const S* rstd, const S* dy, S* dx, S* du, S* ga, i64 rows, i64 n) \
-    { rmsnorm_gate_bwd<S, C>(x, w, u, rstd, dy, dx, du, ga, rows, n); }
+    { rmsnorm_bwd<S, C>(x, w, u, rstd, dy, dx, du, ga, rows, n); }
 
 NORMS(f32, float, float)
 NORMS(f64, double, double)
