@@ -123,9 +123,11 @@ public sealed unsafe partial class CudaBackend
 
     /// <summary>
     /// Forward from k̄, the in-chunk log-decay G and the chunk flags: chunk states (into <paramref name="states"/> when given, a
-    /// scratch buffer otherwise), then every chunk's output.
+    /// scratch buffer otherwise), then every chunk's output, and its masked scores into <paramref name="scores"/>
+    /// ([N, chunks, 64, 64]) when given.
     /// </summary>
-    private void GatedForwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor o, Tensor sT, ulong states = 0)
+    private void GatedForwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor o, Tensor sT,
+        ulong states = 0, ulong scores = 0)
     {
         var kOut = GatedKernel("gated_attention", q.DType, "gated_out_f32", "gated_out_tf32", "gated_out_f64");
         int outSmem = (GatedChunk * GatedLdT + GatedPipe(w.Es)) * w.Es;
@@ -135,17 +137,18 @@ public sealed unsafe partial class CudaBackend
         GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h, Addr(sT), reverse: false);
         if (w.Chunks > 0)
             GatedLaunch(kOut, (uint)w.Chunks, (uint)w.N, 1, outSmem,
-                Addr(q), kbar, Addr(v), G, flag, h, Addr(o), scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
+                Addr(q), kbar, Addr(v), G, flag, h, Addr(o), scores, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
                 w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
     }
 
     /// <summary>
     /// Backward from k̄, G and the chunk flags: states (or the forward's <paramref name="savedStates"/>; then no dg), state
-    /// gradients (dS0 = the last), then every chunk; dg only when asked, and the additive backward's chunk-local w and
-    /// carry factors ([N, chunks, d]) when <paramref name="wloc"/> is not 0.
+    /// gradients (dS0 = the last), then every chunk (with the forward's masked scores when <paramref name="savedScores"/> is
+    /// not 0); dg only when asked, and the additive backward's chunk-local w and carry factors ([N, chunks, d]) when
+    /// <paramref name="wloc"/> is not 0.
     /// </summary>
     private void GatedBackwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
-        Tensor dq, ulong dkbar, Tensor dv, Tensor? dg, Tensor? ds0, ulong savedStates = 0, ulong wloc = 0, ulong carry = 0)
+        Tensor dq, ulong dkbar, Tensor dv, Tensor? dg, Tensor? ds0, ulong savedStates = 0, ulong wloc = 0, ulong carry = 0, ulong savedScores = 0)
     {
         if (savedStates != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: dg needs the final state, which saved states do not carry");
         if (wloc != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: the chunk kernel gives dg or the additive w, not both");
@@ -161,7 +164,7 @@ public sealed unsafe partial class CudaBackend
         GatedScan(w, q.DType, Addr(q), Addr(dO), G, scale, Addr(dsT, true), dh.Ptr, Addr(ds0, true), reverse: true);
         if (w.Chunks == 0) return;
         GatedLaunch(kBwd, (uint)w.Chunks, (uint)w.N, 1, smem, Addr(q), kbar, Addr(v), G, flag, h, dh.Ptr, Addr(dO), Addr(dsT, true), fin.Ptr,
-            Addr(dq), dkbar, Addr(dv), Addr(dg, true), tot.Ptr, wloc, carry, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
+            Addr(dq), dkbar, Addr(dv), Addr(dg, true), tot.Ptr, wloc, carry, savedScores, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
             w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
         if (dg != null)
             Launch("gated", Pick("gated_attention_backward", q.DType, "gated_dg_carry_f32", "gated_dg_carry_f64"), w.ChunkFeatures, false,
@@ -230,8 +233,8 @@ public sealed unsafe partial class CudaBackend
     /// <inheritdoc/>
     /// <remarks>
     /// q and k in one <see cref="HeadLayout"/>, v and o in one: heads split from projections are read and written in place.
-    /// With <paramref name="save"/>, k̄, G, the chunk flags and the chunk-boundary states ([N, chunks, d, e]) are kept for the
-    /// backward (which then skips the preparation and one scan).
+    /// With <paramref name="save"/>, k̄, G, the chunk flags, the chunk-boundary states ([N, chunks, d, e]) and the chunks' masked
+    /// scores ([N, chunks, 64, 64]) are kept for the backward (which then skips the preparation, one scan and the scores).
     /// </remarks>
     public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk, AttentionSaved? save = null)
     {
@@ -248,9 +251,10 @@ public sealed unsafe partial class CudaBackend
             var gT = Tensor.Empty([w.N * w.T, w.D], q.DType, Device);
             var flagT = Tensor.Empty([w.N * w.Chunks], DType.Int32, Device);
             var hT = Tensor.Empty([w.N * w.Chunks, w.D * w.E], q.DType, Device);
+            var aT = Tensor.Empty([w.N * w.Chunks, GatedChunk * GatedChunk], q.DType, Device);
             AdditivePrep(w, k, z0, Addr(kbarT), Addr(gT), Addr(flagT), Addr(zT));
-            GatedForwardCore(w, q, Addr(kbarT), v, Addr(gT), Addr(flagT), scale, s0, o, sT, Addr(hT));
-            save.Keep(SavedKey(w, q.DType, z0), kbarT, gT, flagT, hT);
+            GatedForwardCore(w, q, Addr(kbarT), v, Addr(gT), Addr(flagT), scale, s0, o, sT, Addr(hT), Addr(aT));
+            save.Keep(SavedKey(w, q.DType, z0), kbarT, gT, flagT, hT, aT);
             return;
         }
         using var kbar = Rent(w.KeyBytes);
@@ -288,7 +292,8 @@ public sealed unsafe partial class CudaBackend
         var dS0 = ds0 ?? ds0Tmp;
         using var wloc = Rent(w.ChunkFeatureBytes(w.Es));
         using var carry = Rent(w.ChunkFeatureBytes(w.Es));
-        GatedBackwardCore(w, q, kbar, v, G, flag, scale, s0, dO, null, dq, dkbar.Ptr, dv, null, dS0, kept == null ? 0 : Addr(kept[3]), wloc.Ptr, carry.Ptr);
+        GatedBackwardCore(w, q, kbar, v, G, flag, scale, s0, dO, null, dq, dkbar.Ptr, dv, null, dS0, kept == null ? 0 : Addr(kept[3]), wloc.Ptr, carry.Ptr,
+            kept == null ? 0 : Addr(kept[4]));
         Launch("additive", Pick("additive_attention_backward", k.DType, "additive_dk_f32", "additive_dk_f64"), w.ChunkFeatures, false,
             Addr(q), Addr(dq), kbar, G, dkbar.Ptr, wloc.Ptr, carry.Ptr, Addr(s0, true), Addr(dS0, true), Addr(dk), Addr(dz0, true),
             (long)w.N, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);

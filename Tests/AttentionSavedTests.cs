@@ -17,7 +17,7 @@ public class AttentionSavedTests
         var z0 = withState ? Reference.Randn([B, H, d], dt, 606).To(dev) : null;
         using var saved = new AttentionSaved();
         var (o, st, zt) = AdditiveAttention.CausalForward(q, k, v, 0.3, s0, z0, save: saved);
-        Assert.That(saved.Count, Is.EqualTo(dev.Kind == DeviceKind.Cuda ? 4 : 0), "CUDA keeps k̄, G, flags, states; the CPU nothing");
+        Assert.That(saved.Count, Is.EqualTo(dev.Kind == DeviceKind.Cuda ? 5 : 0), "CUDA keeps k̄, G, flags, states, scores; the CPU nothing");
         var (o2, st2, zt2) = AdditiveAttention.CausalForward(q, k, v, 0.3, s0, z0);
         Assert.That(o.ToDoubleArray(), Is.EqualTo(o2.ToDoubleArray()), "o");
         Assert.That(st.ToDoubleArray(), Is.EqualTo(st2.ToDoubleArray()), "S_T");
@@ -43,6 +43,34 @@ public class AttentionSavedTests
 
     [Test]
     [Category("Cuda")]
+    public void CudaBf16InputsAreConvertedOnceForForwardAndBackward()
+    {
+        var dev = Gpu.Require();
+        using var s = DisposalScope.Begin();
+        Tensor Bf(Tensor x) => x.To(dev).To(DType.BFloat16);
+        var q = Bf(Reference.Randn([2, 3, 90, 16], DType.Float32, 621));
+        var k = Bf(Reference.Randn([2, 3, 90, 16], DType.Float32, 622));
+        var v = Bf(Reference.Randn([2, 3, 90, 8], DType.Float32, 623));
+        var dO = Bf(Reference.Randn([2, 3, 90, 8], DType.Float32, 624));
+        using var saved = new AttentionSaved();
+        AdditiveAttention.CausalForward(q, k, v, 0.5, save: saved);
+        var packed = saved.Packed(q, k, v);
+        Assert.That(packed, Is.Not.Null, "the forward keeps its float32 copies of bfloat16 q, k, v");
+        Assert.That(packed!.Select(t => t.DType), Is.All.EqualTo(DType.Float32));
+        Assert.That(saved.Packed(k, q, v), Is.Null, "kept only for the same tensors");
+        var a = AdditiveAttention.CausalBackward(q, k, v, 0.5, null, null, dO, saved: saved);
+        var b = AdditiveAttention.CausalBackward(q, k, v, 0.5, null, null, dO);
+        foreach (var (x, y, what) in new[] { (a.Dq, b.Dq, "dq"), (a.Dk, b.Dk, "dk"), (a.Dv, b.Dv, "dv") })
+        {
+            Assert.That(x.DType, Is.EqualTo(DType.BFloat16), what);
+            Assert.That(x.ToDoubleArray(), Is.EqualTo(y.ToDoubleArray()), what);
+        }
+        saved.Dispose();
+        Assert.That(packed.All(t => t.IsDisposed), "disposing the saved state frees the copies");
+    }
+
+    [Test]
+    [Category("Cuda")]
     public void CudaSavedTensorsLiveInTheForwardsScope()
     {
         var dev = Gpu.Require();
@@ -56,7 +84,7 @@ public class AttentionSavedTests
         {
             live = MemoryStats.LiveTensors;
             AdditiveAttention.CausalForward(q, q, v, 1.0, save: saved);
-            Assert.That(saved.Count, Is.EqualTo(4));
+            Assert.That(saved.Count, Is.EqualTo(5));
         }
         // The forward's scope freed the kept tensors with its other results (a forward whose backward never runs leaks
         // nothing); a backward handed them afterwards recomputes and gives the same gradients.

@@ -5,7 +5,8 @@
 // Usage: harness PTX:OUT_SMEM:BWD_SMEM [PTX:OUT_SMEM:BWD_SMEM ...]
 //   Each argument is a gated.ptx (e.g. scripts/ptx.sh output, or nvcc -ptx with -D overrides of a variant) and the
 //   dynamic shared memory in bytes of its float gated_out and gated_bwd. For every variant and mode (f32, tf32): the ms
-//   of one launch of each kernel (median of 9; gated_bwd also with the additive backward's w and carry), blocks per multiprocessor, and the normalised error ‖x − ref‖² / ‖ref‖²
+//   of one launch of each kernel (median of 9; gated_out also keeping its scores, gated_bwd also with the additive backward's w and carry, then also
+//   reading the kept scores), blocks per multiprocessor, and the normalised error ‖x − ref‖² / ‖ref‖²
 //   of o, dq, dk̄, dv (their first 2²³ elements) against the first variant's exact f32 kernels. Inputs are uniform with
 //   mean 0 and variance 1 (k̄ in [0, 1), the states a repeated random block): the timing does not depend on them.
 #include <cuda.h>
@@ -114,7 +115,7 @@ int main(int argc, char** argv)
                 hG[at] = (float)(-0.05 * uni()) + (t % 64 ? hG[at - D] : 0.f);
             }
     CUdeviceptr q = upload(hq), kb = upload(hk), G = upload(hG), v = upload(hv), dO = upload(hdo), h = upload(hs), dh = upload(hr);
-    CUdeviceptr flag = zeros(N * C), o = zeros(ve), dq = zeros(kd), dk = zeros(kd), dv = zeros(ve), tot = zeros(N * (C + 1) * D), wl = zeros(N * C * D), ca = zeros(N * C * D), nul = 0;
+    CUdeviceptr flag = zeros(N * C), o = zeros(ve), dq = zeros(kd), dk = zeros(kd), dv = zeros(ve), tot = zeros(N * (C + 1) * D), wl = zeros(N * C * D), ca = zeros(N * C * D), sc = zeros(N * C * 64 * 64), nul = 0;
     CK(cuMemsetD32(flag, 1, N * C));
     Rows kr = { 1, T * D, 0, D }, vr = { 1, T * E, 0, E };
     double alpha = 0.088;
@@ -135,13 +136,16 @@ int main(int argc, char** argv)
             CK(cuModuleGetFunction(&fo, m, (std::string("gated_out_") + mode).c_str()));
             CK(cuModuleGetFunction(&fb, m, (std::string("gated_bwd_") + mode).c_str()));
             CK(cuModuleGetFunction(&fs, m, (std::string("gated_scan_") + mode).c_str()));
-            void* ao[] = { &q, &kb, &v, &G, &flag, &h, &o, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
-            void* ab[] = { &q, &kb, &v, &G, &flag, &h, &dh, &dO, &nul, &nul, &dq, &dk, &dv, &nul, &tot, &nul, &nul, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
-            void* aw[] = { &q, &kb, &v, &G, &flag, &h, &dh, &dO, &nul, &nul, &dq, &dk, &dv, &nul, &tot, &wl, &ca, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
+            void* ao[] = { &q, &kb, &v, &G, &flag, &h, &o, &nul, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
+            void* ab[] = { &q, &kb, &v, &G, &flag, &h, &dh, &dO, &nul, &nul, &dq, &dk, &dv, &nul, &tot, &nul, &nul, &nul, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
+            void* aw[] = { &q, &kb, &v, &G, &flag, &h, &dh, &dO, &nul, &nul, &dq, &dk, &dv, &nul, &tot, &wl, &ca, &nul, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
+            void* aos[] = { &q, &kb, &v, &G, &flag, &h, &o, &sc, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
+            void* aws[] = { &q, &kb, &v, &G, &flag, &h, &dh, &dO, &nul, &nul, &dq, &dk, &dv, &nul, &tot, &wl, &ca, &sc, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
             CUdeviceptr states = dh; // the scan overwrites the reverse states last (they are random again below)
             i64 rev = 1;
             void* as[] = { &q, &dO, &G, &alpha, &nul, &states, &nul, &tn, &d, &e, &chunks, &rev, &kr, &vr };
             double tOut = timeIt(fo, C, N, 1, outSmem, ao), tBwd = timeIt(fb, C, N, 1, bwdSmem, ab), tBwdW = timeIt(fb, C, N, 1, bwdSmem, aw);
+            double tOutS = timeIt(fo, C, N, 1, outSmem, aos), tBwdS = timeIt(fb, C, N, 1, bwdSmem, aws);
             unsigned scanSmem = 2 * (3 * 32 * 68 + 64) * 4;
             double tScan = timeIt(fs, 2, 2, N, scanSmem, as);
             CK(cuMemcpyHtoD(dh, hr.data(), st * 4));
@@ -153,8 +157,8 @@ int main(int argc, char** argv)
             int bo = 0, bb = 0;
             CK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&bo, fo, 256, outSmem));
             CK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&bb, fb, 256, bwdSmem));
-            printf("%-28s %-4s out %.3f ms (%d/SM)  bwd %.3f ms (%d/SM), with w %.3f ms  scan %.3f ms | err o %.1e dq %.1e dk %.1e dv %.1e\n",
-                path.c_str(), mode, tOut, bo, tBwd, bb, tBwdW, tScan, nerr(got[0], ref[0]), nerr(got[1], ref[1]), nerr(got[2], ref[2]), nerr(got[3], ref[3]));
+            printf("%-28s %-4s out %.3f ms (%d/SM), keeping A %.3f  bwd %.3f ms (%d/SM), with w %.3f, with w and kept A %.3f  scan %.3f ms | err o %.1e dq %.1e dk %.1e dv %.1e\n",
+                path.c_str(), mode, tOut, bo, tOutS, tBwd, bb, tBwdW, tBwdS, tScan, nerr(got[0], ref[0]), nerr(got[1], ref[1]), nerr(got[2], ref[2]), nerr(got[3], ref[3]));
         }
         CK(cuModuleUnload(m));
     }

@@ -80,7 +80,10 @@ public static class AdditiveAttention
         int B = q.Size(0), H = q.Size(1), T = q.Size(2), d = q.Size(3), e = v.Size(3);
         int D = angles == null ? d : 2 * d;
         var (qp, kp, vp) = Pack(q, k, v, angles);
-        using var _q = qp; using var _k = kp; using var _v = vp;
+        // converted inputs (bfloat16) go to the backward with the backend's saved tensors instead of being converted again
+        bool keepPacked = save != null && qp.DType != q.DType;
+        using var _q = keepPacked ? null : qp; using var _k = keepPacked ? null : kp; using var _v = keepPacked ? null : vp;
+        if (keepPacked) save!.KeepPacked([q, k, v], [qp, kp, vp]);
         var dt = qp.DType;
         var o = HeadLayouts.Empty(HeadLayouts.Common(vp), B, H, T, e, dt, q.Device);
         var sT = Tensor.Empty([B, H, D, e], dt, q.Device);
@@ -111,8 +114,9 @@ public static class AdditiveAttention
         int B = q.Size(0), H = q.Size(1), T = q.Size(2), d = q.Size(3), e = v.Size(3);
         if (dO.Shape != new Shape(B, H, T, e)) throw new ShapeException($"additive_attention_causal_backward: 'dO' {dO.Shape} must be [{B}, {H}, {T}, {e}]");
         int D = angles == null ? d : 2 * d;
-        var (qp, kp, vp) = Pack(q, k, v, angles);
-        using var _q = qp; using var _k = kp; using var _v = vp;
+        var kept = saved?.Packed(q, k, v);
+        var (qp, kp, vp) = kept != null ? (kept[0], kept[1], kept[2]) : Pack(q, k, v, angles);
+        using var _q = kept != null ? null : qp; using var _k = kept != null ? null : kp; using var _v = kept != null ? null : vp;
         HeadLayout kl = HeadLayouts.Common(qp), vl = HeadLayouts.Common(vp);
         var dt = qp.DType;
         using var dOp = HeadLayouts.In(dO, vl, dt);

@@ -2,15 +2,17 @@ namespace LightNet;
 
 /// <summary>
 /// What a backend's fused causal attention forward keeps for its backward, so that the backward does not compute it again
-/// (the CUDA backend: k̄, the in-chunk log-decays, the chunk flags and the state at every chunk boundary). Backends that
+/// (the CUDA backend: k̄, the in-chunk log-decays, the chunk flags and the state at every chunk boundary), and the
+/// inputs as the kernels read them when the forward had to convert them (bfloat16 q, k, v in float32). Backends that
 /// keep nothing leave it empty and recompute; disposing it frees the tensors and the backward then recomputes.
 /// </summary>
 public sealed class AttentionSaved : IDisposable
 {
     private Tensor[] _tensors = [];
     private string _key = "";
+    private Tensor[] _packed = [], _packedFrom = [];
 
-    /// <summary>Number of tensors kept (0 when the backend keeps nothing or after <see cref="Dispose"/>).</summary>
+    /// <summary>Number of tensors the backend kept (0 when it keeps nothing or after <see cref="Dispose"/>); converted inputs not counted.</summary>
     public int Count => _tensors.Length;
 
     /// <summary>
@@ -19,10 +21,22 @@ public sealed class AttentionSaved : IDisposable
     /// </summary>
     public void Keep(string key, params Tensor[] tensors)
     {
-        Dispose();
+        foreach (var t in _tensors) t.Dispose();
         _key = key;
         _tensors = tensors;
     }
+
+    /// <summary>Keeps the converted inputs <paramref name="packed"/> made from <paramref name="from"/> (q, k, v) for the backward.</summary>
+    internal void KeepPacked(Tensor[] from, Tensor[] packed)
+    {
+        foreach (var t in _packed) t.Dispose();
+        _packedFrom = from;
+        _packed = packed;
+    }
+
+    /// <summary>The converted inputs kept for exactly these tensors <paramref name="from"/> (q, k, v), or null.</summary>
+    internal Tensor[]? Packed(params Tensor[] from) =>
+        _packed.Length == from.Length && from.Select((t, i) => ReferenceEquals(t, _packedFrom[i])).All(x => x) && _packed.All(t => !t.IsDisposed) ? _packed : null;
 
     /// <summary>The tensors kept under <paramref name="key"/>, or null when there are none for that call (or a scope has freed them).</summary>
     public IReadOnlyList<Tensor>? Get(string key) => _tensors.Length > 0 && _key == key && _tensors.All(t => !t.IsDisposed) ? _tensors : null;
@@ -30,8 +44,10 @@ public sealed class AttentionSaved : IDisposable
     /// <summary>Frees the kept tensors.</summary>
     public void Dispose()
     {
-        foreach (var t in _tensors) t.Dispose();
+        foreach (var t in _tensors.Concat(_packed)) t.Dispose();
         _tensors = [];
+        _packed = [];
+        _packedFrom = [];
         _key = "";
     }
 }

@@ -99,6 +99,7 @@ template <typename T> __device__ void additive_dk(const T* __restrict__ q, const
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
         i64 base = kr.at(n, t0) + i, st = kr.st;
         T wnext = T(0);
+#pragma unroll 8
         for (i64 c2 = chunks - 1; c2 > c; c2--) wnext = wloc[(n * chunks + c2) * d + i] + carry[(n * chunks + c2) * d + i] * wnext;
         T lamnext = c + 1 < chunks ? exp(G[base + L * st]) : T(0);
         T w = T(0);

@@ -9,7 +9,8 @@
 //   gated_scan     the state at every chunk boundary, sequential over chunks, one block per 64×64 tile
 //                  of the state: forward  S ← diag(e^{G_last}) S + (k̄ ⊙ e^{G_last − G})ᵀ V,
 //                  reverse (state gradients)  R ← diag(e^{G_last}) R + α (q ⊙ e^G)ᵀ dO.
-//   gated_out      one block per chunk: A = mask(q_t·(k̄_s ⊙ e^{G_t − G_s})), o = α[(q ⊙ e^G) S + A V].
+//   gated_out      one block per chunk: A = mask(q_t·(k̄_s ⊙ e^{G_t − G_s})), o = α[(q ⊙ e^G) S + A V]; A may be kept
+//                  for gated_bwd, which otherwise computes it again.
 //   gated_bwd      one block per chunk: dv = α Aᵀ dO + (k̄ ⊙ e^{G_last − G}) R,
 //                  dq = α[e^G ⊙ (dO Sᵀ) + intra], dk̄ = α intraᵀ + e^{G_last − G} ⊙ (V Rᵀ) with
 //                  dA = mask(dO Vᵀ), and the chunk-local reverse sum of q ⊙ dq − k̄ ⊙ dk̄ (for dg; skipped
@@ -638,10 +639,36 @@ template <typename T, typename Acc, typename XM, typename YM> __device__ __force
         [&](int, const T* a, const T* b) { acc.template mma<false, true>(a, LDS, b, LDS, KS); });
 }
 
-// One chunk of the output: o = α[(q ⊙ e^G) S + A V], S = h[n, c] the state before the chunk.
+// The masked scores A of one chunk (ld LDT in shared memory) to / from global memory, 64 × 64 dense: the forward keeps
+// them (scores, when not null) for the backward, which then copies them instead of computing them again.
+template <typename T> __device__ __forceinline__ void save_scores(const T* A, T* dst)
+{
+    for (int p = threadIdx.x; p < CH * 16; p += NT)
+    {
+        int r = p >> 4, cc = (p & 15) * 4;
+        T v[4];
+        ld4(A + r * LDT + cc, v);
+        st4(dst + r * 64 + cc, v);
+    }
+}
+template <typename T> __device__ __forceinline__ void load_scores(const T* src, T* A)
+{
+    constexpr int V = 16 / sizeof(T), PR = 64 / V;
+    for (int p = threadIdx.x; p < CH * PR; p += NT)
+    {
+        int r = p / PR, cc = (p % PR) * V;
+        cp_16(A + r * LDT + cc, src + r * 64 + cc, true);
+    }
+    cp_commit();
+    cp_wait<0>();
+    __syncthreads();
+}
+
+// One chunk of the output: o = α[(q ⊙ e^G) S + A V], S = h[n, c] the state before the chunk; A into scores[n, c] when
+// scores is not null.
 template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q, const T* __restrict__ kb, const T* __restrict__ v,
-    const T* __restrict__ G, const int* flag, const T* __restrict__ h, T* __restrict__ o, double alpha, i64 tn, i64 d, i64 e, i64 chunks,
-    Rows kr, Rows vr)
+    const T* __restrict__ G, const int* flag, const T* __restrict__ h, T* __restrict__ o, T* __restrict__ scores, double alpha, i64 tn, i64 d,
+    i64 e, i64 chunks, Rows kr, Rows vr)
 {
     extern __shared__ __align__(16) unsigned char smem[];
     T* A = (T*)smem;
@@ -653,6 +680,7 @@ template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q
     T* oc = o + vb0;
     bool v16 = pieces16<T>(d, e, kr, vr, q, kb, v, G, h);
     chunk_scores<T, TC>(qc, kc, Gc, KR, flag[n * chunks + c] != 0, L, d, A, stage, v16);
+    if (scores) save_scores(A, scores + (n * chunks + c) * CH * 64);
     const T* hc = h + (n * chunks + c) * d * e;
     for (int e0 = 0; e0 < E; e0 += 64)
     {
@@ -669,11 +697,11 @@ template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q
 // A holds X of the current 64 features: q ⊙ dq − k̄ ⊙ dk̄ for dg, or q ⊙ dq ⊙ e^{G − G_0} for wloc (not both).
 // wloc, when not null, gets the additive backward's w at the chunk start from the chunk alone, Σ_t q_t ⊙ dq_t ⊙ e^{G_t − G_0},
 // and carry the factor e^{G_last − G_0 + G'_0} (G'_0 of the next chunk's first token; 0 for the last chunk) that brings in
-// the next chunk's w (additive.cu's additive_dk).
+// the next chunk's w (additive.cu's additive_dk). scores: the forward's A of every chunk, or null (computed here).
 template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q, const T* __restrict__ kb, const T* __restrict__ v,
     const T* __restrict__ G, const int* flag, const T* __restrict__ h, const T* __restrict__ dh, const T* __restrict__ dO,
     const T* dsT, const T* sT, T* __restrict__ dq, T* __restrict__ dkb, T* __restrict__ dv, T* __restrict__ dg, T* tot,
-    T* __restrict__ wloc, T* __restrict__ carry, double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr)
+    T* __restrict__ wloc, T* __restrict__ carry, const T* __restrict__ scores, double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr)
 {
     typedef typename AccOf<T, TC>::type Acc;
     extern __shared__ __align__(16) unsigned char smem[];
@@ -727,7 +755,8 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
         G0[i] = Gc[i];
     }
     __syncthreads();
-    chunk_scores<T, TC>(qc, kc, Gc, KR, factor, L, d, A, stage, v16);
+    if (scores) load_scores(scores + (n * chunks + c) * CH * 64, A);
+    else chunk_scores<T, TC>(qc, kc, Gc, KR, factor, L, d, A, stage, v16);
 
     // dA = mask(dO Vᵀ)
     {
@@ -882,12 +911,12 @@ template <typename T> __device__ void gated_dg_carry(T* dg, const T* tot, i64 n_
         else gated_scan<T, TC, false>(x, y, G, alpha, init, states, fin, tn, d, e, chunks, kr, vr); \
     } \
     extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_out_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, T* o, \
-        double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr) \
-    { gated_out<T, TC>(q, kb, v, G, flag, h, o, alpha, tn, d, e, chunks, kr, vr); } \
+        T* scores, double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr) \
+    { gated_out<T, TC>(q, kb, v, G, flag, h, o, scores, alpha, tn, d, e, chunks, kr, vr); } \
     extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_bwd_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, \
-        const T* dh, const T* dO, const T* dsT, const T* sT, T* dq, T* dkb, T* dv, T* dg, T* tot, T* wloc, T* carry, double alpha, i64 tn, i64 d, \
-        i64 e, i64 chunks, Rows kr, Rows vr) \
-    { gated_bwd<T, TC>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, wloc, carry, alpha, tn, d, e, chunks, kr, vr); }
+        const T* dh, const T* dO, const T* dsT, const T* sT, T* dq, T* dkb, T* dv, T* dg, T* tot, T* wloc, T* carry, const T* scores, double alpha, \
+        i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr) \
+    { gated_bwd<T, TC>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, wloc, carry, scores, alpha, tn, d, e, chunks, kr, vr); }
 
 #define SCAN_MINB 4
 GATED_COMMON(f32, float)
