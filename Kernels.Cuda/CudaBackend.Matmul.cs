@@ -16,8 +16,9 @@ public sealed unsafe partial class CudaBackend
 
     /// <inheritdoc/>
     /// <remarks>
-    /// bfloat16 tensors (storage) multiply on bf16 tensor cores with float32 accumulation, the result rounded to bfloat16;
-    /// they need cuBLAS. float32 products take TF32 or bf16 tensor cores when <see cref="AllowTf32"/> / <see cref="AllowBf16"/> say so.
+    /// bfloat16 tensors (storage) multiply on bf16 tensor cores with float32 accumulation, the result rounded to bfloat16.
+    /// float32 products take TF32 or bf16 tensor cores when <see cref="AllowTf32"/> / <see cref="AllowBf16"/> say so.
+    /// Without cuBLAS the own kernels of gemm.cu run: tensor cores for those modes, exact float32 / float64 otherwise.
     /// </remarks>
     public void Matmul(Tensor a, Tensor b, Tensor c, bool accumulate)
     {
@@ -36,7 +37,6 @@ public sealed unsafe partial class CudaBackend
             }
             return;
         }
-        if (stored16 && !CublasActive) throw new NotSupportedException($"matmul: bfloat16 products need cuBLAS, which is {(UseCublas ? "not installed" : "turned off")} ({a.Shape} · {b.Shape})");
         if (k == 0 || !CublasActive) { OwnGemm(a, b, c, accumulate); return; }
 
         // bfloat16 products of float32 tensors: round both operands once into contiguous bfloat16 copies (a broadcast batch stays one matrix).
@@ -120,10 +120,21 @@ public sealed unsafe partial class CudaBackend
         return false;
     }
 
-    /// <summary>The own tiled kernel (gemm.cu): any strides, used when cuBLAS is absent or disabled.</summary>
+    /// <summary>
+    /// The own kernels (gemm.cu), any strides, used when cuBLAS is absent or disabled: bfloat16 storage and the
+    /// <see cref="AllowBf16"/> / <see cref="AllowTf32"/> modes of float32 on tensor cores (128 × 128 tiles, float32
+    /// accumulation), other float32 and float64 products exact (64 × 64 tiles).
+    /// </summary>
     private void OwnGemm(Tensor a, Tensor b, Tensor c, bool accumulate)
     {
-        var k = Pick("matmul", c.DType, "gemm_f32", "gemm_f64");
+        bool f32 = c.DType == DType.Float32;
+        string k = c.DType == DType.BFloat16 ? "gemm_tc_bf16" : f32 && AllowBf16 ? "gemm_tc_bf16_f32" : f32 && AllowTf32 ? "gemm_tc_tf32"
+            : Pick("matmul", c.DType, "gemm_f32", "gemm_f64");
+        bool tc = k.StartsWith("gemm_tc", StringComparison.Ordinal);
+        // gemm.cu's tiles (TM/TN, TCM/TCN) and the tensor-core kernels' two slice buffers (TCK = 16 k, rows padded to 24
+        // bfloat16 or 20 TF32 words, A and B).
+        uint tile = tc ? 128u : 64u;
+        int smem = !tc ? 0 : k == "gemm_tc_tf32" ? 2 * 2 * 128 * 20 * 4 : 2 * 2 * 128 * 24 * 2;
         int batch = c.Size(0);
         var d = new MatDesc
         {
@@ -152,7 +163,7 @@ public sealed unsafe partial class CudaBackend
             p.Ptr(Addr(a) + (ulong)(z0 * d.Sa0 * es));
             p.Ptr(Addr(b) + (ulong)(z0 * d.Sb0 * es));
             p.Ptr(Addr(c) + (ulong)(z0 * d.Sc0 * es));
-            f.Launch((uint)((d.N + 63) / 64), (uint)((d.M + 63) / 64), (uint)nb, Block, 0, S, ref p);
+            f.Launch((uint)((d.N + tile - 1) / tile), (uint)((d.M + tile - 1) / tile), (uint)nb, Block, (uint)smem, S, ref p);
         }
     }
 }

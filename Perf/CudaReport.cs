@@ -45,6 +45,16 @@ public static class CudaReport
             }
             be.UseCublas = false;
             Flops($"sgemm {s}³ own tiled kernel", flop, () => Tensor.Matmul(a, b).Dispose());
+            be.AllowTf32 = true;
+            Flops($"sgemm {s}³ own tensor-core kernel tf32", flop, () => Tensor.Matmul(a, b).Dispose());
+            be.AllowTf32 = false;
+            using (var a16 = a.To(DType.BFloat16))
+            using (var b16 = b.To(DType.BFloat16))
+            {
+                Flops($"gemm {s}³ bf16 storage, own tensor-core kernel", flop, () => Tensor.Matmul(a16, b16).Dispose());
+                be.UseCublas = true;
+                if (be.CublasActive) Flops($"gemm {s}³ bf16 storage, cuBLAS", flop, () => Tensor.Matmul(a16, b16).Dispose());
+            }
             be.UseCublas = true;
         }
         AttentionReport(be, dev, copy);

@@ -14,6 +14,17 @@ public class CudaMatmulTests
         yield return ([47], [47, 5], false, false);
         yield return ([5, 1, 47], [47], false, false);
         yield return ([1, 1], [1, 300], false, false);
+        yield return ([2, 300, 77], [77, 261], true, true); // several 128 × 128 tiles of the tensor-core fallback
+    }
+
+    /// <summary>Runs <paramref name="body"/> with cuBLAS on or off (ignored when it is asked for and not installed).</summary>
+    private static void WithCublas(CudaBackend be, bool cublas, Action body)
+    {
+        if (cublas && !be.CublasActive) Assert.Ignore("cuBLAS not installed: " + be.CublasReport);
+        bool saved = be.UseCublas;
+        be.UseCublas = cublas;
+        try { body(); }
+        finally { be.UseCublas = saved; }
     }
 
     [Test]
@@ -21,10 +32,7 @@ public class CudaMatmulTests
     {
         var dev = Gpu.Require();
         var be = CudaBackend.For(dev.Index);
-        if (cublas && !be.CublasActive) Assert.Ignore("cuBLAS not installed: " + be.CublasReport);
-        bool saved = be.UseCublas;
-        be.UseCublas = cublas;
-        try
+        WithCublas(be, cublas, () =>
         {
             using var s = DisposalScope.Begin();
             ulong seed = 111;
@@ -47,56 +55,65 @@ public class CudaMatmulTests
             var z = Tensor.Zeros([2, 33, 0], dt);
             var e = Tensor.Zeros([2, 0, 29], dt);
             Gpu.Parity(Tensor.Matmul(z.To(dev), e.To(dev)), Tensor.Matmul(z, e), 0, "k = 0");
-        }
-        finally { be.UseCublas = saved; }
+        });
     }
 
+    /// <summary>
+    /// Float32 products in a rounded mode over every layout case (plus <paramref name="extra"/>): the normalised error
+    /// within <paramref name="bound"/>, and above <paramref name="floor"/> where <paramref name="rounded"/> says the
+    /// operands must have been rounded (not silently float32).
+    /// </summary>
+    private static void RoundedProducts(Device dev, string mode, ulong seed, double bound, double floor, Func<int[], bool> rounded,
+        params (int[] A, int[] B, bool TransA, bool TransB)[] extra)
+    {
+        foreach (var (sa, sb, ta, tb) in Cases().Concat(extra))
+        {
+            var a = Reference.Randn(sa, DType.Float32, seed++);
+            var b = Reference.Randn(sb, DType.Float32, seed++);
+            var ga = ta && sa.Length >= 2 ? a.Transpose().Contiguous().To(dev).Transpose() : a.To(dev);
+            var gb = tb && sb.Length >= 2 ? b.Transpose().Contiguous().To(dev).Transpose() : b.To(dev);
+            double e = Gpu.NormErr(Tensor.Matmul(ga, gb).ToDoubleArray(), Tensor.Matmul(a, b).ToDoubleArray());
+            string what = $"{mode} matmul {string.Join('x', sa)}·{string.Join('x', sb)} transA={ta} transB={tb}";
+            Assert.That(e, Is.LessThanOrEqualTo(bound), what);
+            if (rounded(sa)) Assert.That(e, Is.GreaterThan(floor), what + ": not rounded");
+            TestContext.Out.WriteLine($"{what}: normalised error {e:G3}");
+        }
+    }
+
+    /// <summary>TF32 products (cuBLAS, or the own tensor-core kernel without it): every layout case within the stated bound, and rounded.</summary>
     [Test]
-    public void Tf32IsOffByDefaultAndLooserWhenOn()
+    public void Tf32IsOffByDefaultAndLooserWhenOn([Values(true, false)] bool cublas)
     {
         var dev = Gpu.Require();
         var be = CudaBackend.For(dev.Index);
-        if (!be.CublasActive) Assert.Ignore("cuBLAS not installed: " + be.CublasReport);
-        using var s = DisposalScope.Begin();
-        var a = Reference.Randn([256, 512], DType.Float32, 130);
-        var b = Reference.Randn([512, 256], DType.Float32, 131);
-        var r = Tensor.Matmul(a, b);
-        Assert.That(be.AllowTf32, Is.False);
-        be.AllowTf32 = true;
-        try
+        WithCublas(be, cublas, () =>
         {
-            var e = Gpu.NormErr(Tensor.Matmul(a.To(dev), b.To(dev)).ToDoubleArray(), r.ToDoubleArray());
-            Assert.That(e, Is.LessThanOrEqualTo(1e-5), "TF32 bound");
-            TestContext.Out.WriteLine($"TF32 normalised error {e:G3}");
-        }
-        finally { be.AllowTf32 = false; }
+            using var s = DisposalScope.Begin();
+            Assert.That(be.AllowTf32, Is.False);
+            be.AllowTf32 = true;
+            // cuBLAS may keep small products in float32; the own kernel always rounds
+            try { RoundedProducts(dev, $"tf32 cublas={cublas}", 130, 1e-5, 1e-12, sa => !cublas && sa[^1] >= 64, ([256, 512], [512, 256], false, false)); }
+            finally { be.AllowTf32 = false; }
+        });
     }
 
     /// <summary>bfloat16 products: every layout case within the stated bound, and measurably rounded (not silently float32).</summary>
     [Test]
-    public void Bf16ProductsAreBoundedAndReallyRounded()
+    public void Bf16ProductsAreBoundedAndReallyRounded([Values(true, false)] bool cublas)
     {
         var dev = Gpu.Require();
         var be = CudaBackend.For(dev.Index);
-        if (!be.CublasActive) Assert.Ignore("cuBLAS not installed: " + be.CublasReport);
+        WithCublas(be, cublas, () => Bf16Products(dev, be));
+    }
+
+    private static void Bf16Products(Device dev, CudaBackend be)
+    {
         using var s = DisposalScope.Begin();
         Assert.That(be.AllowBf16, Is.False);
         be.AllowBf16 = true;
         try
         {
-            ulong seed = 140;
-            foreach (var (sa, sb, ta, tb) in Cases())
-            {
-                var a = Reference.Randn(sa, DType.Float32, seed++);
-                var b = Reference.Randn(sb, DType.Float32, seed++);
-                var ga = ta && sa.Length >= 2 ? a.Transpose().Contiguous().To(dev).Transpose() : a.To(dev);
-                var gb = tb && sb.Length >= 2 ? b.Transpose().Contiguous().To(dev).Transpose() : b.To(dev);
-                double e = Gpu.NormErr(Tensor.Matmul(ga, gb).ToDoubleArray(), Tensor.Matmul(a, b).ToDoubleArray());
-                string what = $"bf16 matmul {string.Join('x', sa)}·{string.Join('x', sb)} transA={ta} transB={tb}";
-                Assert.That(e, Is.LessThanOrEqualTo(1e-4), what);
-                if (sa.Length > 1 && sa[^1] > 1) Assert.That(e, Is.GreaterThan(1e-9), what + ": not rounded to bfloat16");
-                TestContext.Out.WriteLine($"{what}: normalised error {e:G3}");
-            }
+            RoundedProducts(dev, "bf16", 140, 1e-4, 1e-9, sa => sa.Length > 1 && sa[^1] > 1);
             var x = Reference.Randn([2, 33, 17], DType.Float32, 150);
             var y = Reference.Randn([17, 29], DType.Float32, 151);
             var c = Reference.Randn([2, 33, 29], DType.Float32, 152);

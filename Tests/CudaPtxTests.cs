@@ -24,12 +24,13 @@ public class CudaPtxTests
     public void SourceHashCoversTheIncludedHeaders()
     {
         var inc = KernelSources.Includes("gated");
-        Assert.That(inc.Select(h => h.Name), Is.EqualTo(new[] { "common.cuh" }));
+        Assert.That(inc.Select(h => h.Name), Is.EqualTo(new[] { "common.cuh", "tensor_core.cuh" }), "in the order of the #include lines");
         Assert.That(inc[0].Text, Does.Contain("struct Rows"));
-        Assert.That(KernelSources.SourceHash("gated"), Is.EqualTo(KernelSources.Sha256(KernelSources.Source("gated") + inc[0].Text)));
-        Assert.That(KernelSources.SourceHash("gated"), Is.Not.EqualTo(KernelSources.Sha256(KernelSources.Source("gated"))));
-        Assert.That(KernelSources.Includes("gemm"), Is.Empty, "gemm.cu includes nothing: its hash is the file's");
-        Assert.That(KernelSources.SourceHash("gemm"), Is.EqualTo(KernelSources.Sha256(KernelSources.Source("gemm"))));
+        Assert.That(inc[1].Text, Does.Contain("mma_tf32"));
+        Assert.That(KernelSources.SourceHash("gated"), Is.EqualTo(KernelSources.Sha256(KernelSources.Source("gated") + inc[0].Text + inc[1].Text)));
+        Assert.That(KernelSources.SourceHash("gated"), Is.Not.EqualTo(KernelSources.Sha256(KernelSources.Source("gated") + inc[0].Text)));
+        Assert.That(KernelSources.Includes("random"), Is.Empty, "random.cu includes nothing: its hash is the file's");
+        Assert.That(KernelSources.SourceHash("random"), Is.EqualTo(KernelSources.Sha256(KernelSources.Source("random"))));
     }
 
     [Test]

@@ -25,6 +25,7 @@
 // next slice's copy overlapping the current product). The exact kernels give the same bits as one product at a time (every element sums its
 // products in order of k).
 #include "common.cuh" // i64, Rows
+#include "tensor_core.cuh"
 
 #define CH 64                 // chunk length (tokens)
 #define NT 256                // threads per block
@@ -189,13 +190,6 @@ template <typename T> struct Simt4
     }
 };
 
-__device__ __forceinline__ unsigned to_tf32(float x)
-{
-    unsigned r;
-    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
-    return r;
-}
-
 // The same tile on TF32 tensor cores: warp w owns rows 16(w mod 4) … +16 and columns 32(w / 4) … +32 as
 // four m16n8 accumulators (PTX fragment layout of mma.m16n8k8).
 struct Tf32
@@ -219,10 +213,7 @@ struct Tf32
             for (int j = 0; j < 4; j++)
             {
                 int n = n0 + 8 * j + g;
-                unsigned b0 = to_tf32(BE(k + t, n)), b1 = to_tf32(BE(k + t + 4, n));
-                asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                    : "+f"(c[j][0]), "+f"(c[j][1]), "+f"(c[j][2]), "+f"(c[j][3])
-                    : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+                mma_tf32(c[j], a0, a1, a2, a3, to_tf32(BE(k + t, n)), to_tf32(BE(k + t + 4, n)));
             }
 #undef AE
 #undef BE
