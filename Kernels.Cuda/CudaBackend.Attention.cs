@@ -11,6 +11,8 @@ public sealed unsafe partial class CudaBackend
     private const int GatedLdT = GatedChunk + 4, GatedLdS = 32 + 4;
     /// <summary>Elements of gated.cu's pipe() stages for elements of <paramref name="es"/> bytes: two stages of three staged tiles for float, one for double.</summary>
     private static int GatedPipe(int es) => (es == 8 ? 1 : 2) * 3 * GatedChunk * GatedLdS;
+    /// <summary>Elements of gated_out's pipe() stages, whose second tile is 32 × 128 (gated.cu's WIDE_STAGE).</summary>
+    private static int GatedWidePipe(int es) => (es == 8 ? 1 : 2) * (2 * GatedChunk * GatedLdS + 32 * (128 + 4));
 
     /// <summary>Token rows of one operand group (gated.cu's <c>struct Rows</c>): row t of sequence n at (n / H)·Sb + (n mod H)·Sh + t·St.</summary>
     private readonly record struct Rows(long H, long Sb, long Sh, long St)
@@ -130,7 +132,7 @@ public sealed unsafe partial class CudaBackend
         ulong states = 0, ulong scores = 0)
     {
         var kOut = GatedKernel("gated_attention", q.DType, "gated_out_f32", "gated_out_tf32", "gated_out_f64");
-        int outSmem = (GatedChunk * GatedLdT + GatedPipe(w.Es)) * w.Es;
+        int outSmem = (GatedChunk * GatedLdT + GatedWidePipe(w.Es)) * w.Es;
         RequireShared("gated_attention", w, q.DType, outSmem, "the chunk output kernel");
         using var scratch = states == 0 ? Rent(w.StateBytes) : default;
         ulong h = states == 0 ? scratch.Ptr : states;

@@ -493,6 +493,8 @@ template <int W, int R, int C, typename T, typename M> __device__ __forceinline_
 
 #define SLOT (CH * LDS)       // one staged tile: CH × KS at LDS or KS × 64 at LDT
 #define STAGE (3 * SLOT)      // one stage: tile 1, its G, tile 2
+#define LDW (128 + 4)         // leading dimension of a 128-wide tile
+#define WIDE_STAGE (2 * SLOT + KS * LDW) // one stage whose tile 2 is KS × 128 (gated_out)
 // Stages of pipe(): two for float (the next slice's copy overlaps the product), one for double (so that gated_bwd fits
 // the 163 KiB of an A100).
 template <typename T> struct Stages { static constexpr int n = sizeof(T) == 8 ? 1 : 2; };
@@ -503,12 +505,13 @@ template <typename T> struct Stages { static constexpr int n = sizeof(T) == 8 ? 
 // (mul(s, tile 1, tile 2)); with one, slice s is copied first and a second barrier follows the product. Tile 1 is
 // R1 × C1 of s1 at leading dimension C1 + 4; tile 2 (when R2 > 0) R2 × C2 of s2. Tile 2 has no G of its own: when s2.g
 // is not null it is s1.g at the same offsets (same geometry), and m2 reads tile 1's. v16: every piece may move as 16 bytes.
-template <int R1, int C1, int R2, int C2, typename T, typename M1, typename M2, typename Mul>
+// SS: the elements of one stage.
+template <int R1, int C1, int R2, int C2, int SS = STAGE, typename T, typename M1, typename M2, typename Mul>
 __device__ __forceinline__ void pipe(int n, T* stage, bool v16, const Src<T>& s1, M1 m1, const Src<T>& s2, M2 m2, Mul mul)
 {
     constexpr int V = 16 / sizeof(T), NS = Stages<T>::n;
     auto issue = [&](int sl) {
-        T* b = stage + (sl % NS) * STAGE;
+        T* b = stage + (sl % NS) * SS;
         T* g1 = s1.g ? b + SLOT : nullptr;
         if (v16) copy_tile<V, R1, C1>(s1, sl, b, g1);
         else copy_tile<1, R1, C1>(s1, sl, b, g1);
@@ -527,7 +530,7 @@ __device__ __forceinline__ void pipe(int n, T* stage, bool v16, const Src<T>& s1
     {
         if constexpr (NS == 1) issue(sl);
         cp_wait<(NS > 1 ? NS - 2 : 0)>();
-        T* b = stage + (sl % NS) * STAGE;
+        T* b = stage + (sl % NS) * SS;
         const T* g1 = s1.g ? b + SLOT : nullptr;
         if constexpr (!IsPlain<M1>::value)
         {
@@ -673,13 +676,24 @@ template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q
     chunk_scores<T, TC>(qc, kc, Gc, KR, flag[n * chunks + c] != 0, L, d, A, stage, v16);
     if (scores) save_scores(A, scores + (n * chunks + c) * CH * 64);
     const T* hc = h + (n * chunks + c) * d * e;
-    for (int e0 = 0; e0 < E; e0 += 64)
+    // 128 value columns at a time: two 64-column accumulators share each staged slice of q ⊙ e^G and of A
+    for (int e0 = 0; e0 < E; e0 += 128)
     {
-        typename AccOf<T, TC>::type acc;
-        acc.zero();
-        times_state<T>(acc, src(qc, Gc, KR, L, D, 0, KS), [](int, int, T x, T g) { return x * p_exp<TC>(g); }, hc, e0, d, e, stage, v16);
-        times_tokens<false, T>(acc, A, src(vc + e0, (const T*)nullptr, VR, L, E - e0, KS, 0), Plain(), stage, v16);
-        acc.each([&](int t, int jj, T& val) { if (t < L && e0 + jj < e) oc[t * VR + e0 + jj] = (T)alpha * val; });
+        typename AccOf<T, TC>::type lo, hi;
+        lo.zero();
+        hi.zero();
+        const bool two = E - e0 > 64;
+        auto both = [&](const T* a, int lda, const T* b) {
+            lo.template mma<false, false>(a, lda, b, LDW, KS);
+            if (two) hi.template mma<false, false>(a, lda, b + 64, LDW, KS);
+        };
+        pipe<CH, KS, KS, 128, WIDE_STAGE>((D + KS - 1) / KS, stage, v16, src(qc, Gc, KR, L, D, 0, KS), [](int, int, T x, T g) { return x * p_exp<TC>(g); },
+            src(hc + e0, (const T*)nullptr, E, D, E - e0, KS, 0), Plain(), [&](int, const T* a, const T* b) { both(a, LDS, b); });
+        const Src<T> vs = src(vc + e0, (const T*)nullptr, VR, L, E - e0, KS, 0);
+        pipe<KS, 128, 0, 0, WIDE_STAGE>(CH / KS, stage, v16, vs, Plain(), vs, Plain(), [&](int sl, const T* b, const T*) { both(A + sl * KS, LDT, b); });
+        auto out = [&](int c0) { return [&, c0](int t, int jj, T& val) { if (t < L && c0 + jj < e) oc[t * VR + c0 + jj] = (T)alpha * val; }; };
+        lo.each(out(e0));
+        if (two) hi.each(out(e0 + 64));
     }
 }
 
