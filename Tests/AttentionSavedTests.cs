@@ -34,6 +34,26 @@ public class AttentionSavedTests
     }
 
     [Test]
+    public void ConvertedInputsAreKeptForTheSameTensorsOnly()
+    {
+        using var s = DisposalScope.Begin();
+        var q = Tensor.Zeros([2, 3]); var k = Tensor.Zeros([2, 3]); var v = Tensor.Zeros([2, 3]);
+        var packed = new[] { Tensor.Ones([2, 3]), Tensor.Ones([2, 3]), Tensor.Ones([2, 3]) };
+        var saved = new AttentionSaved();
+        Assert.That(saved.Packed(q, k, v), Is.Null, "nothing kept yet");
+        saved.KeepPacked([q, k, v], packed);
+        Assert.That(saved.Packed(q, k, v), Is.SameAs(packed));
+        Assert.That(saved.Packed(q, v, k), Is.Null, "other tensors (or another order) get nothing");
+        Assert.That(saved.Packed(q.Clone(), k, v), Is.Null, "equal values are not the same tensor");
+        saved.Keep("backend", Tensor.Ones([1]));
+        Assert.That(saved.Packed(q, k, v), Is.SameAs(packed), "the backend's tensors replace only their own");
+        Assert.That(saved.Count, Is.EqualTo(1));
+        saved.Dispose();
+        Assert.That(packed.All(t => t.IsDisposed), "disposing frees the kept copies");
+        Assert.That(saved.Packed(q, k, v), Is.Null);
+    }
+
+    [Test]
     public void CpuKeepsNothingAndRecomputes([Values(false, true)] bool withState) => SavedEqualsRecomputed(Device.Cpu, DType.Float64, withState, tokensMajor: true);
 
     [Test]
