@@ -241,6 +241,34 @@ public class ElementwiseTests
     }
 
     /// <summary>
+    /// Each float32 softmax row (whose maximum may come from the previous row's pass) equals that row's softmax alone, bit
+    /// for bit, with special rows among ordinary ones: all −∞, a NaN, a +∞, zeros of both signs.
+    /// </summary>
+    [Test]
+    public void SoftmaxRowsDoNotDependOnTheirNeighbours([Values(5, 33, 130)] int n)
+    {
+        using var s = DisposalScope.Begin();
+        int rows = 9;
+        var rng = new Random(n);
+        var data = new float[rows * n];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 40 - 20);
+        for (int c = 0; c < n; c++)
+        {
+            data[2 * n + c] = float.NegativeInfinity;
+            data[7 * n + c] = c % 2 == 0 ? 0f : -0f;
+        }
+        data[4 * n + n / 2] = float.NaN;
+        data[6 * n + n - 1] = float.PositiveInfinity;
+        var all = Tensor.FromArray(data, [rows, n]).Softmax(-1).ToArray<float>();
+        for (int r = 0; r < rows; r++)
+        {
+            var alone = Tensor.FromArray(data.Skip(r * n).Take(n).ToArray(), [1, n]).Softmax(-1).ToArray<float>();
+            Assert.That(all.Skip(r * n).Take(n).ToArray(), Is.EqualTo(alone), $"row {r}");
+        }
+        Assert.That(all.Skip(2 * n).Take(n), Is.All.NaN, "a row of −∞ has no softmax");
+    }
+
+    /// <summary>
     /// Masked softmax rows (−1e30 above the diagonal) and peaked rows stay on the vector path (lanes below −104 give
     /// exactly 0) and match float64; an element's value does not depend on its neighbours or its position in the row.
     /// </summary>

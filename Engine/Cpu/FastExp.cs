@@ -298,28 +298,58 @@ internal static unsafe class FastExp
     }
 
     /// <summary>y = e^(x − m) for every element, returning Σ y: softmax's numerators and denominator in one pass.</summary>
-    public static float ExpShiftedSum(ReadOnlySpan<float> x, float m, Span<float> y)
+    public static float ExpShiftedSum(ReadOnlySpan<float> x, float m, Span<float> y) => ExpShiftedSum<Alone>(x, m, y, default, out _);
+
+    /// <summary>
+    /// <see cref="ExpShiftedSum(ReadOnlySpan{float}, float, Span{float})"/>, and in the same loop the largest element of
+    /// <paramref name="next"/> (as long as x; the next softmax row), whose reads from memory then overlap this row's
+    /// exponentials. <paramref name="nextMax"/> is the hardware maximum: the exact maximum unless next holds a NaN (then
+    /// some element, and that row's softmax is NaN either way) or only zeros of both signs.
+    /// </summary>
+    public static float ExpShiftedSum(ReadOnlySpan<float> x, float m, Span<float> y, ReadOnlySpan<float> next, out float nextMax) =>
+        ExpShiftedSum<WithNext>(x, m, y, next, out nextMax);
+
+    /// <summary>Whether <see cref="ExpShiftedSum{TNext, TV}"/> also reduces the next row (a type parameter: no branch in the loop).</summary>
+    private interface INext { static abstract bool On { get; } }
+    private struct Alone : INext { public static bool On => false; }
+    private struct WithNext : INext { public static bool On => true; }
+
+    private static float ExpShiftedSum<TNext>(ReadOnlySpan<float> x, float m, Span<float> y, ReadOnlySpan<float> next, out float nextMax) where TNext : struct, INext
     {
         int n = x.Length;
-        fixed (float* px = x, py = y)
+        fixed (float* px = x, py = y, pn = next)
         {
-            if (Width == 16) return ExpShiftedSum<F16>(px, m, py, n);
-            if (Width == 8) return ExpShiftedSum<F8>(px, m, py, n);
-            float sum = 0;
-            for (int i = 0; i < n; i++) { py[i] = MathF.Exp(px[i] - m); sum += py[i]; }
+            if (Width == 16) return ExpShiftedSum<TNext, F16>(px, m, py, n, pn, out nextMax);
+            if (Width == 8) return ExpShiftedSum<TNext, F8>(px, m, py, n, pn, out nextMax);
+            float sum = 0, nm = float.NegativeInfinity;
+            for (int i = 0; i < n; i++)
+            {
+                py[i] = MathF.Exp(px[i] - m);
+                sum += py[i];
+                if (TNext.On) nm = MathF.Max(nm, pn[i]);
+            }
+            nextMax = nm;
             return sum;
         }
     }
 
-    private static float ExpShiftedSum<TV>(float* px, float m, float* py, int n) where TV : struct, IFloatVector<TV>
+    private static float ExpShiftedSum<TNext, TV>(float* px, float m, float* py, int n, float* pn, out float nextMax)
+        where TNext : struct, INext where TV : struct, IFloatVector<TV>
     {
         int w = TV.Count;
         var mv = TV.Splat(m);
         var acc0 = TV.Splat(0f);
         var acc1 = TV.Splat(0f);
+        var nm0 = TV.Splat(float.NegativeInfinity);
+        var nm1 = nm0;
         int full = n / (2 * w) * (2 * w);
         for (int i = 0; i < full; i += 2 * w)
         {
+            if (TNext.On)
+            {
+                nm0 = TV.MaxNative(nm0, TV.Load(pn + i));
+                nm1 = TV.MaxNative(nm1, TV.Load(pn + i + w));
+            }
             var v0 = TV.Load(px + i) - mv;
             var v1 = TV.Load(px + i + w) - mv;
             TV e0, e1;
@@ -330,6 +360,14 @@ internal static unsafe class FastExp
             TV.Store(e0, py + i);
             TV.Store(e1, py + i + w);
         }
+        float nm = float.NegativeInfinity;
+        if (TNext.On)
+        {
+            var v = TV.MaxNative(nm0, nm1);
+            for (int l = 0; l < w; l++) nm = MathF.Max(nm, TV.Get(v, l));
+            for (int i = full; i < n; i++) nm = MathF.Max(nm, pn[i]);
+        }
+        nextMax = nm;
         if (full < n)
         {
             // The rest as two vectors padded with −∞ (e^−∞ = 0 adds nothing).

@@ -33,6 +33,8 @@ internal interface IFloatVector<TV> where TV : struct, IFloatVector<TV>
     static abstract TV Abs(TV a);
     static abstract TV Min(TV a, TV b);
     static abstract TV Max(TV a, TV b);
+    /// <summary>The hardware maximum (vmaxps): for lanes without NaN and ±0 pairs the same as <see cref="Max"/>, in one instruction.</summary>
+    static abstract TV MaxNative(TV a, TV b);
     static abstract TV LessThan(TV a, TV b);
     static abstract TV LessThanOrEqual(TV a, TV b);
     /// <summary>mask ? a : b per lane.</summary>
@@ -74,6 +76,7 @@ internal readonly struct F8(Vector256<float> v) : IFloatVector<F8>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Abs(F8 a) => new(Vector256.Abs(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Min(F8 a, F8 b) => new(Vector256.Min(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Max(F8 a, F8 b) => new(Vector256.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 MaxNative(F8 a, F8 b) => new(Vector256.MaxNative(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 LessThan(F8 a, F8 b) => new(Vector256.LessThan(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 LessThanOrEqual(F8 a, F8 b) => new(Vector256.LessThanOrEqual(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Select(F8 mask, F8 a, F8 b) => new(Vector256.ConditionalSelect(mask._v, a._v, b._v));
@@ -111,6 +114,7 @@ internal readonly struct F16(Vector512<float> v) : IFloatVector<F16>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Abs(F16 a) => new(Vector512.Abs(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Min(F16 a, F16 b) => new(Vector512.Min(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Max(F16 a, F16 b) => new(Vector512.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 MaxNative(F16 a, F16 b) => new(Vector512.MaxNative(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 LessThan(F16 a, F16 b) => new(Vector512.LessThan(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 LessThanOrEqual(F16 a, F16 b) => new(Vector512.LessThanOrEqual(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Select(F16 mask, F16 a, F16 b) => new(Vector512.ConditionalSelect(mask._v, a._v, b._v));

@@ -16,6 +16,7 @@ internal static unsafe class RowKernels
 
     public static void Softmax<T>(T* x, T* y, long rows, int n, bool log) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (!log && typeof(T) == typeof(float)) { SoftmaxFloat((float*)x, (float*)y, rows, n); return; }
         nint px = (nint)x, py = (nint)y;
         ForRows(rows, n, r =>
         {
@@ -23,13 +24,6 @@ internal static unsafe class RowKernels
             var ys = new Span<T>((T*)py + r * n, n);
             T m = Extremum.Max(xs);
             if (T.IsNegativeInfinity(m)) { ys.Fill(log ? T.NegativeInfinity : T.NaN); return; }
-            if (!log && typeof(T) == typeof(float))
-            {
-                var yf = MemoryMarshal.Cast<T, float>(ys);
-                float sum = FastExp.ExpShiftedSum(MemoryMarshal.Cast<T, float>(xs), float.CreateTruncating(m), yf);
-                TensorPrimitives.Multiply(yf, 1f / sum, yf);
-                return;
-            }
             TensorPrimitives.Subtract(xs, m, ys);
             if (log)
             {
@@ -44,6 +38,38 @@ internal static unsafe class RowKernels
                 TensorPrimitives.Exp(ys, ys);
                 T s = TensorPrimitives.Sum<T>(ys);
                 TensorPrimitives.Multiply(ys, T.One / s, ys);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Softmax of float32 rows in chunks of consecutive rows: each row's exponentials and sum run in one pass that also
+    /// finds the next row's maximum, so the next row's reads from memory overlap this row's arithmetic (a separate
+    /// maximum pass reads while the arithmetic units idle). Every row gets the same values whatever the chunking.
+    /// </summary>
+    private static void SoftmaxFloat(float* x, float* y, long rows, int n)
+    {
+        nint px = (nint)x, py = (nint)y;
+        Parallelism.ForChunks(rows, Math.Max(1, 65536 / Math.Max(1, n)), (r0, nr) =>
+        {
+            ReadOnlySpan<float> Row(long r) => new((float*)px + r * n, n);
+            float m = Extremum.Max(Row(r0));
+            for (long r = r0; r < r0 + nr; r++)
+            {
+                var ys = new Span<float>((float*)py + r * n, n);
+                bool more = r + 1 < r0 + nr;
+                float next = 0;
+                if (float.IsNegativeInfinity(m))
+                {
+                    ys.Fill(float.NaN);
+                    if (more) next = Extremum.Max(Row(r + 1));
+                }
+                else
+                {
+                    float sum = more ? FastExp.ExpShiftedSum(Row(r), m, ys, Row(r + 1), out next) : FastExp.ExpShiftedSum(Row(r), m, ys);
+                    TensorPrimitives.Multiply(ys, 1f / sum, ys);
+                }
+                m = next;
             }
         });
     }
