@@ -245,10 +245,10 @@ public class ElementwiseTests
     /// for bit, with special rows among ordinary ones: all −∞, a NaN, a +∞, zeros of both signs.
     /// </summary>
     [Test]
-    public void SoftmaxRowsDoNotDependOnTheirNeighbours([Values(5, 33, 130)] int n)
+    public void SoftmaxRowsDoNotDependOnTheirNeighbours([Values(5, 33, 130, 4096)] int n)
     {
         using var s = DisposalScope.Begin();
-        int rows = 9;
+        int rows = n == 4096 ? 40 : 9; // 4096: chunks of 16 rows, so rows 15 / 16 and 31 / 32 sit at chunk boundaries
         var rng = new Random(n);
         var data = new float[rows * n];
         for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 40 - 20);
@@ -259,6 +259,12 @@ public class ElementwiseTests
         }
         data[4 * n + n / 2] = float.NaN;
         data[6 * n + n - 1] = float.PositiveInfinity;
+        if (rows > 16)
+        {
+            for (int c = 0; c < n; c++) data[16 * n + c] = float.NegativeInfinity; // first row of a chunk
+            data[15 * n + 3] = float.NaN;                                             // last row of a chunk
+            data[32 * n + 5] = float.PositiveInfinity;
+        }
         var all = Tensor.FromArray(data, [rows, n]).Softmax(-1).ToArray<float>();
         for (int r = 0; r < rows; r++)
         {

@@ -84,6 +84,7 @@ public static class AdditiveAttention
         bool keepPacked = save != null && qp.DType != q.DType;
         using var _q = keepPacked ? null : qp; using var _k = keepPacked ? null : kp; using var _v = keepPacked ? null : vp;
         if (keepPacked) save!.KeepPacked([q, k, v], [qp, kp, vp]);
+        else save?.KeepPacked([], []); // copies kept by an earlier call are stale
         var dt = qp.DType;
         var o = HeadLayouts.Empty(HeadLayouts.Common(vp), B, H, T, e, dt, q.Device);
         var sT = Tensor.Empty([B, H, D, e], dt, q.Device);

@@ -5,6 +5,8 @@ namespace LightNet;
 /// (the CUDA backend: k̄, the in-chunk log-decays, the chunk flags and the state at every chunk boundary), and the
 /// inputs as the kernels read them when the forward had to convert them (bfloat16 q, k, v in float32). Backends that
 /// keep nothing leave it empty and recompute; disposing it frees the tensors and the backward then recomputes.
+/// What is kept depends on the values of q, k and v (the CUDA backend's chunk scores on q too): the backward must get
+/// the same tensors with the same contents, as for any op's saved inputs; the key checks sizes, layouts and modes, not values.
 /// </summary>
 public sealed class AttentionSaved : IDisposable
 {
