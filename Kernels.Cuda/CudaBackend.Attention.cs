@@ -9,10 +9,12 @@ public sealed unsafe partial class CudaBackend
     private const int GatedThreads = 256;
     /// <summary>Shared-memory leading dimensions of gated.cu: a 64-wide tile (LDT) and a 32-deep slice (LDS).</summary>
     private const int GatedLdT = GatedChunk + 4, GatedLdS = 32 + 4;
-    /// <summary>Elements of gated.cu's pipe() stages for elements of <paramref name="es"/> bytes: two stages of three staged tiles for float, one for double.</summary>
-    private static int GatedPipe(int es) => (es == 8 ? 1 : 2) * 3 * GatedChunk * GatedLdS;
+    /// <summary>Stages of gated.cu's pipe() for elements of <paramref name="es"/> bytes (its <c>Stages&lt;T&gt;</c>): two for float, one for double.</summary>
+    private static int GatedStages(int es) => es == 8 ? 1 : 2;
+    /// <summary>Elements of pipe()'s stages: three staged tiles each (gated.cu's STAGE).</summary>
+    private static int GatedPipe(int es) => GatedStages(es) * 3 * GatedChunk * GatedLdS;
     /// <summary>Elements of gated_out's pipe() stages, whose second tile is 32 × 128 (gated.cu's WIDE_STAGE).</summary>
-    private static int GatedWidePipe(int es) => (es == 8 ? 1 : 2) * (2 * GatedChunk * GatedLdS + 32 * (128 + 4));
+    private static int GatedWidePipe(int es) => GatedStages(es) * (2 * GatedChunk * GatedLdS + 32 * (128 + 4));
 
     /// <summary>Token rows of one operand group (gated.cu's <c>struct Rows</c>): row t of sequence n at (n / H)·Sb + (n mod H)·Sh + t·St.</summary>
     private readonly record struct Rows(long H, long Sb, long Sh, long St)

@@ -127,14 +127,13 @@ public sealed unsafe partial class CudaBackend
     /// </summary>
     private void OwnGemm(Tensor a, Tensor b, Tensor c, bool accumulate)
     {
-        bool f32 = c.DType == DType.Float32;
-        string k = c.DType == DType.BFloat16 ? "gemm_tc_bf16" : f32 && AllowBf16 ? "gemm_tc_bf16_f32" : f32 && AllowTf32 ? "gemm_tc_tf32"
-            : Pick("matmul", c.DType, "gemm_f32", "gemm_f64");
-        bool tc = k.StartsWith("gemm_tc", StringComparison.Ordinal);
+        bool f32 = c.DType == DType.Float32, stored16 = c.DType == DType.BFloat16;
+        bool bf16 = stored16 || f32 && AllowBf16, tf32 = f32 && !AllowBf16 && AllowTf32, tc = bf16 || tf32;
+        string k = stored16 ? "gemm_tc_bf16" : bf16 ? "gemm_tc_bf16_f32" : tf32 ? "gemm_tc_tf32" : Pick("matmul", c.DType, "gemm_f32", "gemm_f64");
         // gemm.cu's tiles (TM/TN, TCM/TCN) and the tensor-core kernels' two slice buffers (TCK = 16 k, rows padded to 24
         // bfloat16 or 20 TF32 words, A and B).
         uint tile = tc ? 128u : 64u;
-        int smem = !tc ? 0 : k == "gemm_tc_tf32" ? 2 * 2 * 128 * 20 * 4 : 2 * 2 * 128 * 24 * 2;
+        int smem = tf32 ? 2 * 2 * 128 * 20 * 4 : bf16 ? 2 * 2 * 128 * 24 * 2 : 0;
         int batch = c.Size(0);
         var d = new MatDesc
         {

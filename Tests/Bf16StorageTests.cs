@@ -96,12 +96,8 @@ public class Bf16StorageTests
     public void CudaMatmulOnBf16Storage([Values(false, true)] bool accumulate, [Values(false, true)] bool transposed, [Values(true, false)] bool cublas)
     {
         var dev = Gpu.Require();
-        var be = CudaBackend.For(dev.Index);
-        if (cublas && !be.CublasActive) Assert.Ignore("cuBLAS not installed: " + be.CublasReport);
-        bool before = be.UseCublas;
-        be.UseCublas = cublas; // without cuBLAS: gemm.cu's bf16 tensor-core kernel
-        try { MatmulOnBf16Storage(dev, accumulate, transposed); }
-        finally { be.UseCublas = before; }
+        // without cuBLAS: gemm.cu's bf16 tensor-core kernel
+        Gpu.WithCublas(CudaBackend.For(dev.Index), cublas, () => MatmulOnBf16Storage(dev, accumulate, transposed));
     }
 
     private static void MatmulOnBf16Storage(Device dev, bool accumulate, bool transposed)

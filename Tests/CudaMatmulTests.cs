@@ -17,22 +17,12 @@ public class CudaMatmulTests
         yield return ([2, 300, 77], [77, 261], true, true); // several 128 × 128 tiles of the tensor-core fallback
     }
 
-    /// <summary>Runs <paramref name="body"/> with cuBLAS on or off (ignored when it is asked for and not installed).</summary>
-    private static void WithCublas(CudaBackend be, bool cublas, Action body)
-    {
-        if (cublas && !be.CublasActive) Assert.Ignore("cuBLAS not installed: " + be.CublasReport);
-        bool saved = be.UseCublas;
-        be.UseCublas = cublas;
-        try { body(); }
-        finally { be.UseCublas = saved; }
-    }
-
     [Test]
     public void MatmulMatchesCpu([Values(true, false)] bool cublas, [Values(DType.Float32, DType.Float64)] DType dt)
     {
         var dev = Gpu.Require();
         var be = CudaBackend.For(dev.Index);
-        WithCublas(be, cublas, () =>
+        Gpu.WithCublas(be, cublas, () =>
         {
             using var s = DisposalScope.Begin();
             ulong seed = 111;
@@ -86,7 +76,7 @@ public class CudaMatmulTests
     {
         var dev = Gpu.Require();
         var be = CudaBackend.For(dev.Index);
-        WithCublas(be, cublas, () =>
+        Gpu.WithCublas(be, cublas, () =>
         {
             using var s = DisposalScope.Begin();
             Assert.That(be.AllowTf32, Is.False);
@@ -103,7 +93,7 @@ public class CudaMatmulTests
     {
         var dev = Gpu.Require();
         var be = CudaBackend.For(dev.Index);
-        WithCublas(be, cublas, () => Bf16Products(dev, be));
+        Gpu.WithCublas(be, cublas, () => Bf16Products(dev, be));
     }
 
     private static void Bf16Products(Device dev, CudaBackend be)

@@ -47,4 +47,14 @@ internal static class Gpu
 
     /// <summary>A non-contiguous view on the same device with the same values (stored transposed).</summary>
     public static Tensor Strided(Tensor t) => Reference.NonContiguous(t);
+
+    /// <summary>Runs <paramref name="body"/> with cuBLAS on or off (ignored when it is asked for and not installed).</summary>
+    public static void WithCublas(CudaBackend be, bool cublas, Action body)
+    {
+        if (cublas && !be.CublasActive) Assert.Ignore("cuBLAS not installed: " + be.CublasReport);
+        bool saved = be.UseCublas;
+        be.UseCublas = cublas;
+        try { body(); }
+        finally { be.UseCublas = saved; }
+    }
 }
