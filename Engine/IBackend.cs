@@ -166,6 +166,12 @@ public interface IBackend
     /// otherwise recompute.
     /// </summary>
     void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk, AttentionSaved? save = null);
+    /// <summary>
+    /// The dtype in which <see cref="AdditiveCausalForward"/> and its backward take q, k, v, o and their gradients for inputs
+    /// of <paramref name="input"/>: the input's own when the kernels read and write it (the CUDA backend's bfloat16), else
+    /// its <see cref="DTypeInfo.Accumulation"/> (the caller converts). States and Z are always in the accumulation dtype.
+    /// </summary>
+    DType AdditiveOperandDType(DType input);
     /// <summary>Closed-form backward of <see cref="AdditiveCausalForward"/>: dq, dk, dv and, with an initial state, dS0 and dZ0 (<c>saved</c>: what the forward kept for the same inputs, or null).</summary>
     void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
         Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk, AttentionSaved? saved = null);

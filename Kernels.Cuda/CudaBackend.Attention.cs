@@ -34,11 +34,14 @@ public sealed unsafe partial class CudaBackend
     private readonly struct GatedDims
     {
         public readonly int N, T, D, E, Chunks, Es;
+        /// <summary>The dtype of the kernels' arithmetic and of everything they keep (k̄, G, states, scores): q's, float32 for bfloat16 q.</summary>
+        public readonly DType Compute;
         /// <summary>Row layouts of the key-like operands (q, k, k̄, g, G and their gradients) and of the value-like ones (v, o, dO, dv).</summary>
         public readonly Rows Kr, Vr;
         public GatedDims(Tensor q, Tensor v, string op)
         {
-            Es = q.DType.Size();
+            Compute = q.DType == DType.BFloat16 ? DType.Float32 : q.DType;
+            Es = Compute.Size();
             if (q.Rank == 4)
             {
                 int b = q.Size(0), h = q.Size(1);
@@ -94,8 +97,29 @@ public sealed unsafe partial class CudaBackend
 
     private Scratch Rent(long bytes) => new(_dev.Allocator, bytes);
 
-    /// <summary>Kernel name for the dtype, with the TF32 tensor-core variant when <see cref="AllowTf32"/> is set.</summary>
-    private string GatedKernel(string op, DType t, string f32, string tf32, string f64) => AllowTf32 && t == DType.Float32 ? tf32 : Pick(op, t, f32, f64);
+    /// <summary>
+    /// gated.cu's kernel <paramref name="name"/> for operands of <paramref name="t"/>: float32 arithmetic on TF32 tensor cores
+    /// when <see cref="AllowTf32"/> is set, and for bfloat16 the kernels that read and write it (float32 inside).
+    /// </summary>
+    private string GatedKernel(string op, DType t, string name) => t switch
+    {
+        DType.Float64 => name + "_f64",
+        DType.Float32 => name + (AllowTf32 ? "_tf32" : "_f32"),
+        DType.BFloat16 => name + (AllowTf32 ? "_tf32_bf16" : "_f32_bf16"),
+        _ => throw Unsupported(op, t, true),
+    };
+
+    /// <inheritdoc/>
+    /// <remarks>bfloat16 stays bfloat16: the causal kernels read q, k, v, dO and write o, dq, dk, dv in it.</remarks>
+    public DType AdditiveOperandDType(DType input) => input == DType.BFloat16 ? input : input.Accumulation();
+
+    /// <summary>Throws unless every tensor given has <paramref name="want"/>: the operands' dtype or, for states and Z, the arithmetic's.</summary>
+    private static void SameDType(string op, DType want, params ReadOnlySpan<(Tensor? T, string Name)> tensors)
+    {
+        foreach (var (t, name) in tensors)
+            if (t != null && t.DType != want)
+                throw new ShapeException($"{op}: '{name}' {t.Shape} has dtype {t.DType.Name()}, expected {want.Name()}");
+    }
 
     /// <summary>Throws, naming the op and sizes, when a chunk kernel needs more shared memory per block than this GPU allows.</summary>
     private void RequireShared(string op, in GatedDims w, DType t, int bytes, string what)
@@ -120,7 +144,7 @@ public sealed unsafe partial class CudaBackend
     {
         int smem = 2 * (3 * 32 * GatedLdT + 64) * w.Es;
         RequireShared(reverse ? "gated_attention_backward" : "gated_attention", w, t, smem, "the chunk-state scan");
-        GatedLaunch(GatedKernel("gated_attention", t, "gated_scan_f32", "gated_scan_tf32", "gated_scan_f64"), (uint)((w.E + 63) / 64), (uint)((w.D + 63) / 64), (uint)w.N, smem,
+        GatedLaunch(GatedKernel("gated_attention", t, "gated_scan"), (uint)((w.E + 63) / 64), (uint)((w.D + 63) / 64), (uint)w.N, smem,
             x, y, G, scale, init, states, fin, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, reverse ? 1L : 0L,
             w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
     }
@@ -133,7 +157,7 @@ public sealed unsafe partial class CudaBackend
     private void GatedForwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor o, Tensor sT,
         ulong states = 0, ulong scores = 0)
     {
-        var kOut = GatedKernel("gated_attention", q.DType, "gated_out_f32", "gated_out_tf32", "gated_out_f64");
+        var kOut = GatedKernel("gated_attention", q.DType, "gated_out");
         int outSmem = (GatedChunk * GatedLdT + GatedWidePipe(w.Es)) * w.Es;
         RequireShared("gated_attention", w, q.DType, outSmem, "the chunk output kernel");
         using var scratch = states == 0 ? Rent(w.StateBytes) : default;
@@ -148,15 +172,16 @@ public sealed unsafe partial class CudaBackend
     /// <summary>
     /// Backward from k̄, G and the chunk flags: states (or the forward's <paramref name="savedStates"/>; then no dg), state
     /// gradients (dS0 = the last), then every chunk (with the forward's masked scores when <paramref name="savedScores"/> is
-    /// not 0); dg only when asked, and the additive backward's chunk-local w and carry factors ([N, chunks, d]) when
-    /// <paramref name="wloc"/> is not 0.
+    /// not 0); dg only when asked. With <paramref name="wloc"/> (not 0) the additive backward's pieces instead: dk̄ minus the
+    /// w of each chunk alone into <paramref name="dkbar"/>, w at each chunk's start and the factors that carry the next
+    /// chunk's w in ([N, chunks, d] each).
     /// </summary>
     private void GatedBackwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
         Tensor dq, ulong dkbar, Tensor dv, Tensor? dg, Tensor? ds0, ulong savedStates = 0, ulong wloc = 0, ulong carry = 0, ulong savedScores = 0)
     {
         if (savedStates != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: dg needs the final state, which saved states do not carry");
         if (wloc != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: the chunk kernel gives dg or the additive w, not both");
-        var kBwd = GatedKernel("gated_attention_backward", q.DType, "gated_bwd_f32", "gated_bwd_tf32", "gated_bwd_f64");
+        var kBwd = GatedKernel("gated_attention_backward", q.DType, "gated_bwd");
         int smem = (2 * GatedChunk * GatedLdT + GatedPipe(w.Es) + 2 * ((w.D + 3) & ~3)) * w.Es;
         RequireShared("gated_attention_backward", w, q.DType, smem, "the chunk backward kernel");
         using var hScratch = savedStates == 0 ? Rent(w.StateBytes) : default;
@@ -222,11 +247,11 @@ public sealed unsafe partial class CudaBackend
         using var lse = Rent(w.ChunkFeatureBytes(8));
         using var zref = Rent(w.ChunkFeatureBytes(8));
         Driver.Check(Driver.cuMemsetD32Async(flag, 1, (nuint)((long)w.N * w.Chunks), S), "cuMemsetD32Async");
-        Launch("additive", Pick("additive_attention", k.DType, "additive_lse_f32", "additive_lse_f64"), w.ChunkFeatures, false,
+        Launch("additive", Pick("additive_attention", k.DType, "additive_lse_f32", "additive_lse_f64", "additive_lse_bf16"), w.ChunkFeatures, false,
             Addr(k), lse.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
-        Launch("additive", Pick("additive_attention", k.DType, "additive_zref_f32", "additive_zref_f64"), (long)w.N * w.D, false,
+        Launch("additive", Pick("additive_attention", w.Compute, "additive_zref_f32", "additive_zref_f64"), (long)w.N * w.D, false,
             Addr(z0, true), lse.Ptr, zref.Ptr, (long)w.N, (long)w.D, (long)w.Chunks);
-        Launch("additive", Pick("additive_attention", k.DType, "additive_prep_f32", "additive_prep_f64"), w.ChunkFeatures, false,
+        Launch("additive", Pick("additive_attention", k.DType, "additive_prep_f32", "additive_prep_f64", "additive_prep_bf16"), w.ChunkFeatures, false,
             Addr(k), zref.Ptr, kbar, G, flag, zT, z0 != null ? 1L : 0L, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
     }
 
@@ -246,16 +271,18 @@ public sealed unsafe partial class CudaBackend
         var w = new GatedDims(q, v, op);
         w.Check(op, false, (q, "q"), (k, "k"));
         w.Check(op, true, (v, "v"), (o, "o"));
-        Pick(op, q.DType, "", "");
+        Pick(op, q.DType, "", "", "");
+        SameDType(op, q.DType, (k, "k"), (v, "v"), (o, "o"));
+        SameDType(op, w.Compute, (s0, "s0"), (z0, "z0"), (sT, "sT"), (zT, "zT"));
         if (w.Empty) return;
         _dev.MakeCurrent();
         if (save != null && w.Chunks > 0)
         {
-            var kbarT = Tensor.Empty([w.N * w.T, w.D], q.DType, Device);
-            var gT = Tensor.Empty([w.N * w.T, w.D], q.DType, Device);
+            var kbarT = Tensor.Empty([w.N * w.T, w.D], w.Compute, Device);
+            var gT = Tensor.Empty([w.N * w.T, w.D], w.Compute, Device);
             var flagT = Tensor.Empty([w.N * w.Chunks], DType.Int32, Device);
-            var hT = Tensor.Empty([w.N * w.Chunks, w.D * w.E], q.DType, Device);
-            var aT = Tensor.Empty([w.N * w.Chunks, GatedChunk * GatedChunk], q.DType, Device);
+            var hT = Tensor.Empty([w.N * w.Chunks, w.D * w.E], w.Compute, Device);
+            var aT = Tensor.Empty([w.N * w.Chunks, GatedChunk * GatedChunk], w.Compute, Device);
             AdditivePrep(w, k, z0, Addr(kbarT), Addr(gT), Addr(flagT), Addr(zT));
             GatedForwardCore(w, q, Addr(kbarT), v, Addr(gT), Addr(flagT), scale, s0, o, sT, Addr(hT), Addr(aT));
             save.Keep(SavedKey(w, q.DType, z0), kbarT, gT, flagT, hT, aT);
@@ -269,7 +296,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <inheritdoc/>
-    /// <remarks>The gated backward gives dq, dk̄, dv (and dS0); dk and dZ0 follow in closed form (additive.cu).</remarks>
+    /// <remarks>The gated backward gives dq, dv, dS0 and dk̄ minus each chunk's own w; dk and dZ0 follow in closed form (additive.cu). bfloat16 q, k, v, dO: the kernels read them and write bfloat16 dq, dk, dv (float32 inside).</remarks>
     /// <remarks>With the forward's <paramref name="saved"/> tensors for this call, k̄, G, the flags and the states are not computed again.</remarks>
     public void AdditiveCausalBackward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor dO,
         Tensor dq, Tensor dk, Tensor dv, Tensor? ds0, Tensor? dz0, int chunk, AttentionSaved? saved = null)
@@ -278,7 +305,9 @@ public sealed unsafe partial class CudaBackend
         var w = new GatedDims(q, v, op);
         w.Check(op, false, (q, "q"), (k, "k"), (dq, "dq"), (dk, "dk"));
         w.Check(op, true, (v, "v"), (dO, "dO"), (dv, "dv"));
-        Pick(op, q.DType, "", "");
+        Pick(op, q.DType, "", "", "");
+        SameDType(op, q.DType, (k, "k"), (v, "v"), (dO, "dO"), (dq, "dq"), (dk, "dk"), (dv, "dv"));
+        SameDType(op, w.Compute, (s0, "s0"), (z0, "z0"), (ds0, "ds0"), (dz0, "dz0"));
         if (w.Empty || w.Chunks == 0) return;
         _dev.MakeCurrent();
         var kept = saved?.Get(SavedKey(w, q.DType, z0));
@@ -291,15 +320,17 @@ public sealed unsafe partial class CudaBackend
             using var zT = Rent((long)w.N * w.D * w.Es);
             AdditivePrep(w, k, z0, kbar, G, flag, zT.Ptr);
         }
-        using var dkbar = Rent(w.KeyBytes);
+        using var u = Rent(w.KeyBytes); // dk̄ − w of each chunk alone
         using var ds0Tmp = s0 != null && ds0 == null && dz0 != null ? s0.EmptyLike() : null;
         var dS0 = ds0 ?? ds0Tmp;
         using var wloc = Rent(w.ChunkFeatureBytes(w.Es));
         using var carry = Rent(w.ChunkFeatureBytes(w.Es));
-        GatedBackwardCore(w, q, kbar, v, G, flag, scale, s0, dO, null, dq, dkbar.Ptr, dv, null, dS0, kept == null ? 0 : Addr(kept[3]), wloc.Ptr, carry.Ptr,
+        GatedBackwardCore(w, q, kbar, v, G, flag, scale, s0, dO, null, dq, u.Ptr, dv, null, dS0, kept == null ? 0 : Addr(kept[3]), wloc.Ptr, carry.Ptr,
             kept == null ? 0 : Addr(kept[4]));
-        Launch("additive", Pick("additive_attention_backward", k.DType, "additive_dk_f32", "additive_dk_f64"), w.ChunkFeatures, false,
-            Addr(q), Addr(dq), kbar, G, dkbar.Ptr, wloc.Ptr, carry.Ptr, Addr(s0, true), Addr(dS0, true), Addr(dk), Addr(dz0, true),
+        Launch("additive", Pick("additive_attention_backward", w.Compute, "additive_wchain_f32", "additive_wchain_f64"), (long)w.N * w.D, false,
+            wloc.Ptr, carry.Ptr, (long)w.N, (long)w.D, (long)w.Chunks);
+        Launch("additive", Pick("additive_attention_backward", k.DType, "additive_dk_f32", "additive_dk_f64", "additive_dk_bf16"), w.ChunkFeatures, false,
+            kbar, G, u.Ptr, wloc.Ptr, carry.Ptr, Addr(s0, true), Addr(dS0, true), Addr(dk), Addr(dz0, true),
             (long)w.N, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
     }
 }

@@ -84,7 +84,7 @@ public static class CudaReport
         using var k16 = k.To(DType.BFloat16);
         using var v16 = v.To(DType.BFloat16);
         // fp32 / tf32 recompute the forward's k̄, decays and chunk states in the backward; "saved" keeps them (as the autograd op
-        // does); bf16 takes bfloat16 q, k, v (converted to float32 around the TF32 kernels) and keeps the forward's state.
+        // does); bf16 takes bfloat16 q, k, v (read and written as bfloat16 by the TF32 kernels) and keeps the forward's state.
         foreach (string mode in new[] { "fp32", "tf32", "tf32 saved", "bf16 saved" })
         {
             be.AllowTf32 = mode != "fp32";

@@ -24,41 +24,79 @@ public class Bf16StorageTests
 
     /// <summary>Causal attention on bf16 q, k, v (tokens-major, as split from a projection) equals the float32 op on the same values, rounded to bf16 (the state kept in float32).</summary>
     [Test]
-    public void CpuAttentionOnBf16EqualsRoundedFloat32() => AttentionOnBf16(Device.Cpu, exact: true);
+    public void CpuAttentionOnBf16EqualsRoundedFloat32() => AttentionOnBf16(Device.Cpu, exact: true, 8, 12, tokensMajor: true, tf32: false, keep: false, state: false);
 
+    /// <summary>
+    /// The CUDA kernels read bfloat16 q, k, v, dO and write bfloat16 o, dq, dk, dv themselves (float32 inside): the float32 CPU op
+    /// on the same values, within the TF32 bound. d, e multiples of 8 take the 16-byte staging (bf16 pieces widened in shared
+    /// memory), others single elements; T = 150 ends in a partial chunk; with the forward's state kept or recomputed; with an
+    /// initial state (float32).
+    /// </summary>
     [Test]
     [Category("Cuda")]
-    public void CudaAttentionOnBf16MatchesFloat32() => AttentionOnBf16(Gpu.Require(), exact: false);
+    public void CudaAttentionOnBf16MatchesFloat32([Values(8, 40)] int d, [Values(12, 72)] int e, [Values(false, true)] bool tokensMajor,
+        [Values(false, true)] bool tf32, [Values(false, true)] bool keep)
+    {
+        var dev = Gpu.Require();
+        var be = CudaBackend.For(dev.Index);
+        be.AllowTf32 = tf32;
+        try { AttentionOnBf16(dev, exact: false, d, e, tokensMajor, tf32, keep, state: d == 40 && !keep); }
+        finally { be.AllowTf32 = false; }
+    }
 
-    private static void AttentionOnBf16(Device dev, bool exact)
+    private static void AttentionOnBf16(Device dev, bool exact, int d, int e, bool tokensMajor, bool tf32, bool keep, bool state)
     {
         using var s = DisposalScope.Begin();
-        int B = 2, H = 3, T = 70, d = 8, e = 12;
-        var q = Bf16(HeadLayoutTests.TokensMajor(Reference.Randn([B, H, T, d], DType.Float32, 401).Silu()), dev);
-        var k = Bf16(HeadLayoutTests.TokensMajor(Reference.Randn([B, H, T, d], DType.Float32, 402)), dev);
-        var v = Bf16(HeadLayoutTests.TokensMajor(Reference.Randn([B, H, T, e], DType.Float32, 403)), dev);
+        int B = 2, H = 3, T = exact ? 70 : 150;
+        Tensor Layout(Tensor x) => tokensMajor ? HeadLayoutTests.TokensMajor(x) : x;
+        var q = Bf16(Layout(Reference.Randn([B, H, T, d], DType.Float32, 401).Silu()), dev);
+        var k = Bf16(Layout(Reference.Randn([B, H, T, d], DType.Float32, 402)), dev);
+        var v = Bf16(Layout(Reference.Randn([B, H, T, e], DType.Float32, 403)), dev);
         var dO = Bf16(Reference.Randn([B, H, T, e], DType.Float32, 404), dev);
+        var s0f = state ? Reference.Randn([B, H, d, e], DType.Float32, 405) : null;
+        var z0f = state ? Reference.Randn([B, H, d], DType.Float32, 406) : null;
+        var s0 = s0f?.To(dev); var z0 = z0f?.To(dev);
         var (qf, kf, vf, dOf) = (F32(q), F32(k), F32(v), F32(dO));
-        var (o, sT, zT) = AdditiveAttention.CausalForward(q, k, v, 0.4);
+        using var saved = keep ? new AttentionSaved() : null;
+        var (o, sT, zT) = AdditiveAttention.CausalForward(q, k, v, 0.4, s0, z0, save: saved);
         Assert.That(o.DType, Is.EqualTo(DType.BFloat16));
-        var (of, sTf, zTf) = AdditiveAttention.CausalForward(qf, kf, vf, 0.4);
-        var r = AdditiveAttention.CausalBackward(q, k, v, 0.4, null, null, dO);
-        var rf = AdditiveAttention.CausalBackward(qf, kf, vf, 0.4, null, null, dOf);
+        var (of, sTf, zTf) = AdditiveAttention.CausalForward(qf, kf, vf, 0.4, s0f, z0f);
+        var r = AdditiveAttention.CausalBackward(q, k, v, 0.4, s0, z0, dO, saved: saved);
+        var rf = AdditiveAttention.CausalBackward(qf, kf, vf, 0.4, s0f, z0f, dOf);
+        double tol = tf32 ? 1e-4 : 1e-10;
         // The final state stays float32 (a state carried to the next call is not rounded): the float32 op's state on the same values.
-        foreach (var (a, b, what) in new[] { (sT, sTf, "S_T"), (zT, zTf, "Z_T") })
+        var states = new List<(Tensor?, Tensor?, string)> { (sT, sTf, "S_T"), (zT, zTf, "Z_T") };
+        if (state) states.AddRange([(r.DS0, rf.DS0, "dS0"), (r.DZ0, rf.DZ0, "dZ0")]);
+        foreach (var (a, b, what) in states)
         {
-            Assert.That(a.DType, Is.EqualTo(DType.Float32), what);
-            Assert.That(Gpu.NormErr(F32(a).ToDoubleArray(), F32(b).ToDoubleArray()), Is.LessThanOrEqualTo(exact ? 0 : 1e-10), what);
+            Assert.That(a!.DType, Is.EqualTo(DType.Float32), what);
+            Assert.That(Gpu.NormErr(F32(a).ToDoubleArray(), F32(b!).ToDoubleArray()), Is.LessThanOrEqualTo(exact ? 0 : tol), what);
         }
         foreach (var (a, b, what) in new[] { (o, of, "o"), (r.Dq, rf.Dq, "dq"), (r.Dk, rf.Dk, "dk"), (r.Dv, rf.Dv, "dv") })
         {
             Assert.That(a.DType, Is.EqualTo(DType.BFloat16), what);
+            Assert.That(HeadLayouts.Of(a), Is.EqualTo(what == "o" || what == "dv" ? HeadLayouts.Of(v) : HeadLayouts.Of(q)), what + " layout");
             using var ours = F32(a);
             using var rounded = b.To(DType.BFloat16);
             using var want = rounded.To(DType.Float32);
             if (exact) Assert.That(ours.ToDoubleArray(), Is.EqualTo(want.ToDoubleArray()), what);
             else Assert.That(Gpu.NormErr(ours.ToDoubleArray(), b.ToDoubleArray()), Is.LessThanOrEqualTo(1e-4), what);
         }
+    }
+
+    /// <summary>bfloat16 operands with float32 states only: a bfloat16 initial state or final-state tensor is refused naming the argument.</summary>
+    [Test]
+    [Category("Cuda")]
+    public void CudaAttentionOnBf16RefusesBf16States()
+    {
+        var dev = Gpu.Require();
+        using var s = DisposalScope.Begin();
+        var x = Bf16(Reference.Randn([1, 2, 20, 8], DType.Float32, 407), dev);
+        var o = x.EmptyLike();
+        var sT = Tensor.Empty([1, 2, 8, 8], DType.BFloat16, dev);
+        var zT = Tensor.Empty([1, 2, 8], DType.Float32, dev);
+        var ex = Assert.Throws<ShapeException>(() => x.Backend.AdditiveCausalForward(x, x, x, 0.5, null, null, o, sT, zT, 64));
+        Assert.That(ex!.Message, Does.Contain("sT").And.Contain("float32"));
     }
 
     /// <summary>Through autograd (heads as split from a projection) the gradients of bf16 leaves are the float32 gradients rounded to bf16.</summary>

@@ -2,18 +2,22 @@
 // machine without .NET: loads several builds of gated.ptx through the driver API and launches each with its own shared
 // memory, on the issue's shape (N = B·H = 128 sequences, T = 4096, d = e = 128, contiguous heads, every chunk factored).
 // Build: nvcc -O2 -o harness scripts/attention_harness.cu -lcuda
-// Usage: harness PTX:OUT_SMEM:BWD_SMEM [PTX:OUT_SMEM:BWD_SMEM ...]
+// Usage: harness PTX:OUT_SMEM:BWD_SMEM [PTX:OUT_SMEM:BWD_SMEM ...] [additive:ADDITIVE_PTX]
 //   Each argument is a gated.ptx (e.g. scripts/ptx.sh output, or nvcc -ptx with -D overrides of a variant) and the
-//   dynamic shared memory in bytes of its float gated_out and gated_bwd. For every variant and mode (f32, tf32): the ms
+//   dynamic shared memory in bytes of its float gated_out and gated_bwd. For every variant and mode (f32, tf32, and tf32_bf16
+//   on the same inputs rounded to bfloat16): the ms
 //   of one launch of each kernel (median of 9; gated_out also keeping its scores, gated_bwd also with the additive backward's w and carry, then also
 //   reading the kept scores), blocks per multiprocessor, and the normalised error ‖x − ref‖² / ‖ref‖²
-//   of o, dq, dk̄, dv (their first 2²³ elements) against the first variant's exact f32 kernels. Inputs are uniform with
+//   of o, dq, dk̄, dv (their first 2²³ elements) against the first variant's exact f32 kernels. additive:PTX times the
+//   elementwise kernels of additive.cu (lse, zref, prep of the forward, wchain and dk of the backward) on float32 and
+//   bfloat16 k. Inputs are uniform with
 //   mean 0 and variance 1 (k̄ in [0, 1), the states a repeated random block): the timing does not depend on them.
 #include <cuda.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 typedef long long i64;
@@ -48,13 +52,34 @@ static CUdeviceptr zeros(size_t n)
     CK(cuMemsetD32(p, 0, n));
     return p;
 }
-// The first 2²³ elements (enough for the errors, and quick).
-static std::vector<double> download(CUdeviceptr p, size_t n)
+// bfloat16 copy (round to nearest even) of float values.
+static CUdeviceptr upload16(const std::vector<float>& h)
+{
+    std::vector<unsigned short> b(h.size());
+    for (size_t i = 0; i < h.size(); i++)
+    {
+        unsigned u;
+        memcpy(&u, &h[i], 4);
+        b[i] = (unsigned short)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+    }
+    CUdeviceptr p;
+    CK(cuMemAlloc(&p, b.size() * 2));
+    CK(cuMemcpyHtoD(p, b.data(), b.size() * 2));
+    return p;
+}
+// The first 2²³ elements (enough for the errors, and quick), stored as float or (bf16) bfloat16.
+static std::vector<double> download(CUdeviceptr p, size_t n, bool bf16 = false)
 {
     n = std::min(n, (size_t)1 << 23);
     std::vector<float> f(n);
     CK(cuCtxSynchronize());
-    CK(cuMemcpyDtoH(f.data(), p, n * 4));
+    if (bf16)
+    {
+        std::vector<unsigned short> b(n);
+        CK(cuMemcpyDtoH(b.data(), p, n * 2));
+        for (size_t i = 0; i < n; i++) { unsigned u = (unsigned)b[i] << 16; memcpy(&f[i], &u, 4); }
+    }
+    else CK(cuMemcpyDtoH(f.data(), p, n * 4));
     return std::vector<double>(f.begin(), f.end());
 }
 static double nerr(const std::vector<double>& a, const std::vector<double>& r)
@@ -114,8 +139,9 @@ int main(int argc, char** argv)
                 size_t at = (n * T + t) * D + i;
                 hG[at] = (float)(-0.05 * uni()) + (t % 64 ? hG[at - D] : 0.f);
             }
-    CUdeviceptr q = upload(hq), kb = upload(hk), G = upload(hG), v = upload(hv), dO = upload(hdo), h = upload(hs), dh = upload(hr);
-    CUdeviceptr flag = zeros(N * C), o = zeros(ve), dq = zeros(kd), dk = zeros(kd), dv = zeros(ve), tot = zeros(N * (C + 1) * D), wl = zeros(N * C * D), ca = zeros(N * C * D), sc = zeros(N * C * 64 * 64), nul = 0;
+    CUdeviceptr q32 = upload(hq), kb = upload(hk), G = upload(hG), v32 = upload(hv), dO32 = upload(hdo), h = upload(hs), dh = upload(hr);
+    CUdeviceptr q16 = upload16(hq), v16 = upload16(hv), dO16 = upload16(hdo);
+    CUdeviceptr flag = zeros(N * C), o32 = zeros(ve), dq32 = zeros(kd), dk = zeros(kd), dv32 = zeros(ve), o16 = zeros(ve), dq16 = zeros(kd), dv16 = zeros(ve), tot = zeros(N * (C + 1) * D), wl = zeros(N * C * D), ca = zeros(N * C * D), sc = zeros(N * C * 64 * 64), nul = 0;
     CK(cuMemsetD32(flag, 1, N * C));
     Rows kr = { 1, T * D, 0, D }, vr = { 1, T * E, 0, E };
     double alpha = 0.088;
@@ -124,15 +150,50 @@ int main(int argc, char** argv)
     for (int a = 1; a < argc; a++)
     {
         std::string arg = argv[a];
+        if (arg.rfind("additive:", 0) == 0)
+        {
+            CUmodule m;
+            std::string ptx = readFile(arg.substr(9));
+            CK(cuModuleLoadData(&m, ptx.c_str()));
+            CUdeviceptr lse = zeros(2 * N * C * D), zref = zeros(2 * N * C * D), kbx = zeros(kd), Gx = zeros(kd), zT = zeros(N * D);
+            i64 hasZ0 = 0, n = N;
+            unsigned grid = (unsigned)((N * C * D + 255) / 256), gridZ = (unsigned)((N * D + 255) / 256);
+            for (const char* sn : { "f32", "bf16" })
+            {
+                bool b16 = strcmp(sn, "bf16") == 0;
+                CUdeviceptr k = b16 ? q16 : q32, dkOut = b16 ? dq16 : dq32;
+                CUfunction fl, fz, fp, fd, fw;
+                CK(cuModuleGetFunction(&fw, m, "additive_wchain_f32"));
+                CK(cuModuleGetFunction(&fl, m, (std::string("additive_lse_") + sn).c_str()));
+                CK(cuModuleGetFunction(&fz, m, "additive_zref_f32"));
+                CK(cuModuleGetFunction(&fp, m, (std::string("additive_prep_") + sn).c_str()));
+                CK(cuModuleGetFunction(&fd, m, (std::string("additive_dk_") + sn).c_str()));
+                void* al[] = { &k, &lse, &n, &tn, &d, &chunks, &kr };
+                void* az[] = { &nul, &lse, &zref, &n, &d, &chunks };
+                void* ap[] = { &k, &zref, &kbx, &Gx, &flag, &zT, &hasZ0, &n, &tn, &d, &chunks, &kr };
+                void* aw2[] = { &wl, &ca, &n, &d, &chunks };
+                void* ad[] = { &kbx, &Gx, &dk, &wl, &ca, &nul, &nul, &dkOut, &nul, &n, &tn, &d, &e, &chunks, &kr };
+                double tl = timeIt(fl, grid, 1, 1, 0, al), tz = timeIt(fz, gridZ, 1, 1, 0, az), tp = timeIt(fp, grid, 1, 1, 0, ap);
+                double tw = timeIt(fw, gridZ, 1, 1, 0, aw2), td = timeIt(fd, grid, 1, 1, 0, ad);
+                printf("%-28s %-9s lse %.3f ms  zref %.3f ms  prep %.3f ms  wchain %.3f ms  dk %.3f ms\n", arg.c_str(), sn, tl, tz, tp, tw, td);
+            }
+            CK(cuMemsetD32(flag, 1, N * C));
+            CK(cuModuleUnload(m));
+            continue;
+        }
         size_t c1 = arg.find(':'), c2 = arg.find(':', c1 + 1);
         std::string path = arg.substr(0, c1);
         unsigned outSmem = (unsigned)atoi(arg.substr(c1 + 1, c2 - c1 - 1).c_str()), bwdSmem = (unsigned)atoi(arg.substr(c2 + 1).c_str());
         CUmodule m;
         std::string ptx = readFile(path);
         CK(cuModuleLoadData(&m, ptx.c_str()));
-        for (const char* mode : { "f32", "tf32" })
+        // tf32_bf16: the kernels reading bfloat16 q, v, dO and writing bfloat16 o, dq, dv (the same values rounded)
+        for (const char* mode : { "f32", "tf32", "tf32_bf16" })
         {
+            bool b16 = strcmp(mode, "tf32_bf16") == 0;
+            CUdeviceptr q = b16 ? q16 : q32, v = b16 ? v16 : v32, dO = b16 ? dO16 : dO32, o = b16 ? o16 : o32, dq = b16 ? dq16 : dq32, dv = b16 ? dv16 : dv32;
             CUfunction fo, fb, fs;
+            if (cuModuleGetFunction(&fo, m, (std::string("gated_out_") + mode).c_str()) == CUDA_ERROR_NOT_FOUND) continue; // a build before bfloat16
             CK(cuModuleGetFunction(&fo, m, (std::string("gated_out_") + mode).c_str()));
             CK(cuModuleGetFunction(&fb, m, (std::string("gated_bwd_") + mode).c_str()));
             CK(cuModuleGetFunction(&fs, m, (std::string("gated_scan_") + mode).c_str()));
@@ -151,13 +212,13 @@ int main(int argc, char** argv)
             CK(cuMemcpyHtoD(dh, hr.data(), st * 4));
             CK(cuLaunchKernel(fo, C, N, 1, 256, 1, 1, outSmem, 0, ao, nullptr));
             CK(cuLaunchKernel(fb, C, N, 1, 256, 1, 1, bwdSmem, 0, ab, nullptr));
-            std::vector<double> got[4] = { download(o, ve), download(dq, kd), download(dk, kd), download(dv, ve) };
+            std::vector<double> got[4] = { download(o, ve, b16), download(dq, kd, b16), download(dk, kd), download(dv, ve, b16) };
             if (ref[0].empty())
                 for (int i = 0; i < 4; i++) ref[i] = got[i];
             int bo = 0, bb = 0;
             CK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&bo, fo, 256, outSmem));
             CK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&bb, fb, 256, bwdSmem));
-            printf("%-28s %-4s out %.3f ms (%d/SM), keeping A %.3f  bwd %.3f ms (%d/SM), with w %.3f, with w and kept A %.3f  scan %.3f ms | err o %.1e dq %.1e dk %.1e dv %.1e\n",
+            printf("%-28s %-9s out %.3f ms (%d/SM), keeping A %.3f  bwd %.3f ms (%d/SM), with w %.3f, with w and kept A %.3f  scan %.3f ms | err o %.1e dq %.1e dk %.1e dv %.1e\n",
                 path.c_str(), mode, tOut, bo, tOutS, tBwd, bb, tBwdW, tBwdS, tScan, nerr(got[0], ref[0]), nerr(got[1], ref[1]), nerr(got[2], ref[2]), nerr(got[3], ref[3]));
         }
         CK(cuModuleUnload(m));

@@ -56,20 +56,22 @@ public static class AdditiveAttention
 
     /// <summary>
     /// q, k and v as the kernels read them, views where they already are: without MD-LRPE q and k in q's
-    /// <see cref="HeadLayout"/> and v in its own (no head copies around a projection), with it all heads-major; in
-    /// <see cref="DTypeInfo.Accumulation"/> (bfloat16 operands are converted on the way in and out). Passing the result to <see cref="CausalForward"/> / <see cref="CausalBackward"/> copies nothing again.
+    /// <see cref="HeadLayout"/> and v in its own (no head copies around a projection), with it all heads-major; in the dtype
+    /// the backend's kernels take (<see cref="IBackend.AdditiveOperandDType"/>: bfloat16 itself on the GPU, else
+    /// <see cref="DTypeInfo.Accumulation"/>, converted on the way in and out; with MD-LRPE always the accumulation dtype).
+    /// Passing the result to <see cref="CausalForward"/> / <see cref="CausalBackward"/> copies nothing again.
     /// </summary>
     public static (Tensor Q, Tensor K, Tensor V) Pack(Tensor q, Tensor k, Tensor v, Tensor? angles = null)
     {
         var kl = angles == null ? HeadLayouts.Common(q) : HeadLayout.HeadsMajor;
         var vl = angles == null ? HeadLayouts.Common(v) : HeadLayout.HeadsMajor;
-        var dt = q.DType.Accumulation();
+        var dt = angles == null ? q.Backend.AdditiveOperandDType(q.DType) : q.DType.Accumulation();
         return (HeadLayouts.In(q, kl, dt), HeadLayouts.In(k, kl, dt), HeadLayouts.In(v, vl, dt));
     }
 
     /// <summary>
     /// Forward: o [B, H, T, e] (in v's layout and q's dtype), final S [B, H, d or 2d, e] and final Z [B, H, d] (in the
-    /// accumulation dtype: float32 for bfloat16 q, so a state carried across calls is not rounded). With <paramref name="save"/> the
+    /// accumulation dtype: float32 for bfloat16 q, so a state carried across calls is not rounded; so are S0 and Z0 given). With <paramref name="save"/> the
     /// backend may keep what <see cref="CausalBackward"/> (called with it and the same inputs) would otherwise recompute.
     /// </summary>
     public static (Tensor O, Tensor S, Tensor Z) CausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0 = null, Tensor? z0 = null,
@@ -85,8 +87,8 @@ public static class AdditiveAttention
         using var _q = keepPacked ? null : qp; using var _k = keepPacked ? null : kp; using var _v = keepPacked ? null : vp;
         if (keepPacked) save!.KeepPacked([q, k, v], [qp, kp, vp]);
         else save?.KeepPacked([], []); // copies kept by an earlier call are stale
-        var dt = qp.DType;
-        var o = HeadLayouts.Empty(HeadLayouts.Common(vp), B, H, T, e, dt, q.Device);
+        var dt = qp.DType.Accumulation();
+        var o = HeadLayouts.Empty(HeadLayouts.Common(vp), B, H, T, e, qp.DType, q.Device);
         var sT = Tensor.Empty([B, H, D, e], dt, q.Device);
         var zT = Tensor.Empty([B, H, d], dt, q.Device);
         using var s4 = State(s0, dt); using var z3 = State(z0, dt);
@@ -119,11 +121,11 @@ public static class AdditiveAttention
         var (qp, kp, vp) = kept != null ? (kept[0], kept[1], kept[2]) : Pack(q, k, v, angles);
         using var _q = kept != null ? null : qp; using var _k = kept != null ? null : kp; using var _v = kept != null ? null : vp;
         HeadLayout kl = HeadLayouts.Common(qp), vl = HeadLayouts.Common(vp);
-        var dt = qp.DType;
-        using var dOp = HeadLayouts.In(dO, vl, dt);
-        var dq = HeadLayouts.Empty(kl, B, H, T, d, dt, q.Device);
-        var dk = HeadLayouts.Empty(kl, B, H, T, d, dt, q.Device);
-        var dv = HeadLayouts.Empty(vl, B, H, T, e, dt, q.Device);
+        var dt = qp.DType.Accumulation();
+        using var dOp = HeadLayouts.In(dO, vl, qp.DType);
+        var dq = HeadLayouts.Empty(kl, B, H, T, d, qp.DType, q.Device);
+        var dk = HeadLayouts.Empty(kl, B, H, T, d, qp.DType, q.Device);
+        var dv = HeadLayouts.Empty(vl, B, H, T, e, qp.DType, q.Device);
         var ds0 = s0 == null ? null : Tensor.Empty([B, H, D, e], dt, q.Device);
         var dz0 = z0 == null ? null : Tensor.Empty([B, H, d], dt, q.Device);
         using var s4 = State(s0, dt); using var z3 = State(z0, dt);

@@ -261,6 +261,9 @@ public sealed unsafe partial class CpuBackend : IBackend, IFusedAttentionBackend
     }
 
     /// <inheritdoc/>
+    public DType AdditiveOperandDType(DType input) => input.Accumulation();
+
+    /// <inheritdoc/>
     /// <remarks>Keeps nothing in <paramref name="save"/>: the backward recomputes.</remarks>
     public void AdditiveCausalForward(Tensor q, Tensor k, Tensor v, double scale, Tensor? s0, Tensor? z0, Tensor o, Tensor sT, Tensor zT, int chunk, AttentionSaved? save = null)
     {

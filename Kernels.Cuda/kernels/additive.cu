@@ -1,6 +1,7 @@
 // Causal additive (LightNet) attention pieces around the chunked gated kernels (gated.cu), on k [N, T, d]
 // with an optional running normaliser Z0 [N, d]; chunks of CH = 64 tokens, one thread per (n, chunk, i).
 // q, k, k̄, G and their gradients share one token-row layout (Rows, as in gated.cu); Z and the per-chunk values are dense.
+// k and dk are stored as S (T, or bfloat16 with T = float); everything else is T.
 //   Z_t = log(exp(Z_{t−1}) + exp(k_t)) (Z_{−1} = Z0, or −∞ without it; running-max form in the input's
 //   precision inside a chunk, the chunks' log-sums combined in double),
 //   k̄_t = exp(k_t − Z_t),  G_t = Z_ref − Z_t  with Z_ref the Z before the chunk (Z_0 for the first chunk
@@ -10,9 +11,10 @@
 //   additive_prep  k̄, G, the factored-form flag of each chunk and Z_T, each chunk started from its Z_ref.
 // The backward in closed form (SPEC §1), λ_t = exp(Z_{t−1} − Z_t):
 //   w_t = q_t ⊙ dq_t + λ_{t+1} ⊙ w_{t+1},  dk_t = k̄_t ⊙ (dk̄_t − w_t),  dZ0 = rowsum(S0 ⊙ dS0) − λ_0 ⊙ w_0;
-//   w at each chunk start from the chunk alone (Σ_t q_t ⊙ dq_t ⊙ e^{G_t − G_0}) and the factor that carries the next
-//   chunk's w in come from gated.cu's gated_bwd, which has q ⊙ dq at hand;
-//   additive_dk       combines the later chunks, then runs the recurrence through its own chunk.
+//   gated.cu's gated_bwd, which has q ⊙ dq at hand, runs the recurrence through each chunk alone and gives dk̄ − w, w at
+//   the chunk's start and the factor that carries the next chunk's w in (λ telescopes inside a chunk: e^{G_s − G_t});
+//   additive_wchain   combines the chunks' w backwards (W at every chunk start);
+//   additive_dk       finishes every token of a chunk independently.
 #include "common.cuh" // i64, Rows
 
 #define CH 64
@@ -33,15 +35,15 @@ template <typename T> __device__ __forceinline__ T lse_value(T m, T s) { return 
     for (i64 p = blockIdx.x * (i64)blockDim.x + threadIdx.x; p < (n_seq) * (chunks) * (d); p += (i64)gridDim.x * blockDim.x)
 
 // lse[n, c, i] = log Σ_{t in chunk c} exp(k_t[i]) (in T, kept as double).
-template <typename T> __device__ void additive_lse(const T* __restrict__ k, double* __restrict__ lse, i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
+template <typename T, typename S> __device__ void additive_lse(const S* __restrict__ k, double* __restrict__ lse, i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
         T m = T(NEG_INF), s = T(0);
-        const T* kc = k + kr.at(n, t0) + i;
+        const S* kc = k + kr.at(n, t0) + i;
 #pragma unroll 8
-        for (i64 l = 0; l < L; l++) lse_add(m, s, kc[l * kr.st]);
+        for (i64 l = 0; l < L; l++) lse_add(m, s, (T)widen(kc[l * kr.st]));
         lse[p] = (double)lse_value(m, s);
     }
 }
@@ -62,7 +64,7 @@ template <typename T> __device__ void additive_zref(const T* z0, const double* l
 }
 
 // flag[n, c] must be 1 on entry; a chunk with some |G| > FACTOR_LIMIT sets it to 0.
-template <typename T> __device__ void additive_prep(const T* __restrict__ k, const double* __restrict__ zref, T* __restrict__ kbar,
+template <typename T, typename S> __device__ void additive_prep(const S* __restrict__ k, const double* __restrict__ zref, T* __restrict__ kbar,
     T* __restrict__ G, int* flag, T* zT, bool has_z0,
     i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
 {
@@ -76,7 +78,7 @@ template <typename T> __device__ void additive_prep(const T* __restrict__ k, con
         for (i64 l = 0; l < L; l++)
         {
             i64 at = base + l * kr.st;
-            T kv = k[at];
+            T kv = (T)widen(k[at]);
             lse_add(m, s, kv);
             z = lse_value(m, s);
             if (l == 0 && c == 0 && !has_z0) zr = z;
@@ -90,49 +92,75 @@ template <typename T> __device__ void additive_prep(const T* __restrict__ k, con
     }
 }
 
-template <typename T> __device__ void additive_dk(const T* __restrict__ q, const T* __restrict__ dq, const T* __restrict__ kbar,
-    const T* __restrict__ G, const T* __restrict__ dkbar, const T* __restrict__ wloc, const T* __restrict__ carry, const T* s0, const T* ds0,
-    T* __restrict__ dk, T* dz0, i64 n_seq, i64 tn, i64 d, i64 e, i64 chunks, Rows kr)
+// The w at the chunk starts from gated_bwd's per-chunk pieces, W_c = wloc_c + carry_c ⊙ W_{c+1} (W_chunks = 0), one thread
+// per (n, i) walking the chunks backwards: carry[n, c] ← W_{c+1} (what chunk c gets from the later ones), wloc[n, 0] ← W_0.
+template <typename T> __device__ void additive_wchain(T* __restrict__ wloc, T* __restrict__ carry, i64 n_seq, i64 d, i64 chunks)
+{
+    for (i64 p = blockIdx.x * (i64)blockDim.x + threadIdx.x; p < n_seq * d; p += (i64)gridDim.x * blockDim.x)
+    {
+        i64 n = p / d, i = p % d;
+        T W = T(0);
+#pragma unroll 8
+        for (i64 c = chunks - 1; c >= 0; c--)
+        {
+            i64 at = (n * chunks + c) * d + i;
+            T next = W;
+            W = wloc[at] + carry[at] * W;
+            carry[at] = next;
+        }
+        wloc[n * chunks * d + i] = W;
+    }
+}
+
+// dk_t = k̄_t ⊙ (u_t − e^{G_last − G_t + G'_0} ⊙ W_{c+1}) for the tokens t of chunk c, with u = dk̄ − (w from the chunk
+// alone; gated_bwd) and W_{c+1} = wnext[n, c] (additive_wchain's carry); every exponent ≤ 0. dZ0 = rowsum(S0 ⊙ dS0) − λ_0 ⊙ W_0.
+template <typename T, typename S> __device__ void additive_dk(const T* __restrict__ kbar, const T* __restrict__ G, const T* __restrict__ u,
+    const T* __restrict__ w0, const T* __restrict__ wnext, const T* s0, const T* ds0, S* __restrict__ dk, T* dz0,
+    i64 n_seq, i64 tn, i64 d, i64 e, i64 chunks, Rows kr)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
         i64 base = kr.at(n, t0) + i, st = kr.st;
-        T wnext = T(0);
+        bool more = c + 1 < chunks;
+        T W = more ? wnext[p] : T(0);
+        // G_last + G'_0: the log-decay from the chunk's start to the next chunk's first token
+        T gin = more ? G[base + (L - 1) * st] + G[base + L * st] : T(0);
 #pragma unroll 8
-        for (i64 c2 = chunks - 1; c2 > c; c2--) wnext = wloc[(n * chunks + c2) * d + i] + carry[(n * chunks + c2) * d + i] * wnext;
-        T lamnext = c + 1 < chunks ? exp(G[base + L * st]) : T(0);
-        T w = T(0);
-#pragma unroll 8
-        for (i64 l = L - 1; l >= 0; l--)
+        for (i64 l = 0; l < L; l++)
         {
             i64 at = base + l * st;
-            T lam = l + 1 < L ? exp(G[at + st] - G[at]) : lamnext;
-            w = q[at] * dq[at] + lam * wnext;
-            dk[at] = kbar[at] * (dkbar[at] - w);
-            wnext = w;
+            T w = more ? exp(gin - G[at]) * W : T(0);
+            dk[at] = narrow<S>(kbar[at] * (u[at] - w));
         }
         if (c == 0 && dz0)
         {
             T r = T(0);
             if (s0)
                 for (i64 j = 0; j < e; j++) r += s0[(n * d + i) * e + j] * ds0[(n * d + i) * e + j];
-            dz0[n * d + i] = r - exp(G[base]) * w;
+            dz0[n * d + i] = r - exp(G[base]) * w0[n * chunks * d + i];
         }
     }
 }
 
-#define ADDITIVE(SN, T) \
-    extern "C" __global__ void additive_lse_##SN(const T* k, double* lse, i64 n, i64 t, i64 d, i64 chunks, Rows kr) \
-    { additive_lse(k, lse, n, t, d, chunks, kr); } \
-    extern "C" __global__ void additive_zref_##SN(const T* z0, const double* lse, double* zref, i64 n, i64 d, i64 chunks) \
-    { additive_zref(z0, lse, zref, n, d, chunks); } \
-    extern "C" __global__ void additive_prep_##SN(const T* k, const double* zref, T* kbar, T* G, int* flag, T* zT, i64 has_z0, i64 n, i64 t, i64 d, i64 chunks, \
+// The kernels of compute type T with k and dk stored as S; additive_zref and additive_wchain read only T.
+#define ADDITIVE(SN, T, S) \
+    extern "C" __global__ void additive_lse_##SN(const S* k, double* lse, i64 n, i64 t, i64 d, i64 chunks, Rows kr) \
+    { additive_lse<T>(k, lse, n, t, d, chunks, kr); } \
+    extern "C" __global__ void additive_prep_##SN(const S* k, const double* zref, T* kbar, T* G, int* flag, T* zT, i64 has_z0, i64 n, i64 t, i64 d, i64 chunks, \
         Rows kr) \
     { additive_prep(k, zref, kbar, G, flag, zT, has_z0 != 0, n, t, d, chunks, kr); } \
-    extern "C" __global__ void additive_dk_##SN(const T* q, const T* dq, const T* kbar, const T* G, const T* dkbar, const T* wloc, const T* carry, \
-        const T* s0, const T* ds0, T* dk, T* dz0, i64 n, i64 t, i64 d, i64 e, i64 chunks, Rows kr) \
-    { additive_dk(q, dq, kbar, G, dkbar, wloc, carry, s0, ds0, dk, dz0, n, t, d, e, chunks, kr); }
+    extern "C" __global__ void additive_dk_##SN(const T* kbar, const T* G, const T* u, const T* w0, const T* wnext, const T* s0, const T* ds0, \
+        S* dk, T* dz0, i64 n, i64 t, i64 d, i64 e, i64 chunks, Rows kr) \
+    { additive_dk(kbar, G, u, w0, wnext, s0, ds0, dk, dz0, n, t, d, e, chunks, kr); }
+#define ADDITIVE_ZREF(SN, T) \
+    extern "C" __global__ void additive_zref_##SN(const T* z0, const double* lse, double* zref, i64 n, i64 d, i64 chunks) \
+    { additive_zref(z0, lse, zref, n, d, chunks); } \
+    extern "C" __global__ void additive_wchain_##SN(T* wloc, T* carry, i64 n, i64 d, i64 chunks) \
+    { additive_wchain(wloc, carry, n, d, chunks); }
 
-ADDITIVE(f32, float)
-ADDITIVE(f64, double)
+ADDITIVE(f32, float, float)
+ADDITIVE(f64, double, double)
+ADDITIVE(bf16, float, bf16)
+ADDITIVE_ZREF(f32, float)
+ADDITIVE_ZREF(f64, double)

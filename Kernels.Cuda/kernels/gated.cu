@@ -14,7 +14,10 @@
 //   gated_bwd      one block per chunk: dv = α Aᵀ dO + (k̄ ⊙ e^{G_last − G}) R,
 //                  dq = α[e^G ⊙ (dO Sᵀ) + intra], dk̄ = α intraᵀ + e^{G_last − G} ⊙ (V Rᵀ) with
 //                  dA = mask(dO Vᵀ), and the chunk-local reverse sum of q ⊙ dq − k̄ ⊙ dk̄ (for dg; skipped
-//                  when dg is null, as in the additive backward, which needs no dg but asks for its chunk-local w).
+//                  when dg is null, as in the additive backward, which needs no dg but asks for dk̄ minus the chunk's
+//                  own w instead).
+// q, v, dO and o, dq, dv may be stored as bfloat16 (the *_bf16 kernels): staged operands with a factor are widened in
+// shared memory, plain ones stay bfloat16 tiles that the products read as they are; all arithmetic is float32.
 //   gated_dg_carry adds to dg the sums of later chunks and rowsum(dS_T ⊙ S_T).
 // Every exponent evaluated is ≤ 0, or bounded by FACTOR_LIMIT in the factored form. Matrix products
 // run on 64×64 tiles in shared memory: exact fp32/fp64 FMA (Simt, Simt4: 4×4 per thread, 128-bit shared
@@ -61,6 +64,13 @@ __device__ __forceinline__ void ld4(const double* p, double* o)
     double2 v0 = ((const double2*)p)[0], v1 = ((const double2*)p)[1];
     o[0] = v0.x; o[1] = v0.y; o[2] = v1.x; o[3] = v1.y;
 }
+// Four consecutive bfloat16 (8-byte aligned) widened to float.
+__device__ __forceinline__ void ld4(const bf16* p, float* o)
+{
+    uint2 v = *(const uint2*)p;
+    o[0] = __uint_as_float(v.x << 16); o[1] = __uint_as_float(v.x & 0xFFFF0000u);
+    o[2] = __uint_as_float(v.y << 16); o[3] = __uint_as_float(v.y & 0xFFFF0000u);
+}
 __device__ __forceinline__ void st4(float* p, const float* v) { *(float4*)p = make_float4(v[0], v[1], v[2], v[3]); }
 __device__ __forceinline__ void st4(double* p, const double* v)
 {
@@ -72,7 +82,7 @@ __device__ __forceinline__ void st4(double* p, const double* v)
 // Operands are read four at a time (128-bit shared loads) along the contiguous direction: A's four rows when A is
 // stored k-major (AT), four k otherwise; B's four k when B is stored n-major (BT). Every element still accumulates its
 // products in order of k (the same FMA sequence as one product at a time). K is a multiple of 4; leading dimensions
-// and offsets are multiples of 4 elements.
+// and offsets are multiples of 4 elements. An operand may be stored as bfloat16 (a raw staged tile), widened when read.
 template <typename T> struct Simt
 {
     T c[4][4];
@@ -82,11 +92,11 @@ template <typename T> struct Simt
             for (int b = 0; b < 4; b++) c[a][b] = T(0);
     }
     // C += A·B over K, A(m, k) = AT ? a[k·lda + m] : a[m·lda + k], B(k, n) = BT ? b[n·ldb + k] : b[k·ldb + n].
-    template <bool AT, bool BT> __device__ void mma(const T* a, int lda, const T* b, int ldb, int K)
+    template <bool AT, bool BT, typename SA, typename SB> __device__ void mma(const SA* a, int lda, const SB* b, int ldb, int K)
     {
         int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
-        const T* ap = AT ? a + 4 * ty : a + 4 * ty * lda;
-        const T* bp = BT ? b + tx * ldb : b + tx;
+        const SA* ap = AT ? a + 4 * ty : a + 4 * ty * lda;
+        const SB* bp = BT ? b + tx * ldb : b + tx;
 #pragma unroll 1
         for (int k = 0; k < K; k += 4)
         {
@@ -123,7 +133,7 @@ template <typename T> struct Simt
 #pragma unroll
                 for (int kk = 0; kk < 4; kk++)
 #pragma unroll
-                    for (int j = 0; j < 4; j++) bv[kk][j] = bp[(k + kk) * ldb + 16 * j];
+                    for (int j = 0; j < 4; j++) bv[kk][j] = (T)widen(bp[(k + kk) * ldb + 16 * j]);
             }
 #pragma unroll
             for (int kk = 0; kk < 4; kk++)
@@ -149,12 +159,12 @@ template <typename T> struct Simt
 template <typename T> struct Simt4
 {
     T c[4][4];
-    template <bool AT, bool BT> __device__ void mma(const T* a, int lda, const T* b, int ldb, int K)
+    template <bool AT, bool BT, typename SA, typename SB> __device__ void mma(const SA* a, int lda, const SB* b, int ldb, int K)
     {
         static_assert(AT && !BT, "Simt4 multiplies k-major operands");
         int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
-        const T* ap = a + 4 * ty;
-        const T* bp = b + 4 * tx;
+        const SA* ap = a + 4 * ty;
+        const SB* bp = b + 4 * tx;
 #pragma unroll 4
         for (int k = 0; k < K; k++)
         {
@@ -190,8 +200,12 @@ template <typename T> struct Simt4
     }
 };
 
+// An operand element as TF32 bits: float rounded to nearest; bfloat16 exactly (its bits are the top of a TF32's).
+__device__ __forceinline__ unsigned tf32_bits(float x) { return to_tf32(x); }
+__device__ __forceinline__ unsigned tf32_bits(bf16 x) { return (unsigned)x << 16; }
+
 // The same tile on TF32 tensor cores: warp w owns rows 16(w mod 4) … +16 and columns 32(w / 4) … +32 as
-// four m16n8 accumulators (PTX fragment layout of mma.m16n8k8).
+// four m16n8 accumulators (PTX fragment layout of mma.m16n8k8). Operands are float or bfloat16 tiles.
 struct Tf32
 {
     float c[4][4];
@@ -200,7 +214,7 @@ struct Tf32
         for (int j = 0; j < 4; j++)
             for (int r = 0; r < 4; r++) c[j][r] = 0.f;
     }
-    template <bool AT, bool BT> __device__ void mma(const float* a, int lda, const float* b, int ldb, int K)
+    template <bool AT, bool BT, typename SA, typename SB> __device__ void mma(const SA* a, int lda, const SB* b, int ldb, int K)
     {
         int w = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
         int m0 = (w & 3) * 16, n0 = (w >> 2) * 32;
@@ -208,12 +222,12 @@ struct Tf32
         {
 #define AE(m, kk) (AT ? a[(kk) * lda + (m)] : a[(m) * lda + (kk)])
 #define BE(kk, n) (BT ? b[(n) * ldb + (kk)] : b[(kk) * ldb + (n)])
-            unsigned a0 = to_tf32(AE(m0 + g, k + t)), a1 = to_tf32(AE(m0 + g + 8, k + t));
-            unsigned a2 = to_tf32(AE(m0 + g, k + t + 4)), a3 = to_tf32(AE(m0 + g + 8, k + t + 4));
+            unsigned a0 = tf32_bits(AE(m0 + g, k + t)), a1 = tf32_bits(AE(m0 + g + 8, k + t));
+            unsigned a2 = tf32_bits(AE(m0 + g, k + t + 4)), a3 = tf32_bits(AE(m0 + g + 8, k + t + 4));
             for (int j = 0; j < 4; j++)
             {
                 int n = n0 + 8 * j + g;
-                mma_tf32(c[j], a0, a1, a2, a3, to_tf32(BE(k + t, n)), to_tf32(BE(k + t + 4, n)));
+                mma_tf32(c[j], a0, a1, a2, a3, tf32_bits(BE(k + t, n)), tf32_bits(BE(k + t + 4, n)));
             }
 #undef AE
 #undef BE
@@ -281,6 +295,82 @@ __device__ __forceinline__ void cp_wait_1() { asm volatile("cp.async.wait_group 
 // Waits until at most N of this thread's latest cp.async groups are still in flight.
 template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
 
+// W consecutive elements of shared memory, 16 bytes at a time when W·sizeof(T) is a multiple of 16.
+template <int W, typename T> __device__ __forceinline__ void ldw(const T* p, T* o)
+{
+    constexpr int U = W * sizeof(T) % 16 == 0 ? 16 / sizeof(T) : 1; // elements per access
+#pragma unroll
+    for (int w = 0; w < W; w += U)
+    {
+        if constexpr (U == 4 && sizeof(T) == 4) { float4 v = *(const float4*)(p + w); o[w] = v.x; o[w + 1] = v.y; o[w + 2] = v.z; o[w + 3] = v.w; }
+        else if constexpr (U == 2 && sizeof(T) == 8) { double2 v = *(const double2*)(p + w); o[w] = v.x; o[w + 1] = v.y; }
+        else o[w] = p[w];
+    }
+}
+template <int W, typename T> __device__ __forceinline__ void stw(T* p, const T* o)
+{
+    constexpr int U = W * sizeof(T) % 16 == 0 ? 16 / sizeof(T) : 1;
+#pragma unroll
+    for (int w = 0; w < W; w += U)
+    {
+        if constexpr (U == 4 && sizeof(T) == 4) *(float4*)(p + w) = make_float4(o[w], o[w + 1], o[w + 2], o[w + 3]);
+        else if constexpr (U == 2 && sizeof(T) == 8) *(double2*)(p + w) = make_double2(o[w], o[w + 1]);
+        else p[w] = o[w];
+    }
+}
+
+// A piece of W elements stored as S staged into shared memory of T (sizeof(S) ≤ sizeof(T); T = S: a raw tile): its
+// W·sizeof(S) bytes are copied with cp.async as they are, into the top of the piece's place (a narrower S is widened
+// there in place, by the thread that copied it: each thread's pieces are disjoint). W = 1 moves one element: 4 or 8
+// bytes by cp.async, else by a plain load (widened at once into a wider T).
+template <int W, typename S, typename T> __device__ __forceinline__ void cp_piece(T* dst, const S* src, bool valid)
+{
+    if constexpr (W == 1)
+    {
+        if constexpr (sizeof(S) == sizeof(T) && sizeof(S) >= 4) cp_elem(dst, src, valid);
+        else if constexpr (sizeof(S) == sizeof(T)) *dst = valid ? *src : S(0);
+        else *dst = valid ? (T)widen(*src) : T(0);
+    }
+    else
+    {
+        constexpr int B = W * sizeof(S), OFF = W * sizeof(T) - B;
+        static_assert(B % 16 == 0, "pieces are whole 16-byte copies");
+#pragma unroll
+        for (int h = 0; h < B / 16; h++) cp_16((unsigned char*)dst + OFF + 16 * h, (const unsigned char*)src + 16 * h, valid);
+    }
+}
+// The W values of a piece staged by cp_piece, as T.
+template <int W, typename S, typename T> __device__ __forceinline__ void staged(const T* at, T* x)
+{
+    if constexpr (W == 1 || sizeof(S) == sizeof(T)) ldw<W>(at, x);
+    else
+    {
+        static_assert(sizeof(S) == 2 && sizeof(T) == 4 && W == 8, "bfloat16 pieces widen to float");
+        uint4 u = *(const uint4*)(at + 4);
+        unsigned h[4] = { u.x, u.y, u.z, u.w };
+#pragma unroll
+        for (int w = 0; w < 4; w++)
+        {
+            x[2 * w] = __uint_as_float(h[w] << 16);
+            x[2 * w + 1] = __uint_as_float(h[w] & 0xFFFF0000u);
+        }
+    }
+}
+// Elements per piece when every staged piece may move as whole 16-byte copies: 16 bytes of the narrowest type.
+template <typename T, typename... S> struct PieceWidth { static constexpr int value = 16 / sizeof(T); };
+template <typename T, typename S, typename... R> struct PieceWidth<T, S, R...>
+{
+    static constexpr int value = (int)(16 / sizeof(S)) > PieceWidth<T, R...>::value ? (int)(16 / sizeof(S)) : PieceWidth<T, R...>::value;
+};
+
+// Leading dimension of a staged tile C wide of elements P: C + 4 (16-byte rows), C + 8 for a raw bfloat16 tile.
+template <int C, typename P> __device__ __forceinline__ constexpr int tile_ld(const P*) { return sizeof(P) == 2 ? C + 8 : C + 4; }
+
+// Type of a staged tile: the operand's own S when it is Plain and narrower than T (a raw tile: the products read
+// bfloat16 as it is), else T.
+template <bool RAW, typename S, typename T> struct Staged { typedef T type; };
+template <typename S, typename T> struct Staged<true, S, T> { typedef S type; };
+
 #define SLD (64 + 4)                  // leading dimension of the scan's 64-wide tiles
 #define SCAN_BUF (3 * SKS * SLD + 64)  // one stage: x, G, y (KS tokens × 64) and G of the chunk's last token
 
@@ -288,27 +378,45 @@ template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.as
 template <int V> struct IntC { static constexpr int value = V; };
 
 // States at chunk boundaries for the 64×64 tile (rows i0…, columns j0…) of sequence n. Forward: x = k̄,
-// y = v, states[n, c] = S before chunk c. Reverse (REV): x = q, y = dO, states[n, c] = R after chunk c.
-// Half chunks (SKS tokens) are copied with cp.async into one of two stage buffers while the other one is multiplied;
-// each is then turned in place into the decayed x before the product. Every loop over a thread's pieces has a fixed
-// trip count (unrolled), and only the chunk's base pointers change from stage to stage.
-template <typename T, bool TC, bool REV> __device__ void gated_scan(const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ G,
-    double alpha, const T* init, T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr)
+// y = v, states[n, c] = S before chunk c. Reverse (REV): x = q, y = dO, states[n, c] = R after chunk c. x is stored as X,
+// y as Y (T, or bfloat16: x widened when staged, y staged raw and read as it is by the product).
+// Half chunks (SKS tokens) are copied with cp.async (cp_piece) into one of two stage buffers while the other one is
+// multiplied; each thread then turns the pieces it copied into the decayed x in place before the product.
+// Every loop over a thread's pieces has a fixed trip count (unrolled), and only the chunk's base pointers change from stage
+// to stage.
+template <typename T, bool TC, bool REV, typename X, typename Y> __device__ void gated_scan(const X* __restrict__ x, const Y* __restrict__ y,
+    const T* __restrict__ G, double alpha, const T* init, T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr)
 {
     extern __shared__ __align__(16) unsigned char smem[];
     T* buf0 = (T*)smem;
     int j0 = blockIdx.x * 64, i0 = blockIdx.y * 64, D = (int)d, E = (int)e;
     i64 n = blockIdx.z;
     bool vec = !TC && (e & 3) == 0;
-    constexpr int V16 = 16 / sizeof(T);
+    constexpr int V16 = PieceWidth<T, X, Y>::value;
     bool v16 = d % V16 == 0 && e % V16 == 0 && kr.aligned(V16) && vr.aligned(V16) && ((size_t)x & 15) == 0 && ((size_t)y & 15) == 0 && ((size_t)G & 15) == 0;
     const int XS = (int)kr.st, YS = (int)vr.st;
-    const T *xn = x + kr.at(n, 0), *Gn = G + kr.at(n, 0), *yn = y + vr.at(n, 0);
+    const X* xn = x + kr.at(n, 0);
+    const T* Gn = G + kr.at(n, 0);
+    const Y* yn = y + vr.at(n, 0);
     typename ScanAccOf<T, TC>::type S;
     S.each([&](int r, int cc, T& v) { i64 i = i0 + r, j = j0 + cc; v = init && i < d && j < e ? init[(n * d + i) * e + j] : T(0); });
     const i64 stages = 2 * chunks;
     auto chunk_of = [&](i64 u) { return REV ? chunks - 1 - (u >> 1) : u >> 1; };
-    // Copies half chunk u: the pieces of 16 bytes (or single elements) p = threadIdx.x + k·NT of the x, G and y tiles.
+    // y's tile: raw bfloat16 (leading dimension 72) or T (SLD)
+    typedef typename Staged<(sizeof(Y) < sizeof(T)), Y, T>::type PY;
+    constexpr int YLD = tile_ld<64>((PY*)nullptr);
+    // Calls f(ss, q, vi, vj) for this thread's pieces of V elements of a half chunk: ss = the row in the stage's tiles (token
+    // s0 + ss of the chunk), q = the column, vi / vj = inside the x / y operand (a token of the chunk, inside d / e).
+    auto pieces = [&](auto w, int L, int s0, auto f) {
+        constexpr int V = decltype(w)::value, PR = 64 / V;
+#pragma unroll
+        for (int k = 0; k < SKS * PR / NT; k++)
+        {
+            int p = threadIdx.x + k * NT, ss = p / PR, q = (p % PR) * V, s = s0 + ss;
+            f(ss, q, s < L && i0 + q < D, s < L && j0 + q < E);
+        }
+    };
+    // Copies half chunk u: the x, G and y tiles and G of the chunk's last token.
     auto prefetch = [&](i64 u) {
         T* bx = buf0 + (u & 1) * SCAN_BUF;
         T* bG = bx + SKS * SLD;
@@ -316,43 +424,26 @@ template <typename T, bool TC, bool REV> __device__ void gated_scan(const T* __r
         T* bl = by + SKS * SLD;
         i64 t0 = chunk_of(u) * CH;
         int L = (int)min((i64)CH, tn - t0), s0 = (int)(u & 1) * SKS;
-        const T* xc = xn + t0 * XS;
+        const X* xc = xn + t0 * XS;
         const T* Gc = Gn + t0 * XS;
-        const T* yc = yn + t0 * YS;
-        auto pieces = [&](auto w) {
+        const Y* yc = yn + t0 * YS;
+        auto copy = [&](auto w) {
             constexpr int V = decltype(w)::value, PR = 64 / V;
-#pragma unroll
-            for (int k = 0; k < SKS * PR / NT; k++)
-            {
-                int p = threadIdx.x + k * NT, ss = p / PR, q = (p % PR) * V, s = s0 + ss;
-                bool vi = s < L && i0 + q < D, vj = s < L && j0 + q < E;
-                int ox = s * XS + i0 + q, oy = s * YS + j0 + q, at = ss * SLD + q;
-                ox = vi ? ox : 0;
-                oy = vj ? oy : 0;
-                if constexpr (V == 1)
-                {
-                    cp_elem(bx + at, xc + ox, vi);
-                    cp_elem(bG + at, Gc + ox, vi);
-                    cp_elem(by + at, yc + oy, vj);
-                }
-                else
-                {
-                    cp_16(bx + at, xc + ox, vi);
-                    cp_16(bG + at, Gc + ox, vi);
-                    cp_16(by + at, yc + oy, vj);
-                }
-            }
+            pieces(w, L, s0, [&](int ss, int q, bool vi, bool vj) {
+                int s = s0 + ss, ox = vi ? s * XS + i0 + q : 0, oy = vj ? s * YS + j0 + q : 0, at = ss * SLD + q;
+                cp_piece<V>(bx + at, xc + ox, vi);
+                cp_piece<V>(bG + at, Gc + ox, vi);
+                cp_piece<V>((PY*)by + ss * YLD + q, yc + oy, vj);
+            });
             if (threadIdx.x < PR)
             {
                 int q = threadIdx.x * V;
                 bool vi = i0 + q < D;
-                int ol = vi ? (L - 1) * XS + i0 + q : 0;
-                if constexpr (V == 1) cp_elem(bl + q, Gc + ol, vi);
-                else cp_16(bl + q, Gc + ol, vi);
+                cp_piece<V>(bl + q, Gc + (vi ? (L - 1) * XS + i0 + q : 0), vi);
             }
         };
-        if (v16) pieces(IntC<V16>());
-        else pieces(IntC<1>());
+        if (v16) copy(IntC<V16>());
+        else copy(IntC<1>());
         cp_commit();
     };
     prefetch(0);
@@ -375,20 +466,25 @@ template <typename T, bool TC, bool REV> __device__ void gated_scan(const T* __r
             else S.store(st, e, D - i0, E - j0, vec);
             S.each([&](int r, int, T& v) { v *= p_exp<TC>(bl[r]); });
         }
-        // this thread's column q of the x tile, tokens ss0, ss0 + NT / 64, …
-        const int q = threadIdx.x & 63, ss0 = threadIdx.x >> 6;
-        const T gl = bl[q];
+        // the decayed x (every exponent is ≤ 0: G only falls inside a chunk; pieces outside are zero)
+        auto shape = [&](auto w) {
+            constexpr int V = decltype(w)::value;
+            pieces(w, L, s0, [&](int ss, int q, bool vi, bool) {
+                int at = ss * SLD + q;
+                T xv[V], gv[V], gl[V];
+                staged<V, X>(bx + at, xv);
+                ldw<V>(bG + at, gv);
+                ldw<V>(bl + q, gl);
 #pragma unroll
-        for (int k = 0; k < SKS * 64 / NT; k++)
-        {
-            int ss = ss0 + k * (NT / 64), at = ss * SLD + q;
-            T xv = bx[at], gv = bG[at];
-            // every exponent is ≤ 0 (G only falls inside a chunk; rows past L hold zeros), so no branch is needed
-            T xd = REV ? (T)alpha * (xv * p_exp<TC>(gv)) : xv * p_exp<TC>(gl - gv);
-            bx[at] = s0 + ss < L ? xd : T(0);
-        }
+                for (int k = 0; k < V; k++)
+                    xv[k] = !vi ? T(0) : REV ? (T)alpha * (xv[k] * p_exp<TC>(gv[k])) : xv[k] * p_exp<TC>(gl[k] - gv[k]);
+                stw<V>(bx + at, xv);
+            });
+        };
+        if (v16) shape(IntC<V16>());
+        else shape(IntC<1>());
         __syncthreads();
-        S.template mma<true, false>(bx, SLD, by, SLD, SKS);
+        S.template mma<true, false>(bx, SLD, (const PY*)by, YLD, SKS);
         __syncthreads();
     }
     if (fin)
@@ -399,13 +495,14 @@ template <typename T, bool TC, bool REV> __device__ void gated_scan(const T* __r
 }
 
 // Operand of a staged product: element (r, c) of slice sl is x[(r + sl·rs)·ld + c + sl·cs] for r + sl·rs < rows and
-// c + sl·cs < cols, zero elsewhere; g, when not null, is read at the same offsets for the operand's factor.
-template <typename T> struct Src { const T* x; const T* g; int ld, rows, cols, rs, cs; };
+// c + sl·cs < cols, zero elsewhere; g, when not null, is read at the same offsets for the operand's factor. x is stored as
+// S (T, or bfloat16 widened to T when staged), g as T.
+template <typename S, typename T> struct Src { const S* x; const T* g; int ld, rows, cols, rs, cs; };
 // Two values of one element (gated_bwd's finishing loads).
 template <typename T> struct Pair { T a, b; };
-template <typename T> __device__ __forceinline__ Src<T> src(const T* x, const T* g, int ld, int rows, int cols, int rs, int cs)
+template <typename S, typename T> __device__ __forceinline__ Src<S, T> src(const S* x, const T* g, int ld, int rows, int cols, int rs, int cs)
 {
-    return Src<T>{ x, g, ld, rows, cols, rs, cs };
+    return Src<S, T>{ x, g, ld, rows, cols, rs, cs };
 }
 // The operand is the staged value itself (no pass over the stage).
 struct Plain
@@ -415,32 +512,10 @@ struct Plain
 template <typename M> struct IsPlain { static constexpr bool value = false; };
 template <> struct IsPlain<Plain> { static constexpr bool value = true; };
 
-// W consecutive elements of shared memory (one 16-byte access when W·sizeof(T) = 16).
-template <int W, typename T> __device__ __forceinline__ void ldw(const T* p, T* o)
-{
-    if constexpr (W == 4 && sizeof(T) == 4) { float4 v = *(const float4*)p; o[0] = v.x; o[1] = v.y; o[2] = v.z; o[3] = v.w; }
-    else if constexpr (W == 2 && sizeof(T) == 8) { double2 v = *(const double2*)p; o[0] = v.x; o[1] = v.y; }
-    else
-    {
-#pragma unroll
-        for (int w = 0; w < W; w++) o[w] = p[w];
-    }
-}
-template <int W, typename T> __device__ __forceinline__ void stw(T* p, const T* o)
-{
-    if constexpr (W == 4 && sizeof(T) == 4) *(float4*)p = make_float4(o[0], o[1], o[2], o[3]);
-    else if constexpr (W == 2 && sizeof(T) == 8) *(double2*)p = make_double2(o[0], o[1]);
-    else
-    {
-#pragma unroll
-        for (int w = 0; w < W; w++) p[w] = o[w];
-    }
-}
-
 // Calls f(at, r, c, inside) for the pieces of W elements that this thread moves of slice sl of an R × C tile of s:
-// at = the piece's place in the staged tile (leading dimension C + 4), (r, c) its place in the slice, inside = whether it
+// at = the piece's place in the staged tile (leading dimension LD), (r, c) its place in the slice, inside = whether it
 // lies in the operand. copy_tile and shape_tile walk the same pieces, so the thread that copied a piece shapes it.
-template <int W, int R, int C, typename T, typename F> __device__ __forceinline__ void each_piece(const Src<T>& s, int sl, F f)
+template <int W, int R, int C, int LD = C + 4, typename Sr, typename F> __device__ __forceinline__ void each_piece(const Sr& s, int sl, F f)
 {
     constexpr int P = C / W;
     const int r0 = sl * s.rs, c0 = sl * s.cs;
@@ -450,37 +525,40 @@ template <int W, int R, int C, typename T, typename F> __device__ __forceinline_
         int p = threadIdx.x + u * NT;
         if (R * P % NT != 0 && p >= R * P) break;
         int r = p / P, c = (p % P) * W;
-        f(r * (C + 4) + c, r0 + r, c0 + c, r0 + r < s.rows && c0 + c < s.cols);
+        f(r * LD + c, r0 + r, c0 + c, r0 + r < s.rows && c0 + c < s.cols);
     }
 }
 
 // Slice sl of an R × C tile of s into bx (and its G into bg when bg is not null) with cp.async in pieces of W elements
-// (16 bytes, or one element); pieces outside the operand are filled with zeros.
-template <int W, int R, int C, typename T> __device__ __forceinline__ void copy_tile(const Src<T>& s, int sl, T* bx, T* bg)
+// (cp_piece); pieces outside the operand are filled with zeros (a narrower S: only the top of the piece, see shape_tile).
+// bx holds T, or S itself for a raw tile.
+template <int W, int R, int C, typename S, typename T, typename P> __device__ __forceinline__ void copy_tile(const Src<S, T>& s, int sl, P* bx, T* bg)
 {
-    each_piece<W, R, C>(s, sl, [&](int at, int r, int c, bool ok) {
-        int off = r * s.ld + c;
-        if constexpr (W == 1)
-        {
-            cp_elem(bx + at, ok ? s.x + off : s.x, ok);
-            if (bg) cp_elem(bg + at, ok ? s.g + off : s.g, ok);
-        }
-        else
-        {
-            cp_16(bx + at, ok ? s.x + off : s.x, ok);
-            if (bg) cp_16(bg + at, ok ? s.g + off : s.g, ok);
-        }
+    each_piece<W, R, C, tile_ld<C>((P*)nullptr)>(s, sl, [&](int at, int r, int c, bool ok) {
+        int off = ok ? r * s.ld + c : 0;
+        cp_piece<W>(bx + at, s.x + off, ok);
+        if (bg) cp_piece<W>(bg + at, s.g + off, ok);
     });
 }
 
 // Turns the pieces this thread copied into operands: x ← m(r, c, x, g) with (r, c) the element's place in the operand;
-// pieces outside the operand stay zero.
-template <int W, int R, int C, typename T, typename M> __device__ __forceinline__ void shape_tile(const Src<T>& s, int sl, T* bx, const T* bg, M m)
+// pieces outside the operand are zero.
+template <int W, int R, int C, typename S, typename T, typename M> __device__ __forceinline__ void shape_tile(const Src<S, T>& s, int sl, T* bx,
+    const T* bg, M m)
 {
     each_piece<W, R, C>(s, sl, [&](int at, int r, int c, bool ok) {
-        if (!ok) return;
         T x[W], g[W];
-        ldw<W>(bx + at, x);
+        if (!ok)
+        {
+            if constexpr (W > 1 && sizeof(S) < sizeof(T)) // the copy zeroed only the top of the piece
+            {
+#pragma unroll
+                for (int w = 0; w < W; w++) x[w] = T(0);
+                stw<W>(bx + at, x);
+            }
+            return;
+        }
+        staged<W, S>(bx + at, x);
         if (bg) ldw<W>(bg + at, g);
         else
 #pragma unroll
@@ -500,25 +578,30 @@ template <int W, int R, int C, typename T, typename M> __device__ __forceinline_
 template <typename T> struct Stages { static constexpr int n = sizeof(T) == 8 ? 1 : 2; };
 
 // n product slices through the stages of shared memory. Slice s is waited for and shaped (m1, m2: raw value and G →
-// operand) by the threads that copied it, then one barrier (which also ends the product on the stage the next copy
-// overwrites); with two stages the copy of slice s + 1 is issued then and overlaps the product of slice s
-// (mul(s, tile 1, tile 2)); with one, slice s is copied first and a second barrier follows the product. Tile 1 is
-// R1 × C1 of s1 at leading dimension C1 + 4; tile 2 (when R2 > 0) R2 × C2 of s2. Tile 2 has no G of its own: when s2.g
-// is not null it is s1.g at the same offsets (same geometry), and m2 reads tile 1's. v16: every piece may move as 16 bytes.
-// SS: the elements of one stage.
-template <int R1, int C1, int R2, int C2, int SS = STAGE, typename T, typename M1, typename M2, typename Mul>
-__device__ __forceinline__ void pipe(int n, T* stage, bool v16, const Src<T>& s1, M1 m1, const Src<T>& s2, M2 m2, Mul mul)
+// operand; a bfloat16 operand with a factor is widened there) by the threads that copied it, then one barrier
+// (which also ends the product on the stage the next copy overwrites); with two stages the copy of slice s + 1 is issued
+// then and overlaps the product of slice s (mul(s, tile 1, tile 2)); with one, slice s is copied first and a second
+// barrier follows the product. Tile 1 is R1 × C1 of s1 at leading dimension tile_ld<C1>; tile 2 (when R2 > 0) R2 × C2 of s2;
+// mul gets them typed (Staged).
+// Tile 2 has no G of its own: when s2.g is not null it is s1.g at the same offsets (same geometry), and m2 reads tile 1's.
+// v16: every piece may move as whole 16-byte copies (pieces of PieceWidth elements for both tiles, so that the thread
+// that copied a piece of tile 1's G shapes tile 2's piece there). SS: the elements of one stage.
+template <int R1, int C1, int R2, int C2, int SS = STAGE, typename T, typename S1, typename S2, typename M1, typename M2, typename Mul>
+__device__ __forceinline__ void pipe(int n, T* stage, bool v16, const Src<S1, T>& s1, M1 m1, const Src<S2, T>& s2, M2 m2, Mul mul)
 {
-    constexpr int V = 16 / sizeof(T), NS = Stages<T>::n;
+    constexpr int V = PieceWidth<T, S1, S2>::value, NS = Stages<T>::n;
+    constexpr bool shape1 = !IsPlain<M1>::value, shape2 = !IsPlain<M2>::value;
+    typedef typename Staged<!shape1 && sizeof(S1) < sizeof(T), S1, T>::type P1;
+    typedef typename Staged<!shape2 && sizeof(S2) < sizeof(T), S2, T>::type P2;
     auto issue = [&](int sl) {
         T* b = stage + (sl % NS) * SS;
         T* g1 = s1.g ? b + SLOT : nullptr;
-        if (v16) copy_tile<V, R1, C1>(s1, sl, b, g1);
-        else copy_tile<1, R1, C1>(s1, sl, b, g1);
+        if (v16) copy_tile<V, R1, C1>(s1, sl, (P1*)b, g1);
+        else copy_tile<1, R1, C1>(s1, sl, (P1*)b, g1);
         if constexpr (R2 > 0)
         {
-            if (v16) copy_tile<V, R2, C2>(s2, sl, b + 2 * SLOT, (T*)nullptr);
-            else copy_tile<1, R2, C2>(s2, sl, b + 2 * SLOT, (T*)nullptr);
+            if (v16) copy_tile<V, R2, C2>(s2, sl, (P2*)(b + 2 * SLOT), (T*)nullptr);
+            else copy_tile<1, R2, C2>(s2, sl, (P2*)(b + 2 * SLOT), (T*)nullptr);
         }
         cp_commit();
     };
@@ -532,12 +615,12 @@ __device__ __forceinline__ void pipe(int n, T* stage, bool v16, const Src<T>& s1
         cp_wait<(NS > 1 ? NS - 2 : 0)>();
         T* b = stage + (sl % NS) * SS;
         const T* g1 = s1.g ? b + SLOT : nullptr;
-        if constexpr (!IsPlain<M1>::value)
+        if constexpr (shape1)
         {
             if (v16) shape_tile<V, R1, C1>(s1, sl, b, g1, m1);
             else shape_tile<1, R1, C1>(s1, sl, b, g1, m1);
         }
-        if constexpr (R2 > 0 && !IsPlain<M2>::value)
+        if constexpr (R2 > 0 && shape2)
         {
             const T* g2 = s2.g ? g1 : nullptr;
             if (v16) shape_tile<V, R2, C2>(s2, sl, b + 2 * SLOT, g2, m2);
@@ -549,23 +632,23 @@ __device__ __forceinline__ void pipe(int n, T* stage, bool v16, const Src<T>& s1
             if (sl + NS - 1 < n) issue(sl + NS - 1);
             else cp_commit();
         }
-        mul(sl, (const T*)b, (const T*)(b + 2 * SLOT));
+        mul(sl, (const P1*)b, (const P2*)(b + 2 * SLOT));
         if constexpr (NS == 1) __syncthreads();
     }
     if constexpr (NS > 1) __syncthreads();
 }
 
-// Pieces of 16 bytes fit every staged operand of a chunk kernel: d and e are multiples of 16 / sizeof(T) elements, the
-// rows of both groups start at such multiples and every pointer given is 16-byte aligned.
-template <typename T, typename... P> __device__ __forceinline__ bool pieces16(i64 d, i64 e, Rows kr, Rows vr, P... p)
+// Pieces of 16 bytes fit every staged operand of a chunk kernel with operands stored as T and S: d and e are multiples of
+// PieceWidth<T, S> elements, the rows of both groups start at such multiples and every pointer given is 16-byte aligned.
+template <typename T, typename S, typename... P> __device__ __forceinline__ bool pieces16(i64 d, i64 e, Rows kr, Rows vr, P... p)
 {
-    constexpr int V = 16 / sizeof(T);
+    constexpr int V = PieceWidth<T, S>::value;
     return d % V == 0 && e % V == 0 && kr.aligned(V) && vr.aligned(V) && (... && (((size_t)p & 15) == 0));
 }
 
 // Masked intra-chunk scores A[t, s] = Σ_i q_t[i] k̄_s[i] e^{G_t[i] − G_s[i]} (s ≤ t < L, else 0) into A (ld LDT);
-// qc, kc, Gc point at the chunk's first token, rows ks apart.
-template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T* kc, const T* Gc, int ks, bool factor, int L, i64 d,
+// qc, kc, Gc point at the chunk's first token, rows ks apart; q is stored as S.
+template <typename T, bool TC, typename S> __device__ void chunk_scores(const S* qc, const T* kc, const T* Gc, int ks, bool factor, int L, i64 d,
     T* A, T* stage, bool v16)
 {
     const int D = (int)d;
@@ -576,7 +659,7 @@ template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T
         pipe<CH, KS, CH, KS>((D + KS - 1) / KS, stage, v16,
             src(qc, Gc, ks, L, D, 0, KS), [](int, int, T x, T g) { return x * p_exp<TC>(g); },
             src(kc, Gc, ks, L, D, 0, KS), [](int, int, T x, T g) { return x * p_exp<TC>(-g); },
-            [&](int, const T* a, const T* b) { acc.template mma<false, true>(a, LDS, b, LDS, KS); });
+            [&](int, const auto* a, const auto* b) { acc.template mma<false, true>(a, LDS, b, LDS, KS); });
         acc.each([&](int t, int s, T& v) { A[t * LDT + s] = s <= t ? v : T(0); });
     }
     else
@@ -591,7 +674,7 @@ template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T
             for (int a = 0; a < 4; a++)
             {
                 int t = ty + 16 * a;
-                qv[a] = t < L ? qc[t * ks + i] : T(0);
+                qv[a] = t < L ? (T)widen(qc[t * ks + i]) : T(0);
                 gq[a] = t < L ? Gc[t * ks + i] : T(0);
                 int s = tx + 16 * a;
                 kv[a] = s < L ? kc[s * ks + i] : T(0);
@@ -608,29 +691,29 @@ template <typename T, bool TC> __device__ void chunk_scores(const T* qc, const T
 }
 
 // acc += X · M over d in slices of KS: X[t, i] (CH × d, from x), M[i, j] = m[i·e + e0 + j] (d × 64).
-template <typename T, typename Acc, typename XM> __device__ __forceinline__ void times_state(Acc& acc, const Src<T>& x, XM xm, const T* m, int e0,
+template <typename T, typename S, typename Acc, typename XM> __device__ __forceinline__ void times_state(Acc& acc, const Src<S, T>& x, XM xm, const T* m, int e0,
     i64 d, i64 e, T* stage, bool v16)
 {
     const int D = (int)d, E = (int)e;
     pipe<CH, KS, KS, 64>((D + KS - 1) / KS, stage, v16, x, xm, src(m + e0, (const T*)nullptr, E, D, E - e0, KS, 0), Plain(),
-        [&](int, const T* a, const T* b) { acc.template mma<false, false>(a, LDS, b, LDT, KS); });
+        [&](int, const auto* a, const auto* b) { acc.template mma<false, false>(a, tile_ld<KS>(a), b, LDT, KS); });
 }
 
 // acc += W · Y over the chunk's tokens: W[t, s] (CH × CH, ld LDT, transposed when WT), Y[s, j] (CH × 64, from y).
-template <bool WT, typename T, typename Acc, typename YM> __device__ __forceinline__ void times_tokens(Acc& acc, const T* W, const Src<T>& y, YM ym,
+template <bool WT, typename T, typename S, typename Acc, typename YM> __device__ __forceinline__ void times_tokens(Acc& acc, const T* W, const Src<S, T>& y, YM ym,
     T* stage, bool v16)
 {
     pipe<KS, 64, 0, 0>(CH / KS, stage, v16, y, ym, y, Plain(),
-        [&](int sl, const T* b, const T*) { int s0 = sl * KS; acc.template mma<WT, false>(WT ? W + s0 * LDT : W + s0, LDT, b, LDT, KS); });
+        [&](int sl, const auto* b, const auto*) { int s0 = sl * KS; acc.template mma<WT, false>(WT ? W + s0 * LDT : W + s0, LDT, b, tile_ld<64>(b), KS); });
 }
 
 // acc += X · Yᵀ over the value dimension e in slices of KS: X[t, j], Y[r, j] (both CH × e).
-template <typename T, typename Acc, typename XM, typename YM> __device__ __forceinline__ void times_values(Acc& acc, const Src<T>& x, XM xm,
-    const Src<T>& y, YM ym, i64 e, T* stage, bool v16)
+template <typename T, typename S1, typename S2, typename Acc, typename XM, typename YM> __device__ __forceinline__ void times_values(Acc& acc,
+    const Src<S1, T>& x, XM xm, const Src<S2, T>& y, YM ym, i64 e, T* stage, bool v16)
 {
     const int E = (int)e;
     pipe<CH, KS, CH, KS>((E + KS - 1) / KS, stage, v16, x, xm, y, ym,
-        [&](int, const T* a, const T* b) { acc.template mma<false, true>(a, LDS, b, LDS, KS); });
+        [&](int, const auto* a, const auto* b) { acc.template mma<false, true>(a, tile_ld<KS>(a), b, tile_ld<KS>(b), KS); });
 }
 
 // The masked scores A of one chunk (ld LDT in shared memory) to / from global memory, 64 × 64 dense: the forward keeps
@@ -659,9 +742,9 @@ template <typename T> __device__ __forceinline__ void load_scores(const T* src, 
 }
 
 // One chunk of the output: o = α[(q ⊙ e^G) S + A V], S = h[n, c] the state before the chunk; A into scores[n, c] when
-// scores is not null.
-template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q, const T* __restrict__ kb, const T* __restrict__ v,
-    const T* __restrict__ G, const int* flag, const T* __restrict__ h, T* __restrict__ o, T* __restrict__ scores, double alpha, i64 tn, i64 d,
+// scores is not null. q, v and o are stored as S (T or bfloat16), the rest as T.
+template <typename T, bool TC, typename S> __device__ void gated_out(const S* __restrict__ q, const T* __restrict__ kb, const S* __restrict__ v,
+    const T* __restrict__ G, const int* flag, const T* __restrict__ h, S* __restrict__ o, T* __restrict__ scores, double alpha, i64 tn, i64 d,
     i64 e, i64 chunks, Rows kr, Rows vr)
 {
     extern __shared__ __align__(16) unsigned char smem[];
@@ -670,9 +753,10 @@ template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q
     i64 c = blockIdx.x, n = blockIdx.y, t0 = c * CH, kb0 = kr.at(n, t0), vb0 = vr.at(n, t0);
     int L = (int)min((i64)CH, tn - t0);
     const int KR = (int)kr.st, VR = (int)vr.st, D = (int)d, E = (int)e;
-    const T *qc = q + kb0, *kc = kb + kb0, *Gc = G + kb0, *vc = v + vb0;
-    T* oc = o + vb0;
-    bool v16 = pieces16<T>(d, e, kr, vr, q, kb, v, G, h);
+    const S *qc = q + kb0, *vc = v + vb0;
+    const T *kc = kb + kb0, *Gc = G + kb0;
+    S* oc = o + vb0;
+    bool v16 = pieces16<T, S>(d, e, kr, vr, q, kb, v, G, h);
     chunk_scores<T, TC>(qc, kc, Gc, KR, flag[n * chunks + c] != 0, L, d, A, stage, v16);
     if (scores) save_scores(A, scores + (n * chunks + c) * CH * 64);
     const T* hc = h + (n * chunks + c) * d * e;
@@ -683,15 +767,15 @@ template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q
         lo.zero();
         hi.zero();
         const bool two = E - e0 > 64;
-        auto both = [&](const T* a, int lda, const T* b) {
-            lo.template mma<false, false>(a, lda, b, LDW, KS);
-            if (two) hi.template mma<false, false>(a, lda, b + 64, LDW, KS);
+        auto both = [&](const T* a, int lda, const auto* b) {
+            lo.template mma<false, false>(a, lda, b, tile_ld<128>(b), KS);
+            if (two) hi.template mma<false, false>(a, lda, b + 64, tile_ld<128>(b), KS);
         };
         pipe<CH, KS, KS, 128, WIDE_STAGE>((D + KS - 1) / KS, stage, v16, src(qc, Gc, KR, L, D, 0, KS), [](int, int, T x, T g) { return x * p_exp<TC>(g); },
             src(hc + e0, (const T*)nullptr, E, D, E - e0, KS, 0), Plain(), [&](int, const T* a, const T* b) { both(a, LDS, b); });
-        const Src<T> vs = src(vc + e0, (const T*)nullptr, VR, L, E - e0, KS, 0);
-        pipe<KS, 128, 0, 0, WIDE_STAGE>(CH / KS, stage, v16, vs, Plain(), vs, Plain(), [&](int sl, const T* b, const T*) { both(A + sl * KS, LDT, b); });
-        auto out = [&](int c0) { return [&, c0](int t, int jj, T& val) { if (t < L && c0 + jj < e) oc[t * VR + c0 + jj] = (T)alpha * val; }; };
+        const Src<S, T> vs = src(vc + e0, (const T*)nullptr, VR, L, E - e0, KS, 0);
+        pipe<KS, 128, 0, 0, WIDE_STAGE>(CH / KS, stage, v16, vs, Plain(), vs, Plain(), [&](int sl, const auto* b, const auto*) { both(A + sl * KS, LDT, b); });
+        auto out = [&](int c0) { return [&, c0](int t, int jj, T& val) { if (t < L && c0 + jj < e) oc[t * VR + c0 + jj] = narrow<S>((T)alpha * val); }; };
         lo.each(out(e0));
         if (two) hi.each(out(e0 + 64));
     }
@@ -699,13 +783,15 @@ template <typename T, bool TC> __device__ void gated_out(const T* __restrict__ q
 
 // One chunk of the backward (see the file header); R = dh[n, c] is the gradient of the state after the chunk. Shared
 // memory: A, dA, pipe()'s stages and G of the chunk's last and first tokens (d each, rounded up to 4); once dv is done,
-// A holds X of the current 64 features: q ⊙ dq − k̄ ⊙ dk̄ for dg, or q ⊙ dq ⊙ e^{G − G_0} for wloc (not both).
-// wloc, when not null, gets the additive backward's w at the chunk start from the chunk alone, Σ_t q_t ⊙ dq_t ⊙ e^{G_t − G_0},
-// and carry the factor e^{G_last − G_0 + G'_0} (G'_0 of the next chunk's first token; 0 for the last chunk) that brings in
-// the next chunk's w (additive.cu's additive_dk). scores: the forward's A of every chunk, or null (computed here).
-template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q, const T* __restrict__ kb, const T* __restrict__ v,
-    const T* __restrict__ G, const int* flag, const T* __restrict__ h, const T* __restrict__ dh, const T* __restrict__ dO,
-    const T* dsT, const T* sT, T* __restrict__ dq, T* __restrict__ dkb, T* __restrict__ dv, T* __restrict__ dg, T* tot,
+// A holds X of the current 64 features: q ⊙ dq − k̄ ⊙ dk̄ for dg, or for wloc the additive backward's w from the chunk
+// alone, w_t = q_t ⊙ dq_t + λ_{t+1} ⊙ w_{t+1} (λ_{t+1} = e^{G_{t+1} − G_t}, nothing after the chunk's last token); not both.
+// With wloc (not null) dkb gets dk̄ − w (additive.cu's additive_dk adds what the later chunks carry in and multiplies by k̄),
+// wloc the chunk's w_0 and carry the factor e^{G_last − G_0 + G'_0} (G'_0 of the next chunk's first token; 0 for the last
+// chunk) that brings in the next chunk's w_0. scores: the forward's A of every chunk, or null (computed here). q, v, dO,
+// dq and dv are stored as S (T or bfloat16), the rest as T; w takes dq before rounding.
+template <typename T, bool TC, typename S> __device__ void gated_bwd(const S* __restrict__ q, const T* __restrict__ kb, const S* __restrict__ v,
+    const T* __restrict__ G, const int* flag, const T* __restrict__ h, const T* __restrict__ dh, const S* __restrict__ dO,
+    const T* dsT, const T* sT, S* __restrict__ dq, T* __restrict__ dkb, S* __restrict__ dv, T* __restrict__ dg, T* tot,
     T* __restrict__ wloc, T* __restrict__ carry, const T* __restrict__ scores, double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr)
 {
     typedef typename AccOf<T, TC>::type Acc;
@@ -716,17 +802,27 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
     T* Gl = stage + Stages<T>::n * STAGE;
     T* G0 = Gl + ((d + 3) & ~3);
     T* X = A;
+    // With wloc, the dq epilogue leaves G of the current 64 features in the stages (free between products; float only, as
+    // one double stage is too small) for the w recurrence
+    constexpr bool GS = Stages<T>::n > 1;
+    T* Gs = stage + CH * LDT;
+    // X[t, ii] (and Gs) at xat(t, ii): token-major for dg, whose reverse sums run along tokens; feature-major with a skew of
+    // one per 16 tokens for wloc, so that the four segment threads of a feature read different banks (and the epilogues'
+    // fragment-ordered writes too)
+    auto xat = [&](int t, int ii) { return wloc ? ii * LDT + t + (t >> 4) : t * LDT + ii; };
     const bool keepX = dg || wloc;
     i64 c = blockIdx.x, n = blockIdx.y, t0 = c * CH, kb0 = kr.at(n, t0), vb0 = vr.at(n, t0);
     int L = (int)min((i64)CH, tn - t0);
     bool factor = flag[n * chunks + c] != 0;
     const int D = (int)d, E = (int)e, KR = (int)kr.st, VR = (int)vr.st;
     T a = (T)alpha;
-    const T *qc = q + kb0, *kc = kb + kb0, *Gc = G + kb0, *vc = v + vb0, *dOc = dO + vb0;
-    T *dqc = dq + kb0, *dkc = dkb + kb0, *dgc = dg ? dg + kb0 : nullptr, *dvc = dv + vb0;
+    const S *qc = q + kb0, *vc = v + vb0, *dOc = dO + vb0;
+    const T *kc = kb + kb0, *Gc = G + kb0;
+    S *dqc = dq + kb0, *dvc = dv + vb0;
+    T *dkc = dkb + kb0, *dgc = dg ? dg + kb0 : nullptr;
     const T* Sc = h + (n * chunks + c) * d * e;
     const T* Rc = dh + (n * chunks + c) * d * e;
-    bool v16 = pieces16<T>(d, e, kr, vr, q, kb, v, G, h, dh, dO);
+    bool v16 = pieces16<T, S>(d, e, kr, vr, q, kb, v, G, h, dh, dO);
     // f(row, column, value) for every element of a product tile: from the accumulator's registers when direct, else
     // through shared memory (the stages are free between products) in row order, so that f's global accesses — the
     // pairwise terms read whole columns of the chunk — are coalesced.
@@ -780,7 +876,7 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
         acc.zero();
         times_tokens<true, T>(acc, A, src(dOc + e0, (const T*)nullptr, VR, L, E - e0, KS, 0), [a](int, int, T x, T) { return a * x; }, stage, v16);
         times_state<T>(acc, src(kc, Gc, KR, L, D, 0, KS), [Gl](int, int i, T x, T g) { return x * p_exp<TC>(Gl[i] - g); }, Rc, e0, d, e, stage, v16);
-        acc.each([&](int s, int jj, T& val) { if (s < L && e0 + jj < e) dvc[s * VR + e0 + jj] = val; });
+        acc.each([&](int s, int jj, T& val) { if (s < L && e0 + jj < e) dvc[s * VR + e0 + jj] = narrow<S>(val); });
     }
 
     for (int i0 = 0; i0 < D; i0 += 64)
@@ -797,7 +893,7 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
             finish(acc, factor, [&](int t, int ii) {
                 int i = i0 + ii, at = t * KR + i;
                 bool in = t < L && i < D;
-                return Pair<T>{ in ? Gc[at] : T(0), in && keepX ? qc[at] : T(0) };
+                return Pair<T>{ in ? Gc[at] : T(0), in && keepX ? (T)widen(qc[at]) : T(0) };
             }, [&](int t, int ii, T val, Pair<T> gq) {
                 int i = i0 + ii, at = t * KR + i;
                 if (t < L && i < D)
@@ -806,29 +902,68 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
                     if (!factor)
                         for (int s = 0; s <= t; s++) x += dA[t * LDT + s] * kc[s * KR + i] * p_exp<TC>(gt - Gc[s * KR + i]);
                     T dqv = a * x;
-                    dqc[at] = dqv;
-                    if (keepX) X[t * LDT + ii] = wloc ? gq.b * dqv * p_exp<TC>(gt - G0[i]) : gq.b * dqv;
+                    dqc[at] = narrow<S>(dqv);
+                    if (keepX) X[xat(t, ii)] = gq.b * dqv;
+                    if (GS && wloc) Gs[xat(t, ii)] = gt;
                 }
-                else if (keepX) X[t * LDT + ii] = T(0);
+                else if (keepX) X[xat(t, ii)] = T(0);
             });
         }
-        // wloc and carry of these 64 features: four threads a column, tokens t ≡ thread mod 4 (X is zero past L and D),
-        // summed by shuffles
+        // w of these 64 features through the chunk, backwards: four adjacent threads a feature, each a segment of 16 tokens in
+        // registers. λ telescopes (λ_{t+1} ⋯ λ_b = e^{G_b − G_t}), so w_t = w'_t + e^{G_b − G_t} W_b with w' the segment's own
+        // recurrence and W_b the w at the next segment's first token b; the W of the segments come from shuffles (an affine
+        // suffix scan). pipe()'s barriers order the results before the dk̄ epilogue reads them.
         if (wloc)
         {
             __syncthreads();
-            int ii = threadIdx.x >> 2, part = threadIdx.x & 3, i = i0 + ii;
-            T sum = T(0);
+            const int ii = threadIdx.x >> 2, part = threadIdx.x & 3, i = i0 + ii, a0 = 16 * part, b = a0 + 16;
+            const bool fi = i < D;
+            T x[16], lam[16], g0, g15;
 #pragma unroll
-            for (int t = part; t < CH; t += 4) sum += X[t * LDT + ii];
-            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-            if (part == 0 && i < D)
+            for (int k = 0; k < 16; k++)
+            {
+                int t = a0 + k;
+                x[k] = X[xat(t, ii)]; // zero past L and D
+                lam[k] = fi && t < L ? (GS ? Gs[xat(t, ii)] : Gc[t * KR + i]) : T(0); // G for now
+            }
+            g0 = lam[0];
+            g15 = lam[15];
+            T gb = __shfl_down_sync(0xffffffffu, g0, 1, 4); // G_b (the next part's first token)
+            const bool open = fi && b < L;                 // some token after the segment lies in the chunk
+            // lam[k] = λ_{k+1} = e^{G_{k+1} − G_k} inside the segment (0 past it and past L)
+#pragma unroll
+            for (int k = 0; k < 16; k++) lam[k] = k < 15 && a0 + k + 1 < L ? p_exp<TC>(lam[k + 1] - lam[k]) : T(0);
+            T w = T(0);
+#pragma unroll
+            for (int k = 15; k >= 0; k--)
+            {
+                w = x[k] + lam[k] * w;
+                x[k] = w;
+            }
+            T A = w, B = open ? p_exp<TC>(gb - g0) : T(0); // W_a = A + B·W_b
+#pragma unroll
+            for (int s = 1; s < 4; s <<= 1)
+            {
+                T An = __shfl_down_sync(0xffffffffu, A, s, 4), Bn = __shfl_down_sync(0xffffffffu, B, s, 4);
+                if (part + s < 4) { A += B * An; B *= Bn; }
+            }
+            T Wb = __shfl_down_sync(0xffffffffu, A, 1, 4);
+            // e^{G_b − G_t} from the segment's last token backwards, one λ at a time (gb is not a G past the chunk)
+            T f = open ? p_exp<TC>(gb - g15) : T(0);
+#pragma unroll
+            for (int k = 15; k >= 0; k--)
+            {
+                int t = a0 + k;
+                if (t < L) X[xat(t, ii)] = x[k] + f * Wb;
+                if (k > 0) f *= lam[k - 1];
+            }
+            if (part == 0 && fi)
             {
                 i64 p = (n * chunks + c) * d + i;
-                wloc[p] = sum;
+                wloc[p] = A;
                 carry[p] = c + 1 < chunks ? p_exp<TC>(Gl[i] - G0[i] + Gc[L * KR + i]) : T(0);
             }
+            if (GS) __syncthreads(); // the next pipe() overwrites Gs
         }
         // dk̄ = e^{−G} ⊙ [V (e^{G_last} R)ᵀ + dAᵀ (α q ⊙ e^G)]  (factored) or e^{G_last − G} ⊙ (V Rᵀ) + α pairwise intraᵀ
         {
@@ -852,11 +987,11 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
                     else
                     {
                         T intra = T(0);
-                        for (int t = s; t < L; t++) intra += dA[t * LDT + s] * qc[t * KR + i] * p_exp<TC>(Gc[t * KR + i] - gs);
+                        for (int t = s; t < L; t++) intra += dA[t * LDT + s] * (T)widen(qc[t * KR + i]) * p_exp<TC>(Gc[t * KR + i] - gs);
                         x = p_exp<TC>(Gl[i] - gs) * val + a * intra;
                     }
-                    dkc[at] = x;
-                    if (dg) X[s * LDT + ii] -= gk.b * x;
+                    dkc[at] = wloc ? x - X[xat(s, ii)] : x;
+                    if (dg) X[xat(s, ii)] -= gk.b * x;
                 }
             });
         }
@@ -870,7 +1005,7 @@ template <typename T, bool TC> __device__ void gated_bwd(const T* __restrict__ q
                 T carry = T(0);
                 for (int t = L - 1; t >= 0; t--)
                 {
-                    carry += X[t * LDT + threadIdx.x];
+                    carry += X[xat(t, threadIdx.x)];
                     dgc[t * KR + i] = carry;
                 }
                 tot[(n * (chunks + 1) + c) * d + i] = carry;
@@ -908,26 +1043,30 @@ template <typename T> __device__ void gated_dg_carry(T* dg, const T* tot, i64 n_
     extern "C" __global__ void gated_dg_carry_##SN(T* dg, const T* tot, i64 n, i64 tn, i64 d, i64 chunks, Rows kr) \
     { gated_dg_carry(dg, tot, n, tn, d, chunks, kr); }
 
-#define GATED_CHUNKS(SN, T, TC) \
-    extern "C" __global__ void __launch_bounds__(NT, SCAN_MINB) gated_scan_##SN(const T* x, const T* y, const T* G, double alpha, const T* init, T* states, T* fin, \
-        i64 tn, i64 d, i64 e, i64 chunks, i64 reverse, Rows kr, Rows vr) \
+// The chunk kernels of one compute type T, product mode TC and storage S of q, v, dO and the outputs o, dq, dv (T, or
+// bfloat16); the scan's x is k̄ (T) forward and q (S) in reverse.
+#define GATED_CHUNKS(SN, T, TC, S) \
+    extern "C" __global__ void __launch_bounds__(NT, SCAN_MINB) gated_scan_##SN(const void* x, const S* y, const T* G, double alpha, const T* init, \
+        T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, i64 reverse, Rows kr, Rows vr) \
     { \
-        if (reverse) gated_scan<T, TC, true>(x, y, G, alpha, init, states, fin, tn, d, e, chunks, kr, vr); \
-        else gated_scan<T, TC, false>(x, y, G, alpha, init, states, fin, tn, d, e, chunks, kr, vr); \
+        if (reverse) gated_scan<T, TC, true>((const S*)x, y, G, alpha, init, states, fin, tn, d, e, chunks, kr, vr); \
+        else gated_scan<T, TC, false>((const T*)x, y, G, alpha, init, states, fin, tn, d, e, chunks, kr, vr); \
     } \
-    extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_out_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, T* o, \
-        T* scores, double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr) \
+    extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_out_##SN(const S* q, const T* kb, const S* v, const T* G, const int* flag, const T* h, \
+        S* o, T* scores, double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr) \
     { gated_out<T, TC>(q, kb, v, G, flag, h, o, scores, alpha, tn, d, e, chunks, kr, vr); } \
-    extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_bwd_##SN(const T* q, const T* kb, const T* v, const T* G, const int* flag, const T* h, \
-        const T* dh, const T* dO, const T* dsT, const T* sT, T* dq, T* dkb, T* dv, T* dg, T* tot, T* wloc, T* carry, const T* scores, double alpha, \
+    extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_bwd_##SN(const S* q, const T* kb, const S* v, const T* G, const int* flag, const T* h, \
+        const T* dh, const S* dO, const T* dsT, const T* sT, S* dq, T* dkb, S* dv, T* dg, T* tot, T* wloc, T* carry, const T* scores, double alpha, \
         i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr) \
     { gated_bwd<T, TC>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, wloc, carry, scores, alpha, tn, d, e, chunks, kr, vr); }
 
 #define SCAN_MINB 4
 GATED_COMMON(f32, float)
 GATED_COMMON(f64, double)
-GATED_CHUNKS(f32, float, false)
-GATED_CHUNKS(tf32, float, true)
+GATED_CHUNKS(f32, float, false, float)
+GATED_CHUNKS(tf32, float, true, float)
+GATED_CHUNKS(f32_bf16, float, false, bf16)
+GATED_CHUNKS(tf32_bf16, float, true, bf16)
 #undef SCAN_MINB
 #define SCAN_MINB 2
-GATED_CHUNKS(f64, double, false)
+GATED_CHUNKS(f64, double, false, double)
