@@ -40,10 +40,16 @@ template <typename T, typename S> __device__ void additive_lse(const S* __restri
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
+        // the maximum first, then one sum: the exponentials are independent (no running rescale on the critical path)
         T m = T(NEG_INF), s = T(0);
         const S* kc = k + kr.at(n, t0) + i;
 #pragma unroll 8
-        for (i64 l = 0; l < L; l++) lse_add(m, s, (T)widen(kc[l * kr.st]));
+        for (i64 l = 0; l < L; l++) m = max(m, (T)widen(kc[l * kr.st]));
+        if (m != T(NEG_INF))
+        {
+#pragma unroll 8
+            for (i64 l = 0; l < L; l++) s += exp((T)widen(kc[l * kr.st]) - m);
+        }
         lse[p] = (double)lse_value(m, s);
     }
 }

@@ -11,7 +11,7 @@
 //                  reverse (state gradients)  R ← diag(e^{G_last}) R + α (q ⊙ e^G)ᵀ dO.
 //   gated_out      one block per chunk: A = mask(q_t·(k̄_s ⊙ e^{G_t − G_s})), o = α[(q ⊙ e^G) S + A V]; A may be kept
 //                  for gated_bwd, which otherwise computes it again.
-//   gated_bwd      one block per chunk: dv = α Aᵀ dO + (k̄ ⊙ e^{G_last − G}) R,
+//   gated_bwd      one block per chunk: dv = α (Aᵀ dO) + (k̄ ⊙ e^{G_last − G}) R,
 //                  dq = α[e^G ⊙ (dO Sᵀ) + intra], dk̄ = α intraᵀ + e^{G_last − G} ⊙ (V Rᵀ) with
 //                  dA = mask(dO Vᵀ), and the chunk-local reverse sum of q ⊙ dq − k̄ ⊙ dk̄ (for dg; skipped
 //                  when dg is null, as in the additive backward, which needs no dg but asks for dk̄ minus the chunk's
@@ -869,12 +869,14 @@ template <typename T, bool TC, typename S> __device__ void gated_bwd(const S* __
         __syncthreads();
     }
 
-    // dv = Aᵀ (α dO) + (k̄ ⊙ e^{G_last − G}) R
+    // dv = α (Aᵀ dO) + (k̄ ⊙ e^{G_last − G}) R
     for (int e0 = 0; e0 < E; e0 += 64)
     {
         Acc acc;
         acc.zero();
-        times_tokens<true, T>(acc, A, src(dOc + e0, (const T*)nullptr, VR, L, E - e0, KS, 0), [a](int, int, T x, T) { return a * x; }, stage, v16);
+        // α once on Aᵀ dO, so that dO is staged plain (a bfloat16 dO stays a raw tile)
+        times_tokens<true, T>(acc, A, src(dOc + e0, (const T*)nullptr, VR, L, E - e0, KS, 0), Plain(), stage, v16);
+        acc.each([a](int, int, T& val) { val *= a; });
         times_state<T>(acc, src(kc, Gc, KR, L, D, 0, KS), [Gl](int, int i, T x, T g) { return x * p_exp<TC>(Gl[i] - g); }, Rc, e0, d, e, stage, v16);
         acc.each([&](int s, int jj, T& val) { if (s < L && e0 + jj < e) dvc[s * VR + e0 + jj] = narrow<S>(val); });
     }
