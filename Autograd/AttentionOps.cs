@@ -116,7 +116,8 @@ public static class AttentionOps
     {
         var s0 = initial?.S; var z0 = initial?.Z;
         var (qc, kc, vc) = Packed(q, k, v, anyLayout: true, angles);
-        // bfloat16 storage: the kernels run on float32 copies (qc…); o and the input gradients go back to the inputs' dtypes.
+        // bfloat16 storage: the CUDA kernels read it as it is; other backends (and MD-LRPE) run on float32 copies (qc…), and o
+        // and the input gradients go back to the inputs' dtypes.
         var st = q.DType;
         var ang = angles == null || angles.DType == qc.DType ? angles : angles.To(qc.DType);
         Tensor Stored(Tensor t) => HeadLayouts.Convert(t, st);

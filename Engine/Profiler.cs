@@ -71,6 +71,8 @@ public static class Profiler
         {
             ArgumentNullException.ThrowIfNull(method);
             var name = method.Name;
+            // properties and queries (a dtype answer) launch nothing: no synchronisation, no entry
+            bool query = name.StartsWith("get_", StringComparison.Ordinal) || method.ReturnType == typeof(DType);
             if (args is { Length: > 0 } && args[0] is Enum op) name += "." + op;
             if (ByShape && args != null)
                 name += "(" + string.Join(", ", args.OfType<Tensor>().Select(t => $"{t.DType.Name()}[{string.Join('x', t.Shape.ToArray())}]{(t.IsContiguous ? "" : "*")}")) + ")";
@@ -78,11 +80,11 @@ public static class Profiler
             try
             {
                 var r = method.Invoke(Target, args);
-                Synchronize?.Invoke();
+                if (!query) Synchronize?.Invoke();
                 return r;
             }
             catch (TargetInvocationException e) when (e.InnerException != null) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw(); throw; }
-            finally { if (!name.StartsWith("get_", StringComparison.Ordinal)) Add(name, sw.Elapsed.TotalSeconds); }
+            finally { if (!query) Add(name, sw.Elapsed.TotalSeconds); }
         }
     }
 }

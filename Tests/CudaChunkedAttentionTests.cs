@@ -58,6 +58,58 @@ public class CudaChunkedAttentionTests
     }
 
     /// <summary>
+    /// The additive (LightNet) op over two 64-wide feature tiles (d = 72, e = 130; T = 176: a last chunk of 48 tokens, a
+    /// 16-token segment boundary of the w recurrence), tokens-major as split from a projection, with an initial state, the
+    /// forward's state kept or recomputed: the CPU within the dtype's bound.
+    /// </summary>
+    [Test]
+    public void AdditiveMultiTile([Values(DType.Float32, DType.Float64)] DType dt, [Values] bool keep) => AdditiveMultiTileCase(dt, tf32: false, keep);
+
+    /// <summary>As <see cref="AdditiveMultiTile"/> on TF32 tensor cores.</summary>
+    [Test]
+    public void AdditiveMultiTileTf32([Values] bool keep) => AdditiveMultiTileCase(DType.Float32, tf32: true, keep);
+
+    private static void AdditiveMultiTileCase(DType dt, bool tf32, bool keep)
+    {
+        var dev = Gpu.Require();
+        using var s = DisposalScope.Begin();
+        int B = 2, H = 2, T = 176, d = 72, e = 130;
+        var q = Reference.Randn([B, H, T, d], dt, 321).Silu();
+        var k = Reference.Randn([B, H, T, d], dt, 322);
+        var v = Reference.Randn([B, H, T, e], dt, 323);
+        var s0 = Reference.Randn([B, H, d, e], dt, 324);
+        var z0 = Reference.Randn([B, H, d], dt, 325);
+        var dO = Reference.Randn([B, H, T, e], dt, 326);
+        Tensor G(Tensor t) => t.To(dev);
+        Tensor Split(Tensor t) => HeadLayoutTests.TokensMajor(t.To(dev)); // heads as split from a projection, on the GPU
+        var be = CudaBackend.For(0);
+        be.AllowTf32 = tf32;
+        try
+        {
+            var (o, sT, zT) = AdditiveAttention.CausalForward(q, k, v, 0.3, s0, z0);
+            var c = AdditiveAttention.CausalBackward(q, k, v, 0.3, s0, z0, dO);
+            var (gq, gk, gv) = (Split(q), Split(k), Split(v));
+            Assert.That(HeadLayouts.Of(gq), Is.EqualTo(HeadLayout.TokensMajor));
+            using var saved = keep ? new AttentionSaved() : null;
+            var (go, gsT, gzT) = AdditiveAttention.CausalForward(gq, gk, gv, 0.3, G(s0), G(z0), save: saved);
+            var r = AdditiveAttention.CausalBackward(gq, gk, gv, 0.3, G(s0), G(z0), G(dO), saved: saved);
+            double tol = tf32 ? Tf32Tol : Gpu.Tol(dt);
+            Gpu.Parity(go, o, tol, "o");
+            Gpu.Parity(gsT, sT, tol, "S_T");
+            Gpu.Parity(gzT, zT, tol, "Z_T");
+            Gpu.Parity(r.Dq, c.Dq, tol, "dq");
+            Gpu.Parity(r.Dk, c.Dk, tol, "dk");
+            Gpu.Parity(r.Dv, c.Dv, tol, "dv");
+            Gpu.Parity(r.DS0!, c.DS0!, tol, "dS0");
+            Gpu.Parity(r.DZ0!, c.DZ0!, tol, "dZ0");
+        }
+        finally
+        {
+            be.AllowTf32 = false;
+        }
+    }
+
+    /// <summary>
     /// Keys N(0, 10²) (the CPU's LargeKeysStayFinite case): everything finite; float64 equal to the CPU, float32 as close to
     /// the float64 CPU result as the float32 CPU result is (4× its error, at least 1e-10), TF32 within its bound.
     /// </summary>

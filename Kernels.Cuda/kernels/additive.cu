@@ -40,13 +40,19 @@ template <typename T, typename S> __device__ void additive_lse(const S* __restri
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
     {
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
-        // the maximum first, then one sum: the exponentials are independent (no running rescale on the critical path)
-        T m = T(NEG_INF), s = T(0);
+        // the maximum first, then one sum: the exponentials are independent (no running rescale on the critical path); a NaN
+        // sticks and +∞ gives +∞, as in the running form
+        T m = T(NEG_INF), s = T(1);
         const S* kc = k + kr.at(n, t0) + i;
 #pragma unroll 8
-        for (i64 l = 0; l < L; l++) m = max(m, (T)widen(kc[l * kr.st]));
-        if (m != T(NEG_INF))
+        for (i64 l = 0; l < L; l++)
         {
+            T x = (T)widen(kc[l * kr.st]);
+            m = x > m || x != x ? x : m;
+        }
+        if (m != T(NEG_INF) && m != -T(NEG_INF))
+        {
+            s = T(0);
 #pragma unroll 8
             for (i64 l = 0; l < L; l++) s += exp((T)widen(kc[l * kr.st]) - m);
         }

@@ -583,7 +583,8 @@ template <typename T> struct Stages { static constexpr int n = sizeof(T) == 8 ? 
 // then and overlaps the product of slice s (mul(s, tile 1, tile 2)); with one, slice s is copied first and a second
 // barrier follows the product. Tile 1 is R1 × C1 of s1 at leading dimension tile_ld<C1>; tile 2 (when R2 > 0) R2 × C2 of s2;
 // mul gets them typed (Staged).
-// Tile 2 has no G of its own: when s2.g is not null it is s1.g at the same offsets (same geometry), and m2 reads tile 1's.
+// Tile 2 has no G of its own: when s2.g is not null it is s1.g at the same offsets (same geometry), and m2 reads tile 1's
+// (tile 1 then has a factor too: a plain tile 1 stages no G).
 // v16: every piece may move as whole 16-byte copies (pieces of PieceWidth elements for both tiles, so that the thread
 // that copied a piece of tile 1's G shapes tile 2's piece there). SS: the elements of one stage.
 template <int R1, int C1, int R2, int C2, int SS = STAGE, typename T, typename S1, typename S2, typename M1, typename M2, typename Mul>
@@ -595,7 +596,7 @@ __device__ __forceinline__ void pipe(int n, T* stage, bool v16, const Src<S1, T>
     typedef typename Staged<!shape2 && sizeof(S2) < sizeof(T), S2, T>::type P2;
     auto issue = [&](int sl) {
         T* b = stage + (sl % NS) * SS;
-        T* g1 = s1.g ? b + SLOT : nullptr;
+        T* g1 = s1.g && shape1 ? b + SLOT : nullptr; // a factor's G (laid out as tile 1's T tile)
         if (v16) copy_tile<V, R1, C1>(s1, sl, (P1*)b, g1);
         else copy_tile<1, R1, C1>(s1, sl, (P1*)b, g1);
         if constexpr (R2 > 0)
@@ -614,7 +615,7 @@ __device__ __forceinline__ void pipe(int n, T* stage, bool v16, const Src<S1, T>
         if constexpr (NS == 1) issue(sl);
         cp_wait<(NS > 1 ? NS - 2 : 0)>();
         T* b = stage + (sl % NS) * SS;
-        const T* g1 = s1.g ? b + SLOT : nullptr;
+        const T* g1 = s1.g && shape1 ? b + SLOT : nullptr;
         if constexpr (shape1)
         {
             if (v16) shape_tile<V, R1, C1>(s1, sl, b, g1, m1);
@@ -696,7 +697,7 @@ template <typename T, typename S, typename Acc, typename XM> __device__ __forcei
 {
     const int D = (int)d, E = (int)e;
     pipe<CH, KS, KS, 64>((D + KS - 1) / KS, stage, v16, x, xm, src(m + e0, (const T*)nullptr, E, D, E - e0, KS, 0), Plain(),
-        [&](int, const auto* a, const auto* b) { acc.template mma<false, false>(a, tile_ld<KS>(a), b, LDT, KS); });
+        [&](int, const auto* a, const auto* b) { acc.template mma<false, false>(a, tile_ld<KS>(a), b, tile_ld<64>(b), KS); });
 }
 
 // acc += W · Y over the chunk's tokens: W[t, s] (CH × CH, ld LDT, transposed when WT), Y[s, j] (CH × 64, from y).
@@ -942,14 +943,14 @@ template <typename T, bool TC, typename S> __device__ void gated_bwd(const S* __
                 w = x[k] + lam[k] * w;
                 x[k] = w;
             }
-            T A = w, B = open ? p_exp<TC>(gb - g0) : T(0); // W_a = A + B·W_b
+            T Wa = w, B = open ? p_exp<TC>(gb - g0) : T(0); // W_a = Wa + B·W_b
 #pragma unroll
             for (int s = 1; s < 4; s <<= 1)
             {
-                T An = __shfl_down_sync(0xffffffffu, A, s, 4), Bn = __shfl_down_sync(0xffffffffu, B, s, 4);
-                if (part + s < 4) { A += B * An; B *= Bn; }
+                T An = __shfl_down_sync(0xffffffffu, Wa, s, 4), Bn = __shfl_down_sync(0xffffffffu, B, s, 4);
+                if (part + s < 4) { Wa += B * An; B *= Bn; }
             }
-            T Wb = __shfl_down_sync(0xffffffffu, A, 1, 4);
+            T Wb = __shfl_down_sync(0xffffffffu, Wa, 1, 4);
             // e^{G_b − G_t} from the segment's last token backwards, one λ at a time (gb is not a G past the chunk)
             T f = open ? p_exp<TC>(gb - g15) : T(0);
 #pragma unroll
@@ -962,7 +963,7 @@ template <typename T, bool TC, typename S> __device__ void gated_bwd(const S* __
             if (part == 0 && fi)
             {
                 i64 p = (n * chunks + c) * d + i;
-                wloc[p] = A;
+                wloc[p] = Wa;
                 carry[p] = c + 1 < chunks ? p_exp<TC>(Gl[i] - G0[i] + Gc[L * KR + i]) : T(0);
             }
             if (GS) __syncthreads(); // the next pipe() overwrites Gs
