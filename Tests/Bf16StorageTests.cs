@@ -44,10 +44,7 @@ public class Bf16StorageTests
         [Values(false, true)] bool tf32, [Values(false, true)] bool keep)
     {
         var dev = Gpu.Require();
-        var be = CudaBackend.For(dev.Index);
-        be.AllowTf32 = tf32;
-        try { AttentionOnBf16(dev, exact: false, shape[0], shape[1], shape[2], tokensMajor, tf32, keep, state: shape[0] >= 40); }
-        finally { be.AllowTf32 = false; }
+        Gpu.WithTf32(CudaBackend.For(dev.Index), tf32, () => AttentionOnBf16(dev, exact: false, shape[0], shape[1], shape[2], tokensMajor, tf32, keep, state: shape[0] >= 40));
     }
 
     /// <summary>Keys N(0, 10²) on bfloat16 (the chunks' decays exceed the factored form's range: the pairwise paths), TF32 on and off.</summary>
@@ -56,10 +53,7 @@ public class Bf16StorageTests
     public void CudaAttentionOnBf16LargeKeys([Values(false, true)] bool tf32)
     {
         var dev = Gpu.Require();
-        var be = CudaBackend.For(dev.Index);
-        be.AllowTf32 = tf32;
-        try { AttentionOnBf16(dev, exact: false, 40, 72, 150, tokensMajor: true, tf32, keep: true, state: false, keyScale: 10); }
-        finally { be.AllowTf32 = false; }
+        Gpu.WithTf32(CudaBackend.For(dev.Index), tf32, () => AttentionOnBf16(dev, exact: false, 40, 72, 150, tokensMajor: true, tf32, keep: true, state: false, keyScale: 10));
     }
 
     private static void AttentionOnBf16(Device dev, bool exact, int d, int e, int T, bool tokensMajor, bool tf32, bool keep, bool state, double keyScale = 1)

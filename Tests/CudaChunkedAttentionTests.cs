@@ -34,9 +34,7 @@ public class CudaChunkedAttentionTests
         var dO = Reference.Randn([B, H, T, e], dt, 306);
         var dsT = Reference.Randn([B, H, d, e], dt, 307);
         var G = (Tensor t) => t.To(dev);
-        var be = CudaBackend.For(0);
-        be.AllowTf32 = tf32;
-        try
+        Gpu.WithTf32(CudaBackend.For(0), tf32, () =>
         {
             var (o, st) = GatedAttention.Forward(q, kb, v, g, 0.2, s0);
             var (go, gst) = GatedAttention.Forward(G(q), G(kb), G(v), G(g), 0.2, G(s0));
@@ -50,11 +48,7 @@ public class CudaChunkedAttentionTests
             Gpu.Parity(r.Dv, c.Dv, tol, "dv");
             Gpu.Parity(r.Dg, c.Dg, tol, "dg");
             Gpu.Parity(r.DState!, c.DState!, tol, "dS0");
-        }
-        finally
-        {
-            be.AllowTf32 = false;
-        }
+        });
     }
 
     /// <summary>
@@ -82,9 +76,7 @@ public class CudaChunkedAttentionTests
         var dO = Reference.Randn([B, H, T, e], dt, 326);
         Tensor G(Tensor t) => t.To(dev);
         Tensor Split(Tensor t) => HeadLayoutTests.TokensMajor(t.To(dev)); // heads as split from a projection, on the GPU
-        var be = CudaBackend.For(0);
-        be.AllowTf32 = tf32;
-        try
+        Gpu.WithTf32(CudaBackend.For(0), tf32, () =>
         {
             var (o, sT, zT) = AdditiveAttention.CausalForward(q, k, v, 0.3, s0, z0);
             var c = AdditiveAttention.CausalBackward(q, k, v, 0.3, s0, z0, dO);
@@ -102,11 +94,7 @@ public class CudaChunkedAttentionTests
             Gpu.Parity(r.Dv, c.Dv, tol, "dv");
             Gpu.Parity(r.DS0!, c.DS0!, tol, "dS0");
             Gpu.Parity(r.DZ0!, c.DZ0!, tol, "dZ0");
-        }
-        finally
-        {
-            be.AllowTf32 = false;
-        }
+        });
     }
 
     /// <summary>
@@ -133,9 +121,7 @@ public class CudaChunkedAttentionTests
         var c = AdditiveAttention.CausalBackward(q, k, v, 0.35, null, null, dO);
         var (o32, _, _) = AdditiveAttention.CausalForward(q.To(dt), k.To(dt), v.To(dt), 0.35);
         var c32 = AdditiveAttention.CausalBackward(q.To(dt), k.To(dt), v.To(dt), 0.35, null, null, dO.To(dt));
-        var be = CudaBackend.For(0);
-        be.AllowTf32 = tf32;
-        try
+        Gpu.WithTf32(CudaBackend.For(0), tf32, () =>
         {
             Tensor G(Tensor t) => t.To(dt).To(dev);
             var (go, _, _) = AdditiveAttention.CausalForward(G(q), G(k), G(v), 0.35);
@@ -149,10 +135,6 @@ public class CudaChunkedAttentionTests
                 var err = Gpu.NormErr(gpu.ToDoubleArray(), cpu.ToDoubleArray());
                 Assert.That(err, Is.LessThanOrEqualTo(tol), $"{what}: normalised error {err:G3} against the float64 CPU > {tol:G3} (CPU {dt.Name()}: {cpuErr:G3})");
             }
-        }
-        finally
-        {
-            be.AllowTf32 = false;
-        }
+        });
     }
 }

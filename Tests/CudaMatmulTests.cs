@@ -80,10 +80,9 @@ public class CudaMatmulTests
         {
             using var s = DisposalScope.Begin();
             Assert.That(be.AllowTf32, Is.False);
-            be.AllowTf32 = true;
             // cuBLAS may keep small products in float32; the own kernel always rounds
-            try { RoundedProducts(dev, $"tf32 cublas={cublas}", 130, 1e-5, 1e-12, sa => !cublas && sa[^1] >= 64, ([256, 512], [512, 256], false, false)); }
-            finally { be.AllowTf32 = false; }
+            Gpu.WithTf32(be, true, () =>
+                RoundedProducts(dev, $"tf32 cublas={cublas}", 130, 1e-5, 1e-12, sa => !cublas && sa[^1] >= 64, ([256, 512], [512, 256], false, false)));
         });
     }
 

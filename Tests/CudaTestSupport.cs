@@ -48,6 +48,15 @@ internal static class Gpu
     /// <summary>A non-contiguous view on the same device with the same values (stored transposed).</summary>
     public static Tensor Strided(Tensor t) => Reference.NonContiguous(t);
 
+    /// <summary>Runs <paramref name="body"/> with TF32 products on or off, then restores the backend's setting.</summary>
+    public static void WithTf32(CudaBackend be, bool tf32, Action body)
+    {
+        bool saved = be.AllowTf32;
+        be.AllowTf32 = tf32;
+        try { body(); }
+        finally { be.AllowTf32 = saved; }
+    }
+
     /// <summary>Runs <paramref name="body"/> with cuBLAS on or off (ignored when it is asked for and not installed).</summary>
     public static void WithCublas(CudaBackend be, bool cublas, Action body)
     {
