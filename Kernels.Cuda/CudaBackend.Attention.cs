@@ -138,31 +138,38 @@ public sealed unsafe partial class CudaBackend
         f.Launch(gx, gy, gz, GatedThreads, (uint)sharedBytes, S, ref a);
     }
 
-    /// <summary>States at every chunk boundary (forward: x = k̄, y = v; reverse: x = q, y = dO) and the last one.</summary>
+    /// <summary>
+    /// States at every chunk boundary (forward: x = k̄, y = v; reverse: x = q, y = dO) and the last one. The forward's x may
+    /// instead be k itself with <paramref name="zc"/> (not 0) holding every chunk's Z_ref and Z_last (the additive attention's
+    /// log-key form: no G is read).
+    /// </summary>
     /// <remarks>Two stage buffers (gated.cu's SCAN_BUF), each x, G and y of half a chunk (32 × 64, leading dimension 68) and the chunk's last G.</remarks>
-    private void GatedScan(in GatedDims w, DType t, ulong x, ulong y, ulong G, double scale, ulong init, ulong states, ulong fin, bool reverse)
+    private void GatedScan(in GatedDims w, DType t, ulong x, ulong y, ulong G, ulong zc, double scale, ulong init, ulong states, ulong fin, bool reverse)
     {
         int smem = 2 * (3 * 32 * GatedLdT + 64) * w.Es;
         RequireShared(reverse ? "gated_attention_backward" : "gated_attention", w, t, smem, "the chunk-state scan");
         GatedLaunch(GatedKernel("gated_attention", t, "gated_scan"), (uint)((w.E + 63) / 64), (uint)((w.D + 63) / 64), (uint)w.N, smem,
-            x, y, G, scale, init, states, fin, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, reverse ? 1L : 0L,
+            x, y, G, reverse ? 0UL : zc, scale, init, states, fin, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, reverse ? 1L : 0L,
             w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
     }
 
+    /// <summary>The forward scan's key: k̄ (<see cref="Zc"/> 0), or k with every chunk's Z_ref and Z_last in <see cref="Zc"/>.</summary>
+    private readonly record struct ScanKey(ulong X, ulong Zc);
+
     /// <summary>
-    /// Forward from k̄, the in-chunk log-decay G and the chunk flags: chunk states (into <paramref name="states"/> when given, a
-    /// scratch buffer otherwise), then every chunk's output, and its masked scores into <paramref name="scores"/>
-    /// ([N, chunks, 64, 64]) when given.
+    /// Forward from k̄ (the scan's key <paramref name="scanKey"/>), the in-chunk log-decay G and the chunk flags: chunk states
+    /// (into <paramref name="states"/> when given, a scratch buffer otherwise), then every chunk's output, and its masked scores
+    /// into <paramref name="scores"/> ([N, chunks, 64, 64]) when given.
     /// </summary>
-    private void GatedForwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor o, Tensor sT,
-        ulong states = 0, ulong scores = 0)
+    private void GatedForwardCore(in GatedDims w, Tensor q, ulong kbar, ScanKey scanKey, Tensor v, ulong G, ulong flag, double scale, Tensor? s0,
+        Tensor o, Tensor sT, ulong states = 0, ulong scores = 0)
     {
         var kOut = GatedKernel("gated_attention", q.DType, "gated_out");
         int outSmem = (GatedChunk * GatedLdT + GatedWidePipe(w.Es)) * w.Es;
         RequireShared("gated_attention", w, q.DType, outSmem, "the chunk output kernel");
         using var scratch = states == 0 ? Rent(w.StateBytes) : default;
         ulong h = states == 0 ? scratch.Ptr : states;
-        GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h, Addr(sT), reverse: false);
+        GatedScan(w, q.DType, scanKey.X, Addr(v), G, scanKey.Zc, scale, Addr(s0, true), h, Addr(sT), reverse: false);
         if (w.Chunks > 0)
             GatedLaunch(kOut, (uint)w.Chunks, (uint)w.N, 1, outSmem,
                 Addr(q), kbar, Addr(v), G, flag, h, Addr(o), scores, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
@@ -170,14 +177,15 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>
-    /// Backward from k̄, G and the chunk flags: states (or the forward's <paramref name="savedStates"/>; then no dg), state
+    /// Backward from k̄ (and the scan's key <paramref name="scanKey"/>), G and the chunk flags: states (or the forward's <paramref name="savedStates"/>; then no dg), state
     /// gradients (dS0 = the last), then every chunk (with the forward's masked scores when <paramref name="savedScores"/> is
     /// not 0); dg only when asked. With <paramref name="wloc"/> (not 0) the additive backward's pieces instead: dk̄ minus the
     /// w of each chunk alone into <paramref name="dkbar"/>, w at each chunk's start and the factors that carry the next
     /// chunk's w in ([N, chunks, d] each).
     /// </summary>
-    private void GatedBackwardCore(in GatedDims w, Tensor q, ulong kbar, Tensor v, ulong G, ulong flag, double scale, Tensor? s0, Tensor dO, Tensor? dsT,
-        Tensor dq, ulong dkbar, Tensor dv, Tensor? dg, Tensor? ds0, ulong savedStates = 0, ulong wloc = 0, ulong carry = 0, ulong savedScores = 0)
+    private void GatedBackwardCore(in GatedDims w, Tensor q, ulong kbar, ScanKey scanKey, Tensor v, ulong G, ulong flag, double scale, Tensor? s0,
+        Tensor dO, Tensor? dsT, Tensor dq, ulong dkbar, Tensor dv, Tensor? dg, Tensor? ds0, ulong savedStates = 0, ulong wloc = 0, ulong carry = 0,
+        ulong savedScores = 0)
     {
         if (savedStates != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: dg needs the final state, which saved states do not carry");
         if (wloc != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: the chunk kernel gives dg or the additive w, not both");
@@ -189,8 +197,8 @@ public sealed unsafe partial class CudaBackend
         using var fin = savedStates == 0 ? Rent((long)w.N * w.D * w.E * w.Es) : default;
         using var tot = Rent((long)w.N * (w.Chunks + 1) * w.D * w.Es);
         ulong h = savedStates == 0 ? hScratch.Ptr : savedStates;
-        if (savedStates == 0) GatedScan(w, q.DType, kbar, Addr(v), G, scale, Addr(s0, true), h, fin.Ptr, reverse: false);
-        GatedScan(w, q.DType, Addr(q), Addr(dO), G, scale, Addr(dsT, true), dh.Ptr, Addr(ds0, true), reverse: true);
+        if (savedStates == 0) GatedScan(w, q.DType, scanKey.X, Addr(v), G, scanKey.Zc, scale, Addr(s0, true), h, fin.Ptr, reverse: false);
+        GatedScan(w, q.DType, Addr(q), Addr(dO), G, 0, scale, Addr(dsT, true), dh.Ptr, Addr(ds0, true), reverse: true);
         if (w.Chunks == 0) return;
         GatedLaunch(kBwd, (uint)w.Chunks, (uint)w.N, 1, smem, Addr(q), kbar, Addr(v), G, flag, h, dh.Ptr, Addr(dO), Addr(dsT, true), fin.Ptr,
             Addr(dq), dkbar, Addr(dv), Addr(dg, true), tot.Ptr, wloc, carry, savedScores, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
@@ -222,7 +230,7 @@ public sealed unsafe partial class CudaBackend
         using var G = Rent(w.KeyBytes);
         using var flag = Rent(4L * w.N * w.Chunks);
         GatedCumsum(w, g, G.Ptr, flag.Ptr);
-        GatedForwardCore(w, q, Addr(kbar), v, G.Ptr, flag.Ptr, scale, s0, o, sT);
+        GatedForwardCore(w, q, Addr(kbar), new ScanKey(Addr(kbar), 0), v, G.Ptr, flag.Ptr, scale, s0, o, sT);
     }
 
     /// <inheritdoc/>
@@ -237,11 +245,14 @@ public sealed unsafe partial class CudaBackend
         using var G = Rent(w.KeyBytes);
         using var flag = Rent(4L * w.N * w.Chunks);
         GatedCumsum(w, g, G.Ptr, flag.Ptr);
-        GatedBackwardCore(w, q, Addr(kbar), v, G.Ptr, flag.Ptr, scale, s0, dO, dsT, dq, Addr(dkbar), dv, dg, ds0);
+        GatedBackwardCore(w, q, Addr(kbar), new ScanKey(Addr(kbar), 0), v, G.Ptr, flag.Ptr, scale, s0, dO, dsT, dq, Addr(dkbar), dv, dg, ds0);
     }
 
-    /// <summary>k̄ and the in-chunk log-decay G (both in k's layout), the chunk flags and the final Z [N, d] from k and the optional initial Z (additive.cu).</summary>
-    private void AdditivePrep(in GatedDims w, Tensor k, Tensor? z0, ulong kbar, ulong G, ulong flag, ulong zT)
+    /// <summary>
+    /// k̄ and the in-chunk log-decay G (both in k's layout), every chunk's Z_ref and Z_last ([N, chunks, 2, d], the forward scan's
+    /// log-key form), the chunk flags and the final Z [N, d] from k and the optional initial Z (additive.cu).
+    /// </summary>
+    private void AdditivePrep(in GatedDims w, Tensor k, Tensor? z0, ulong kbar, ulong G, ulong zc, ulong flag, ulong zT)
     {
         if (w.Chunks == 0) return;
         using var lse = Rent(w.ChunkFeatureBytes(8));
@@ -252,7 +263,7 @@ public sealed unsafe partial class CudaBackend
         Launch("additive", Pick("additive_attention", w.Compute, "additive_zref_f32", "additive_zref_f64"), (long)w.N * w.D, false,
             Addr(z0, true), lse.Ptr, zref.Ptr, (long)w.N, (long)w.D, (long)w.Chunks);
         Launch("additive", Pick("additive_attention", k.DType, "additive_prep_f32", "additive_prep_f64", "additive_prep_bf16"), w.ChunkFeatures, false,
-            Addr(k), zref.Ptr, kbar, G, flag, zT, z0 != null ? 1L : 0L, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
+            Addr(k), zref.Ptr, kbar, G, zc, flag, zT, z0 != null ? 1L : 0L, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
     }
 
     /// <summary>Identifies the call that <see cref="AttentionSaved"/> tensors belong to (sizes, layouts, dtype, products, initial Z).</summary>
@@ -283,16 +294,18 @@ public sealed unsafe partial class CudaBackend
             var flagT = Tensor.Empty([w.N * w.Chunks], DType.Int32, Device);
             var hT = Tensor.Empty([w.N * w.Chunks, w.D * w.E], w.Compute, Device);
             var aT = Tensor.Empty([w.N * w.Chunks, GatedChunk * GatedChunk], w.Compute, Device);
-            AdditivePrep(w, k, z0, Addr(kbarT), Addr(gT), Addr(flagT), Addr(zT));
-            GatedForwardCore(w, q, Addr(kbarT), v, Addr(gT), Addr(flagT), scale, s0, o, sT, Addr(hT), Addr(aT));
+            using var zcS = Rent(w.ChunkFeatureBytes(2 * w.Es));
+            AdditivePrep(w, k, z0, Addr(kbarT), Addr(gT), zcS.Ptr, Addr(flagT), Addr(zT));
+            GatedForwardCore(w, q, Addr(kbarT), new ScanKey(Addr(k), zcS.Ptr), v, Addr(gT), Addr(flagT), scale, s0, o, sT, Addr(hT), Addr(aT));
             save.Keep(SavedKey(w, q.DType, z0), kbarT, gT, flagT, hT, aT);
             return;
         }
         using var kbar = Rent(w.KeyBytes);
         using var G = Rent(w.KeyBytes);
+        using var zc = Rent(w.ChunkFeatureBytes(2 * w.Es));
         using var flag = Rent(4L * w.N * w.Chunks);
-        AdditivePrep(w, k, z0, kbar.Ptr, G.Ptr, flag.Ptr, Addr(zT));
-        GatedForwardCore(w, q, kbar.Ptr, v, G.Ptr, flag.Ptr, scale, s0, o, sT);
+        AdditivePrep(w, k, z0, kbar.Ptr, G.Ptr, zc.Ptr, flag.Ptr, Addr(zT));
+        GatedForwardCore(w, q, kbar.Ptr, new ScanKey(Addr(k), zc.Ptr), v, G.Ptr, flag.Ptr, scale, s0, o, sT);
     }
 
     /// <inheritdoc/>
@@ -314,18 +327,19 @@ public sealed unsafe partial class CudaBackend
         using var kbarS = kept == null ? Rent(w.KeyBytes) : default;
         using var gS = kept == null ? Rent(w.KeyBytes) : default;
         using var flagS = kept == null ? Rent(4L * w.N * w.Chunks) : default;
+        using var zc = kept == null ? Rent(w.ChunkFeatureBytes(2 * w.Es)) : default; // the recomputed states' scan
         ulong kbar = kept == null ? kbarS.Ptr : Addr(kept[0]), G = kept == null ? gS.Ptr : Addr(kept[1]), flag = kept == null ? flagS.Ptr : Addr(kept[2]);
         if (kept == null)
         {
             using var zT = Rent((long)w.N * w.D * w.Es);
-            AdditivePrep(w, k, z0, kbar, G, flag, zT.Ptr);
+            AdditivePrep(w, k, z0, kbar, G, zc.Ptr, flag, zT.Ptr);
         }
         using var u = Rent(w.KeyBytes); // dk̄ − w of each chunk alone
         using var ds0Tmp = s0 != null && ds0 == null && dz0 != null ? s0.EmptyLike() : null;
         var dS0 = ds0 ?? ds0Tmp;
         using var wloc = Rent(w.ChunkFeatureBytes(w.Es));
         using var carry = Rent(w.ChunkFeatureBytes(w.Es));
-        GatedBackwardCore(w, q, kbar, v, G, flag, scale, s0, dO, null, dq, u.Ptr, dv, null, dS0, kept == null ? 0 : Addr(kept[3]), wloc.Ptr, carry.Ptr,
+        GatedBackwardCore(w, q, kbar, kept == null ? new ScanKey(Addr(k), zc.Ptr) : default, v, G, flag, scale, s0, dO, null, dq, u.Ptr, dv, null, dS0, kept == null ? 0 : Addr(kept[3]), wloc.Ptr, carry.Ptr,
             kept == null ? 0 : Addr(kept[4]));
         Launch("additive", Pick("additive_attention_backward", w.Compute, "additive_wchain_f32", "additive_wchain_f64"), (long)w.N * w.D, false,
             wloc.Ptr, carry.Ptr, (long)w.N, (long)w.D, (long)w.Chunks);

@@ -2,16 +2,18 @@
 // machine without .NET: loads several builds of gated.ptx through the driver API and launches each with its own shared
 // memory, on the issue's shape (N = B·H = 128 sequences, T = 4096, d = e = 128, contiguous heads, every chunk factored).
 // Build: nvcc -O2 -o harness scripts/attention_harness.cu -lcuda
-// Usage: harness PTX:OUT_SMEM:BWD_SMEM [PTX:OUT_SMEM:BWD_SMEM ...] [additive:ADDITIVE_PTX]
+// Usage: harness PTX:OUT_SMEM:BWD_SMEM[:lk] [PTX:OUT_SMEM:BWD_SMEM[:lk] ...] [additive:ADDITIVE_PTX]
 //   Each argument is a gated.ptx (e.g. scripts/ptx.sh output, or nvcc -ptx with -D overrides of a variant) and the
 //   dynamic shared memory in bytes of its float gated_out and gated_bwd. For every variant and mode (f32, tf32, and tf32_bf16
 //   on the same inputs rounded to bfloat16): the ms
 //   of one launch of each kernel (median of 9; gated_out also keeping its scores, gated_bwd also with the additive backward's w and carry, then also
 //   reading the kept scores), blocks per multiprocessor, and the normalised error ‖x − ref‖² / ‖ref‖²
-//   of o, dq, dk̄, dv (their first 2²³ elements) against the first variant's exact f32 kernels. additive:PTX times the
-//   elementwise kernels of additive.cu (lse, zref, prep of the forward, wchain and dk of the backward) on float32 and
-//   bfloat16 k. Inputs are uniform with
-//   mean 0 and variance 1 (k̄ in [0, 1), the states a repeated random block): the timing does not depend on them.
+//   of o, dq, dk̄, dv (their first 2²³ elements) against the first variant's exact f32 kernels; then the forward scan, from
+//   k̄ and G, and with :lk (a build whose gated_scan takes zc, session 16) also in the log-key form from k = log k̄ − G,
+//   Z_ref = 0 and Z_last = −G_last (the same states: their error against the k̄ form is printed). additive:PTX times the
+//   elementwise kernels of additive.cu (lse, zref, prep of the forward, wchain and dk of the backward; the session-16 prep
+//   that also writes zc) on float32 and bfloat16 k. Inputs are uniform with mean 0 and variance 1 (k̄ in [0.001, 1.001), the
+//   states a repeated random block): the timing does not depend on them.
 #include <cuda.h>
 #include <algorithm>
 #include <cmath>
@@ -126,7 +128,7 @@ int main(int argc, char** argv)
     size_t kd = N * T * D, ve = N * T * E, st = N * C * D * E;
     std::vector<float> hq(kd), hk(kd), hG(kd), hv(ve), hdo(ve), hs(st), hr(st);
     for (auto& x : hq) x = normal();
-    for (auto& x : hk) x = (float)uni();
+    for (auto& x : hk) x = (float)(0.001 + uni());
     for (auto& x : hv) x = normal();
     for (auto& x : hdo) x = normal();
     for (size_t i = 0; i < st; i++) hs[i] = i < (1u << 22) ? normal() : hs[i * 7 % (1u << 22)];
@@ -139,8 +141,15 @@ int main(int argc, char** argv)
                 size_t at = (n * T + t) * D + i;
                 hG[at] = (float)(-0.05 * uni()) + (t % 64 ? hG[at - D] : 0.f);
             }
+    // the log-key form of the same k̄: k = log k̄ − G (Z_ref = 0), Z_last = −G_last ([N, chunks, 2, d])
+    std::vector<float> hkl(kd), hzc(2 * N * C * D, 0.f);
+    for (size_t i = 0; i < kd; i++) hkl[i] = (float)(std::log((double)hk[i]) - hG[i]);
+    for (i64 n = 0; n < N; n++)
+        for (i64 c = 0; c < C; c++)
+            for (i64 i = 0; i < D; i++) hzc[((n * C + c) * 2 + 1) * D + i] = -hG[(n * T + c * 64 + 63) * D + i];
     CUdeviceptr q32 = upload(hq), kb = upload(hk), G = upload(hG), v32 = upload(hv), dO32 = upload(hdo), h = upload(hs), dh = upload(hr);
-    CUdeviceptr q16 = upload16(hq), v16 = upload16(hv), dO16 = upload16(hdo);
+    CUdeviceptr q16 = upload16(hq), v16 = upload16(hv), dO16 = upload16(hdo), kl32 = upload(hkl), kl16 = upload16(hkl), zc = upload(hzc);
+    CUdeviceptr sf = zeros(st), sl = zeros(st);
     CUdeviceptr flag = zeros(N * C), o32 = zeros(ve), dq32 = zeros(kd), dk = zeros(kd), dv32 = zeros(ve), o16 = zeros(ve), dq16 = zeros(kd), dv16 = zeros(ve), tot = zeros(N * (C + 1) * D), wl = zeros(N * C * D), ca = zeros(N * C * D), sc = zeros(N * C * 64 * 64), nul = 0;
     CK(cuMemsetD32(flag, 1, N * C));
     Rows kr = { 1, T * D, 0, D }, vr = { 1, T * E, 0, E };
@@ -155,7 +164,7 @@ int main(int argc, char** argv)
             CUmodule m;
             std::string ptx = readFile(arg.substr(9));
             CK(cuModuleLoadData(&m, ptx.c_str()));
-            CUdeviceptr lse = zeros(2 * N * C * D), zref = zeros(2 * N * C * D), kbx = zeros(kd), Gx = zeros(kd), zT = zeros(N * D);
+            CUdeviceptr lse = zeros(2 * N * C * D), zref = zeros(2 * N * C * D), kbx = zeros(kd), Gx = zeros(kd), zcx = zeros(2 * N * C * D), zT = zeros(N * D);
             i64 hasZ0 = 0, n = N;
             unsigned grid = (unsigned)((N * C * D + 255) / 256), gridZ = (unsigned)((N * D + 255) / 256);
             for (const char* sn : { "f32", "bf16" })
@@ -170,7 +179,7 @@ int main(int argc, char** argv)
                 CK(cuModuleGetFunction(&fd, m, (std::string("additive_dk_") + sn).c_str()));
                 void* al[] = { &k, &lse, &n, &tn, &d, &chunks, &kr };
                 void* az[] = { &nul, &lse, &zref, &n, &d, &chunks };
-                void* ap[] = { &k, &zref, &kbx, &Gx, &flag, &zT, &hasZ0, &n, &tn, &d, &chunks, &kr };
+                void* ap[] = { &k, &zref, &kbx, &Gx, &zcx, &flag, &zT, &hasZ0, &n, &tn, &d, &chunks, &kr };
                 void* aw2[] = { &wl, &ca, &n, &d, &chunks };
                 void* ad[] = { &kbx, &Gx, &dk, &wl, &ca, &nul, &nul, &dkOut, &nul, &n, &tn, &d, &e, &chunks, &kr };
                 double tl = timeIt(fl, grid, 1, 1, 0, al), tz = timeIt(fz, gridZ, 1, 1, 0, az), tp = timeIt(fp, grid, 1, 1, 0, ap);
@@ -181,6 +190,8 @@ int main(int argc, char** argv)
             CK(cuModuleUnload(m));
             continue;
         }
+        bool lk = arg.size() > 3 && arg.compare(arg.size() - 3, 3, ":lk") == 0;
+        if (lk) arg = arg.substr(0, arg.size() - 3);
         size_t c1 = arg.find(':'), c2 = arg.find(':', c1 + 1);
         std::string path = arg.substr(0, c1);
         unsigned outSmem = (unsigned)atoi(arg.substr(c1 + 1, c2 - c1 - 1).c_str()), bwdSmem = (unsigned)atoi(arg.substr(c2 + 1).c_str());
@@ -203,12 +214,19 @@ int main(int argc, char** argv)
             void* aos[] = { &q, &kb, &v, &G, &flag, &h, &o, &sc, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
             void* aws[] = { &q, &kb, &v, &G, &flag, &h, &dh, &dO, &nul, &nul, &dq, &dk, &dv, &nul, &tot, &wl, &ca, &sc, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
             CUdeviceptr states = dh; // the scan overwrites the reverse states last (they are random again below)
-            i64 rev = 1;
-            void* as[] = { &q, &dO, &G, &alpha, &nul, &states, &nul, &tn, &d, &e, &chunks, &rev, &kr, &vr };
+            i64 rev = 1, fwd = 0;
+            std::vector<void*> as = { &q, &dO, &G, &nul, &alpha, &nul, &states, &nul, &tn, &d, &e, &chunks, &rev, &kr, &vr };
+            // the forward scan from k̄ (as T) and, with lk, from k (as S) and zc, into sf and sl
+            CUdeviceptr kbs = kb, kls = b16 ? kl16 : kl32;
+            std::vector<void*> asf = { &kbs, &v, &G, &nul, &alpha, &nul, &sf, &nul, &tn, &d, &e, &chunks, &fwd, &kr, &vr };
+            std::vector<void*> asl = { &kls, &v, &G, &zc, &alpha, &nul, &sl, &nul, &tn, &d, &e, &chunks, &fwd, &kr, &vr };
+            if (!lk) { as.erase(as.begin() + 3); asf.erase(asf.begin() + 3); }
             double tOut = timeIt(fo, C, N, 1, outSmem, ao), tBwd = timeIt(fb, C, N, 1, bwdSmem, ab), tBwdW = timeIt(fb, C, N, 1, bwdSmem, aw);
             double tOutS = timeIt(fo, C, N, 1, outSmem, aos), tBwdS = timeIt(fb, C, N, 1, bwdSmem, aws);
             unsigned scanSmem = 2 * (3 * 32 * 68 + 64) * 4;
-            double tScan = timeIt(fs, 2, 2, N, scanSmem, as);
+            double tScan = timeIt(fs, 2, 2, N, scanSmem, as.data()), tScanF = timeIt(fs, 2, 2, N, scanSmem, asf.data());
+            double tScanL = lk ? timeIt(fs, 2, 2, N, scanSmem, asl.data()) : NAN;
+            double eScanL = lk ? nerr(download(sl, st), download(sf, st)) : NAN;
             CK(cuMemcpyHtoD(dh, hr.data(), st * 4));
             CK(cuLaunchKernel(fo, C, N, 1, 256, 1, 1, outSmem, 0, ao, nullptr));
             CK(cuLaunchKernel(fb, C, N, 1, 256, 1, 1, bwdSmem, 0, ab, nullptr));
@@ -218,8 +236,8 @@ int main(int argc, char** argv)
             int bo = 0, bb = 0;
             CK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&bo, fo, 256, outSmem));
             CK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&bb, fb, 256, bwdSmem));
-            printf("%-28s %-9s out %.3f ms (%d/SM), keeping A %.3f  bwd %.3f ms (%d/SM), with w %.3f, with w and kept A %.3f  scan %.3f ms | err o %.1e dq %.1e dk %.1e dv %.1e\n",
-                path.c_str(), mode, tOut, bo, tOutS, tBwd, bb, tBwdW, tBwdS, tScan, nerr(got[0], ref[0]), nerr(got[1], ref[1]), nerr(got[2], ref[2]), nerr(got[3], ref[3]));
+            printf("%-28s %-9s out %.3f ms (%d/SM), keeping A %.3f  bwd %.3f ms (%d/SM), with w %.3f, with w and kept A %.3f  scan reverse %.3f, forward %.3f, log keys %.3f ms (states err %.1e) | err o %.1e dq %.1e dk %.1e dv %.1e\n",
+                path.c_str(), mode, tOut, bo, tOutS, tBwd, bb, tBwdW, tBwdS, tScan, tScanF, tScanL, eScanL, nerr(got[0], ref[0]), nerr(got[1], ref[1]), nerr(got[2], ref[2]), nerr(got[3], ref[3]));
         }
         CK(cuModuleUnload(m));
     }

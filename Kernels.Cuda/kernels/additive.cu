@@ -8,7 +8,9 @@
 //   without Z0): the log-decay accumulated inside the chunk, which is what the gated kernels consume.
 //   additive_lse   log Σ exp(k) of every chunk;
 //   additive_zref  Z before every chunk (Z0 and the log-sums of the chunks before it);
-//   additive_prep  k̄, G, the factored-form flag of each chunk and Z_T, each chunk started from its Z_ref.
+//   additive_prep  k̄, G, the factored-form flag of each chunk and Z_T, each chunk started from its Z_ref; and zc [N, chunks,
+//                  2, d], each chunk's Z_ref and Z_last, for the forward scan's log-key form (gated.cu: k̄ ⊙ e^{G_last − G}
+//                  = exp(k − Z_last), e^{G_last} = exp(Z_ref − Z_last); both 0 where every key so far is −∞).
 // The backward in closed form (SPEC §1), λ_t = exp(Z_{t−1} − Z_t):
 //   w_t = q_t ⊙ dq_t + λ_{t+1} ⊙ w_{t+1},  dk_t = k̄_t ⊙ (dk̄_t − w_t),  dZ0 = rowsum(S0 ⊙ dS0) − λ_0 ⊙ w_0;
 //   gated.cu's gated_bwd, which has q ⊙ dq at hand, runs the recurrence through each chunk alone and gives dk̄ − w, w at
@@ -77,7 +79,7 @@ template <typename T> __device__ void additive_zref(const T* z0, const double* l
 
 // flag[n, c] must be 1 on entry; a chunk with some |G| > FACTOR_LIMIT sets it to 0.
 template <typename T, typename S> __device__ void additive_prep(const S* __restrict__ k, const double* __restrict__ zref, T* __restrict__ kbar,
-    T* __restrict__ G, int* flag, T* zT, bool has_z0,
+    T* __restrict__ G, T* __restrict__ zc, int* flag, T* zT, bool has_z0,
     i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
 {
     FOR_CHUNK_FEATURES(n_seq, chunks, d)
@@ -100,6 +102,9 @@ template <typename T, typename S> __device__ void additive_prep(const S* __restr
             fine = fine && fabs((double)gv) <= FACTOR_LIMIT;
         }
         if (!fine) flag[n * chunks + c] = 0;
+        i64 zb = (n * chunks + c) * 2 * d + i;
+        zc[zb] = z == T(NEG_INF) ? T(0) : zr;
+        zc[zb + d] = z == T(NEG_INF) ? T(0) : z;
         if (c == chunks - 1) zT[n * d + i] = z;
     }
 }
@@ -159,9 +164,9 @@ template <typename T, typename S> __device__ void additive_dk(const T* __restric
 #define ADDITIVE(SN, T, S) \
     extern "C" __global__ void additive_lse_##SN(const S* k, double* lse, i64 n, i64 t, i64 d, i64 chunks, Rows kr) \
     { additive_lse<T>(k, lse, n, t, d, chunks, kr); } \
-    extern "C" __global__ void additive_prep_##SN(const S* k, const double* zref, T* kbar, T* G, int* flag, T* zT, i64 has_z0, i64 n, i64 t, i64 d, i64 chunks, \
-        Rows kr) \
-    { additive_prep(k, zref, kbar, G, flag, zT, has_z0 != 0, n, t, d, chunks, kr); } \
+    extern "C" __global__ void additive_prep_##SN(const S* k, const double* zref, T* kbar, T* G, T* zc, int* flag, T* zT, i64 has_z0, i64 n, i64 t, \
+        i64 d, i64 chunks, Rows kr) \
+    { additive_prep(k, zref, kbar, G, zc, flag, zT, has_z0 != 0, n, t, d, chunks, kr); } \
     extern "C" __global__ void additive_dk_##SN(const T* kbar, const T* G, const T* u, const T* w0, const T* wnext, const T* s0, const T* ds0, \
         S* dk, T* dz0, i64 n, i64 t, i64 d, i64 e, i64 chunks, Rows kr) \
     { additive_dk(kbar, G, u, w0, wnext, s0, ds0, dk, dz0, n, t, d, e, chunks, kr); }

@@ -380,20 +380,25 @@ template <int V> struct IntC { static constexpr int value = V; };
 // States at chunk boundaries for the 64×64 tile (rows i0…, columns j0…) of sequence n. Forward: x = k̄,
 // y = v, states[n, c] = S before chunk c. Reverse (REV): x = q, y = dO, states[n, c] = R after chunk c. x is stored as X,
 // y as Y (T, or bfloat16: x widened when staged, y staged raw and read as it is by the product).
+// LK (log keys, the additive attention's forward): x = k itself and zc[n, c] = (Z_ref, Z_last) of every chunk (d each,
+// additive.cu): the decayed key k̄ ⊙ e^{G_last − G} is exp(k − Z_last) and e^{G_last} = exp(Z_ref − Z_last), so no G is read.
 // Half chunks (SKS tokens) are copied with cp.async (cp_piece) into one of two stage buffers while the other one is
 // multiplied; each thread then turns the pieces it copied into the decayed x in place before the product.
 // Every loop over a thread's pieces has a fixed trip count (unrolled), and only the chunk's base pointers change from stage
 // to stage.
-template <typename T, bool TC, bool REV, typename X, typename Y> __device__ void gated_scan(const X* __restrict__ x, const Y* __restrict__ y,
-    const T* __restrict__ G, double alpha, const T* init, T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr)
+template <typename T, bool TC, bool REV, bool LK, typename X, typename Y> __device__ void gated_scan(const X* __restrict__ x, const Y* __restrict__ y,
+    const T* __restrict__ G, const T* __restrict__ zc, double alpha, const T* init, T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, Rows kr,
+    Rows vr)
 {
+    static_assert(!(LK && REV), "the reverse scan takes q and G");
     extern __shared__ __align__(16) unsigned char smem[];
     T* buf0 = (T*)smem;
     int j0 = blockIdx.x * 64, i0 = blockIdx.y * 64, D = (int)d, E = (int)e;
     i64 n = blockIdx.z;
     bool vec = !TC && (e & 3) == 0;
     constexpr int V16 = PieceWidth<T, X, Y>::value;
-    bool v16 = d % V16 == 0 && e % V16 == 0 && kr.aligned(V16) && vr.aligned(V16) && ((size_t)x & 15) == 0 && ((size_t)y & 15) == 0 && ((size_t)G & 15) == 0;
+    bool v16 = d % V16 == 0 && e % V16 == 0 && kr.aligned(V16) && vr.aligned(V16) && ((size_t)x & 15) == 0 && ((size_t)y & 15) == 0 &&
+        ((size_t)G & 15) == 0 && ((size_t)zc & 15) == 0;
     const int XS = (int)kr.st, YS = (int)vr.st;
     const X* xn = x + kr.at(n, 0);
     const T* Gn = G + kr.at(n, 0);
@@ -416,7 +421,8 @@ template <typename T, bool TC, bool REV, typename X, typename Y> __device__ void
             f(ss, q, s < L && i0 + q < D, s < L && j0 + q < E);
         }
     };
-    // Copies half chunk u: the x, G and y tiles and G of the chunk's last token.
+    // Copies half chunk u: the x, G and y tiles and G of the chunk's last token (LK: the x and y tiles, Z_last and, in the G
+    // tile's first row, Z_ref).
     auto prefetch = [&](i64 u) {
         T* bx = buf0 + (u & 1) * SCAN_BUF;
         T* bG = bx + SKS * SLD;
@@ -432,14 +438,20 @@ template <typename T, bool TC, bool REV, typename X, typename Y> __device__ void
             pieces(w, L, s0, [&](int ss, int q, bool vi, bool vj) {
                 int s = s0 + ss, ox = vi ? s * XS + i0 + q : 0, oy = vj ? s * YS + j0 + q : 0, at = ss * SLD + q;
                 cp_piece<V>(bx + at, xc + ox, vi);
-                cp_piece<V>(bG + at, Gc + ox, vi);
+                if constexpr (!LK) cp_piece<V>(bG + at, Gc + ox, vi);
                 cp_piece<V>((PY*)by + ss * YLD + q, yc + oy, vj);
             });
             if (threadIdx.x < PR)
             {
                 int q = threadIdx.x * V;
                 bool vi = i0 + q < D;
-                cp_piece<V>(bl + q, Gc + (vi ? (L - 1) * XS + i0 + q : 0), vi);
+                if constexpr (LK)
+                {
+                    const T* z = zc + (n * chunks + chunk_of(u)) * 2 * d + (vi ? i0 + q : 0);
+                    cp_piece<V>(bl + q, z + d, vi);
+                    cp_piece<V>(bG + q, z, vi);
+                }
+                else cp_piece<V>(bl + q, Gc + (vi ? (L - 1) * XS + i0 + q : 0), vi);
             }
         };
         if (v16) copy(IntC<V16>());
@@ -464,20 +476,21 @@ template <typename T, bool TC, bool REV, typename X, typename Y> __device__ void
             T* st = states + ((n * chunks + c) * d + i0) * e + j0;
             if constexpr (TC) S.each([&](int r, int cc, T& v) { if (i0 + r < D && j0 + cc < E) st[r * E + cc] = v; });
             else S.store(st, e, D - i0, E - j0, vec);
-            S.each([&](int r, int, T& v) { v *= p_exp<TC>(bl[r]); });
+            S.each([&](int r, int, T& v) { v *= p_exp<TC>(LK ? bG[r] - bl[r] : bl[r]); });
         }
-        // the decayed x (every exponent is ≤ 0: G only falls inside a chunk; pieces outside are zero)
+        // the decayed x (every exponent is ≤ 0: G only falls inside a chunk, and Z_last ≥ k; pieces outside are zero)
         auto shape = [&](auto w) {
             constexpr int V = decltype(w)::value;
             pieces(w, L, s0, [&](int ss, int q, bool vi, bool) {
                 int at = ss * SLD + q;
                 T xv[V], gv[V], gl[V];
                 staged<V, X>(bx + at, xv);
-                ldw<V>(bG + at, gv);
+                if constexpr (!LK) ldw<V>(bG + at, gv);
                 ldw<V>(bl + q, gl);
 #pragma unroll
                 for (int k = 0; k < V; k++)
-                    xv[k] = !vi ? T(0) : REV ? (T)alpha * (xv[k] * p_exp<TC>(gv[k])) : xv[k] * p_exp<TC>(gl[k] - gv[k]);
+                    if constexpr (LK) xv[k] = !vi ? T(0) : p_exp<TC>(xv[k] - gl[k]);
+                    else xv[k] = !vi ? T(0) : REV ? (T)alpha * (xv[k] * p_exp<TC>(gv[k])) : xv[k] * p_exp<TC>(gl[k] - gv[k]);
                 stw<V>(bx + at, xv);
             });
         };
@@ -1047,13 +1060,14 @@ template <typename T> __device__ void gated_dg_carry(T* dg, const T* tot, i64 n_
     { gated_dg_carry(dg, tot, n, tn, d, chunks, kr); }
 
 // The chunk kernels of one compute type T, product mode TC and storage S of q, v, dO and the outputs o, dq, dv (T, or
-// bfloat16); the scan's x is k̄ (T) forward and q (S) in reverse.
+// bfloat16); the scan's x is q (S) in reverse, forward k̄ (T), or k (S) when zc is not null (log keys).
 #define GATED_CHUNKS(SN, T, TC, S) \
-    extern "C" __global__ void __launch_bounds__(NT, SCAN_MINB) gated_scan_##SN(const void* x, const S* y, const T* G, double alpha, const T* init, \
-        T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, i64 reverse, Rows kr, Rows vr) \
+    extern "C" __global__ void __launch_bounds__(NT, SCAN_MINB) gated_scan_##SN(const void* x, const S* y, const T* G, const T* zc, double alpha, \
+        const T* init, T* states, T* fin, i64 tn, i64 d, i64 e, i64 chunks, i64 reverse, Rows kr, Rows vr) \
     { \
-        if (reverse) gated_scan<T, TC, true>((const S*)x, y, G, alpha, init, states, fin, tn, d, e, chunks, kr, vr); \
-        else gated_scan<T, TC, false>((const T*)x, y, G, alpha, init, states, fin, tn, d, e, chunks, kr, vr); \
+        if (reverse) gated_scan<T, TC, true, false>((const S*)x, y, G, zc, alpha, init, states, fin, tn, d, e, chunks, kr, vr); \
+        else if (zc) gated_scan<T, TC, false, true>((const S*)x, y, G, zc, alpha, init, states, fin, tn, d, e, chunks, kr, vr); \
+        else gated_scan<T, TC, false, false>((const T*)x, y, G, zc, alpha, init, states, fin, tn, d, e, chunks, kr, vr); \
     } \
     extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_out_##SN(const S* q, const T* kb, const S* v, const T* G, const int* flag, const T* h, \
         S* o, T* scores, double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr) \
