@@ -662,7 +662,7 @@ template <typename T, typename S, typename... P> __device__ __forceinline__ bool
 
 // Masked intra-chunk scores A[t, s] = Σ_i q_t[i] k̄_s[i] e^{G_t[i] − G_s[i]} (s ≤ t < L, else 0) into A (ld LDT);
 // qc, kc, Gc point at the chunk's first token, rows ks apart; q is stored as S.
-template <typename T, bool TC, typename S> __device__ void chunk_scores(const S* qc, const T* kc, const T* Gc, int ks, bool factor, int L, i64 d,
+template <typename T, bool TC, typename S> __device__ __forceinline__ void chunk_scores(const S* qc, const T* kc, const T* Gc, int ks, bool factor, int L, i64 d,
     T* A, T* stage, bool v16)
 {
     const int D = (int)d;
@@ -756,8 +756,9 @@ template <typename T> __device__ __forceinline__ void load_scores(const T* src, 
 }
 
 // One chunk of the output: o = α[(q ⊙ e^G) S + A V], S = h[n, c] the state before the chunk; A into scores[n, c] when
-// scores is not null. q, v and o are stored as S (T or bfloat16), the rest as T.
-template <typename T, bool TC, typename S> __device__ void gated_out(const S* __restrict__ q, const T* __restrict__ kb, const S* __restrict__ v,
+// scores is not null. q, v and o are stored as S (T or bfloat16), the rest as T. V16: every staged piece moves as 16-byte
+// copies (pieces16; the kernel entry picks the instantiation).
+template <typename T, bool TC, typename S, bool V16> __device__ __forceinline__ void gated_out(const S* __restrict__ q, const T* __restrict__ kb, const S* __restrict__ v,
     const T* __restrict__ G, const int* flag, const T* __restrict__ h, S* __restrict__ o, T* __restrict__ scores, double alpha, i64 tn, i64 d,
     i64 e, i64 chunks, Rows kr, Rows vr)
 {
@@ -770,7 +771,7 @@ template <typename T, bool TC, typename S> __device__ void gated_out(const S* __
     const S *qc = q + kb0, *vc = v + vb0;
     const T *kc = kb + kb0, *Gc = G + kb0;
     S* oc = o + vb0;
-    bool v16 = pieces16<T, S>(d, e, kr, vr, q, kb, v, G, h);
+    constexpr bool v16 = V16;
     chunk_scores<T, TC>(qc, kc, Gc, KR, flag[n * chunks + c] != 0, L, d, A, stage, v16);
     if (scores) save_scores(A, scores + (n * chunks + c) * CH * 64);
     const T* hc = h + (n * chunks + c) * d * e;
@@ -802,8 +803,8 @@ template <typename T, bool TC, typename S> __device__ void gated_out(const S* __
 // With wloc (not null) dkb gets dk̄ − w (additive.cu's additive_dk adds what the later chunks carry in and multiplies by k̄),
 // wloc the chunk's w_0 and carry the factor e^{G_last − G_0 + G'_0} (G'_0 of the next chunk's first token; 0 for the last
 // chunk) that brings in the next chunk's w_0. scores: the forward's A of every chunk, or null (computed here). q, v, dO,
-// dq and dv are stored as S (T or bfloat16), the rest as T; w takes dq before rounding.
-template <typename T, bool TC, typename S> __device__ void gated_bwd(const S* __restrict__ q, const T* __restrict__ kb, const S* __restrict__ v,
+// dq and dv are stored as S (T or bfloat16), the rest as T; w takes dq before rounding. V16: as in gated_out.
+template <typename T, bool TC, typename S, bool V16> __device__ __forceinline__ void gated_bwd(const S* __restrict__ q, const T* __restrict__ kb, const S* __restrict__ v,
     const T* __restrict__ G, const int* flag, const T* __restrict__ h, const T* __restrict__ dh, const S* __restrict__ dO,
     const T* dsT, const T* sT, S* __restrict__ dq, T* __restrict__ dkb, S* __restrict__ dv, T* __restrict__ dg, T* tot,
     T* __restrict__ wloc, T* __restrict__ carry, const T* __restrict__ scores, double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr)
@@ -836,7 +837,7 @@ template <typename T, bool TC, typename S> __device__ void gated_bwd(const S* __
     T *dkc = dkb + kb0, *dgc = dg ? dg + kb0 : nullptr;
     const T* Sc = h + (n * chunks + c) * d * e;
     const T* Rc = dh + (n * chunks + c) * d * e;
-    bool v16 = pieces16<T, S>(d, e, kr, vr, q, kb, v, G, h, dh, dO);
+    constexpr bool v16 = V16;
     // f(row, column, value) for every element of a product tile: from the accumulator's registers when direct, else
     // through shared memory (the stages are free between products) in row order, so that f's global accesses — the
     // pairwise terms read whole columns of the chunk — are coalesced.
@@ -1071,11 +1072,18 @@ template <typename T> __device__ void gated_dg_carry(T* dg, const T* tot, i64 n_
     } \
     extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_out_##SN(const S* q, const T* kb, const S* v, const T* G, const int* flag, const T* h, \
         S* o, T* scores, double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr) \
-    { gated_out<T, TC>(q, kb, v, G, flag, h, o, scores, alpha, tn, d, e, chunks, kr, vr); } \
+    { \
+        if (pieces16<T, S>(d, e, kr, vr, q, kb, v, G, h)) gated_out<T, TC, S, true>(q, kb, v, G, flag, h, o, scores, alpha, tn, d, e, chunks, kr, vr); \
+        else gated_out<T, TC, S, false>(q, kb, v, G, flag, h, o, scores, alpha, tn, d, e, chunks, kr, vr); \
+    } \
     extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_bwd_##SN(const S* q, const T* kb, const S* v, const T* G, const int* flag, const T* h, \
         const T* dh, const S* dO, const T* dsT, const T* sT, S* dq, T* dkb, S* dv, T* dg, T* tot, T* wloc, T* carry, const T* scores, double alpha, \
         i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr) \
-    { gated_bwd<T, TC>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, wloc, carry, scores, alpha, tn, d, e, chunks, kr, vr); }
+    { \
+        if (pieces16<T, S>(d, e, kr, vr, q, kb, v, G, h, dh, dO)) \
+            gated_bwd<T, TC, S, true>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, wloc, carry, scores, alpha, tn, d, e, chunks, kr, vr); \
+        else gated_bwd<T, TC, S, false>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, wloc, carry, scores, alpha, tn, d, e, chunks, kr, vr); \
+    }
 
 #define SCAN_MINB 4
 GATED_COMMON(f32, float)
