@@ -7,7 +7,8 @@
 //   gated_cumsum   G and a per-chunk flag: 1 when every |G| ≤ FACTOR_LIMIT, so exp(G_t − G_s) may be
 //                  split as exp(G_t)·exp(−G_s) (no factor overflows); otherwise the pairwise form runs.
 //   gated_scan     the state at every chunk boundary, sequential over chunks, one block per 64×64 tile
-//                  of the state: forward  S ← diag(e^{G_last}) S + (k̄ ⊙ e^{G_last − G})ᵀ V,
+//                  of the state: forward  S ← diag(e^{G_last}) S + (k̄ ⊙ e^{G_last − G})ᵀ V (the additive attention gives k
+//                  and each chunk's Z_ref, Z_last instead: exp(k − Z_last) and e^{Z_ref − Z_last}),
 //                  reverse (state gradients)  R ← diag(e^{G_last}) R + α (q ⊙ e^G)ᵀ dO.
 //   gated_out      one block per chunk: A = mask(q_t·(k̄_s ⊙ e^{G_t − G_s})), o = α[(q ⊙ e^G) S + A V]; A may be kept
 //                  for gated_bwd, which otherwise computes it again.
