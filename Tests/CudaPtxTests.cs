@@ -24,11 +24,14 @@ public class CudaPtxTests
     public void SourceHashCoversTheIncludedHeaders()
     {
         var inc = KernelSources.Includes("gated");
-        Assert.That(inc.Select(h => h.Name), Is.EqualTo(new[] { "common.cuh", "tensor_core.cuh" }), "in the order of the #include lines");
+        Assert.That(inc.Select(h => h.Name), Is.EqualTo(new[] { "common.cuh", "tensor_core.cuh", "chunk_tiles.cuh", "chunk_staging.cuh" }),
+            "in the order of the #include lines");
         Assert.That(inc[0].Text, Does.Contain("struct Rows"));
         Assert.That(inc[1].Text, Does.Contain("mma_tf32"));
-        Assert.That(KernelSources.SourceHash("gated"), Is.EqualTo(KernelSources.Sha256(KernelSources.Source("gated") + inc[0].Text + inc[1].Text)));
-        Assert.That(KernelSources.SourceHash("gated"), Is.Not.EqualTo(KernelSources.Sha256(KernelSources.Source("gated") + inc[0].Text)));
+        Assert.That(inc[3].Text, Does.Contain("void pipe("));
+        Assert.That(KernelSources.SourceHash("gated"), Is.EqualTo(KernelSources.Sha256(KernelSources.Source("gated") + string.Concat(inc.Select(h => h.Text)))));
+        Assert.That(KernelSources.SourceHash("gated"), Is.Not.EqualTo(KernelSources.Sha256(KernelSources.Source("gated") + inc[0].Text + inc[1].Text + inc[2].Text)),
+            "the last header counts too");
         Assert.That(KernelSources.Includes("random"), Is.Empty, "random.cu includes nothing: its hash is the file's");
         Assert.That(KernelSources.SourceHash("random"), Is.EqualTo(KernelSources.Sha256(KernelSources.Source("random"))));
     }

@@ -38,7 +38,9 @@ internal static unsafe partial class Nvrtc
     {
         var src = Z(source);
         var nm = Z(name);
-        var opts = new[] { Z($"--gpu-architecture=compute_{arch}"), Z("--std=c++17") };
+        // Unannotated entities (the generic lambdas inside gated.cu's kernels) are device code, as nvcc treats them there; NVRTC's
+        // JIT mode otherwise takes them for host functions and refuses them.
+        var opts = new[] { Z($"--gpu-architecture=compute_{arch}"), Z("--std=c++17"), Z("--device-as-default-execution-space") };
         var texts = headers.Select(h => GCHandle.Alloc(Z(h.Text), GCHandleType.Pinned)).ToArray();
         var names = headers.Select(h => GCHandle.Alloc(Z(h.Name), GCHandleType.Pinned)).ToArray();
         IntPtr prog;
