@@ -143,7 +143,10 @@ public sealed unsafe partial class CudaBackend
     /// instead be k itself with <paramref name="zc"/> (not 0) holding every chunk's Z_ref and Z_last (the additive attention's
     /// log-key form: no G is read).
     /// </summary>
-    /// <remarks>Two stage buffers (gated.cu's SCAN_BUF), each x, G and y of half a chunk (32 × 64, leading dimension 68) and the chunk's last G.</remarks>
+    /// <remarks>
+    /// Two stage buffers (gated.cu's SCAN_BUF), each x, G and y of half a chunk (32 × 64, leading dimension 68) and the chunk's last G;
+    /// in the log-key form x is k, no G tile is copied, Z_ref takes the G tile's first row and Z_last the last G's place.
+    /// </remarks>
     private void GatedScan(in GatedDims w, DType t, ulong x, ulong y, ulong G, ulong zc, double scale, ulong init, ulong states, ulong fin, bool reverse)
     {
         int smem = 2 * (3 * 32 * GatedLdT + 64) * w.Es;
@@ -157,7 +160,7 @@ public sealed unsafe partial class CudaBackend
     private readonly record struct ScanKey(ulong X, ulong Zc);
 
     /// <summary>
-    /// Forward from k̄ (the scan's key <paramref name="scanKey"/>), the in-chunk log-decay G and the chunk flags: chunk states
+    /// Forward from k̄ (the scan's key: <paramref name="scanKey"/>, k̄ or k with zc), the in-chunk log-decay G and the chunk flags: chunk states
     /// (into <paramref name="states"/> when given, a scratch buffer otherwise), then every chunk's output, and its masked scores
     /// into <paramref name="scores"/> ([N, chunks, 64, 64]) when given.
     /// </summary>
@@ -177,7 +180,7 @@ public sealed unsafe partial class CudaBackend
     }
 
     /// <summary>
-    /// Backward from k̄ (and the scan's key <paramref name="scanKey"/>), G and the chunk flags: states (or the forward's <paramref name="savedStates"/>; then no dg), state
+    /// Backward from k̄ (the recomputing scan's key: <paramref name="scanKey"/>, unused with saved states), G and the chunk flags: states (or the forward's <paramref name="savedStates"/>; then no dg), state
     /// gradients (dS0 = the last), then every chunk (with the forward's masked scores when <paramref name="savedScores"/> is
     /// not 0); dg only when asked. With <paramref name="wloc"/> (not 0) the additive backward's pieces instead: dk̄ minus the
     /// w of each chunk alone into <paramref name="dkbar"/>, w at each chunk's start and the factors that carry the next

@@ -10,7 +10,8 @@
 //   additive_zref  Z before every chunk (Z0 and the log-sums of the chunks before it);
 //   additive_prep  k̄, G, the factored-form flag of each chunk and Z_T, each chunk started from its Z_ref; and zc [N, chunks,
 //                  2, d], each chunk's Z_ref and Z_last, for the forward scan's log-key form (gated.cu: k̄ ⊙ e^{G_last − G}
-//                  = exp(k − Z_last), e^{G_last} = exp(Z_ref − Z_last); both 0 where every key so far is −∞).
+//                  = exp(k − Z_last), e^{G_last} = exp(Z_ref − Z_last); both 0 where every key so far is −∞, while Z_ref
+//                  alone stays −∞ when only the keys before the chunk are).
 // The backward in closed form (SPEC §1), λ_t = exp(Z_{t−1} − Z_t):
 //   w_t = q_t ⊙ dq_t + λ_{t+1} ⊙ w_{t+1},  dk_t = k̄_t ⊙ (dk̄_t − w_t),  dZ0 = rowsum(S0 ⊙ dS0) − λ_0 ⊙ w_0;
 //   gated.cu's gated_bwd, which has q ⊙ dq at hand, runs the recurrence through each chunk alone and gives dk̄ − w, w at

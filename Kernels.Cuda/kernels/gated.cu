@@ -67,7 +67,7 @@ template <typename T, bool TC> struct ScanAccOf { typedef Simt4<T> type; };
 template <> struct ScanAccOf<float, true> { typedef Tf32 type; };
 
 #define SLD (64 + 4)                  // leading dimension of the scan's 64-wide tiles
-#define SCAN_BUF (3 * SKS * SLD + 64)  // one stage: x, G, y (KS tokens × 64) and G of the chunk's last token
+#define SCAN_BUF (3 * SKS * SLD + 64)  // one stage: x, G, y (KS tokens × 64) and G of the chunk's last token (log keys: Z_ref in G's first row, Z_last there)
 
 // States at chunk boundaries for the 64×64 tile (rows i0…, columns j0…) of sequence n. Forward: x = k̄,
 // y = v, states[n, c] = S before chunk c. Reverse (REV): x = q, y = dO, states[n, c] = R after chunk c. x is stored as X,
