@@ -13,7 +13,7 @@ public sealed unsafe partial class CudaBackend
     private static int GatedStages(int es) => es == 8 ? 1 : 2;
     /// <summary>Elements of pipe()'s stages: three staged tiles each (gated.cu's STAGE).</summary>
     private static int GatedPipe(int es) => GatedStages(es) * 3 * GatedChunk * GatedLdS;
-    /// <summary>Elements of gated_out's pipe() stages, whose second tile is 32 × 128 (gated.cu's WIDE_STAGE).</summary>
+    /// <summary>Elements of the wide pipe() stages of gated_out and of gated_bwd's dv, whose second tile is 32 × 128 (gated.cu's WIDE_STAGE).</summary>
     private static int GatedWidePipe(int es) => GatedStages(es) * (2 * GatedChunk * GatedLdS + 32 * (128 + 4));
 
     /// <summary>Token rows of one operand group (gated.cu's <c>struct Rows</c>): row t of sequence n at (n / H)·Sb + (n mod H)·Sh + t·St.</summary>
@@ -193,7 +193,11 @@ public sealed unsafe partial class CudaBackend
         if (savedStates != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: dg needs the final state, which saved states do not carry");
         if (wloc != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: the chunk kernel gives dg or the additive w, not both");
         var kBwd = GatedKernel("gated_attention_backward", q.DType, "gated_bwd");
-        int smem = (2 * GatedChunk * GatedLdT + GatedPipe(w.Es) + 2 * ((w.D + 3) & ~3)) * w.Es;
+        // dv over 128 value columns at a time needs wide stages: taken (float only) where two such blocks still fit a
+        // multiprocessor (H100/H200), as the kernels run two per multiprocessor; else 64 at a time
+        int rest = 2 * GatedChunk * GatedLdT + 2 * ((w.D + 3) & ~3), wideSmem = (rest + GatedWidePipe(w.Es)) * w.Es;
+        bool wide = AllowWideDv && w.Es == 4 && 2 * (wideSmem + 1024) <= _dev.MaxSharedBytesPerMultiprocessor && wideSmem <= _dev.MaxSharedBytesPerBlock;
+        int smem = wide ? wideSmem : (rest + GatedPipe(w.Es)) * w.Es;
         RequireShared("gated_attention_backward", w, q.DType, smem, "the chunk backward kernel");
         using var hScratch = savedStates == 0 ? Rent(w.StateBytes) : default;
         using var dh = Rent(w.StateBytes);
@@ -205,7 +209,7 @@ public sealed unsafe partial class CudaBackend
         if (w.Chunks == 0) return;
         GatedLaunch(kBwd, (uint)w.Chunks, (uint)w.N, 1, smem, Addr(q), kbar, Addr(v), G, flag, h, dh.Ptr, Addr(dO), Addr(dsT, true), fin.Ptr,
             Addr(dq), dkbar, Addr(dv), Addr(dg, true), tot.Ptr, wloc, carry, savedScores, scale, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks,
-            w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St);
+            w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St, w.Vr.H, w.Vr.Sb, w.Vr.Sh, w.Vr.St, wide ? 1L : 0L);
         if (dg != null)
             Launch("gated", Pick("gated_attention_backward", q.DType, "gated_dg_carry_f32", "gated_dg_carry_f64"), w.ChunkFeatures, false,
                 Addr(dg), tot.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);

@@ -52,6 +52,12 @@ public sealed unsafe partial class CudaBackend : IBackend
     /// precedence over <see cref="AllowTf32"/> for matrix products; the attention kernels are unaffected. Off by default.
     /// </summary>
     public bool AllowBf16 { get; set; }
+    /// <summary>
+    /// Let the chunk attention backward form dv over 128 value columns at a time where two blocks of its wider stages fit a
+    /// multiprocessor (float32 and bfloat16 on H100/H200); otherwise, and when off, 64 at a time (A100, sm_86/89). Default on;
+    /// tests turn it off to run the 64-column path on a GPU that would take the wide one.
+    /// </summary>
+    internal bool AllowWideDv { get; set; } = true;
     /// <summary>Stage host→device copies of at least 1 MiB through page-locked buffers (default on; off: one pageable driver copy). Downloads are always direct.</summary>
     public bool UsePinnedStaging { get; set; } = true;
     /// <summary>True when cuBLAS is installed and will be used.</summary>

@@ -72,6 +72,10 @@ internal sealed unsafe class CudaDevice
     public int MaxSharedBytesPerBlock => _maxShared ??= Attr(Driver.AttrMaxSharedMemoryPerBlockOptin);
     private int? _maxShared;
 
+    /// <summary>Shared memory of one multiprocessor, in bytes (228 KiB on H100/H200, 164 KiB on A100, 100 KiB on sm_86/sm_89).</summary>
+    public int MaxSharedBytesPerMultiprocessor => _maxSharedSm ??= Attr(Driver.AttrMaxSharedMemoryPerMultiprocessor);
+    private int? _maxSharedSm;
+
     /// <summary>A kernel of a module (the module's PTX is loaded on first use).</summary>
     public CudaFunction Function(string module, string name)
     {

@@ -21,6 +21,24 @@ public class CudaChunkedAttentionTests
     [Test]
     public void GatedMultiTileTf32([Values(0.1, 1.0)] double decay) => GatedMultiTileCase(decay, DType.Float32, tf32: true);
 
+    /// <summary>
+    /// As <see cref="GatedMultiTile"/> and <see cref="AdditiveMultiTile"/> in float32 with dv formed 64 value columns at a
+    /// time, the backward's path on GPUs whose multiprocessor cannot hold two blocks of the 128-column stages (A100,
+    /// sm_86/89); on those GPUs it repeats the float32 cases.
+    /// </summary>
+    [Test]
+    public void NarrowDvPath([Values] bool tf32)
+    {
+        var be = CudaBackend.For(Gpu.Require().Index);
+        be.AllowWideDv = false;
+        try
+        {
+            GatedMultiTileCase(1.0, DType.Float32, tf32);
+            AdditiveMultiTileCase(DType.Float32, tf32, keep: true);
+        }
+        finally { be.AllowWideDv = true; }
+    }
+
     private static void GatedMultiTileCase(double decay, DType dt, bool tf32)
     {
         var dev = Gpu.Require();
@@ -63,11 +81,18 @@ public class CudaChunkedAttentionTests
     [Test]
     public void AdditiveMultiTileTf32([Values] bool keep) => AdditiveMultiTileCase(DType.Float32, tf32: true, keep);
 
-    private static void AdditiveMultiTileCase(DType dt, bool tf32, bool keep)
+    /// <summary>
+    /// As <see cref="AdditiveMultiTile"/> with d = 37 (not a multiple of 4): additive.cu's prep and dk take one feature per
+    /// thread instead of four.
+    /// </summary>
+    [Test]
+    public void AdditiveOddFeatures([Values(DType.Float32, DType.Float64)] DType dt) => AdditiveMultiTileCase(dt, tf32: false, keep: false, d: 37);
+
+    private static void AdditiveMultiTileCase(DType dt, bool tf32, bool keep, int d = 72)
     {
         var dev = Gpu.Require();
         using var s = DisposalScope.Begin();
-        int B = 2, H = 2, T = 176, d = 72, e = 130;
+        int B = 2, H = 2, T = 176, e = 130;
         var q = Reference.Randn([B, H, T, d], dt, 321).Silu();
         var k = Reference.Randn([B, H, T, d], dt, 322);
         var v = Reference.Randn([B, H, T, e], dt, 323);

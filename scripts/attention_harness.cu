@@ -2,7 +2,8 @@
 // machine without .NET: loads several builds of gated.ptx through the driver API and launches each with its own shared
 // memory, on the issue's shape (N = B·H = 128 sequences, T = 4096, d = e = 128, contiguous heads, every chunk factored).
 // Build: nvcc -O2 -o harness scripts/attention_harness.cu -lcuda
-// Usage: harness PTX:OUT_SMEM:BWD_SMEM[:lk] [PTX:OUT_SMEM:BWD_SMEM[:lk] ...] [additive:ADDITIVE_PTX]
+// Usage: [HARNESS_WIDE=1] harness PTX:OUT_SMEM:BWD_SMEM[:lk] [PTX:OUT_SMEM:BWD_SMEM[:lk] ...] [additive:ADDITIVE_PTX]
+//   HARNESS_WIDE=1: gated_bwd forms dv 128 value columns at a time (builds from session 17; BWD_SMEM 106496 for float).
 //   Each argument is a gated.ptx (e.g. scripts/ptx.sh output, or nvcc -ptx with -D overrides of a variant) and the
 //   dynamic shared memory in bytes of its float gated_out and gated_bwd. For every variant and mode (f32, tf32, and tf32_bf16
 //   on the same inputs rounded to bfloat16): the ms
@@ -154,7 +155,7 @@ int main(int argc, char** argv)
     CK(cuMemsetD32(flag, 1, N * C));
     Rows kr = { 1, T * D, 0, D }, vr = { 1, T * E, 0, E };
     double alpha = 0.088;
-    i64 tn = T, d = D, e = E, chunks = C;
+    i64 tn = T, d = D, e = E, chunks = C, wide = getenv("HARNESS_WIDE") ? 1 : 0; // HARNESS_WIDE=1: gated_bwd forms dv 128 columns at a time (session 17; BWD_SMEM of its wide stages, 106496 for float)
     std::vector<double> ref[4];
     for (int a = 1; a < argc; a++)
     {
@@ -209,10 +210,10 @@ int main(int argc, char** argv)
             CK(cuModuleGetFunction(&fb, m, (std::string("gated_bwd_") + mode).c_str()));
             CK(cuModuleGetFunction(&fs, m, (std::string("gated_scan_") + mode).c_str()));
             void* ao[] = { &q, &kb, &v, &G, &flag, &h, &o, &nul, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
-            void* ab[] = { &q, &kb, &v, &G, &flag, &h, &dh, &dO, &nul, &nul, &dq, &dk, &dv, &nul, &tot, &nul, &nul, &nul, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
-            void* aw[] = { &q, &kb, &v, &G, &flag, &h, &dh, &dO, &nul, &nul, &dq, &dk, &dv, &nul, &tot, &wl, &ca, &nul, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
+            void* ab[] = { &q, &kb, &v, &G, &flag, &h, &dh, &dO, &nul, &nul, &dq, &dk, &dv, &nul, &tot, &nul, &nul, &nul, &alpha, &tn, &d, &e, &chunks, &kr, &vr, &wide };
+            void* aw[] = { &q, &kb, &v, &G, &flag, &h, &dh, &dO, &nul, &nul, &dq, &dk, &dv, &nul, &tot, &wl, &ca, &nul, &alpha, &tn, &d, &e, &chunks, &kr, &vr, &wide };
             void* aos[] = { &q, &kb, &v, &G, &flag, &h, &o, &sc, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
-            void* aws[] = { &q, &kb, &v, &G, &flag, &h, &dh, &dO, &nul, &nul, &dq, &dk, &dv, &nul, &tot, &wl, &ca, &sc, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
+            void* aws[] = { &q, &kb, &v, &G, &flag, &h, &dh, &dO, &nul, &nul, &dq, &dk, &dv, &nul, &tot, &wl, &ca, &sc, &alpha, &tn, &d, &e, &chunks, &kr, &vr, &wide };
             CUdeviceptr states = dh; // the scan overwrites the reverse states last (they are random again below)
             i64 rev = 1, fwd = 0;
             std::vector<void*> as = { &q, &dO, &G, &nul, &alpha, &nul, &states, &nul, &tn, &d, &e, &chunks, &rev, &kr, &vr };

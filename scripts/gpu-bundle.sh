@@ -4,8 +4,9 @@
 # usage: scripts/gpu-bundle.sh [archive]      (default artifacts/gpu-bundle.tar.gz; a name ending in .xz packs with xz)
 #   GOLDEN=dir   also copies the golden files of dir into golden/ (on the GPU machine: LIGHTNET_GOLDEN_DIR=b/golden)
 #   SLIM=1       leaves out what a GPU test or perf run does not need (BenchmarkDotNet's disassembler and diagnostics
-#                libraries, the 7.7 MB fla_checkpoint_tiny golden folder), so that the archive and a working tree fit a
-#                64 MiB transfer; BenchmarkDotNet runs of Perf then need the full bundle
+#                libraries, the native Skia and HarfBuzz libraries that only the Cli's plots draw with, the 7.7 MB
+#                fla_checkpoint_tiny golden folder), so that the archive and a working tree fit a 64 MiB transfer;
+#                BenchmarkDotNet runs of Perf and the plotting tests then need the full bundle
 # On the GPU machine: mkdir b && tar -xf ARCHIVE -C b && b/bin/LightNet.Tests --filter "TestCategory=Cuda"
 # (LIGHTNET_CUDA_PTX_DIR=dir loads PTX that scripts/ptx.sh built there from the working tree's sources instead of the
 # embedded PTX.)
@@ -22,7 +23,7 @@ cp scripts/ptx.sh "$stage/scripts/"
 if [ -n "${GOLDEN:-}" ]; then cp -r "$GOLDEN" "$stage/golden"; fi
 if [ "${SLIM:-0}" = 1 ]; then
   (cd "$stage/bin" && rm -f libcapstone.so Microsoft.CodeAnalysis*.dll Microsoft.Diagnostics.Tracing.TraceEvent.dll \
-    Microsoft.Diagnostics.NETCore.Client.dll Microsoft.Diagnostics.Runtime.dll Iced.dll)
+    Microsoft.Diagnostics.NETCore.Client.dll Microsoft.Diagnostics.Runtime.dll Iced.dll libSkiaSharp.so libHarfBuzzSharp.so)
   rm -rf "$stage/golden/fla_checkpoint_tiny"
 fi
 mkdir -p "$(dirname "$archive")"

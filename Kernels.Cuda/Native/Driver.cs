@@ -16,6 +16,7 @@ internal static unsafe partial class Driver
     public const int AttrComputeCapabilityMajor = 75;
     public const int AttrComputeCapabilityMinor = 76;
     public const int AttrMaxSharedMemoryPerBlockOptin = 97;
+    public const int AttrMaxSharedMemoryPerMultiprocessor = 81;
 
     // JIT options (CUjit_option).
     public const int JitInfoLogBuffer = 3;

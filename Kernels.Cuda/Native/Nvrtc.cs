@@ -58,11 +58,16 @@ internal static unsafe partial class Nvrtc
         try
         {
             int r;
-            fixed (byte* o0 = opts[0], o1 = opts[1])
+            var pinned = opts.Select(o => GCHandle.Alloc(o, GCHandleType.Pinned)).ToArray();
+            try
             {
-                byte** po = stackalloc byte*[2];
-                po[0] = o0; po[1] = o1;
-                r = CompileProgram(prog, 2, po);
+                byte** po = stackalloc byte*[pinned.Length];
+                for (int i = 0; i < pinned.Length; i++) po[i] = (byte*)pinned[i].AddrOfPinnedObject();
+                r = CompileProgram(prog, pinned.Length, po);
+            }
+            finally
+            {
+                foreach (var h in pinned) h.Free();
             }
             if (r != 0)
             {

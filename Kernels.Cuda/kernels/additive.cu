@@ -1,5 +1,7 @@
 // Causal additive (LightNet) attention pieces around the chunked gated kernels (gated.cu), on k [N, T, d]
-// with an optional running normaliser Z0 [N, d]; chunks of CH = 64 tokens, one thread per (n, chunk, i).
+// with an optional running normaliser Z0 [N, d]; chunks of CH = 64 tokens, one thread per (n, chunk) and four consecutive
+// features in additive_prep and additive_dk (vector loads and stores; one feature when d, the rows or the pointers do not
+// allow four), one feature elsewhere.
 // q, k, k̄, G and their gradients share one token-row layout (Rows, as in gated.cu); Z and the per-chunk values are dense.
 // k and dk are stored as S (T, or bfloat16 with T = float); everything else is T.
 //   Z_t = log(exp(Z_{t−1}) + exp(k_t)) (Z_{−1} = Z0, or −∞ without it; running-max form in the input's
@@ -34,13 +36,46 @@ template <typename T> __device__ __forceinline__ void lse_add(T& m, T& s, T x)
 
 template <typename T> __device__ __forceinline__ T lse_value(T m, T s) { return m == T(NEG_INF) ? m : m + log(s); }
 
-#define FOR_CHUNK_FEATURES(n_seq, chunks, d) \
-    for (i64 p = blockIdx.x * (i64)blockDim.x + threadIdx.x; p < (n_seq) * (chunks) * (d); p += (i64)gridDim.x * blockDim.x)
+// W consecutive features of one chunk per thread: p runs over (n, c, feature group), i is the group's first feature and
+// q = (n·chunks + c)·d + i indexes the per-(sequence, chunk, feature) arrays.
+#define FOR_CHUNK_LANES(W, n_seq, chunks, d) \
+    for (i64 p = blockIdx.x * (i64)blockDim.x + threadIdx.x; p < (n_seq) * (chunks) * ((d) / (W)); p += (i64)gridDim.x * blockDim.x)
 
-// lse[n, c, i] = log Σ_{t in chunk c} exp(k_t[i]) (in T, kept as double).
+// W values of one token row moved as one (vector) access: the kernels run W = 4 when d, the rows and every pointer allow it.
+template <int W, typename U> struct __align__(W * sizeof(U) < 16 ? W * sizeof(U) : 16) Lanes
+{
+    U v[W];
+};
+template <int W, typename U> __device__ __forceinline__ Lanes<W, U> lanes(const U* p) { return *(const Lanes<W, U>*)p; }
+// Stores W values of a row; four as one vector store (spelled in PTX: nvcc split a float4 store of values computed in
+// branches into four scalar ones). No memory clobber: nothing in these kernels reads what they store.
+template <int W, typename U> __device__ __forceinline__ void put(U* p, const Lanes<W, U>& x)
+{
+    if constexpr (W == 4 && sizeof(U) == 4)
+        asm volatile("st.global.v4.f32 [%0], {%1, %2, %3, %4};" ::"l"(p), "f"(x.v[0]), "f"(x.v[1]), "f"(x.v[2]), "f"(x.v[3]));
+    else if constexpr (W == 4 && sizeof(U) == 8)
+    {
+        asm volatile("st.global.v2.f64 [%0], {%1, %2};" ::"l"(p), "d"(x.v[0]), "d"(x.v[1]));
+        asm volatile("st.global.v2.f64 [%0], {%1, %2};" ::"l"(p + 2), "d"(x.v[2]), "d"(x.v[3]));
+    }
+    else if constexpr (W == 4 && sizeof(U) == 2)
+        asm volatile("st.global.v2.u32 [%0], {%1, %2};" ::"l"(p), "r"((unsigned)x.v[0] | (unsigned)x.v[1] << 16), "r"((unsigned)x.v[2] | (unsigned)x.v[3] << 16));
+    else
+        for (int w = 0; w < W; w++) p[w] = x.v[w];
+}
+
+// Whether the row pointers allow W = 4 lanes: d and the rows are multiples of 4 elements and every pointer is aligned to 4
+// elements (at most 16 bytes).
+template <typename... P> __device__ __forceinline__ bool four_lanes(i64 d, Rows kr, P... p)
+{
+    return d % 4 == 0 && kr.aligned(4) && (... && (((size_t)p & (4 * sizeof(*p) < 16 ? 4 * sizeof(*p) - 1 : 15)) == 0));
+}
+
+// lse[n, c, i] = log Σ_{t in chunk c} exp(k_t[i]) (in T, kept as double); one feature per thread: four lanes
+// per thread measured slower here (0.115 against 0.094 ms on the H200, bfloat16 k of the issue's shape).
 template <typename T, typename S> __device__ void additive_lse(const S* __restrict__ k, double* __restrict__ lse, i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
 {
-    FOR_CHUNK_FEATURES(n_seq, chunks, d)
+    FOR_CHUNK_LANES(1, n_seq, chunks, d)
     {
         i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
         // the maximum first, then one sum: the exponentials are independent (no running rescale on the critical path); a NaN
@@ -79,34 +114,50 @@ template <typename T> __device__ void additive_zref(const T* z0, const double* l
 }
 
 // flag[n, c] must be 1 on entry; a chunk with some |G| > FACTOR_LIMIT sets it to 0.
-template <typename T, typename S> __device__ void additive_prep(const S* __restrict__ k, const double* __restrict__ zref, T* __restrict__ kbar,
-    T* __restrict__ G, T* __restrict__ zc, int* flag, T* zT, bool has_z0,
-    i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
+template <int W, typename T, typename S> __device__ void additive_prep(const S* __restrict__ k, const double* __restrict__ zref, T* __restrict__ kbar,
+    T* __restrict__ G, T* __restrict__ zc, int* flag, T* zT, bool has_z0, i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
 {
-    FOR_CHUNK_FEATURES(n_seq, chunks, d)
+    const i64 dw = d / W;
+    FOR_CHUNK_LANES(W, n_seq, chunks, d)
     {
-        i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
-        T zr = (T)zref[p], m = zr, s = zr == T(NEG_INF) ? T(0) : T(1), z = zr;
+        i64 i = p % dw * W, c = (p / dw) % chunks, n = p / (dw * chunks), t0 = c * CH, L = min((i64)CH, tn - t0), q = (n * chunks + c) * d + i;
+        T zr[W], m[W], s[W], z[W];
+        for (int w = 0; w < W; w++)
+        {
+            zr[w] = (T)zref[q + w];
+            m[w] = z[w] = zr[w];
+            s[w] = zr[w] == T(NEG_INF) ? T(0) : T(1);
+        }
         bool fine = true;
         i64 base = kr.at(n, t0) + i;
-#pragma unroll 8
+#pragma unroll 4
         for (i64 l = 0; l < L; l++)
         {
             i64 at = base + l * kr.st;
-            T kv = (T)widen(k[at]);
-            lse_add(m, s, kv);
-            z = lse_value(m, s);
-            if (l == 0 && c == 0 && !has_z0) zr = z;
-            T gv = z == T(NEG_INF) ? T(0) : zr - z;
-            kbar[at] = z == T(NEG_INF) ? T(0) : exp(kv - z);
-            G[at] = gv;
-            fine = fine && fabs((double)gv) <= FACTOR_LIMIT;
+            Lanes<W, S> kv = lanes<W>(k + at);
+            Lanes<W, T> kb, gv;
+#pragma unroll
+            for (int w = 0; w < W; w++)
+            {
+                T x = (T)widen(kv.v[w]);
+                lse_add(m[w], s[w], x);
+                z[w] = lse_value(m[w], s[w]);
+                if (l == 0 && c == 0 && !has_z0) zr[w] = z[w];
+                gv.v[w] = z[w] == T(NEG_INF) ? T(0) : zr[w] - z[w];
+                kb.v[w] = z[w] == T(NEG_INF) ? T(0) : exp(x - z[w]);
+                fine = fine && fabs((double)gv.v[w]) <= FACTOR_LIMIT;
+            }
+            put(kbar + at, kb);
+            put(G + at, gv);
         }
         if (!fine) flag[n * chunks + c] = 0;
         i64 zb = (n * chunks + c) * 2 * d + i;
-        zc[zb] = z == T(NEG_INF) ? T(0) : zr;
-        zc[zb + d] = z == T(NEG_INF) ? T(0) : z;
-        if (c == chunks - 1) zT[n * d + i] = z;
+        for (int w = 0; w < W; w++)
+        {
+            zc[zb + w] = z[w] == T(NEG_INF) ? T(0) : zr[w];
+            zc[zb + d + w] = z[w] == T(NEG_INF) ? T(0) : z[w];
+            if (c == chunks - 1) zT[n * d + i + w] = z[w];
+        }
     }
 }
 
@@ -132,45 +183,63 @@ template <typename T> __device__ void additive_wchain(T* __restrict__ wloc, T* _
 
 // dk_t = k̄_t ⊙ (u_t − e^{G_last − G_t + G'_0} ⊙ W_{c+1}) for the tokens t of chunk c, with u = dk̄ − (w from the chunk
 // alone; gated_bwd) and W_{c+1} = wnext[n, c] (additive_wchain's carry); every exponent ≤ 0. dZ0 = rowsum(S0 ⊙ dS0) − λ_0 ⊙ W_0.
-template <typename T, typename S> __device__ void additive_dk(const T* __restrict__ kbar, const T* __restrict__ G, const T* __restrict__ u,
+template <int V, typename T, typename S> __device__ void additive_dk(const T* __restrict__ kbar, const T* __restrict__ G, const T* __restrict__ u,
     const T* __restrict__ w0, const T* __restrict__ wnext, const T* s0, const T* ds0, S* __restrict__ dk, T* dz0,
     i64 n_seq, i64 tn, i64 d, i64 e, i64 chunks, Rows kr)
 {
-    FOR_CHUNK_FEATURES(n_seq, chunks, d)
+    const i64 dw = d / V;
+    FOR_CHUNK_LANES(V, n_seq, chunks, d)
     {
-        i64 i = p % d, c = (p / d) % chunks, n = p / (d * chunks), t0 = c * CH, L = min((i64)CH, tn - t0);
+        i64 i = p % dw * V, c = (p / dw) % chunks, n = p / (dw * chunks), t0 = c * CH, L = min((i64)CH, tn - t0), q = (n * chunks + c) * d + i;
         i64 base = kr.at(n, t0) + i, st = kr.st;
         bool more = c + 1 < chunks;
-        T W = more ? wnext[p] : T(0);
-        // G_last + G'_0: the log-decay from the chunk's start to the next chunk's first token
-        T gin = more ? G[base + (L - 1) * st] + G[base + L * st] : T(0);
-#pragma unroll 8
+        T W[V], gin[V];
+        for (int w = 0; w < V; w++)
+        {
+            W[w] = more ? wnext[q + w] : T(0);
+            // G_last + G'_0: the log-decay from the chunk's start to the next chunk's first token
+            gin[w] = more ? G[base + (L - 1) * st + w] + G[base + L * st + w] : T(0);
+        }
+#pragma unroll 4
         for (i64 l = 0; l < L; l++)
         {
             i64 at = base + l * st;
-            T w = more ? exp(gin - G[at]) * W : T(0);
-            dk[at] = narrow<S>(kbar[at] * (u[at] - w));
+            Lanes<V, T> g = lanes<V>(G + at), kb = lanes<V>(kbar + at), uu = lanes<V>(u + at);
+            Lanes<V, S> out;
+#pragma unroll
+            for (int w = 0; w < V; w++) out.v[w] = narrow<S>(kb.v[w] * (uu.v[w] - (more ? exp(gin[w] - g.v[w]) * W[w] : T(0))));
+            put(dk + at, out);
         }
         if (c == 0 && dz0)
-        {
-            T r = T(0);
-            if (s0)
-                for (i64 j = 0; j < e; j++) r += s0[(n * d + i) * e + j] * ds0[(n * d + i) * e + j];
-            dz0[n * d + i] = r - exp(G[base]) * w0[n * chunks * d + i];
-        }
+            for (int w = 0; w < V; w++)
+            {
+                i64 f = n * d + i + w;
+                T r = T(0);
+                if (s0)
+                    for (i64 j = 0; j < e; j++) r += s0[f * e + j] * ds0[f * e + j];
+                dz0[f] = r - exp(G[base + w]) * w0[n * chunks * d + i + w];
+            }
     }
 }
 
 // The kernels of compute type T with k and dk stored as S; additive_zref and additive_wchain read only T.
 #define ADDITIVE(SN, T, S) \
     extern "C" __global__ void additive_lse_##SN(const S* k, double* lse, i64 n, i64 t, i64 d, i64 chunks, Rows kr) \
-    { additive_lse<T>(k, lse, n, t, d, chunks, kr); } \
+    { \
+        additive_lse<T>(k, lse, n, t, d, chunks, kr); \
+    } \
     extern "C" __global__ void additive_prep_##SN(const S* k, const double* zref, T* kbar, T* G, T* zc, int* flag, T* zT, i64 has_z0, i64 n, i64 t, \
         i64 d, i64 chunks, Rows kr) \
-    { additive_prep(k, zref, kbar, G, zc, flag, zT, has_z0 != 0, n, t, d, chunks, kr); } \
+    { \
+        if (four_lanes(d, kr, k, kbar, G)) additive_prep<4>(k, zref, kbar, G, zc, flag, zT, has_z0 != 0, n, t, d, chunks, kr); \
+        else additive_prep<1>(k, zref, kbar, G, zc, flag, zT, has_z0 != 0, n, t, d, chunks, kr); \
+    } \
     extern "C" __global__ void additive_dk_##SN(const T* kbar, const T* G, const T* u, const T* w0, const T* wnext, const T* s0, const T* ds0, \
         S* dk, T* dz0, i64 n, i64 t, i64 d, i64 e, i64 chunks, Rows kr) \
-    { additive_dk(kbar, G, u, w0, wnext, s0, ds0, dk, dz0, n, t, d, e, chunks, kr); }
+    { \
+        if (four_lanes(d, kr, kbar, G, u, (const S*)dk)) additive_dk<4>(kbar, G, u, w0, wnext, s0, ds0, dk, dz0, n, t, d, e, chunks, kr); \
+        else additive_dk<1>(kbar, G, u, w0, wnext, s0, ds0, dk, dz0, n, t, d, e, chunks, kr); \
+    }
 #define ADDITIVE_ZREF(SN, T) \
     extern "C" __global__ void additive_zref_##SN(const T* z0, const double* lse, double* zref, i64 n, i64 d, i64 chunks) \
     { additive_zref(z0, lse, zref, n, d, chunks); } \

@@ -336,7 +336,7 @@ template <typename T, bool TC, typename S, bool V16> __device__ __forceinline__ 
 }
 
 // One chunk of the backward (see the file header); R = dh[n, c] is the gradient of the state after the chunk. Shared
-// memory: A, dA, pipe()'s stages and G of the chunk's last and first tokens (d each, rounded up to 4); once dv is done,
+// memory: A, dA, pipe()'s stages (WIDE_STAGE apart with wide) and G of the chunk's last and first tokens (d each, rounded up to 4); once dv is done,
 // A holds X of the current 64 features: q ⊙ dq − k̄ ⊙ dk̄ for dg, or for wloc the additive backward's w from the chunk
 // alone, w_t = q_t ⊙ dq_t + λ_{t+1} ⊙ w_{t+1} (λ_{t+1} = e^{G_{t+1} − G_t}, nothing after the chunk's last token); not both.
 // With wloc (not null) dkb gets dk̄ − w (additive.cu's additive_dk adds what the later chunks carry in and multiplies by k̄),
@@ -346,14 +346,15 @@ template <typename T, bool TC, typename S, bool V16> __device__ __forceinline__ 
 template <typename T, bool TC, typename S, bool V16> __device__ __forceinline__ void gated_bwd(const S* __restrict__ q, const T* __restrict__ kb, const S* __restrict__ v,
     const T* __restrict__ G, const int* flag, const T* __restrict__ h, const T* __restrict__ dh, const S* __restrict__ dO,
     const T* dsT, const T* sT, S* __restrict__ dq, T* __restrict__ dkb, S* __restrict__ dv, T* __restrict__ dg, T* tot,
-    T* __restrict__ wloc, T* __restrict__ carry, const T* __restrict__ scores, double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr)
+    T* __restrict__ wloc, T* __restrict__ carry, const T* __restrict__ scores, double alpha, i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr,
+    bool wide)
 {
     typedef typename AccOf<T, TC>::type Acc;
     extern __shared__ __align__(16) unsigned char smem[];
     T* A = (T*)smem;
     T* dA = A + CH * LDT;
     T* stage = dA + CH * LDT;
-    T* Gl = stage + Stages<T>::n * STAGE;
+    T* Gl = stage + Stages<T>::n * (wide ? WIDE_STAGE : STAGE);
     T* G0 = Gl + ((d + 3) & ~3);
     T* X = A;
     // With wloc, the dq epilogue leaves G of the current 64 features in the stages (free between products; float only, as
@@ -423,17 +424,43 @@ template <typename T, bool TC, typename S, bool V16> __device__ __forceinline__ 
         __syncthreads();
     }
 
-    // dv = α (Aᵀ dO) + (k̄ ⊙ e^{G_last − G}) R
-    for (int e0 = 0; e0 < E; e0 += 64)
-    {
-        Acc acc;
-        acc.zero();
-        // α once on Aᵀ dO, so that dO is staged plain (a bfloat16 dO stays a raw tile)
-        times_tokens<true, T>(acc, A, src(dOc + e0, (const T*)nullptr, VR, L, E - e0, KS, 0), Plain(), stage, v16);
-        acc.each([a](int, int, T& val) { val *= a; });
-        times_state<T>(acc, src(kc, Gc, KR, L, D, 0, KS), [Gl](int, int i, T x, T g) { return x * p_exp<TC>(Gl[i] - g); }, Rc, e0, d, e, stage, v16);
-        acc.each([&](int s, int jj, T& val) { if (s < L && e0 + jj < e) dvc[s * VR + e0 + jj] = narrow<S>(val); });
-    }
+    // dv = α (Aᵀ dO) + (k̄ ⊙ e^{G_last − G}) R; α once on Aᵀ dO, so that dO is staged plain (a bfloat16 dO stays a raw tile).
+    // wide (float only; the host asks for it where two blocks of the wide stages fit a multiprocessor): 128 value columns at a
+    // time, two 64-column accumulators sharing each staged slice of dO and of k̄ ⊙ e^{G_last − G}, as in gated_out
+    auto kdecay = [Gl](int, int i, T x, T g) { return x * p_exp<TC>(Gl[i] - g); };
+    auto dv_out = [&](int c0) { return [&, c0](int s, int jj, T& val) { if (s < L && c0 + jj < e) dvc[s * VR + c0 + jj] = narrow<S>(val); }; };
+    if (sizeof(T) == 4 && wide)
+        for (int e0 = 0; e0 < E; e0 += 128)
+        {
+            Acc lo, hi;
+            lo.zero();
+            hi.zero();
+            const bool two = E - e0 > 64;
+            const Src<S, T> dos = src(dOc + e0, (const T*)nullptr, VR, L, E - e0, KS, 0);
+            pipe<KS, 128, 0, 0, WIDE_STAGE>(CH / KS, stage, v16, dos, Plain(), dos, Plain(), [&](int sl, const auto* b, const auto*) {
+                lo.template mma<true, false>(A + sl * KS * LDT, LDT, b, tile_ld<128>(b), KS);
+                if (two) hi.template mma<true, false>(A + sl * KS * LDT, LDT, b + 64, tile_ld<128>(b), KS);
+            });
+            lo.each([a](int, int, T& val) { val *= a; });
+            hi.each([a](int, int, T& val) { val *= a; });
+            pipe<CH, KS, KS, 128, WIDE_STAGE>((D + KS - 1) / KS, stage, v16, src(kc, Gc, KR, L, D, 0, KS), kdecay,
+                src(Rc + e0, (const T*)nullptr, E, D, E - e0, KS, 0), Plain(), [&](int, const T* k, const T* r) {
+                    lo.template mma<false, false>(k, LDS, r, tile_ld<128>(r), KS);
+                    if (two) hi.template mma<false, false>(k, LDS, r + 64, tile_ld<128>(r), KS);
+                });
+            lo.each(dv_out(e0));
+            if (two) hi.each(dv_out(e0 + 64));
+        }
+    else
+        for (int e0 = 0; e0 < E; e0 += 64)
+        {
+            Acc acc;
+            acc.zero();
+            times_tokens<true, T>(acc, A, src(dOc + e0, (const T*)nullptr, VR, L, E - e0, KS, 0), Plain(), stage, v16);
+            acc.each([a](int, int, T& val) { val *= a; });
+            times_state<T>(acc, src(kc, Gc, KR, L, D, 0, KS), kdecay, Rc, e0, d, e, stage, v16);
+            acc.each(dv_out(e0));
+        }
 
     for (int i0 = 0; i0 < D; i0 += 64)
     {
@@ -617,11 +644,13 @@ template <typename T> __device__ void gated_dg_carry(T* dg, const T* tot, i64 n_
     } \
     extern "C" __global__ void __launch_bounds__(NT, CHUNK_MINB) gated_bwd_##SN(const S* q, const T* kb, const S* v, const T* G, const int* flag, const T* h, \
         const T* dh, const S* dO, const T* dsT, const T* sT, S* dq, T* dkb, S* dv, T* dg, T* tot, T* wloc, T* carry, const T* scores, double alpha, \
-        i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr) \
+        i64 tn, i64 d, i64 e, i64 chunks, Rows kr, Rows vr, i64 wide) \
     { \
         if (pieces16<T, S>(d, e, kr, vr, q, kb, v, G, h, dh, dO)) \
-            gated_bwd<T, TC, S, true>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, wloc, carry, scores, alpha, tn, d, e, chunks, kr, vr); \
-        else gated_bwd<T, TC, S, false>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, wloc, carry, scores, alpha, tn, d, e, chunks, kr, vr); \
+            gated_bwd<T, TC, S, true>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, wloc, carry, scores, alpha, tn, d, e, chunks, kr, vr, \
+                wide != 0); \
+        else gated_bwd<T, TC, S, false>(q, kb, v, G, flag, h, dh, dO, dsT, sT, dq, dkb, dv, dg, tot, wloc, carry, scores, alpha, tn, d, e, chunks, kr, vr, \
+            wide != 0); \
     }
 
 #define SCAN_MINB 4
