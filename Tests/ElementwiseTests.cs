@@ -241,8 +241,8 @@ public class ElementwiseTests
     }
 
     /// <summary>
-    /// Each float32 softmax row (whose maximum may come from the previous row's pass) equals that row's softmax alone, bit
-    /// for bit, with special rows among ordinary ones: all −∞, a NaN, a +∞, zeros of both signs.
+    /// Each float32 softmax row equals that row's softmax alone, bit for bit, with special rows among ordinary ones: all −∞,
+    /// a NaN, a +∞, zeros of both signs.
     /// </summary>
     [Test]
     public void SoftmaxRowsDoNotDependOnTheirNeighbours([Values(5, 33, 130, 4096)] int n)
@@ -308,5 +308,75 @@ public class ElementwiseTests
             LightNet.Cpu.FastExp.Silu(new[] { x[i] }, one);
             Assert.That(one[0], Is.EqualTo(all[i]), $"silu({x[i]}) alone vs in a span at {i}");
         }
+    }
+
+    /// <summary>
+    /// Float32 softmax rows against float64 where the shift taken from a row's first 64 elements holds (a later element up to
+    /// 8 above their maximum) and where it does not (9 and 100 above, a +∞ or a NaN after them: the row's maximum is taken
+    /// instead), with −∞ first elements, elements far below the maximum (exact 0, the subnormal band), rows shorter than 64.
+    /// </summary>
+    [Test]
+    public void SoftmaxShiftedByTheFirstElementsMatchesFloat64([Values(1, 45, 200, 1027)] int n)
+    {
+        using var s = DisposalScope.Begin();
+        const int rows = 8, head = 64;
+        var rng = new Random(n + 17);
+        var data = new float[rows * n];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 6 - 3);
+        float HeadMax(int r) => data.Skip(r * n).Take(Math.Min(n, head)).Max();
+        data[1 * n + n - 1] = HeadMax(1) + 7.9f;
+        data[2 * n + n - 1] = HeadMax(2) + 9f;
+        data[3 * n + n - 1] = HeadMax(3) + 100f;
+        for (int c = 0; c < Math.Min(n, head) && c < n - 1; c++) data[4 * n + c] = float.NegativeInfinity;
+        for (int c = 0; c < n; c += 3) data[5 * n + c] = c % 2 == 0 ? -95f : -250f; // e^(x − max) subnormal or 0
+        data[6 * n + n - 1] = float.PositiveInfinity;
+        data[7 * n + n - 1] = float.NaN;
+        var y = Tensor.FromArray(data, [rows, n]).Softmax(-1).ToArray<float>();
+        for (int r = 0; r < rows; r++)
+        {
+            var row = data.Skip(r * n).Take(n).Select(v => (double)v).ToArray();
+            if (r >= 6)
+            {
+                Assert.That(y.Skip(r * n).Take(n), Is.All.NaN, $"row {r} holds {(r == 6 ? "+∞" : "a NaN")}");
+                continue;
+            }
+            double m = row.Max(), z = row.Sum(v => Math.Exp(v - m));
+            for (int c = 0; c < n; c++)
+            {
+                if (double.IsNegativeInfinity(row[c])) { Assert.That(y[r * n + c], Is.EqualTo(0f), $"row {r} col {c}: e^−∞"); continue; }
+                // x − shift rounded to float32: |x − max|·2⁻²⁴ with the maximum as shift, at most ShiftHi·2⁻²⁴ more with the head's
+                double want = Math.Exp(row[c] - m) / z;
+                double tol = (1e-6 + (Math.Abs(row[c] - m) + LightNet.Cpu.FastExp.ShiftHi) * 6e-8) * want + 1e-37;
+                Assert.That(y[r * n + c], Is.EqualTo(want).Within(tol), $"row {r} col {c}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The shifted exp-and-sum under softmax accepts exponents up to ShiftHi (values and sum against float64, odd length:
+    /// vector body and padded rest) and refuses one above it or a NaN, in the body or in the rest.
+    /// </summary>
+    [Test]
+    public void ShiftedExpSumRefusesExponentsAboveItsBound()
+    {
+        const int n = 45;
+        var x = Enumerable.Range(0, n).Select(i => -3f + 7.9f * i / (n - 1)).ToArray(); // x − m from 0 to 7.9 with m = −3
+        var y = new float[n];
+        Assert.That(LightNet.Cpu.FastExp.TryExpShiftedSum(x, -3f, y, out float sum), Is.True);
+        double want = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double e = Math.Exp(x[i] + 3.0);
+            want += e;
+            Assert.That(y[i], Is.EqualTo(e).Within(1e-6 * e), $"element {i}");
+        }
+        Assert.That(sum, Is.EqualTo(want).Within(1e-6 * want));
+        foreach (int at in new[] { 3, n - 1 })
+            foreach (float bad in new[] { 5.1f, float.NaN, float.PositiveInfinity })
+            {
+                var xb = (float[])x.Clone();
+                xb[at] = bad;
+                Assert.That(LightNet.Cpu.FastExp.TryExpShiftedSum(xb, -3f, y, out _), Is.False, $"{bad} at {at}");
+            }
     }
 }

@@ -297,85 +297,69 @@ internal static unsafe class FastExp
         da = g * b * s * (1f + a * rest);
     }
 
-    /// <summary>y = e^(x − m) for every element, returning Σ y: softmax's numerators and denominator in one pass.</summary>
-    public static float ExpShiftedSum(ReadOnlySpan<float> x, float m, Span<float> y) => ExpShiftedSum<Alone>(x, m, y, default, out _);
+    /// <summary>
+    /// Largest exponent <see cref="TryExpShiftedSum"/> accepts. float32 rounds x − m before the exponential, a relative error
+    /// of up to |x − m|·2⁻²⁴; shifting by the maximum bounds it by the element's distance below the maximum, and a shift up to
+    /// ShiftHi below the maximum adds at most ShiftHi·2⁻²⁴ (4.8e-7) for the elements above the shift. Sums stay finite.
+    /// </summary>
+    public const float ShiftHi = 8f;
 
     /// <summary>
-    /// <see cref="ExpShiftedSum(ReadOnlySpan{float}, float, Span{float})"/>, and in the same loop the largest element of
-    /// <paramref name="next"/> (as long as x; the next softmax row), whose reads from memory then overlap this row's
-    /// exponentials. <paramref name="nextMax"/> is the hardware maximum: the exact maximum unless next holds a NaN (then
-    /// some element, and that row's softmax is NaN either way) or only zeros of both signs.
+    /// y = e^(x − m) for every element and <paramref name="sum"/> = Σ y (softmax's numerators and denominator in one pass),
+    /// for a shift m that need not be the maximum: false as soon as some x − m is above <see cref="ShiftHi"/> or NaN (y is
+    /// then partly written; shift by the maximum instead). With m the maximum of a row without NaN, it succeeds.
     /// </summary>
-    public static float ExpShiftedSum(ReadOnlySpan<float> x, float m, Span<float> y, ReadOnlySpan<float> next, out float nextMax) =>
-        ExpShiftedSum<WithNext>(x, m, y, next, out nextMax);
-
-    /// <summary>Whether <see cref="ExpShiftedSum{TNext, TV}"/> also reduces the next row (a type parameter: no branch in the loop).</summary>
-    private interface INext { static abstract bool On { get; } }
-    private struct Alone : INext { public static bool On => false; }
-    private struct WithNext : INext { public static bool On => true; }
-
-    private static float ExpShiftedSum<TNext>(ReadOnlySpan<float> x, float m, Span<float> y, ReadOnlySpan<float> next, out float nextMax) where TNext : struct, INext
+    public static bool TryExpShiftedSum(ReadOnlySpan<float> x, float m, Span<float> y, out float sum)
     {
         int n = x.Length;
-        fixed (float* px = x, py = y, pn = next)
+        fixed (float* px = x, py = y)
         {
-            if (Width == 16) return ExpShiftedSum<TNext, F16>(px, m, py, n, pn, out nextMax);
-            if (Width == 8) return ExpShiftedSum<TNext, F8>(px, m, py, n, pn, out nextMax);
-            float sum = 0, nm = float.NegativeInfinity;
+            if (Width == 16) return TryExpShiftedSum<F16>(px, m, py, n, out sum);
+            if (Width == 8) return TryExpShiftedSum<F8>(px, m, py, n, out sum);
+            sum = 0;
             for (int i = 0; i < n; i++)
             {
-                py[i] = MathF.Exp(px[i] - m);
+                float v = px[i] - m;
+                if (!(v <= ShiftHi)) return false;
+                py[i] = MathF.Exp(v);
                 sum += py[i];
-                if (TNext.On) nm = MathF.Max(nm, pn[i]);
             }
-            nextMax = nm;
-            return sum;
+            return true;
         }
     }
 
-    private static float ExpShiftedSum<TNext, TV>(float* px, float m, float* py, int n, float* pn, out float nextMax)
-        where TNext : struct, INext where TV : struct, IFloatVector<TV>
+    private static bool TryExpShiftedSum<TV>(float* px, float m, float* py, int n, out float sum) where TV : struct, IFloatVector<TV>
     {
         int w = TV.Count;
         var mv = TV.Splat(m);
         var acc0 = TV.Splat(0f);
         var acc1 = TV.Splat(0f);
-        var nm0 = TV.Splat(float.NegativeInfinity);
-        var nm1 = nm0;
+        sum = 0;
         int full = n / (2 * w) * (2 * w);
         for (int i = 0; i < full; i += 2 * w)
         {
-            if (TNext.On)
-            {
-                nm0 = TV.MaxNative(nm0, TV.Load(pn + i));
-                nm1 = TV.MaxNative(nm1, TV.Load(pn + i + w));
-            }
             var v0 = TV.Load(px + i) - mv;
             var v1 = TV.Load(px + i + w) - mv;
             TV e0, e1;
-            if (InRange(v0, v1)) { e0 = Core(v0); e1 = Core(v1); }
+            if (InShiftRange(v0, v1)) { e0 = Core(v0); e1 = Core(v1); }
+            else if (!AtMostShiftHi(v0, v1)) return false;
             else { e0 = ShiftedExpPatch(v0, px + i, m); e1 = ShiftedExpPatch(v1, px + i + w, m); }
             acc0 += e0;
             acc1 += e1;
             TV.Store(e0, py + i);
             TV.Store(e1, py + i + w);
         }
-        float nm = float.NegativeInfinity;
-        if (TNext.On)
-        {
-            var v = TV.MaxNative(nm0, nm1);
-            for (int l = 0; l < w; l++) nm = MathF.Max(nm, TV.Get(v, l));
-            for (int i = full; i < n; i++) nm = MathF.Max(nm, pn[i]);
-        }
-        nextMax = nm;
         if (full < n)
         {
             // The rest as two vectors padded with −∞ (e^−∞ = 0 adds nothing).
             float* tx = stackalloc float[2 * w];
             new Span<float>(tx, 2 * w).Fill(float.NegativeInfinity);
             new ReadOnlySpan<float>(px + full, n - full).CopyTo(new Span<float>(tx, 2 * w));
-            var e0 = ShiftedExpPatch(TV.Load(tx) - mv, tx, m);
-            var e1 = ShiftedExpPatch(TV.Load(tx + w) - mv, tx + w, m);
+            var v0 = TV.Load(tx) - mv;
+            var v1 = TV.Load(tx + w) - mv;
+            if (!AtMostShiftHi(v0, v1)) return false;
+            var e0 = ShiftedExpPatch(v0, tx, m);
+            var e1 = ShiftedExpPatch(v1, tx + w, m);
             acc0 += e0;
             acc1 += e1;
             float* ty = stackalloc float[2 * w];
@@ -383,7 +367,24 @@ internal static unsafe class FastExp
             TV.Store(e1, ty + w);
             new ReadOnlySpan<float>(ty, n - full).CopyTo(new Span<float>(py + full, n - full));
         }
-        return TV.Sum(acc0 + acc1);
+        sum = TV.Sum(acc0 + acc1);
+        return true;
+    }
+
+    /// <summary>All lanes of both vectors within [Lo, <see cref="ShiftHi"/>] (false for NaN): the hot path of <see cref="TryExpShiftedSum"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool InShiftRange<TV>(TV a, TV b) where TV : struct, IFloatVector<TV>
+    {
+        var mid = TV.Splat((Lo + ShiftHi) / 2);
+        var half = TV.Splat((ShiftHi - Lo) / 2);
+        return TV.All(TV.LessThanOrEqual(TV.Abs(a - mid), half) & TV.LessThanOrEqual(TV.Abs(b - mid), half));
+    }
+
+    /// <summary>All lanes of both vectors at most <see cref="ShiftHi"/> (false for NaN).</summary>
+    private static bool AtMostShiftHi<TV>(TV a, TV b) where TV : struct, IFloatVector<TV>
+    {
+        var hi = TV.Splat(ShiftHi);
+        return TV.All(TV.LessThanOrEqual(a, hi) & TV.LessThanOrEqual(b, hi));
     }
 
     /// <summary>e^v for v = x − m with a lane outside [Lo, Hi], off the hot path: marked lanes take <see cref="MathF.Exp"/>(x − m).</summary>

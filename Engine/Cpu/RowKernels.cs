@@ -42,35 +42,31 @@ internal static unsafe class RowKernels
         });
     }
 
+    /// <summary>Leading elements of a row whose maximum is softmax's first shift (<see cref="SoftmaxFloat"/>).</summary>
+    private const int SoftmaxHead = 64;
+
     /// <summary>
-    /// Softmax of float32 rows in chunks of consecutive rows: each row's exponentials and sum run in one pass that also
-    /// finds the next row's maximum, so the next row's reads from memory overlap this row's arithmetic (a separate
-    /// maximum pass reads while the arithmetic units idle). Every row gets the same values whatever the chunking.
+    /// Softmax of float32 rows in one read of each row: the exponentials are shifted by the largest of the row's first
+    /// <see cref="SoftmaxHead"/> elements, which softmax's invariance to the shift allows as long as no exponent exceeds
+    /// <see cref="FastExp.ShiftHi"/> (the sum stays finite; the first elements' largest term is 1, so it cannot vanish). Only a
+    /// row where that fails (a later element above the head's maximum by more than ShiftHi, a NaN, ±∞) is read again for
+    /// its maximum and shifted by it, the classic form. Rows whose maximum is −∞ or NaN, or that hold +∞, give NaN.
     /// </summary>
     private static void SoftmaxFloat(float* x, float* y, long rows, int n)
     {
         nint px = (nint)x, py = (nint)y;
-        Parallelism.ForChunks(rows, Math.Max(1, 65536 / Math.Max(1, n)), (r0, nr) =>
+        ForRows(rows, n, r =>
         {
-            ReadOnlySpan<float> Row(long r) => new((float*)px + r * n, n);
-            float m = Extremum.Max(Row(r0));
-            for (long r = r0; r < r0 + nr; r++)
+            var xs = new ReadOnlySpan<float>((float*)px + r * n, n);
+            var ys = new Span<float>((float*)py + r * n, n);
+            if (!FastExp.TryExpShiftedSum(xs, Extremum.Max(xs[..Math.Min(n, SoftmaxHead)]), ys, out float sum))
             {
-                var ys = new Span<float>((float*)py + r * n, n);
-                bool more = r + 1 < r0 + nr;
-                float next = 0;
-                if (float.IsNegativeInfinity(m))
-                {
-                    ys.Fill(float.NaN);
-                    if (more) next = Extremum.Max(Row(r + 1));
-                }
-                else
-                {
-                    float sum = more ? FastExp.ExpShiftedSum(Row(r), m, ys, Row(r + 1), out next) : FastExp.ExpShiftedSum(Row(r), m, ys);
-                    TensorPrimitives.Multiply(ys, 1f / sum, ys);
-                }
-                m = next;
+                float m = Extremum.Max(xs);
+                if (!float.IsFinite(m)) { ys.Fill(float.NaN); return; }
+                if (!FastExp.TryExpShiftedSum(xs, m, ys, out sum))
+                    throw new InvalidOperationException($"softmax: row {r} failed its exponentials shifted by its own maximum {m}");
             }
+            TensorPrimitives.Multiply(ys, 1f / sum, ys);
         });
     }
 
