@@ -70,6 +70,22 @@ public class ReduceTests
         finally { Parallelism.Threads = saved; }
     }
 
+    /// <summary>
+    /// The four-stream sum of long-row pieces against float64 (lengths below, at and above the split, an odd tail, a large
+    /// last element that only the tail holds), float32 and float64.
+    /// </summary>
+    [Test]
+    public void StreamSumMatchesFloat64([Values(1, 511, 1023, 1024, 1037, 100003)] int n)
+    {
+        var rng = new Random(n);
+        var v = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        v[n - 1] = 1e3;
+        double want = v.Sum(), scale = v.Sum(Math.Abs);
+        var f = v.Select(t => (float)t).ToArray();
+        Assert.That(LightNet.Cpu.StreamSum.Sum<double>(v), Is.EqualTo(want).Within(1e-14 * scale), "f64");
+        Assert.That((double)LightNet.Cpu.StreamSum.Sum<float>(f), Is.EqualTo(f.Sum(t => (double)t)).Within(1e-6 * scale), "f32");
+    }
+
     [Test]
     public void VarianceUsesBesselCorrection()
     {
@@ -79,9 +95,12 @@ public class ReduceTests
         Assert.That(x.Var([1], correction: 0).ToDoubleArray(), Is.EqualTo(new[] { 0.25, 0.25 }));
     }
 
-    /// <summary>The vector max/min equals the exact element-wise definition: odd lengths, NaN anywhere, signed zeros, infinities.</summary>
+    /// <summary>
+    /// The vector max/min equals the exact element-wise definition: odd lengths (from 32781 on the span is read as four
+    /// streams, its quarters, plus a tail), NaN anywhere (each quarter, the tail), signed zeros, infinities.
+    /// </summary>
     [Test]
-    public void ExtremumMatchesIeeeDefinition([Values(1, 7, 31, 32, 33, 67, 257, 1001)] int n)
+    public void ExtremumMatchesIeeeDefinition([Values(1, 7, 31, 32, 33, 67, 257, 1001, 32781)] int n)
     {
         var rng = new Random(n);
         Check(Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 200 - 100).ToArray());
@@ -90,7 +109,7 @@ public class ReduceTests
         zeros[n / 2] = 0.0;
         Check(zeros);
         Check(zeros.Select(v => -v).ToArray());
-        foreach (int at in new[] { 0, n / 2, n - 1 })
+        foreach (int at in new[] { 0, Math.Min(n / 4 + 1, n - 1), n / 2, 3 * n / 4, n - 1 })
         {
             var a = Enumerable.Range(0, n).Select(_ => rng.NextDouble()).ToArray();
             a[at] = double.NaN;
