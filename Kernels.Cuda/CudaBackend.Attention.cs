@@ -16,6 +16,28 @@ public sealed unsafe partial class CudaBackend
     /// <summary>Elements of the wide pipe() stages of gated_out and of gated_bwd's dv, whose second tile is 32 × 128 (gated.cu's WIDE_STAGE).</summary>
     private static int GatedWidePipe(int es) => GatedStages(es) * (2 * GatedChunk * GatedLdS + 32 * (128 + 4));
 
+    /// <summary>Dynamic shared memory of gated_bwd: A, dA, pipe()'s stages (wide or not) and G of the chunk's last and first tokens.</summary>
+    private static int GatedBwdShared(int d, int es, bool wide) =>
+        (2 * GatedChunk * GatedLdT + (wide ? GatedWidePipe(es) : GatedPipe(es)) + 2 * ((d + 3) & ~3)) * es;
+
+    /// <summary>
+    /// Threads to launch for additive_prep / additive_dk: a quarter of the (sequence, chunk, feature) items when d is a multiple
+    /// of 4, as those kernels then take four features per thread where the rows and pointers allow (their grid-stride loops
+    /// cover every item whatever the grid).
+    /// </summary>
+    private static long AdditiveLaneWork(in GatedDims w) => w.D % 4 == 0 ? w.ChunkFeatures / 4 : w.ChunkFeatures;
+
+    /// <summary>
+    /// Whether gated_bwd forms dv over 128 value columns at a time (its wide stages) for d features of <paramref name="es"/>
+    /// bytes: float only, where <see cref="AllowWideDv"/> and two such blocks fit one multiprocessor, as the kernels run two
+    /// per multiprocessor (H100/H200); else 64 at a time.
+    /// </summary>
+    internal bool WideDv(int d, int es)
+    {
+        int smem = GatedBwdShared(d, es, wide: true);
+        return AllowWideDv && es == 4 && 2 * (smem + 1024) <= _dev.MaxSharedBytesPerMultiprocessor && smem <= _dev.MaxSharedBytesPerBlock;
+    }
+
     /// <summary>Token rows of one operand group (gated.cu's <c>struct Rows</c>): row t of sequence n at (n / H)·Sb + (n mod H)·Sh + t·St.</summary>
     private readonly record struct Rows(long H, long Sb, long Sh, long St)
     {
@@ -193,11 +215,8 @@ public sealed unsafe partial class CudaBackend
         if (savedStates != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: dg needs the final state, which saved states do not carry");
         if (wloc != 0 && dg != null) throw new InvalidOperationException("gated_attention_backward: the chunk kernel gives dg or the additive w, not both");
         var kBwd = GatedKernel("gated_attention_backward", q.DType, "gated_bwd");
-        // dv over 128 value columns at a time needs wide stages: taken (float only) where two such blocks still fit a
-        // multiprocessor (H100/H200), as the kernels run two per multiprocessor; else 64 at a time
-        int rest = 2 * GatedChunk * GatedLdT + 2 * ((w.D + 3) & ~3), wideSmem = (rest + GatedWidePipe(w.Es)) * w.Es;
-        bool wide = AllowWideDv && w.Es == 4 && 2 * (wideSmem + 1024) <= _dev.MaxSharedBytesPerMultiprocessor && wideSmem <= _dev.MaxSharedBytesPerBlock;
-        int smem = wide ? wideSmem : (rest + GatedPipe(w.Es)) * w.Es;
+        bool wide = WideDv(w.D, w.Es);
+        int smem = GatedBwdShared(w.D, w.Es, wide);
         RequireShared("gated_attention_backward", w, q.DType, smem, "the chunk backward kernel");
         using var hScratch = savedStates == 0 ? Rent(w.StateBytes) : default;
         using var dh = Rent(w.StateBytes);
@@ -269,7 +288,7 @@ public sealed unsafe partial class CudaBackend
             Addr(k), lse.Ptr, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
         Launch("additive", Pick("additive_attention", w.Compute, "additive_zref_f32", "additive_zref_f64"), (long)w.N * w.D, false,
             Addr(z0, true), lse.Ptr, zref.Ptr, (long)w.N, (long)w.D, (long)w.Chunks);
-        Launch("additive", Pick("additive_attention", k.DType, "additive_prep_f32", "additive_prep_f64", "additive_prep_bf16"), w.ChunkFeatures, false,
+        Launch("additive", Pick("additive_attention", k.DType, "additive_prep_f32", "additive_prep_f64", "additive_prep_bf16"), AdditiveLaneWork(w), false,
             Addr(k), zref.Ptr, kbar, G, zc, flag, zT, z0 != null ? 1L : 0L, (long)w.N, (long)w.T, (long)w.D, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
     }
 
@@ -350,7 +369,7 @@ public sealed unsafe partial class CudaBackend
             kept == null ? 0 : Addr(kept[4]));
         Launch("additive", Pick("additive_attention_backward", w.Compute, "additive_wchain_f32", "additive_wchain_f64"), (long)w.N * w.D, false,
             wloc.Ptr, carry.Ptr, (long)w.N, (long)w.D, (long)w.Chunks);
-        Launch("additive", Pick("additive_attention_backward", k.DType, "additive_dk_f32", "additive_dk_f64", "additive_dk_bf16"), w.ChunkFeatures, false,
+        Launch("additive", Pick("additive_attention_backward", k.DType, "additive_dk_f32", "additive_dk_f64", "additive_dk_bf16"), AdditiveLaneWork(w), false,
             kbar, G, u.Ptr, wloc.Ptr, carry.Ptr, Addr(s0, true), Addr(dS0, true), Addr(dk), Addr(dz0, true),
             (long)w.N, (long)w.T, (long)w.D, (long)w.E, (long)w.Chunks, w.Kr.H, w.Kr.Sb, w.Kr.Sh, w.Kr.St);
     }

@@ -29,9 +29,10 @@ public class Bf16StorageTests
     /// <summary>
     /// Shapes (d, e, T) for the CUDA kernels that read bfloat16 themselves: single elements (e = 12) with a last chunk of 22
     /// tokens; 16-byte pieces with a last chunk of 32 (a segment boundary of the w recurrence at the chunk's end); two
-    /// feature tiles (d = 72) with 22; one chunk of 50 tokens over two feature tiles.
+    /// feature tiles (d = 72) with 22; one chunk of 50 tokens over two feature tiles; d = 37 (additive.cu's prep and dk one
+    /// feature per thread, not four).
     /// </summary>
-    private static readonly int[][] Bf16Shapes = [[8, 12, 150], [40, 72, 160], [72, 72, 150], [72, 12, 50]];
+    private static readonly int[][] Bf16Shapes = [[8, 12, 150], [40, 72, 160], [72, 72, 150], [72, 12, 50], [37, 40, 150]];
 
     /// <summary>
     /// The CUDA kernels read bfloat16 q, k, v, dO and write bfloat16 o, dq, dk, dv themselves (float32 inside): with exact
@@ -45,6 +46,21 @@ public class Bf16StorageTests
     {
         var dev = Gpu.Require();
         Gpu.WithTf32(CudaBackend.For(dev.Index), tf32, () => AttentionOnBf16(dev, exact: false, shape[0], shape[1], shape[2], tokensMajor, tf32, keep, state: shape[0] >= 40));
+    }
+
+    /// <summary>
+    /// As <see cref="CudaAttentionOnBf16MatchesFloat32"/> with dv formed 64 value columns at a time (the backward's path where
+    /// two blocks of the 128-column stages do not fit a multiprocessor), on the shape with two value tiles.
+    /// </summary>
+    [Test]
+    [Category("Cuda")]
+    public void CudaAttentionOnBf16NarrowDv([Values(false, true)] bool tf32)
+    {
+        var dev = Gpu.Require();
+        var be = CudaBackend.For(dev.Index);
+        be.AllowWideDv = false;
+        try { Gpu.WithTf32(be, tf32, () => AttentionOnBf16(dev, exact: false, 72, 72, 150, tokensMajor: true, tf32, keep: true, state: true)); }
+        finally { be.AllowWideDv = true; }
     }
 
     /// <summary>Keys N(0, 10²) on bfloat16 (the chunks' decays exceed the factored form's range: the pairwise paths), TF32 on and off.</summary>

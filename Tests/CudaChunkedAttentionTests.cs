@@ -39,6 +39,27 @@ public class CudaChunkedAttentionTests
         finally { be.AllowWideDv = true; }
     }
 
+    /// <summary>
+    /// The 128-column dv is what the backward takes on Hopper (228 KB of shared memory per multiprocessor) for float32 and
+    /// bfloat16 at d = 128 and d = 72, never for float64 or with <see cref="CudaBackend.AllowWideDv"/> off; on an sm_86/89 GPU (100 KB)
+    /// never, so there the other tests run the 64-column path only.
+    /// </summary>
+    [Test]
+    public void WideDvWhereTwoBlocksFit()
+    {
+        var be = CudaBackend.For(Gpu.Require().Index);
+        bool hopper = be.Info.Major == 9;
+        Assert.Multiple(() =>
+        {
+            if (hopper) Assert.That(be.WideDv(128, 4) && be.WideDv(72, 4), Is.True, "float at d = 128 / 72 on sm_90");
+            if (be.Info.Major == 8 && be.Info.Minor >= 6) Assert.That(be.WideDv(128, 4), Is.False, "sm_86/89");
+            Assert.That(be.WideDv(128, 8), Is.False, "float64");
+        });
+        be.AllowWideDv = false;
+        try { Assert.That(be.WideDv(128, 4), Is.False, "AllowWideDv off"); }
+        finally { be.AllowWideDv = true; }
+    }
+
     private static void GatedMultiTileCase(double decay, DType dt, bool tf32)
     {
         var dev = Gpu.Require();

@@ -71,8 +71,9 @@ public class ReduceTests
     }
 
     /// <summary>
-    /// The four-stream sum of long-row pieces against float64 (lengths below, at and above the split, an odd tail, a large
-    /// last element that only the tail holds), float32 and float64.
+    /// The four-stream sum of long-row pieces against float64 (lengths below, at and above the split, with and without a
+    /// tail after the four quarters; the last element large), float32 and float64. Without AVX-512 (the CI's second pass) it
+    /// is TensorPrimitives.Sum.
     /// </summary>
     [Test]
     public void StreamSumMatchesFloat64([Values(1, 511, 1023, 1024, 1037, 100003)] int n)
@@ -97,7 +98,7 @@ public class ReduceTests
 
     /// <summary>
     /// The vector max/min equals the exact element-wise definition: odd lengths (from 32781 on the span is read as four
-    /// streams, its quarters, plus a tail), NaN anywhere (each quarter, the tail), signed zeros, infinities.
+    /// streams, its quarters, plus a tail; with AVX-512 only), NaN anywhere (each quarter, the tail), signed zeros, infinities.
     /// </summary>
     [Test]
     public void ExtremumMatchesIeeeDefinition([Values(1, 7, 31, 32, 33, 67, 257, 1001, 32781)] int n)

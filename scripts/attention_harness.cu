@@ -155,7 +155,7 @@ int main(int argc, char** argv)
     CK(cuMemsetD32(flag, 1, N * C));
     Rows kr = { 1, T * D, 0, D }, vr = { 1, T * E, 0, E };
     double alpha = 0.088;
-    i64 tn = T, d = D, e = E, chunks = C, wide = getenv("HARNESS_WIDE") ? 1 : 0; // HARNESS_WIDE=1: gated_bwd forms dv 128 columns at a time (session 17; BWD_SMEM of its wide stages, 106496 for float)
+    i64 tn = T, d = D, e = E, chunks = C, wide = getenv("HARNESS_WIDE") && atoi(getenv("HARNESS_WIDE")) != 0; // gated_bwd forms dv 128 columns at a time (session 17)
     std::vector<double> ref[4];
     for (int a = 1; a < argc; a++)
     {
@@ -196,6 +196,11 @@ int main(int argc, char** argv)
         size_t c1 = arg.find(':'), c2 = arg.find(':', c1 + 1);
         std::string path = arg.substr(0, c1);
         unsigned outSmem = (unsigned)atoi(arg.substr(c1 + 1, c2 - c1 - 1).c_str()), bwdSmem = (unsigned)atoi(arg.substr(c2 + 1).c_str());
+        if (wide && bwdSmem < 106496)
+        {
+            printf("%s: HARNESS_WIDE needs BWD_SMEM of at least 106496 (the wide stages), got %u\n", arg.c_str(), bwdSmem);
+            exit(1);
+        }
         CUmodule m;
         std::string ptx = readFile(path);
         CK(cuModuleLoadData(&m, ptx.c_str()));

@@ -50,16 +50,18 @@ internal static unsafe class RowKernels
     /// <see cref="SoftmaxHead"/> elements, which softmax's invariance to the shift allows as long as no exponent exceeds
     /// <see cref="FastExp.ShiftHi"/> (the sum stays finite; the first elements' largest term is 1, so it cannot vanish). Only a
     /// row where that fails (a later element above the head's maximum by more than ShiftHi, a NaN, ±∞) is read again for
-    /// its maximum and shifted by it, the classic form. Rows whose maximum is −∞ or NaN, or that hold +∞, give NaN.
+    /// its maximum and shifted by it, the classic form. Rows whose maximum is −∞ or NaN, or that hold +∞, give NaN. When y
+    /// overlaps x (in place) every row takes the classic form: a refused pass would have overwritten inputs.
     /// </summary>
     private static void SoftmaxFloat(float* x, float* y, long rows, int n)
     {
         nint px = (nint)x, py = (nint)y;
+        bool overlap = x < y + rows * n && y < x + rows * n;
         ForRows(rows, n, r =>
         {
             var xs = new ReadOnlySpan<float>((float*)px + r * n, n);
             var ys = new Span<float>((float*)py + r * n, n);
-            if (!FastExp.TryExpShiftedSum(xs, Extremum.Max(xs[..Math.Min(n, SoftmaxHead)]), ys, out float sum))
+            if (overlap || !FastExp.TryExpShiftedSum(xs, Extremum.Max(xs[..Math.Min(n, SoftmaxHead)]), ys, out float sum))
             {
                 float m = Extremum.Max(xs);
                 if (!float.IsFinite(m)) { ys.Fill(float.NaN); return; }

@@ -186,7 +186,7 @@ template <int W, int R, int C, typename S, typename T, typename M> __device__ __
 #define SLOT (CH * LDS)       // one staged tile: CH × KS at LDS or KS × 64 at LDT
 #define STAGE (3 * SLOT)      // one stage: tile 1, its G, tile 2
 #define LDW (128 + 4)         // leading dimension of a 128-wide tile
-#define WIDE_STAGE (2 * SLOT + KS * LDW) // one stage whose tile 2 is KS × 128 (gated_out)
+#define WIDE_STAGE (2 * SLOT + KS * LDW) // one stage whose tile 2 is KS × 128 (gated_out; gated_bwd's dv when wide)
 // Stages of pipe(): two for float (the next slice's copy overlaps the product), one for double (so that gated_bwd fits
 // the 163 KiB of an A100).
 template <typename T> struct Stages { static constexpr int n = sizeof(T) == 8 ? 1 : 2; };
