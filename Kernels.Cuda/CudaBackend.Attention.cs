@@ -35,8 +35,11 @@ public sealed unsafe partial class CudaBackend
     internal bool WideDv(int d, int es)
     {
         int smem = GatedBwdShared(d, es, wide: true);
-        return AllowWideDv && es == 4 && 2 * (smem + 1024) <= _dev.MaxSharedBytesPerMultiprocessor && smem <= _dev.MaxSharedBytesPerBlock;
+        return AllowWideDv && es == 4 && 2 * (smem + SharedReservedPerBlock) <= _dev.MaxSharedBytesPerMultiprocessor && smem <= _dev.MaxSharedBytesPerBlock;
     }
+
+    /// <summary>Shared memory the driver reserves for every resident block on sm_80 and newer, beyond its dynamic shared memory.</summary>
+    private const int SharedReservedPerBlock = 1024;
 
     /// <summary>Token rows of one operand group (gated.cu's <c>struct Rows</c>): row t of sequence n at (n / H)·Sb + (n mod H)·Sh + t·St.</summary>
     private readonly record struct Rows(long H, long Sb, long Sh, long St)

@@ -58,9 +58,7 @@ public class Bf16StorageTests
     {
         var dev = Gpu.Require();
         var be = CudaBackend.For(dev.Index);
-        be.AllowWideDv = false;
-        try { Gpu.WithTf32(be, tf32, () => AttentionOnBf16(dev, exact: false, 72, 72, 150, tokensMajor: true, tf32, keep: true, state: true)); }
-        finally { be.AllowWideDv = true; }
+        Gpu.WithWideDv(be, false, () => Gpu.WithTf32(be, tf32, () => AttentionOnBf16(dev, exact: false, 72, 72, 150, tokensMajor: true, tf32, keep: true, state: true)));
     }
 
     /// <summary>Keys N(0, 10²) on bfloat16 (the chunks' decays exceed the factored form's range: the pairwise paths), TF32 on and off.</summary>

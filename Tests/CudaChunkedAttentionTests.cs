@@ -29,14 +29,11 @@ public class CudaChunkedAttentionTests
     [Test]
     public void NarrowDvPath([Values] bool tf32)
     {
-        var be = CudaBackend.For(Gpu.Require().Index);
-        be.AllowWideDv = false;
-        try
+        Gpu.WithWideDv(CudaBackend.For(Gpu.Require().Index), false, () =>
         {
             GatedMultiTileCase(1.0, DType.Float32, tf32);
             AdditiveMultiTileCase(DType.Float32, tf32, keep: true);
-        }
-        finally { be.AllowWideDv = true; }
+        });
     }
 
     /// <summary>
@@ -55,9 +52,7 @@ public class CudaChunkedAttentionTests
             if (be.Info.Major == 8 && be.Info.Minor >= 6) Assert.That(be.WideDv(128, 4), Is.False, "sm_86/89");
             Assert.That(be.WideDv(128, 8), Is.False, "float64");
         });
-        be.AllowWideDv = false;
-        try { Assert.That(be.WideDv(128, 4), Is.False, "AllowWideDv off"); }
-        finally { be.AllowWideDv = true; }
+        Gpu.WithWideDv(be, false, () => Assert.That(be.WideDv(128, 4), Is.False, "AllowWideDv off"));
     }
 
     private static void GatedMultiTileCase(double decay, DType dt, bool tf32)

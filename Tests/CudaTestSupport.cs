@@ -57,6 +57,15 @@ internal static class Gpu
         finally { be.AllowTf32 = saved; }
     }
 
+    /// <summary>Runs <paramref name="body"/> with the chunk backward's 128-column dv allowed or not, then restores the backend's setting.</summary>
+    public static void WithWideDv(CudaBackend be, bool wide, Action body)
+    {
+        bool saved = be.AllowWideDv;
+        be.AllowWideDv = wide;
+        try { body(); }
+        finally { be.AllowWideDv = saved; }
+    }
+
     /// <summary>Runs <paramref name="body"/> with cuBLAS on or off (ignored when it is asked for and not installed).</summary>
     public static void WithCublas(CudaBackend be, bool cublas, Action body)
     {

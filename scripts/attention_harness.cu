@@ -210,8 +210,9 @@ int main(int argc, char** argv)
             bool b16 = strcmp(mode, "tf32_bf16") == 0;
             CUdeviceptr q = b16 ? q16 : q32, v = b16 ? v16 : v32, dO = b16 ? dO16 : dO32, o = b16 ? o16 : o32, dq = b16 ? dq16 : dq32, dv = b16 ? dv16 : dv32;
             CUfunction fo, fb, fs;
-            if (cuModuleGetFunction(&fo, m, (std::string("gated_out_") + mode).c_str()) == CUDA_ERROR_NOT_FOUND) continue; // a build before bfloat16
-            CK(cuModuleGetFunction(&fo, m, (std::string("gated_out_") + mode).c_str()));
+            CUresult found = cuModuleGetFunction(&fo, m, (std::string("gated_out_") + mode).c_str());
+            if (found == CUDA_ERROR_NOT_FOUND) continue; // a build before bfloat16
+            CK(found);
             CK(cuModuleGetFunction(&fb, m, (std::string("gated_bwd_") + mode).c_str()));
             CK(cuModuleGetFunction(&fs, m, (std::string("gated_scan_") + mode).c_str()));
             void* ao[] = { &q, &kb, &v, &G, &flag, &h, &o, &nul, &alpha, &tn, &d, &e, &chunks, &kr, &vr };
