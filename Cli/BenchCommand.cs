@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LightNet.Autograd;
+using LightNet.Cli.CommandLine;
 using LightNet.Models.LightNet;
 using LightNet.Models.Nn;
 using LightNet.Models.Optim;
@@ -12,14 +13,10 @@ namespace LightNet.Cli;
 /// </summary>
 internal static class BenchCommand
 {
-    public static int Run(string[] args)
+    public static int Run(Args a, string what)
     {
-        bool named = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal);
-        string what = named ? args[0] : "lm";
-        var o = new Options("bench", named ? args[1..] : args, new HashSet<string>());
-        int steps = o.Int("--steps") ?? 3;
-        var device = DeviceOption.Resolve("bench", o.String("--device"));
-        o.RejectUnknown();
+        int steps = a.Int("--steps");
+        var device = DeviceOption.Resolve(a.Command, a.String("--device"));
         Module model;
         Func<Variable> loss;
         long itemsPerStep;

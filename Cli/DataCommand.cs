@@ -1,53 +1,24 @@
+using LightNet.Cli.CommandLine;
 using LightNet.Models.Data;
 
 namespace LightNet.Cli;
 
 /// <summary><c>lightnet data fetch [fashion-mnist|sotu|moby-dick|brown|all] [--dir DIR]</c>: downloads and verifies data sets.</summary>
-public static class DataCommand
+internal static class DataCommand
 {
-    /// <summary>Usage text.</summary>
-    public const string Usage = "lightnet data fetch [fashion-mnist|sotu|moby-dick|brown|all] [--dir DIR]";
-
-    /// <summary>Runs the command; returns the exit code.</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Fetches <paramref name="what"/> into the cache folder and reports what it holds.</summary>
+    public static int Run(Args a, string what, TextWriter stdout)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(stdout);
-        ArgumentNullException.ThrowIfNull(stderr);
-        if (args.Length == 0 || args[0] != "fetch")
-        {
-            stderr.WriteLine($"usage: {Usage}");
-            return 2;
-        }
-        string what = "all";
-        string? dir = null;
-        for (int i = 1; i < args.Length; i++)
-        {
-            if (args[i] == "--dir" && i + 1 < args.Length) dir = args[++i];
-            else if (!args[i].StartsWith('-')) what = args[i];
-            else
-            {
-                stderr.WriteLine($"lightnet data: unknown option '{args[i]}'\nusage: {Usage}");
-                return 2;
-            }
-        }
-        if (what != "all" && what != "fashion-mnist" && !TextCorpus.Names.Contains(what))
-        {
-            stderr.WriteLine($"lightnet data: unknown data set '{what}'\nusage: {Usage}");
-            return 2;
-        }
-        var cache = new DataCache(dir);
+        var cache = new DataCache(a.OptString("--dir"));
         stdout.WriteLine($"data cache: {cache.Root}");
         switch (what)
         {
             case "fashion-mnist": FetchFashionMnist(cache, stdout); break;
-            case "sotu": FetchText(cache, "sotu", stdout); break;
-            case "moby-dick": FetchText(cache, "moby-dick", stdout); break;
-            case "brown": FetchText(cache, "brown", stdout); break;
-            default:
+            case "all":
                 FetchFashionMnist(cache, stdout);
                 foreach (var n in TextCorpus.Names) FetchText(cache, n, stdout);
                 break;
+            default: FetchText(cache, what, stdout); break;
         }
         return 0;
     }

@@ -1,20 +1,16 @@
 using System.Diagnostics;
 using LightNet.Autograd;
+using LightNet.Cli.CommandLine;
 
 namespace LightNet.Cli;
 
 /// <summary>A short CPU run: a two-layer MLP learns a synthetic classification task with SGD.</summary>
 internal static class Demo
 {
-    public static int Run(string[] args)
+    public static int Run(Args a)
     {
-        int steps = 200;
-        for (int i = 0; i < args.Length; i++)
-        {
-            if (args[i] == "--steps" && i + 1 < args.Length) steps = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
-            else if (args[i] == "--threads" && i + 1 < args.Length) Parallelism.Threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
-            else throw new ArgumentException($"demo: unknown argument '{args[i]}'");
-        }
+        int steps = a.Int("--steps");
+        if (a.OptInt("--threads") is int th) Parallelism.Threads = th;
         var gen = new Generator(7);
         const int n = 512, d = 32, h = 128, classes = 4;
         using var x = Tensor.RandN([n, d], gen);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LightNet.Cli.CommandLine;
 using LightNet.Models.Diffusion;
 using LightNet.Models.Evaluation;
 using LightNet.Models.Training;
@@ -7,36 +8,39 @@ using Spectre.Console;
 namespace LightNet.Cli;
 
 /// <summary>
-/// <c>lightnet eval generate --run DIR --classifier DIR [--samples N --steps N --guidance W --seed S --device D]</c>:
-/// classifier accuracy on class-conditional DiT samples and Fréchet distances (classifier features) with two references.
+/// <c>lightnet eval generate</c>: classifier accuracy on class-conditional DiT samples and Fréchet distances
+/// (classifier features) with two references; writes <c>eval_generate.json</c> into the run.
 /// </summary>
 internal static class EvalGenerate
 {
-    public static int Run(string[] args)
+    public static int Run(Args a)
     {
-        var o = new Options("eval generate", args, new HashSet<string> { "--no-ema" });
-        var dir = o.String("--run") ?? Path.Combine("runs", "generate");
-        var clfDir = o.String("--classifier") ?? Path.Combine("runs", "classify");
-        var device = DeviceOption.Resolve("eval generate", o.String("--device"));
-        if (o.Int("--threads") is int th) Parallelism.Threads = th;
-        int n = o.Int("--samples") ?? 5000;
-        int steps = o.Int("--steps") ?? 50;
-        double guidance = o.Double("--guidance") ?? 5.0; // the scale at which samples meet the 70 % classifier bar (docs/results.md)
-        double eta = o.Double("--eta") ?? 0;
-        ulong seed = (ulong)(o.Long("--seed") ?? 0);
-        bool ema = !o.Flag("--no-ema");
-        o.RejectUnknown();
+        var dir = RunDirs.Require(a, "generate");
+        var clfDir = RunDirs.Check(a, a.String("--classifier"), "classify", "--classifier");
+        var device = DeviceOption.Resolve(a.Command, a.String("--device"));
+        if (a.OptInt("--threads") is int th) Parallelism.Threads = th;
+        int n = a.Int("--samples"), steps = a.Int("--steps");
+        double guidance = a.Double("--guidance"); // the default 5.0 is the scale at which samples meet the 70 % classifier bar (docs/results.md)
+        double eta = a.Double("--eta");
+        ulong seed = a.Seed();
+        bool ema = !a.Flag("--no-ema");
         var dit = ImageSampling.LoadRun(dir, device, ema);
         var clf = ClassifierTraining.LoadRun(clfDir, device);
         var (train, test) = TrainRun.FashionMnist();
         var sampler = ImageSampling.Sampler(dit, steps, guidance, eta);
         var sw = System.Diagnostics.Stopwatch.StartNew();
         GenerationScores s = null!;
-        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).Start(ctx =>
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).Start(ctx =>
+            {
+                var bar = ctx.AddTask($"sampling {n} images (DDIM {steps}, guidance {guidance})", maxValue: n);
+                s = GenerationEvaluation.Run(dit, clf, train, test, n, sampler, seed, device, done => bar.Value = done);
+            });
+        else
         {
-            var bar = ctx.AddTask($"sampling {n} images (DDIM {steps}, guidance {guidance})", maxValue: n);
-            s = GenerationEvaluation.Run(dit, clf, train, test, n, sampler, seed, device, done => bar.Value = done);
-        });
+            var lines = new ProgressLines(n);
+            s = GenerationEvaluation.Run(dit, clf, train, test, n, sampler, seed, device, done => lines.Report(done, $"sampling (DDIM {steps}, guidance {guidance})", "images"));
+        }
         Console.WriteLine($"run {dir}, classifier {clfDir} (its test accuracy {s.ClassifierTestAccuracy:P2}); {n} samples, DDIM {steps} steps, η {eta}, guidance {guidance}, seed {seed}, {(ema ? "EMA" : "raw")} weights, {sw.Elapsed.TotalSeconds:F0} s");
         Console.WriteLine($"classifier accuracy on class-conditional samples: {s.SampleAccuracy:P2}");
         Console.WriteLine($"Fréchet distance (classifier features, a proxy of FID) to the {test.Count} test images:");

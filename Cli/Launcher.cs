@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using LightNet.Cli.CommandLine;
 using LightNet.Distributed;
 using LightNet.Kernels.Cuda;
 
@@ -27,25 +28,28 @@ internal static class Launcher
         public int World => Local * Nodes;
     }
 
-    /// <summary>Reads the launch flags (they are consumed, so the task's own parser accepts the command line).</summary>
-    public static Plan Read(Options o)
+    /// <summary>Reads the launch flags.</summary>
+    public static Plan Read(Args a)
     {
-        int gpus = o.Int("--gpus") ?? 0, procs = o.Int("--procs") ?? 0;
-        if (gpus > 0 && procs > 0) throw new ArgumentException("train: give --gpus or --procs, not both");
-        var plan = new Plan(gpus, Math.Max(procs, gpus > 0 ? 0 : 1), o.Int("--nodes") ?? 1, o.Int("--node-rank") ?? 0, o.String("--master-addr") ?? "127.0.0.1", o.Int("--master-port"));
-        if (plan.Nodes < 1 || plan.NodeRank >= plan.Nodes) throw new ArgumentException($"train: --node-rank {plan.NodeRank} must be below --nodes {plan.Nodes}");
-        if (plan.Nodes > 1 && plan.MasterPort == null) throw new ArgumentException("train: several nodes need --master-addr and --master-port (the same on every node)");
+        int gpus = a.Int("--gpus"), procs = a.Int("--procs");
+        if (gpus > 0 && procs > 0) throw a.Error("give --gpus or --procs, not both");
+        var plan = new Plan(gpus, Math.Max(procs, gpus > 0 ? 0 : 1), a.Int("--nodes"), a.Int("--node-rank"), a.String("--master-addr"), a.OptInt("--master-port"));
+        if (plan.NodeRank >= plan.Nodes) throw a.Error($"--node-rank {plan.NodeRank} must be below --nodes {plan.Nodes}");
+        if (plan.Nodes > 1 && plan.MasterPort == null) throw a.Error("several nodes need --master-addr and --master-port (the same on every node)");
         return plan;
     }
 
     /// <summary>True in a process the launcher started.</summary>
     public static bool IsRank => Environment.GetEnvironmentVariable(RankVar) != null;
 
-    /// <summary>When the command asks for more than one rank and this is not yet a rank, starts the ranks and returns their exit code.</summary>
-    public static int? TryLaunch(string[] args)
+    /// <summary>True in the rank that writes the run's files and reports progress.</summary>
+    public static bool IsRootRank => Environment.GetEnvironmentVariable(RankVar) == "0";
+
+    /// <summary>When the command asks for more than one rank and this is not yet a rank, starts the ranks (each re-running <paramref name="args"/>) and returns their exit code.</summary>
+    public static int? TryLaunch(Args a, string[] args)
     {
         if (IsRank) return null;
-        var plan = Read(new Options("train", ScanOnly(args), new HashSet<string>(TrainRun.Flags)));
+        var plan = Read(a);
         if (plan.World <= 1) return null;
         int port = plan.MasterPort ?? TcpGroup.FreeLoopbackPort();
         var (exe, prefix) = SelfCommand();
@@ -53,7 +57,7 @@ internal static class Launcher
         for (int local = 0; local < plan.Local; local++)
         {
             var psi = new ProcessStartInfo(exe) { UseShellExecute = false };
-            foreach (var a in prefix.Concat(args)) psi.ArgumentList.Add(a);
+            foreach (var arg in prefix.Concat(args)) psi.ArgumentList.Add(arg);
             int rank = plan.NodeRank * plan.Local + local;
             psi.Environment[RankVar] = rank.ToString(CultureInfo.InvariantCulture);
             psi.Environment[LocalRankVar] = local.ToString(CultureInfo.InvariantCulture);
@@ -78,16 +82,6 @@ internal static class Launcher
             }
         }
         return code;
-    }
-
-    /// <summary>The launch flags only (values of other options are skipped), so unknown task flags do not trip the scan.</summary>
-    private static string[] ScanOnly(string[] args)
-    {
-        string[] mine = ["--gpus", "--procs", "--nodes", "--node-rank", "--master-addr", "--master-port"];
-        var kept = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-            if (mine.Contains(args[i]) && i + 1 < args.Length) { kept.Add(args[i]); kept.Add(args[++i]); }
-        return [.. kept];
     }
 
     private static (string Exe, string[] Prefix) SelfCommand()

@@ -1,76 +1,76 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using LightNet.Cli.CommandLine;
+
 namespace LightNet.Cli;
 
 /// <summary>Entry point of the <c>lightnet</c> command.</summary>
 public static class Program
 {
-    /// <summary>Dispatches to a sub-command.</summary>
-    public static int Main(string[] args)
+    /// <summary>Runs the command line and exits with its code.</summary>
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>
+    /// Parses <paramref name="args"/> against <see cref="LightNetCommands"/> and runs the command. No arguments print
+    /// the help. A parse error, a bad value or a user error while running is one line on <paramref name="error"/> and
+    /// exit code 2 (commands may return 1 for a negative result, such as a failing golden file).
+    /// </summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
     {
+        var root = LightNetCommands.Build(args);
+        var parse = root.Parse(args.Length == 0 ? ["--help"] : args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        if (parse.Errors.Count > 0)
+        {
+            error.WriteLine($"lightnet{CommandPath(parse)}: {Describe(parse, parse.Errors[0])} (see 'lightnet{CommandPath(parse)} --help')");
+            return 2;
+        }
         try
         {
-            return args.Length == 0 ? Demo.Run([]) : args[0] switch
-            {
-                "demo" => Demo.Run(args[1..]),
-                "golden" => Golden.GoldenCommand.Run(args[1..], Console.Out, Console.Error),
-                "data" => DataCommand.Run(args[1..], Console.Out, Console.Error),
-                "bench" => BenchCommand.Run(args[1..]),
-                "train" => Launcher.TryLaunch(args) ?? TrainCommand.Run(args[1..]),
-                "eval" => EvalCommand.Run(args[1..]),
-                "sample" => SampleCommand.Run(args[1..]),
-                "--help" or "-h" or "help" => Help(),
-                _ => Unknown(args[0]),
-            };
+            return parse.Invoke(config);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or InvalidDataException)
+        catch (Exception e) when (IsUserError(e))
         {
-            Console.Error.WriteLine($"lightnet: {e.Message}");
+            var path = CommandPath(parse);
+            var message = e.Message.ReplaceLineEndings(" ");
+            error.WriteLine(message.StartsWith(path.TrimStart() + ":", StringComparison.Ordinal) ? $"lightnet {message}" : $"lightnet{path}: {message}");
             return 2;
         }
     }
 
-    private static int Help()
-    {
-        Console.WriteLine("""
-            lightnet — LightNet ("You Only Scan Once") on a from-scratch C# engine
+    /// <summary>Errors that come from what the user gave (flags, files, data, devices), reported without a stack trace.</summary>
+    private static bool IsUserError(Exception e) => e is ArgumentException or InvalidOperationException or IOException or InvalidDataException
+        or NotSupportedException or UnauthorizedAccessException or KeyNotFoundException or FormatException or OverflowException;
 
-            usage:
-              lightnet demo [--steps N] [--threads N]   train a tiny MLP with the engine's autograd on the CPU
-              lightnet golden <file.safetensors> [--dtype float32|float64] [--device cpu|cuda]
-                                                       run a golden reference file and compare every output and gradient
-              lightnet data fetch [fashion-mnist|sotu|moby-dick|brown|all] [--dir DIR]
-                                                       download and verify data sets into the cache folder
-                                                       ($LIGHTNET_DATA_DIR, else <repo>/data-cache, else ~/.cache/lightnet)
-              lightnet train classify [--steps N|--epochs N] [--stop-after N] [--batch-size N] [--lr X] [--seed N]
-                                      [--device cpu|cuda] [--out DIR] [--resume] [--hidden N] [--layers N] [--heads N] [--patch N]
-                                                       LightNet on Fashion-MNIST (fetches the data), with checkpoints and resume
-                                      data parallel: [--gpus N | --procs N] [--nodes M --node-rank K --master-addr HOST --master-port P]
-                                                       one process per GPU (NCCL) or per CPU share; --batch-size is the global batch
-              lightnet train lm [--mixer lightnet|gla|softmax] [--tpe on|off] [--lrpe on|off] [--tokenizer byte|gpt2] [--hidden N] [--layers N]
-                                [--heads N] [--seq-len N] [--eval-windows N] [--prompt TEXT] [--sample-tokens N] + the common train flags
-                                                       causal LM on State of the Union (validation: 2006 on), prints a sample
-              lightnet train mlm [--mixer lightnet|gla] [--tokenizer byte|gpt2] [--hidden N] [--layers N] [--heads N] [--seq-len N]
-                                                       masked LM on the Brown corpus, masked-token accuracy on its test files
-              lightnet train generate [common flags] [--hidden N] [--layers N] [--heads N] [--patch N] [--label-drop P] [--ema D]
-                                      [--sample-steps N] [--guidance W] [--per-class N] [--grid PNG]
-                                                       class-conditional DDPM of the LightNet DiT on Fashion-MNIST, then a sample grid
-              lightnet eval classify [--run DIR] [--device cpu|cuda]   test accuracy of a trained run
-              lightnet eval lm|mlm [--run DIR] [--windows N] [--seq-len N] [--device cpu|cuda]
-                                                       validation loss/perplexity/bits per byte, or masked-token accuracy
-              lightnet eval generate [--run DIR] [--classifier DIR] [--samples N] [--steps N] [--guidance W] [--seed S]
-                                                       classifier accuracy on DiT samples, Fréchet distance (classifier features)
-              lightnet sample text [--run DIR] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S]
-                                                       continue a prompt with a trained causal LM
-              lightnet sample image [--run DIR] [--steps N] [--guidance W] [--eta X] [--per-class N] [--seed S] [--out PNG]
-                                                       DDIM sample grid of a DiT run (one row per class)
-              lightnet bench [lm|classifier] [--steps N] [--device cpu|cuda]
-                                                       training-step throughput with a per-kernel time profile
-            """);
-        return 0;
+    private static string CommandPath(ParseResult p)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = p.CommandResult; r is CommandResult c && c.Parent != null; r = r.Parent) names.Insert(0, c.Command.Name);
+        return names.Count == 0 ? "" : " " + string.Join(' ', names);
     }
 
-    private static int Unknown(string cmd)
+    /// <summary>The parser's message, with the nearest flag or command for an unknown token.</summary>
+    private static string Describe(ParseResult p, ParseError e)
     {
-        Console.Error.WriteLine($"lightnet: unknown command '{cmd}' (try 'lightnet help')");
-        return 2;
+        var token = p.UnmatchedTokens.Count > 0 ? p.UnmatchedTokens[0] : null;
+        if (token == null) return string.Join(' ', e.Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        var command = p.CommandResult.Command;
+        var known = token.StartsWith('-')
+            ? command.Options.Where(o => !o.Hidden).SelectMany(o => o.Aliases.Prepend(o.Name))
+            : command.Subcommands.Select(c => c.Name);
+        var near = known.Select(k => (k, d: Distance(token, k))).Where(x => x.d <= Math.Max(2, token.Length / 3)).OrderBy(x => x.d).Select(x => x.k).FirstOrDefault();
+        var what = token.StartsWith('-') ? "unknown option" : command.Subcommands.Count > 0 ? "unknown command" : "unexpected argument";
+        return $"{what} '{token}'" + (near != null ? $"; did you mean '{near}'?" : "");
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+        return d[a.Length, b.Length];
     }
 }

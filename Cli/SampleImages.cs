@@ -1,3 +1,4 @@
+using LightNet.Cli.CommandLine;
 using LightNet.Models.Data;
 using LightNet.Models.Diffusion;
 using LightNet.Models.Imaging;
@@ -5,34 +6,25 @@ using Spectre.Console;
 
 namespace LightNet.Cli;
 
-/// <summary><c>lightnet sample image --run DIR [--steps N --guidance W --eta X --per-class N --seed S --out PNG --device D]</c>: a DDIM sample grid, one row per class.</summary>
+/// <summary><c>lightnet sample image</c>: a DDIM sample grid of a DiT run, one row per class, written to a new file (never over the run's own grid).</summary>
 internal static class SampleImages
 {
     /// <summary>Sampling flags shared by <c>sample image</c> and the grid at the end of <c>train generate</c>.</summary>
     public sealed record GridOptions(int Steps, double Guidance, double Eta, int PerClass, ulong Seed, string OutPath)
     {
-        /// <summary>Reads <c>--sample-steps --guidance --eta --per-class --sample-seed --grid</c> (defaults 50, 2.0, 0, 8, 0).</summary>
-        public static GridOptions Read(Options o, string defaultOut, string stepsFlag = "--sample-steps", string seedFlag = "--sample-seed", string outFlag = "--grid")
-        {
-            var g = new GridOptions(o.Int(stepsFlag) ?? 50, o.Double("--guidance") ?? 2.0, o.Double("--eta") ?? 0, o.Int("--per-class") ?? 8,
-                (ulong)(o.Long(seedFlag) ?? 0), o.String(outFlag) ?? defaultOut);
-            if (g.Steps < 1 || g.Steps > 1000) throw new ArgumentException($"sample: {stepsFlag} must be in 1..1000, got {g.Steps}");
-            if (g.PerClass < 1) throw new ArgumentException($"sample: --per-class must be positive, got {g.PerClass}");
-            if (!(g.Guidance >= 0) || !(g.Eta >= 0)) throw new ArgumentException($"sample: --guidance and --eta must be ≥ 0, got {g.Guidance} and {g.Eta}");
-            return g;
-        }
+        /// <summary>Reads the grid flags (<c>--sample-steps --guidance --eta --per-class --sample-seed --grid</c> in <c>train generate</c>; <c>--steps … --seed --out</c> in <c>sample image</c>).</summary>
+        public static GridOptions Read(Args a, string outPath, string stepsFlag, string seedFlag, string outFlag) =>
+            new(a.Int(stepsFlag), a.Double("--guidance"), a.Double("--eta"), a.Int("--per-class"), a.Seed(seedFlag), a.OptString(outFlag) ?? outPath);
     }
 
-    public static int Run(string[] args)
+    public static int Run(Args a)
     {
-        var o = new Options("sample image", args, new HashSet<string> { "--no-ema" });
-        var dir = o.String("--run") ?? Path.Combine("runs", "generate");
-        var device = DeviceOption.Resolve("sample image", o.String("--device"));
-        if (o.Int("--threads") is int th) Parallelism.Threads = th;
-        bool ema = !o.Flag("--no-ema");
-        var g = GridOptions.Read(o, Path.Combine(dir, "samples.png"), "--steps", "--seed", "--out");
-        o.RejectUnknown();
-        WriteGrid(dir, device, g, ema);
+        var dir = RunDirs.Require(a, "generate");
+        var device = DeviceOption.Resolve(a.Command, a.String("--device"));
+        if (a.OptInt("--threads") is int th) Parallelism.Threads = th;
+        var g = GridOptions.Read(a, "", "--steps", "--seed", "--out");
+        g = g with { OutPath = RunDirs.Output(a, dir, a.OptString("--out"), "sample", "png") };
+        WriteGrid(dir, device, g, ema: !a.Flag("--no-ema"));
         return 0;
     }
 

@@ -1,33 +1,23 @@
+using LightNet.Cli.CommandLine;
 using LightNet.Models;
 using LightNet.Models.Data;
 using LightNet.Models.LightNet;
 
 namespace LightNet.Cli;
 
-/// <summary>
-/// <c>lightnet sample text --run DIR [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S]
-/// [--tokenizer byte|gpt2] [--device cpu|cuda]</c>: continues a prompt with a trained causal LM.
-/// </summary>
+/// <summary><c>lightnet sample text</c>: continues a prompt with a trained causal LM (printed, nothing written).</summary>
 internal static class SampleText
 {
-    public static int Run(string[] args)
+    public static int Run(Args a)
     {
-        var o = new Options("sample text", args, new HashSet<string>());
-        var dir = o.String("--run") ?? Path.Combine("runs", "lm");
-        var prompt = o.String("--prompt") ?? DefaultPrompt;
-        int tokens = o.Int("--tokens") ?? 300;
-        double temperature = o.Double("--temperature") ?? 0.8;
-        int? topK = o.Int("--top-k") ?? 40;
-        ulong seed = (ulong)(o.Long("--seed") ?? 0);
-        var tokName = o.String("--tokenizer");
-        var device = DeviceOption.Resolve("sample text", o.String("--device"));
-        o.RejectUnknown();
-        if (temperature < 0) throw new ArgumentException($"sample text: --temperature must be ≥ 0, got {temperature}");
+        var dir = RunDirs.Require(a, "lm");
+        var device = DeviceOption.Resolve(a.Command, a.String("--device"));
         var model = Checkpoint.LoadCausalLM(dir);
         model.To(device);
-        var tok = TextData.TokenizerOf(model.Config.Tokenizer, tokName, dir);
+        var tok = TextData.TokenizerOf(model.Config.Tokenizer, a.OptString("--tokenizer"), dir);
         TextData.CheckVocab(tok, model.Config.VocabSize, dir);
-        Console.WriteLine(Generate(model, tok, prompt, tokens, temperature, topK == 0 ? null : topK, seed));
+        int topK = a.Int("--top-k");
+        Console.WriteLine(Generate(model, tok, a.String("--prompt"), a.Int("--tokens"), a.Double("--temperature"), topK == 0 ? null : topK, a.Seed()));
         return 0;
     }
 

@@ -1,3 +1,4 @@
+using LightNet.Cli.CommandLine;
 using LightNet.Models.LightNet;
 using LightNet.Models.Training;
 using Spectre.Console;
@@ -7,27 +8,29 @@ namespace LightNet.Cli;
 /// <summary><c>lightnet train classify …</c>: LightNet image classification on Fashion-MNIST (fetches the data).</summary>
 internal static class TrainClassify
 {
-    public static int Run(string[] args)
+    public static int Run(Args a)
     {
-        var o = new Options("train classify", args, TrainRun.Flags);
-        var (train, test) = TrainRun.FashionMnist();
-        var run = TrainRun.Common(o, new TrainRun.Defaults(Path.Combine("runs", "classify"), Steps: 2800, BatchSize: 64, Lr: 2e-3), train.Count);
+        if (Launcher.TryLaunch(a, a.Raw) is int code) return code;
+        if (TrainRun.Begin(a, LightNet.Models.Data.FashionMnist.TrainImages) is not { } run) return 0;
         var cfg = new ImageClassifierConfig
         {
             InChannels = 1,
             ImageHeight = 28,
             ImageWidth = 28,
-            PatchSize = o.Int("--patch") ?? 4,
-            HiddenSize = o.Int("--hidden") ?? 64,
-            NumHiddenLayers = o.Int("--layers") ?? 4,
-            NumHeads = o.Int("--heads") ?? 2,
-            GateLowRankDim = o.Int("--gate-rank") ?? 16,
+            PatchSize = a.Int("--patch"),
+            HiddenSize = a.Int("--hidden"),
+            NumHiddenLayers = a.Int("--layers"),
+            NumHeads = a.Int("--heads"),
+            GateLowRankDim = a.Int("--gate-rank"),
             NumClasses = 10,
             TpeRpeDim = 16,
         };
-        o.RejectUnknown();
-        AnsiConsole.MarkupLine($"[bold]LightNet image classifier[/] on Fashion-MNIST: {train.Count} train / {test.Count} test images, " +
-            $"hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {cfg.Grid[0]}×{cfg.Grid[1]} patches, {run.Steps} steps of {run.BatchSize} → {Markup.Escape(run.OutDir)}");
+        if (28 % cfg.PatchSize != 0) throw a.Error($"--patch must divide 28, got {cfg.PatchSize}");
+        if (cfg.HiddenSize % cfg.NumHeads!.Value != 0) throw a.Error($"--hidden {cfg.HiddenSize} must be a multiple of --heads {cfg.NumHeads}");
+        TrainRun.Record(a, run, new Dictionary<string, object?> { ["dtype"] = "float32" });
+        AnsiConsole.MarkupLine($"[bold]LightNet image classifier[/] on Fashion-MNIST: hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {cfg.Grid[0]}×{cfg.Grid[1]} patches, " +
+            $"{run.Steps} steps of {run.BatchSize} → {Markup.Escape(run.OutDir)}; loading the data…");
+        var (train, test) = TrainRun.FashionMnist();
         TrainRun.WithProgress(run, new ClassifierTask(cfg, run, train, test), "img");
         return 0;
     }

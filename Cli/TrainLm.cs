@@ -1,3 +1,4 @@
+using LightNet.Cli.CommandLine;
 using LightNet.Models.Data;
 using LightNet.Models.LightNet;
 using LightNet.Models.Training;
@@ -13,59 +14,47 @@ namespace LightNet.Cli;
 /// </summary>
 internal static class TrainLm
 {
-    public static int Run(string[] args)
+    public static int Run(Args a)
     {
-        var o = new Options("train lm", args, TrainRun.Flags);
-        var mixer = MixerKinds.Parse(o.String("--mixer") ?? "lightnet", "train lm");
-        var tok = TextTokenizers.Create(o.String("--tokenizer") ?? "byte");
-        int seqLen = o.Int("--seq-len") ?? 256;
-        int hidden = o.Int("--hidden") ?? 128, heads = o.Int("--heads") ?? 4;
+        if (Launcher.TryLaunch(a, a.Raw) is int code) return code;
+        if (TrainRun.Begin(a, null) is not { } run) return 0;
+        var mixer = MixerKinds.Parse(a.String("--mixer"), a.Command);
+        var tok = TextTokenizers.Create(a.String("--tokenizer"));
+        int seqLen = a.Int("--seq-len");
+        int hidden = a.Int("--hidden"), heads = a.Int("--heads");
+        if (hidden % heads != 0) throw a.Error($"--hidden {hidden} must be a multiple of --heads {heads}");
         var cfg = new LightNetConfig
         {
             VocabSize = tok.VocabSize,
             HiddenSize = hidden,
-            NumHiddenLayers = o.Int("--layers") ?? 4,
+            NumHiddenLayers = a.Int("--layers"),
             NumHeads = heads,
-            ExpandRatio = heads > 0 ? hidden / heads : null,
-            GateLowRankDim = o.Int("--gate-rank") ?? 32,
+            ExpandRatio = hidden / heads,
+            GateLowRankDim = a.Int("--gate-rank"),
             Mixer = mixer,
-            UseTpe = OnOff(o, "--tpe") ?? mixer == MixerKind.LightNet,
-            UseLrpe = OnOff(o, "--lrpe") ?? mixer == MixerKind.LightNet,
+            UseTpe = a.OnOff("--tpe") ?? mixer == MixerKind.LightNet,
+            UseLrpe = a.OnOff("--lrpe") ?? mixer == MixerKind.LightNet,
             Tokenizer = tok.Name,
             MaxPositionEmbeddings = seqLen,
         };
-        int? evalWindows = o.Int("--eval-windows") ?? 64;
-        int sampleTokens = o.Int("--sample-tokens") ?? 300;
-        var prompt = o.String("--prompt") ?? SampleText.DefaultPrompt;
-        var run = TrainRun.Common(o, new TrainRun.Defaults(Path.Combine("runs", "lm"), Steps: 1000, BatchSize: 8, Lr: 2e-3, WeightDecay: 0.1), null);
-        run = run with { ModelDType = TrainRun.ModelDType(o, "train lm", run.Device) };
-        o.RejectUnknown();
-        TrainRun.RequireBf16Encodings(run.ModelDType, cfg.UseTpe, cfg.UseLrpe, "train lm");
+        run = run with { ModelDType = TrainRun.ModelDType(a, run.Device), EvalEvery = run.EvalEvery ?? (int)Math.Max(1, run.Steps / 5) };
+        TrainRun.RequireBf16Encodings(run.ModelDType, cfg.UseTpe, cfg.UseLrpe, a.Command);
         if ((cfg.UseTpe || cfg.UseLrpe) && mixer != MixerKind.LightNet)
-            throw new ArgumentException("train lm: --tpe and --lrpe on are LightNet's positional encodings; the baselines have their own (GLA: decay, softmax: rotary)");
-        if (seqLen < 2) throw new ArgumentException($"train lm: --seq-len must be at least 2, got {seqLen}");
-        if (heads <= 0 || hidden % heads != 0) throw new ArgumentException($"train lm: --hidden {hidden} must be a positive multiple of --heads {heads}");
-        run = run with { EvalEvery = run.EvalEvery ?? (int)Math.Max(1, run.Steps / 5) };
+            throw a.Error("--tpe and --lrpe on are LightNet's positional encodings; the baselines have their own (GLA: decay, softmax: rotary)");
+        TrainRun.Record(a, run, new Dictionary<string, object?> { ["tpe"] = cfg.UseTpe ? "on" : "off", ["lrpe"] = cfg.UseLrpe ? "on" : "off" });
+        Console.WriteLine($"train lm: loading and tokenizing State of the Union ({tok.Name} tokens)…");
         var data = TextData.Load("sotu", tok);
-        var task = new CausalLMTask(cfg, run, data.Train, data.HeldOut, seqLen, evalWindows, TextData.BytesPerToken(tok));
+        var task = new CausalLMTask(cfg, run, data.Train, data.HeldOut, seqLen, a.Int("--eval-windows"), TextData.BytesPerToken(tok));
         AnsiConsole.MarkupLine($"[bold]causal LM[/] ({mixer.Name()} mixer, {tok.Name} tokens) on SOTU: {data.Train.Length:N0} train / {data.HeldOut.Length:N0} validation tokens, " +
             $"hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {heads} heads{(cfg.UseTpe ? ", TPE" : "")}{(cfg.UseLrpe ? ", LRPE" : "")}, {task.Model.ParameterCount / 1e6:F2} M parameters; " +
             $"{run.Steps} steps × {run.BatchSize * run.GradAccumulation} × {seqLen} = {run.Steps * run.BatchSize * run.GradAccumulation * seqLen:N0} tokens → {Markup.Escape(run.OutDir)}");
         var result = TrainRun.WithProgress(run, task, "tok");
-        if (result.Finished && sampleTokens > 0)
+        int sampleTokens = a.Int("--sample-tokens");
+        if (result.Finished && !result.FinishedBefore && sampleTokens > 0)
         {
             AnsiConsole.MarkupLine("[bold]sample[/] (temperature 0.8, top-k 40):");
-            Console.WriteLine(SampleText.Generate(task.LanguageModel, tok, prompt, sampleTokens, 0.8, 40, run.Seed));
+            Console.WriteLine(SampleText.Generate(task.LanguageModel, tok, a.String("--prompt"), sampleTokens, 0.8, 40, run.Seed));
         }
         return 0;
     }
-
-    /// <summary>Reads an <c>on|off</c> option (null when absent).</summary>
-    private static bool? OnOff(Options o, string name) => o.String(name) switch
-    {
-        null => null,
-        "on" => true,
-        "off" => false,
-        var v => throw new ArgumentException($"train lm: {name} expects on or off, got '{v}'"),
-    };
 }

@@ -1,3 +1,4 @@
+using LightNet.Cli.CommandLine;
 using LightNet.Models.Data;
 using LightNet.Models.LightNet;
 using LightNet.Models.Training;
@@ -12,37 +13,35 @@ namespace LightNet.Cli;
 /// </summary>
 internal static class TrainMlm
 {
-    public static int Run(string[] args)
+    public static int Run(Args a)
     {
-        var o = new Options("train mlm", args, TrainRun.Flags);
-        var mixer = MixerKinds.Parse(o.String("--mixer") ?? "lightnet", "train mlm", MaskedLMConfig.MaskedMixers);
-        var tok = TextTokenizers.Create(o.String("--tokenizer") ?? "byte");
-        int seqLen = o.Int("--seq-len") ?? 128;
-        int hidden = o.Int("--hidden") ?? 128, heads = o.Int("--heads") ?? 4;
+        if (Launcher.TryLaunch(a, a.Raw) is int code) return code;
+        if (TrainRun.Begin(a, null) is not { } run) return 0;
+        var mixer = MixerKinds.Parse(a.String("--mixer"), a.Command, MaskedLMConfig.MaskedMixers);
+        var tok = TextTokenizers.Create(a.String("--tokenizer"));
+        int seqLen = a.Int("--seq-len");
+        int hidden = a.Int("--hidden"), heads = a.Int("--heads");
+        if (hidden % heads != 0) throw a.Error($"--hidden {hidden} must be a multiple of --heads {heads}");
         var cfg = new MaskedLMConfig
         {
             VocabSize = tok.VocabSize,
             MaskTokenId = tok.MaskId,
             HiddenSize = hidden,
-            NumHiddenLayers = o.Int("--layers") ?? 4,
+            NumHiddenLayers = a.Int("--layers"),
             NumHeads = heads,
-            GateLowRankDim = o.Int("--gate-rank") ?? 32,
+            GateLowRankDim = a.Int("--gate-rank"),
             TpeRpeDim = 32,
             Lrpe = mixer == MixerKind.LightNet,
             Mixer = mixer,
             Tokenizer = tok.Name,
             MaxPositionEmbeddings = seqLen,
         };
-        int? evalWindows = o.Int("--eval-windows") ?? 128;
-        var run = TrainRun.Common(o, new TrainRun.Defaults(Path.Combine("runs", "mlm"), Steps: 1000, BatchSize: 16, Lr: 2e-3, WeightDecay: 0.1), null);
-        run = run with { ModelDType = TrainRun.ModelDType(o, "train mlm", run.Device) };
-        o.RejectUnknown();
-        TrainRun.RequireBf16Encodings(run.ModelDType, tpe: true, lrpe: cfg.Lrpe, "train mlm");
-        if (seqLen < 1) throw new ArgumentException($"train mlm: --seq-len must be positive, got {seqLen}");
-        if (heads <= 0 || hidden % heads != 0) throw new ArgumentException($"train mlm: --hidden {hidden} must be a positive multiple of --heads {heads}");
-        run = run with { EvalEvery = run.EvalEvery ?? (int)Math.Max(1, run.Steps / 4) };
+        run = run with { ModelDType = TrainRun.ModelDType(a, run.Device), EvalEvery = run.EvalEvery ?? (int)Math.Max(1, run.Steps / 4) };
+        TrainRun.RequireBf16Encodings(run.ModelDType, tpe: true, lrpe: cfg.Lrpe, a.Command);
+        TrainRun.Record(a, run);
+        Console.WriteLine($"train mlm: loading and tokenizing the Brown corpus ({tok.Name} tokens)…");
         var data = TextData.Load("brown", tok);
-        var task = new MaskedLMTask(cfg, run, data.Train, data.HeldOut, seqLen, tok.TextIdCount, tok.PadId, evalWindows);
+        var task = new MaskedLMTask(cfg, run, data.Train, data.HeldOut, seqLen, tok.TextIdCount, tok.PadId, a.Int("--eval-windows"));
         AnsiConsole.MarkupLine($"[bold]masked LM[/] ({mixer.Name()} mixer, {tok.Name} tokens) on Brown: {data.Train.Length:N0} train / {data.HeldOut.Length:N0} test tokens, " +
             $"hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {heads} heads, {task.Model.ParameterCount / 1e6:F2} M parameters; " +
             $"{run.Steps} steps × {run.BatchSize * run.GradAccumulation} × {seqLen} = {run.Steps * run.BatchSize * run.GradAccumulation * seqLen:N0} tokens → {Markup.Escape(run.OutDir)}");

@@ -1,53 +1,104 @@
+using System.Text.Json;
+using LightNet.Cli.CommandLine;
 using LightNet.Models.Training;
 using Spectre.Console;
 
 namespace LightNet.Cli;
 
-/// <summary>The flags every <c>lightnet train</c> task shares, and the progress display around <see cref="TrainingLoop"/>.</summary>
+/// <summary>
+/// What every <c>lightnet train</c> task shares: the run's options from the common flags, the resume rules around
+/// <c>training_config.json</c>, and the progress display around <see cref="TrainingLoop"/>.
+/// </summary>
 internal static class TrainRun
 {
-    /// <summary>Flags without a value.</summary>
-    public static readonly HashSet<string> Flags = ["--resume"];
-
-    /// <summary>Defaults a task chooses for the common flags.</summary>
-    public sealed record Defaults(string OutDir, long Steps, int BatchSize, double Lr, double WeightDecay = 0.05, double? EmaDecay = null);
-
     /// <summary>
-    /// Reads <c>--steps|--epochs --stop-after --batch-size --grad-accum --lr --warmup --weight-decay --clip --ema --seed
-    /// --device --out --resume --checkpoint-every --eval-every --threads</c> and, in a data-parallel rank, joins the job
-    /// (<see cref="Launcher"/>; <c>--batch-size</c> is then the global batch). <paramref name="itemsPerEpoch"/> turns
-    /// <c>--epochs</c> into steps (null: the task has no epochs).
+    /// The run's options, or null when <c>--resume</c> finds the run already finished (said on the console; nothing is
+    /// changed). On <c>--resume</c> with a checkpoint, the recorded configuration supplies every flag the command line
+    /// leaves out, and a flag given with another value than recorded is an error, except the ones that change neither data
+    /// nor arithmetic (<see cref="Flags.FreeOnResume{T}"/>). Without <c>--resume</c>, a folder that holds a checkpoint is
+    /// an error. All of this happens before any data is loaded. In a data-parallel rank, joins the job (<see cref="Launcher"/>).
     /// </summary>
-    public static RunOptions Common(Options o, Defaults d, long? itemsPerEpoch)
+    public static RunOptions? Begin(Args a, long? itemsPerEpoch)
     {
-        var (collective, rankDevice) = Launcher.Join(Launcher.Read(o));
-        var deviceFlag = o.String("--device");
-        if (o.Int("--threads") is int th) Parallelism.Threads = th;
-        int batch = o.Int("--batch-size") ?? d.BatchSize;
-        int accum = o.Int("--grad-accum") ?? 1;
-        long? epochs = o.Long("--epochs");
-        if (epochs != null && itemsPerEpoch == null) throw new ArgumentException("train: this task has no epochs; use --steps");
-        if (epochs != null && o.Long("--steps") != null) throw new ArgumentException("train: give --steps or --epochs, not both");
-        long steps = o.Long("--steps") ?? (epochs is long ep ? Math.Max(1, ep * (itemsPerEpoch!.Value / ((long)Math.Max(1, batch) * Math.Max(1, accum)))) : d.Steps);
-        return new RunOptions
+        var outDir = a.String("--out");
+        bool resume = a.Flag("--resume");
+        if (TrainingCheckpoint.Exists(outDir))
         {
-            OutDir = o.String("--out") ?? d.OutDir,
+            if (!resume) throw a.Error($"{outDir} already holds a checkpoint; pass --resume to continue it or choose another --out");
+            if (TrainingConfigFile.Read(outDir) is { } recorded)
+            {
+                CheckAgainstRecord(a, recorded, outDir);
+                a.Recorded = recorded;
+            }
+            var progress = TrainingCheckpoint.ReadProgress(outDir);
+            if (progress.Step >= progress.TotalSteps && File.Exists(Path.Combine(outDir, "model.safetensors")))
+            {
+                if (!Launcher.IsRank || Launcher.IsRootRank)
+                    Console.WriteLine($"{a.Command}: {outDir} finished all {progress.TotalSteps} steps already; nothing to do (model: {Path.Combine(outDir, "model.safetensors")})");
+                return null;
+            }
+        }
+        var (collective, rankDevice) = Launcher.Join(Launcher.Read(a));
+        if (a.OptInt("--threads") is int th) Parallelism.Threads = th;
+        int batch = a.Int("--batch-size"), accum = a.Int("--grad-accum");
+        long? epochs = itemsPerEpoch != null ? a.OptLong("--epochs") : null;
+        if (epochs != null && a.Given("--steps")) throw a.Error("give --steps or --epochs, not both");
+        long steps = epochs is long ep ? Math.Max(1, ep * (itemsPerEpoch!.Value / ((long)batch * accum))) : a.Long("--steps");
+        var run = new RunOptions
+        {
+            OutDir = outDir,
             Steps = steps,
-            StopAfter = o.Long("--stop-after"),
+            StopAfter = a.OptLong("--stop-after"),
             BatchSize = batch,
             GradAccumulation = accum,
-            Lr = o.Double("--lr") ?? d.Lr,
-            WarmupSteps = o.Long("--warmup"),
-            WeightDecay = o.Double("--weight-decay") ?? d.WeightDecay,
-            ClipNorm = o.Double("--clip") ?? 1.0,
-            EmaDecay = o.Double("--ema") ?? d.EmaDecay,
-            Seed = (ulong)(o.Long("--seed") ?? 0),
-            Resume = o.Flag("--resume"),
-            CheckpointEvery = o.Int("--checkpoint-every") ?? 100,
-            EvalEvery = o.Int("--eval-every"),
-            Device = rankDevice ?? DeviceOption.Resolve("train", deviceFlag),
+            Lr = a.Double("--lr"),
+            WarmupSteps = a.OptLong("--warmup"),
+            WeightDecay = a.Double("--weight-decay"),
+            ClipNorm = a.Double("--clip"),
+            EmaDecay = a.OptDouble("--ema"),
+            Seed = a.Seed(),
+            Resume = resume,
+            CheckpointEvery = a.Int("--checkpoint-every"),
+            EvalEvery = a.OptInt("--eval-every"),
+            Device = rankDevice ?? DeviceOption.Resolve(a.Command, a.String("--device")),
             Collective = collective,
         };
+        run.Validate();
+        return run;
+    }
+
+    private static void CheckAgainstRecord(Args a, IReadOnlyDictionary<string, JsonElement> recorded, string outDir)
+    {
+        var file = TrainingConfigFile.PathIn(outDir);
+        if (recorded.TryGetValue("command", out var cmd) && cmd.ValueKind == JsonValueKind.String && cmd.GetString() != a.Command)
+            throw a.Error($"{outDir} is a '{cmd.GetString()}' run ({file}); resume it with 'lightnet {cmd.GetString()} --resume --out {outDir}'");
+        foreach (var o in a.Options)
+        {
+            if (!a.Given(o.Name) || Flags.MayChangeOnResume(o) || !recorded.TryGetValue(Args.Key(o.Name), out var was)) continue;
+            var now = JsonSerializer.Serialize(Flags.Read(o, a.Parse));
+            if (now != was.GetRawText())
+                throw a.Error($"{o.Name} {now.Trim('"')} conflicts with the run's recorded {Args.Key(o.Name)} {was.GetRawText().Trim('"')} ({file}); " +
+                    "leave it out to continue the run as it was, or start a new run with another --out");
+        }
+    }
+
+    /// <summary>
+    /// Writes <c>training_config.json</c> for a new run (rank 0; a resumed run keeps its record): every flag of the command
+    /// with its effective value, and <paramref name="extra"/> (e.g. the dtype of tasks without a --dtype flag).
+    /// </summary>
+    public static void Record(Args a, RunOptions run, IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        if (!run.IsRoot || a.Recorded != null) return;
+        var values = new Dictionary<string, object?>();
+        foreach (var o in a.Options) values[Args.Key(o.Name)] = Flags.Read(o, a.Parse);
+        values["command"] = a.Command;
+        values["task"] = a.Command.Split(' ')[^1];
+        values["steps"] = run.Steps;
+        values["warmup"] = run.Warmup;
+        values["threads"] = Parallelism.Threads;
+        values["world_size"] = run.WorldSize;
+        foreach (var (k, v) in extra ?? new Dictionary<string, object?>()) values[k] = v;
+        TrainingConfigFile.Write(run.OutDir, values);
     }
 
     /// <summary>Fashion-MNIST's train and test splits, fetched into the cache first when missing.</summary>
@@ -58,17 +109,11 @@ internal static class TrainRun
     /// <c>--dtype float32|float64|bfloat16</c> of the weights and activations (tasks fed with token ids). bfloat16 (storage, float32
     /// arithmetic inside the kernels) needs a CUDA device.
     /// </summary>
-    public static DType ModelDType(Options o, string command, Device device)
+    public static DType ModelDType(Args a, Device device)
     {
-        var dt = o.String("--dtype") switch
-        {
-            null or "float32" => DType.Float32,
-            "float64" => DType.Float64,
-            "bfloat16" or "bf16" => DType.BFloat16,
-            var v => throw new ArgumentException($"{command}: --dtype must be float32, float64 or bfloat16, got '{v}'"),
-        };
+        var dt = DTypeInfo.Parse(a.String("--dtype"));
         if (dt == DType.BFloat16 && device.Kind != DeviceKind.Cuda)
-            throw new ArgumentException($"{command}: --dtype bfloat16 needs --device cuda (the CPU kernels are float32 and float64), got {device}");
+            throw a.Error($"--dtype bfloat16 needs --device cuda (the CPU kernels are float32 and float64), got {device}");
         return dt;
     }
 
@@ -83,23 +128,38 @@ internal static class TrainRun
             "add --tpe off --lrpe off, or train in float32");
     }
 
-    /// <summary>Runs the loop under a progress bar (loss, throughput, ETA), then draws loss.png and reports how the run ended.</summary>
+    /// <summary>
+    /// Runs the loop with progress (a live bar on a terminal; otherwise a line at every tenth of the run or minute,
+    /// with the ETA), then draws loss.png and reports how the run ended.
+    /// </summary>
     public static TrainResult WithProgress(RunOptions run, ITrainingTask task, string unit)
     {
         using var collective = run.Collective;
         if (!run.IsRoot) return TrainingLoop.Run(run, task); // rank 0 reports for the job
         TrainResult result = null!;
-        AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(ctx =>
-            {
-                var bar = ctx.AddTask("training", maxValue: run.Steps);
-                result = TrainingLoop.Run(run, task, p =>
+        string Line(TrainProgressInfo p) => $"step {p.Step}/{p.Total} loss {p.Loss:F4} {p.ItemsPerSecond:F0} {unit}/s";
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .Start(ctx =>
                 {
-                    bar.Value = p.Step;
-                    bar.Description = $"step {p.Step}/{p.Total} loss {p.Loss:F4} {p.ItemsPerSecond:F0} {unit}/s";
+                    var bar = ctx.AddTask("training", maxValue: run.Steps);
+                    result = TrainingLoop.Run(run, task, p =>
+                    {
+                        bar.Value = p.Step;
+                        bar.Description = Line(p);
+                    });
                 });
-            });
+        else
+        {
+            var report = new ProgressLines(run.Steps);
+            result = TrainingLoop.Run(run, task, p => report.Report(p.Step, $"{Line(p)}, eta {ProgressLines.Format(p.Eta)}"));
+        }
+        if (result.FinishedBefore)
+        {
+            Console.WriteLine($"{run.OutDir} finished all {run.Steps} steps already; nothing to do");
+            return result;
+        }
         try
         {
             if (LossPlot.Write(run.OutDir) is { } png) AnsiConsole.MarkupLine($"loss curve: {Markup.Escape(png)}");

@@ -28,7 +28,7 @@ public class GoldenRunnerTests
     {
         var o = new StringWriter();
         var e = new StringWriter();
-        int code = GoldenCommand.Run(args, o, e);
+        int code = Cli.Program.Run(["golden", .. args], o, e);
         return (code, o.ToString(), e.ToString());
     }
 

@@ -103,26 +103,93 @@ public class TextCommandTests
         Assert.That(e.Message, Does.Contain("train lm").And.Contain("TPE is on").And.Contain("--tpe off --lrpe off"));
     }
 
-    [TestCase(new[] { "train", "lm", "--mixer", "rnn" }, "unknown mixer 'rnn' (expected lightnet, gla, softmax)")]
-    [TestCase(new[] { "train", "mlm", "--mixer", "softmax" }, "unknown mixer 'softmax' (expected lightnet, gla)")]
-    [TestCase(new[] { "train", "lm", "--tokenizer", "bpe" }, "unknown tokenizer 'bpe'")]
-    [TestCase(new[] { "train", "lm", "--hidden", "10", "--heads", "4" }, "--hidden 10 must be a positive multiple of --heads 4")]
+    [TestCase(new[] { "train", "lm", "--mixer", "rnn" }, "'rnn' not recognized. Must be one of: 'lightnet' 'gla' 'softmax'")]
+    [TestCase(new[] { "train", "mlm", "--mixer", "softmax" }, "'softmax' not recognized. Must be one of: 'lightnet' 'gla'")]
+    [TestCase(new[] { "train", "lm", "--tokenizer", "bpe" }, "'bpe'")]
+    [TestCase(new[] { "train", "lm", "--hidden", "10", "--heads", "4" }, "train lm: --hidden 10 must be a multiple of --heads 4")]
     [TestCase(new[] { "train", "lm", "--mixer", "gla", "--tpe", "on" }, "--tpe and --lrpe on are LightNet's positional encodings")]
-    [TestCase(new[] { "train", "lm", "--lrpe", "yes" }, "--lrpe expects on or off, got 'yes'")]
-    [TestCase(new[] { "train", "lm", "--seq-len", "1" }, "--seq-len must be at least 2")]
-    [TestCase(new[] { "train", "lm", "--layers", "-2" }, "--layers expects a non-negative integer")]
-    [TestCase(new[] { "train", "lm", "--window", "3" }, "unknown option --window")]
-    [TestCase(new[] { "train", "mlm", "--dtype", "float16" }, "--dtype must be float32, float64 or bfloat16")]
-    [TestCase(new[] { "train", "lm", "--dtype", "bf16", "--device", "cpu" }, "--dtype bfloat16 needs --device cuda")]
-    [TestCase(new[] { "eval", "lm", "--run", "/nonexistent/run" }, "does not exist")]
-    [TestCase(new[] { "eval", "mlm", "--batch-size", "0" }, "--batch-size must be positive")]
-    [TestCase(new[] { "eval", "lm", "--dtype", "bf16", "--device", "cpu" }, "--dtype bfloat16 needs --device cuda")]
-    [TestCase(new[] { "sample", "text", "--temperature", "-1" }, "--temperature must be ≥ 0")]
-    [TestCase(new[] { "sample", "poem" }, "unknown kind 'poem'")]
+    [TestCase(new[] { "train", "lm", "--lrpe", "yes" }, "'yes' not recognized. Must be one of: 'on' 'off'")]
+    [TestCase(new[] { "train", "lm", "--seq-len", "1" }, "--seq-len must be at least 2, got 1")]
+    [TestCase(new[] { "train", "lm", "--layers", "-2" }, "--layers must be at least 1, got -2")]
+    [TestCase(new[] { "train", "lm", "--window", "3" }, "unknown option '--window'")]
+    [TestCase(new[] { "train", "lm", "--sample-token", "3" }, "unknown option '--sample-token'; did you mean '--sample-tokens'?")]
+    [TestCase(new[] { "train", "mlm", "--dtype", "float16" }, "'float16' not recognized")]
+    [TestCase(new[] { "train", "lm", "--dtype", "bfloat16", "--device", "cpu" }, "--dtype bfloat16 needs --device cuda")]
+    [TestCase(new[] { "eval", "lm", "--run", "/nonexistent/run" }, "--run /nonexistent/run: no such run directory")]
+    [TestCase(new[] { "eval", "mlm", "--batch-size", "0" }, "--batch-size must be at least 1, got 0")]
+    [TestCase(new[] { "eval", "lm", "--dtype", "bfloat16", "--device", "cpu" }, "--dtype bfloat16 needs --device cuda")]
+    [TestCase(new[] { "sample", "text", "--temperature", "-1" }, "--temperature must be at least 0, got -1")]
+    [TestCase(new[] { "sample", "poem" }, "unknown command 'poem'")]
+    [TestCase(new[] { "train", "lm", "--lr", "nan" }, "--lr must be a finite number, got NaN")]
+    [TestCase(new[] { "train", "lm", "--steps", "99999999999999999999" }, "Cannot parse argument '99999999999999999999' for option '--steps'")]
     public void BadFlagsGiveClearErrors(string[] args, string message)
     {
         var r = Cli(args);
         Assert.That(r.Rc, Is.EqualTo(2));
         Assert.That(r.Err, Does.Contain(message));
+        Assert.That(r.Err.TrimEnd().Split('\n'), Has.Length.EqualTo(1), "one line");
+        Assert.That(r.Err, Does.StartWith("lightnet " + args[0]));
+    }
+
+    [Test]
+    public void TrainRecordsItsWholeConfiguration()
+    {
+        using var run = new TempDir();
+        var train = Cli(["train", "lm", .. Tiny, "--sample-tokens", "0", "--lr", "0.004", "--out", run.Path]);
+        Assert.That(train.Rc, Is.EqualTo(0), train.Err);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(run.File(TrainingConfigFile.FileName)));
+        var r = doc.RootElement;
+        Assert.That(r.GetProperty("command").GetString(), Is.EqualTo("train lm"));
+        Assert.That(r.GetProperty("lr").GetDouble(), Is.EqualTo(0.004));
+        Assert.That(r.GetProperty("batch_size").GetInt32(), Is.EqualTo(2));
+        Assert.That(r.GetProperty("steps").GetInt64(), Is.EqualTo(2));
+        Assert.That(r.GetProperty("threads").GetInt32(), Is.EqualTo(1));
+        Assert.That(r.GetProperty("dtype").GetString(), Is.EqualTo("float32"));
+        Assert.That(r.GetProperty("device").GetString(), Is.EqualTo("cpu"));
+        foreach (var key in new[] { "weight_decay", "warmup", "clip", "grad_accum", "seed", "seq_len", "mixer", "tokenizer", "tpe", "lrpe", "engine_version", "commit" })
+            Assert.That(r.TryGetProperty(key, out _), Is.True, key);
+    }
+
+    [Test]
+    public void ResumeTakesTheRecordedConfigurationAndRefusesAnother()
+    {
+        using var whole = new TempDir();
+        using var cut = new TempDir();
+        string[] common = [.. Tiny.Chunk(2).Where(p => p[0] != "--steps").SelectMany(p => p), "--steps", "4", "--lr", "0.01", "--weight-decay", "0.2", "--sample-tokens", "0", "--checkpoint-every", "1"];
+        Assert.That(Cli(["train", "lm", .. common, "--out", whole.Path]).Rc, Is.EqualTo(0));
+        Assert.That(Cli(["train", "lm", .. common, "--stop-after", "2", "--out", cut.Path]).Rc, Is.EqualTo(0));
+        var conflict = Cli("train", "lm", "--resume", "--out", cut.Path, "--lr", "0.02");
+        Assert.That(conflict.Rc, Is.EqualTo(2));
+        Assert.That(conflict.Err, Does.Contain("--lr 0.02 conflicts with the run's recorded lr 0.01"));
+        var other = Cli("train", "mlm", "--resume", "--out", cut.Path);
+        Assert.That(other.Err, Does.Contain("is a 'train lm' run"));
+        var resumed = Cli("train", "lm", "--resume", "--out", cut.Path, "--threads", "2");
+        Assert.That(resumed.Rc, Is.EqualTo(0), resumed.Err);
+        Assert.That(File.ReadAllBytes(cut.File("model.safetensors")), Is.EqualTo(File.ReadAllBytes(whole.File("model.safetensors"))),
+            "resumed with the recorded lr and weight decay, not the defaults");
+        var metrics = File.ReadAllBytes(cut.File("metrics.jsonl"));
+        var model = File.ReadAllBytes(cut.File("model.safetensors"));
+        var again = Cli("train", "lm", "--resume", "--out", cut.Path);
+        Assert.That(again.Rc, Is.EqualTo(0), again.Err);
+        Assert.That(again.Out, Does.Contain("finished all 4 steps already; nothing to do"));
+        Assert.That(File.ReadAllBytes(cut.File("metrics.jsonl")), Is.EqualTo(metrics), "a finished run stays as it was");
+        Assert.That(File.ReadAllBytes(cut.File("model.safetensors")), Is.EqualTo(model));
+        var fresh = Cli(["train", "lm", .. common, "--out", cut.Path]);
+        Assert.That(fresh.Rc, Is.EqualTo(2));
+        Assert.That(fresh.Err, Does.Contain("already holds a checkpoint; pass --resume"));
+    }
+
+    [Test]
+    public void EvalAndSampleNameTheRunsTask()
+    {
+        using var run = new TempDir();
+        Assert.That(Cli(["train", "mlm", .. Tiny, "--out", run.Path]).Rc, Is.EqualTo(0));
+        var sample = Cli("sample", "text", "--run", run.Path);
+        Assert.That(sample.Rc, Is.EqualTo(2));
+        Assert.That(sample.Err, Does.Contain("holds a 'mlm' run (lightnet train mlm); sample text needs a run of 'lightnet train lm'"));
+        var image = Cli("sample", "image", "--run", run.Path);
+        Assert.That(image.Err, Does.Contain("holds a 'mlm' run"));
+        var eval = Cli("eval", "lm", "--run", run.Path);
+        Assert.That(eval.Err, Does.Contain("eval lm needs a run of 'lightnet train lm'"));
     }
 }

@@ -8,6 +8,8 @@ public sealed class FashionMnist : Training.IImageDataset
 {
     /// <summary>Side of an image.</summary>
     public const int Size = 28;
+    /// <summary>Images in the training split.</summary>
+    public const int TrainImages = 60000;
 
     /// <summary>The ten class names, by label.</summary>
     public static IReadOnlyList<string> ClassNames { get; } =

@@ -32,8 +32,8 @@ public static class TextEvaluation
         return Tensor.FromArray(ids, [idx.Length, L]);
     }
 
-    /// <summary>Mean next-token cross-entropy (nats per predicted token) of a causal LM over the windows.</summary>
-    public static double CausalLoss(LightNetForCausalLM model, TokenWindows windows, int[] idx, int batch, Device device)
+    /// <summary>Mean next-token cross-entropy (nats per predicted token) of a causal LM over the windows; <paramref name="progress"/> gets the windows done after each batch.</summary>
+    public static double CausalLoss(LightNetForCausalLM model, TokenWindows windows, int[] idx, int batch, Device device, Action<int>? progress = null)
     {
         double sum = 0;
         using var ng = NoGrad.Scope();
@@ -43,6 +43,7 @@ public static class TextEvaluation
             int n = Math.Min(batch, idx.Length - s);
             var ids = WindowBatch(windows, idx.AsSpan(s, n)).To(device);
             sum += model.Loss(ids).Data.Item() * n;
+            progress?.Invoke(s + n);
         }
         return sum / idx.Length;
     }
@@ -57,9 +58,11 @@ public static class TextEvaluation
 
     /// <summary>
     /// Masked-token accuracy and mean masked cross-entropy of a masked LM over the windows, masked by
-    /// <paramref name="masker"/> with batch number as the step (deterministic for a fixed masker seed).
+    /// <paramref name="masker"/> with batch number as the step (deterministic for a fixed masker seed); <paramref name="progress"/>
+    /// gets the windows done after each batch.
     /// </summary>
-    public static (double Accuracy, double Loss, long Masked) MaskedAccuracy(LightNetForMaskedLM model, TokenWindows windows, int[] idx, MaskedLmBatcher masker, int batch, Device device)
+    public static (double Accuracy, double Loss, long Masked) MaskedAccuracy(LightNetForMaskedLM model, TokenWindows windows, int[] idx, MaskedLmBatcher masker, int batch, Device device,
+        Action<int>? progress = null)
     {
         long correct = 0, total = 0;
         double lossSum = 0;
@@ -75,6 +78,7 @@ public static class TextEvaluation
             var flat = logits.Reshape(-1, V);
             var labels = mb.Labels.Reshape(-1);
             long masked = labels.ToArray<long>().Count(l => l != MaskedLmBatcher.IgnoreIndex);
+            progress?.Invoke(s + n);
             if (masked == 0) continue;
             lossSum += Variable.CrossEntropy(flat, labels.To(device)).Data.Item() * masked;
             var pred = flat.Data.ArgMax(1).ToArray<long>();

@@ -39,13 +39,29 @@ public static class TrainingCheckpoint
     /// <summary>True when a complete checkpoint exists (or only its previous copy survived an interrupted swap).</summary>
     public static bool Exists(string runDir) => File.Exists(Path.Combine(PathIn(runDir), "progress.json")) || File.Exists(Path.Combine(PathIn(runDir) + ".old", "progress.json"));
 
+    /// <summary>The checkpoint folder to read: the current one, or its previous copy after an interrupted swap.</summary>
+    private static string ReadableDir(string runDir)
+    {
+        var dir = PathIn(runDir);
+        return !File.Exists(Path.Combine(dir, "progress.json")) && Directory.Exists(dir + ".old") ? dir + ".old" : dir;
+    }
+
+    /// <summary>The progress recorded in the run's checkpoint (without loading any tensor).</summary>
+    public static TrainingProgress ReadProgress(string runDir)
+    {
+        var path = Path.Combine(ReadableDir(runDir), "progress.json");
+        try
+        {
+            return JsonSerializer.Deserialize<TrainingProgress>(File.ReadAllText(path)) ?? throw new InvalidDataException($"checkpoint: {path} is empty");
+        }
+        catch (JsonException e) { throw new InvalidDataException($"checkpoint: {path} is malformed ({e.Message})", e); }
+    }
+
     /// <summary>Restores the model, optimizer and EMA state from the run's checkpoint; returns its progress.</summary>
     internal static TrainingProgress Load(string runDir, Module model, Optimizer opt, ExponentialMovingAverage? ema)
     {
-        var dir = PathIn(runDir);
-        if (!File.Exists(Path.Combine(dir, "progress.json")) && Directory.Exists(dir + ".old")) dir += ".old";
-        var progress = JsonSerializer.Deserialize<TrainingProgress>(File.ReadAllText(Path.Combine(dir, "progress.json")))
-            ?? throw new InvalidDataException($"checkpoint: {dir}/progress.json is empty");
+        var dir = ReadableDir(runDir);
+        var progress = ReadProgress(runDir);
         Checkpoint.LoadWeights(dir, model);
         using var f = SafetensorsFile.Open(Path.Combine(dir, "optimizer.safetensors"));
         var state = f.LoadAll();

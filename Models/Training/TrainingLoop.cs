@@ -7,8 +7,11 @@ namespace LightNet.Models.Training;
 /// <summary>What a progress callback sees.</summary>
 public readonly record struct TrainProgressInfo(long Step, long Total, double Loss, double ItemsPerSecond, TimeSpan Eta);
 
-/// <summary>Outcome of a run: steps done, whether the planned length was reached, the last loss and the final evaluation.</summary>
-public sealed record TrainResult(long StepsDone, bool Finished, double LastLoss, IReadOnlyDictionary<string, double> Metrics);
+/// <summary>
+/// Outcome of a run: steps done, whether the planned length was reached, the last loss and the final evaluation;
+/// <paramref name="FinishedBefore"/> when a resumed run had already reached its length, and nothing was done or written.
+/// </summary>
+public sealed record TrainResult(long StepsDone, bool Finished, double LastLoss, IReadOnlyDictionary<string, double> Metrics, bool FinishedBefore = false);
 
 /// <summary>
 /// The training loop every task shares: AdamW with warm-up + cosine schedule, gradient accumulation, clipping
@@ -43,6 +46,8 @@ public static class TrainingLoop
             if (p.TotalSteps != o.Steps || p.DataSeed != o.Seed)
                 throw new InvalidOperationException($"train: the checkpoint was made for --steps {p.TotalSteps} --seed {p.DataSeed}; resume with the same values");
             step = p.Step;
+            if (step >= o.Steps && File.Exists(Path.Combine(o.OutDir, "model.safetensors")))
+                return new TrainResult(step, true, double.NaN, new Dictionary<string, double>(), FinishedBefore: true);
             if (o.IsRoot) metrics.TruncateAfter(step);
         }
         dp.BroadcastParameters();
