@@ -25,6 +25,11 @@ public static class Program
             error.WriteLine($"lightnet{CommandPath(parse)}: {Describe(parse, parse.Errors[0])} (see 'lightnet{CommandPath(parse)} --help')");
             return 2;
         }
+        if (Parallelism.EnvironmentError is { } env)
+        {
+            error.WriteLine($"lightnet: {env}");
+            return 2;
+        }
         try
         {
             return parse.Invoke(config);

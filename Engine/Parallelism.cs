@@ -7,12 +7,25 @@ namespace LightNet;
 /// </summary>
 public static class Parallelism
 {
+    /// <summary>Environment variable that sets the initial thread count.</summary>
+    public const string EnvVar = "LIGHTNET_NUM_THREADS";
+
     private static int _threads = ReadEnv();
 
-    private static int ReadEnv()
+    private static int ReadEnv() =>
+        int.TryParse(Environment.GetEnvironmentVariable(EnvVar), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n : Environment.ProcessorCount;
+
+    /// <summary>Why <c>LIGHTNET_NUM_THREADS</c> is not a usable value (then every core is used), or null when it is unset or valid.</summary>
+    public static string? EnvironmentError
     {
-        var s = Environment.GetEnvironmentVariable("LIGHTNET_NUM_THREADS");
-        return int.TryParse(s, out var n) && n > 0 ? n : Environment.ProcessorCount;
+        get
+        {
+            var s = Environment.GetEnvironmentVariable(EnvVar);
+            if (string.IsNullOrEmpty(s)) return null;
+            return int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+                ? null : $"{EnvVar} must be a positive integer, got '{s}'";
+        }
     }
 
     /// <summary>Maximum number of threads a kernel uses.</summary>

@@ -107,4 +107,23 @@ public class CliTests
         Assert.That(r.Rc, Is.EqualTo(2));
         Assert.That(r.Err, Does.StartWith("lightnet golden: "));
     }
+
+    [TestCase("0")]
+    [TestCase("-3")]
+    [TestCase("abc")]
+    [TestCase("")]
+    [NonParallelizable]
+    public void ABadThreadCountInTheEnvironmentIsNamed(string value)
+    {
+        var old = Environment.GetEnvironmentVariable(Parallelism.EnvVar);
+        Environment.SetEnvironmentVariable(Parallelism.EnvVar, value);
+        try
+        {
+            var r = Run("demo", "--steps", "1");
+            if (value.Length == 0) { Assert.That(r.Rc, Is.Zero, "an empty variable is unset"); return; }
+            Assert.That(r.Rc, Is.EqualTo(2));
+            Assert.That(r.Err.Trim(), Is.EqualTo($"lightnet: LIGHTNET_NUM_THREADS must be a positive integer, got '{value}'"));
+        }
+        finally { Environment.SetEnvironmentVariable(Parallelism.EnvVar, old); }
+    }
 }
