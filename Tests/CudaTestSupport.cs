@@ -2,15 +2,23 @@ using LightNet.Kernels.Cuda;
 
 namespace LightNet.Tests;
 
-/// <summary>Registers the CUDA backend once; tests call <see cref="Require"/> and are skipped with the reason when no GPU is usable.</summary>
+/// <summary>Registers the CUDA backend once; tests call <see cref="Require"/> and are skipped when no GPU is usable.</summary>
 internal static class Gpu
 {
     private static readonly Lazy<string?> _missing = new(() => CudaBackend.TryRegister() ? null : CudaRuntime.UnavailableReason);
+    private static int _told;
 
-    /// <summary>The first CUDA device, or Assert.Ignore with the reason CUDA is unavailable.</summary>
+    /// <summary>Skip reason of every CUDA test after the first when CUDA is unavailable (one short line each).</summary>
+    public const string Skipped = "CUDA unavailable (the first skipped CUDA test gives the reason)";
+
+    /// <summary>
+    /// The first CUDA device, or Assert.Ignore when CUDA is unavailable: the first test to ask skips with the full
+    /// diagnostic (which can run to twenty lines), every later one with the one line <see cref="Skipped"/>.
+    /// </summary>
     public static Device Require()
     {
-        if (_missing.Value is { } why) Assert.Ignore("CUDA unavailable: " + why);
+        if (_missing.Value is { } why)
+            Assert.Ignore(Interlocked.Exchange(ref _told, 1) == 0 ? "CUDA unavailable: " + why : Skipped);
         return Device.Cuda(0);
     }
 
