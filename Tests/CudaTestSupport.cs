@@ -2,15 +2,26 @@ using LightNet.Kernels.Cuda;
 
 namespace LightNet.Tests;
 
-/// <summary>Registers the CUDA backend once; tests call <see cref="Require"/> and are skipped with the reason when no GPU is usable.</summary>
+/// <summary>Registers the CUDA backend once; tests call <see cref="Require"/> and are skipped when no GPU is usable.</summary>
 internal static class Gpu
 {
     private static readonly Lazy<string?> _missing = new(() => CudaBackend.TryRegister() ? null : CudaRuntime.UnavailableReason);
+    private static int _told;
 
-    /// <summary>The first CUDA device, or Assert.Ignore with the reason CUDA is unavailable.</summary>
+    /// <summary>
+    /// The first CUDA device, or Assert.Ignore when CUDA is unavailable: the first test to ask is skipped with the full
+    /// diagnostic (which can run to twenty lines), every later one without a message. A skip reason costs four lines
+    /// per test in <c>dotnet test</c>'s output (the NUnit adapter sends it as the skip reason and again as standard
+    /// output, and the SDK prints both); the ~385 CUDA tests would print 2,300 lines on a machine without a GPU, where
+    /// without a message each prints two (its name and its assembly).
+    /// </summary>
     public static Device Require()
     {
-        if (_missing.Value is { } why) Assert.Ignore("CUDA unavailable: " + why);
+        if (_missing.Value is { } why)
+        {
+            if (Interlocked.Exchange(ref _told, 1) == 0) Assert.Ignore("CUDA unavailable, so every CUDA test is skipped (the others without a message): " + why);
+            Assert.Ignore();
+        }
         return Device.Cuda(0);
     }
 

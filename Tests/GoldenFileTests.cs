@@ -3,19 +3,14 @@ using LightNet.Models;
 
 namespace LightNet.Tests;
 
+/// <summary>
+/// Every golden file and checkpoint folder of <c>Tests/golden</c> (copies of the shared small files, the causal
+/// <c>lna</c> files of scripts/golden/make_causal_lna.py, the small LM and its fla checkpoint of
+/// scripts/golden/make_lightnet_lm.py), plus, where the shared folder exists, every one of its files as held-out cases.
+/// </summary>
+[Category("Golden")]
 public class GoldenFileTests
 {
-    private static readonly string[] Files =
-    [
-        "scan_causal_small.safetensors", "scan_noncausal_small.safetensors", "lrpe_2d_small.safetensors",
-        "tpe_2d_small.safetensors", "tpe_1d_causal_small.safetensors", "attn_noncausal_lrpe_2d_small.safetensors",
-        "image_classifier_tiny.safetensors", "lightnet_lm_tiny.safetensors",
-    ];
-
-    [Test]
-    public void SharedGoldenFilePasses([ValueSource(nameof(Files))] string file, [Values(DType.Float32, DType.Float64)] DType dt) =>
-        AssertPasses(Golden.FilePath(file), dt, Device.Cpu);
-
     private static void AssertPasses(string path, DType dt, Device device)
     {
         var report = GoldenRunner.Run(path, dt, device);
@@ -24,45 +19,59 @@ public class GoldenFileTests
         Assert.That(report.Passed, Is.True, sw.ToString());
     }
 
+    [TestCaseSource(typeof(Golden), nameof(Golden.FileCases))]
+    public void GoldenFilePasses(string path, DType dt) => AssertPasses(path, dt, Device.Cpu);
+
+    [TestCaseSource(typeof(Golden), nameof(Golden.FileCases))]
+    public void GoldenFilePassesOnCuda(string path, DType dt) => AssertPasses(path, dt, Gpu.Require());
+
+    /// <summary>The list of files comes from the folder: this pins the repository's folder so that a lost file is noticed.</summary>
     [Test]
-    public void SharedGoldenFilePassesOnCuda([ValueSource(nameof(Files))] string file, [Values(DType.Float32, DType.Float64)] DType dt) =>
-        AssertPasses(Golden.FilePath(file), dt, Gpu.Require());
+    public void RepositoryFolderHoldsEveryKind()
+    {
+        var files = Golden.Files(Golden.Dir).Select(Path.GetFileName);
+        Assert.That(files, Is.EquivalentTo(new[]
+        {
+            "scan_causal_small.safetensors", "scan_noncausal_small.safetensors", "lrpe_2d_small.safetensors",
+            "tpe_2d_small.safetensors", "tpe_1d_causal_small.safetensors", "attn_noncausal_lrpe_2d_small.safetensors",
+            "attn_causal_lrpe_1d_small.safetensors", "attn_causal_lrpe_1d_extra.safetensors",
+            "image_classifier_tiny.safetensors", "lightnet_lm_small.safetensors",
+        }));
+        var kinds = Golden.Files(Golden.Dir).Select(f =>
+        {
+            using var s = SafetensorsFile.Open(f);
+            return s.Metadata["kind"];
+        }).Distinct();
+        Assert.That(kinds, Is.EquivalentTo(new[] { "scan_causal", "scan_noncausal", "lrpe", "tpe", "lna", "image_classifier", "lightnet_lm" }));
+        Assert.That(Golden.Checkpoints(Golden.Dir).Select(Path.GetFileName), Is.EqualTo(new[] { "fla_checkpoint_small" }));
+        Assert.That(Golden.LmFileWithWeightsOf(Golden.FilePath("fla_checkpoint_small")), Is.EqualTo(Golden.FilePath("lightnet_lm_small.safetensors")));
+    }
 
-    /// <summary>Golden files generated in this repository by an independent PyTorch float64 reference (scripts/golden/make_causal_lna.py): the causal `lna` variant.</summary>
-    private static readonly string[] OwnFiles = ["attn_causal_lrpe_1d_small.safetensors", "attn_causal_lrpe_1d_extra.safetensors"];
-
-    private static string OwnFile(string name) => Path.Combine(AppContext.BaseDirectory, "golden-extra", name);
-
-    [Test]
-    public void OwnGoldenFilePasses([ValueSource(nameof(OwnFiles))] string file, [Values(DType.Float32, DType.Float64)] DType dt) =>
-        AssertPasses(OwnFile(file), dt, Device.Cpu);
-
-    [Test]
-    public void OwnGoldenFilePassesOnCuda([ValueSource(nameof(OwnFiles))] string file, [Values(DType.Float32, DType.Float64)] DType dt) =>
-        AssertPasses(OwnFile(file), dt, Gpu.Require());
-
-    [Test]
-    public void FlaCheckpointReproducesGoldenLogits()
+    /// <summary>A checkpoint folder loads; with the <c>lightnet_lm</c> golden file beside it that holds its weights, that file's ids give that file's logits.</summary>
+    [TestCaseSource(typeof(Golden), nameof(Golden.CheckpointCases))]
+    public void FlaCheckpointReproducesGoldenLogits(string dir)
     {
         using var s = DisposalScope.Begin();
-        var model = Checkpoint.LoadCausalLM(Golden.FilePath("fla_checkpoint_tiny"));
-        using var g = SafetensorsFile.Open(Golden.FilePath("lightnet_lm_tiny.safetensors"));
+        var model = Checkpoint.LoadCausalLM(dir);
+        var golden = Golden.LmFileWithWeightsOf(dir);
+        if (golden == null) Assert.Ignore($"loaded; no lightnet_lm golden file beside {dir} holds its weights, so no logits to compare");
+        using var g = SafetensorsFile.Open(golden);
         var ids = g.Load("input_ids", DType.Int64);
         var logits = model.Forward(ids).Data;
         Reference.Close(logits, g.Load("logits", DType.Float64), 1e-4);
     }
 
-    [Test]
-    public void SavedCheckpointRoundTripsAndMatchesFlaLayout()
+    [TestCaseSource(typeof(Golden), nameof(Golden.CheckpointCases))]
+    public void SavedCheckpointRoundTripsAndMatchesFlaLayout(string src)
     {
         using var s = DisposalScope.Begin();
-        var model = Checkpoint.LoadCausalLM(Golden.FilePath("fla_checkpoint_tiny"));
+        var model = Checkpoint.LoadCausalLM(src);
         var dir = Path.Combine(Path.GetTempPath(), "lightnet-ckpt-" + Guid.NewGuid().ToString("N"));
         try
         {
             Checkpoint.Save(dir, model, model.Config.ToJson());
             using var ours = SafetensorsFile.Open(Path.Combine(dir, "model.safetensors"));
-            using var fla = SafetensorsFile.Open(Golden.FilePath("fla_checkpoint_tiny/model.safetensors"));
+            using var fla = SafetensorsFile.Open(Path.Combine(src, "model.safetensors"));
             Assert.That(ours.Names.Order(), Is.EqualTo(fla.Names.Order()));
             foreach (var n in fla.Names)
             {
@@ -72,7 +81,8 @@ public class GoldenFileTests
             var cfg = File.ReadAllText(Path.Combine(dir, "config.json"));
             Assert.That(cfg, Does.Contain("\"model_type\": \"lightnet\"").And.Contain("LightNetForCausalLM"));
             var back = Checkpoint.LoadCausalLM(dir);
-            var ids = Tensor.FromArray(new long[] { 1, 5, 9, 300, 2, 7 }, [1, 6]);
+            long v = model.Config.VocabSize;
+            var ids = Tensor.FromArray(new long[] { 1, 5, 9, v - 1, 2, 7 }, [1, 6]);
             Assert.That(back.Forward(ids).Data.ToArray<float>(), Is.EqualTo(model.Forward(ids).Data.ToArray<float>()));
             var bytes1 = File.ReadAllBytes(Path.Combine(dir, "model.safetensors"));
             Checkpoint.Save(dir, back, back.Config.ToJson());

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using LightNet.Models.LightNet;
 
 namespace LightNet.Tests;
 
@@ -147,26 +148,35 @@ public class SafetensorsTests
         Assert.That(f.Names, Is.EqualTo(new[] { "c" }));
     }
 
+    /// <summary>The repository's fla checkpoint (scripts/golden/make_lightnet_lm.py, Hugging Face's layout): fla's names, F32, the sizes of its config.json, lightnet_lm_small's weights.</summary>
     [Test]
     public void RealFlaCheckpointLoads()
     {
-        using var f = SafetensorsFile.Open(Golden.FilePath("fla_checkpoint_tiny/model.safetensors"));
-        Assert.That(f.Metadata["format"], Is.EqualTo("pt"));
+        using var f = SafetensorsFile.Open(Golden.FilePath("fla_checkpoint_small/model.safetensors"));
+        Assert.That(f.Metadata, Is.EquivalentTo(new Dictionary<string, string> { ["format"] = "pt" }));
         Assert.That(f.Names, Has.Count.EqualTo(3 + 2 * 12));
         Assert.That(f.Names, Does.Contain("model.embeddings.weight").And.Contain("lm_head.weight").And.Contain("model.layers.1.attn.g_proj.0.weight"));
         Assert.That(f.Names.Select(n => f.Info(n).FileDType), Is.All.EqualTo(SafetensorsDType.F32));
-        Assert.That(f.Info("lm_head.weight").Shape, Is.EqualTo(new Shape(512, 256)));
-        Assert.That(f.Info("model.layers.0.mlp.down_proj.weight").Shape, Is.EqualTo(new Shape(256, 768)));
-        using var lm = f.Load("lm_head.weight");
-        using var g = SafetensorsFile.Open(Golden.FilePath("lightnet_lm_tiny.safetensors"));
-        using var reference = g.Load("param/lm_head.weight");
-        Assert.That(lm.ToArray<float>(), Is.EqualTo(reference.ToArray<float>()), "the checkpoint holds lightnet_lm_tiny's weights");
+        Assert.That(f.Info("lm_head.weight").Shape, Is.EqualTo(new Shape(128, 64)));
+        Assert.That(f.Info("model.layers.0.attn.q_proj.weight").Shape, Is.EqualTo(new Shape(64, 64)));
+        Assert.That(f.Info("model.layers.0.attn.g_proj.0.weight").Shape, Is.EqualTo(new Shape(8, 64)));
+        Assert.That(f.Info("model.layers.0.mlp.down_proj.weight").Shape, Is.EqualTo(new Shape(64, 256)));
+        var cfg = LightNetConfig.FromJson(File.ReadAllText(Golden.FilePath("fla_checkpoint_small/config.json")));
+        Assert.That((cfg.VocabSize, cfg.HiddenSize, cfg.NumHiddenLayers, cfg.ExpandRatio, cfg.GateLowRankDim, cfg.Intermediate), Is.EqualTo((128, 64, 2, 16, 8, 256)));
+        using var g = SafetensorsFile.Open(Golden.FilePath("lightnet_lm_small.safetensors"));
+        foreach (var n in f.Names)
+        {
+            using var w = f.Load(n);
+            using var reference = g.Load("param/" + n);
+            Assert.That(w.ToArray<float>(), Is.EqualTo(reference.ToArray<float>()), $"the checkpoint holds lightnet_lm_small's {n}");
+        }
     }
 
-    [Test]
-    public void ResavingTheFlaCheckpointIsByteIdentical()
+    /// <summary>Every checkpoint folder (the repository's, and the shared ones where present): re-saving gives Hugging Face's bytes.</summary>
+    [TestCaseSource(typeof(Golden), nameof(Golden.CheckpointCases))]
+    public void ResavingTheFlaCheckpointIsByteIdentical(string dir)
     {
-        var src = Golden.FilePath("fla_checkpoint_tiny/model.safetensors");
+        var src = Path.Combine(dir, "model.safetensors");
         var path = _dir.File("model.safetensors");
         using (var f = SafetensorsFile.Open(src))
         {
