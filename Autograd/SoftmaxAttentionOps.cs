@@ -1,9 +1,9 @@
 namespace LightNet.Autograd;
 
 /// <summary>
-/// Causal multi-head softmax attention built from engine ops (the transformer baseline):
-/// <c>O = softmax(α Q Kᵀ + M) V</c> with <c>M[t, s] = 0</c> for <c>s ≤ t</c> and a large negative value otherwise.
-/// Layout [B, H, T, dim]; memory O(B·H·T²).
+/// Multi-head softmax attention built from engine ops (the transformer baseline): causal
+/// <c>O = softmax(α Q Kᵀ + M) V</c> with <c>M[t, s] = 0</c> for <c>s ≤ t</c> and a large negative value otherwise,
+/// and full (non-causal) <c>O = softmax(α Q Kᵀ) V</c>. Layout [B, H, T, dim]; memory O(B·H·T²).
 /// </summary>
 public static class SoftmaxAttentionOps
 {
@@ -22,5 +22,13 @@ public static class SoftmaxAttentionOps
         using var bt = b64.To(q.DType);
         var scores = Variable.Matmul(q, k.Transpose()) * scale + new Variable(bt.To(q.Device));
         return Variable.Matmul(scores.Softmax(-1), v);
+    }
+
+    /// <summary>Full (non-causal) softmax attention of q, k [B, H, T, d] and v [B, H, T, e] with scale α; returns [B, H, T, e].</summary>
+    public static Variable Full(Variable q, Variable k, Variable v, double scale)
+    {
+        if (q.Rank != 4 || k.Shape != q.Shape || v.Rank != 4 || v.Size(0) != q.Size(0) || v.Size(1) != q.Size(1) || v.Size(2) != q.Size(2))
+            throw new ShapeException($"softmax_attention_full: expected q, k [B, H, T, d] and v [B, H, T, e]; got q {q.Shape}, k {k.Shape}, v {v.Shape}");
+        return Variable.Matmul((Variable.Matmul(q, k.Transpose()) * scale).Softmax(-1), v);
     }
 }

@@ -5,13 +5,18 @@ using Spectre.Console;
 
 namespace LightNet.Cli;
 
-/// <summary><c>lightnet train generate …</c>: class-conditional DDPM training of the LightNet DiT on Fashion-MNIST, then a sample grid.</summary>
+/// <summary>
+/// <c>lightnet train generate …</c>: class-conditional DDPM training of the LightNet DiT on Fashion-MNIST, then a sample
+/// grid. <c>--mixer gla|softmax</c> puts a baseline mixer on the patch grid instead of LightNet attention, without MD-TPE
+/// and MD-LRPE (as in <c>train classify</c>).
+/// </summary>
 internal static class TrainGenerate
 {
     public static int Run(Args a)
     {
         if (Launcher.TryLaunch(a, a.Raw) is int code) return code;
         if (TrainRun.Begin(a, LightNet.Models.Data.FashionMnist.TrainImages) is not { } run) return 0;
+        var mixer = MixerKinds.Parse(a.String("--mixer"), a.Command);
         var cfg = new DiTConfig
         {
             PatchSize = a.Int("--patch"),
@@ -20,12 +25,15 @@ internal static class TrainGenerate
             NumHeads = a.Int("--heads"),
             GateLowRankDim = a.Int("--gate-rank"),
             TpeRpeDim = 16,
+            Mixer = mixer,
+            Tpe = mixer == MixerKind.LightNet,
+            Lrpe = mixer == MixerKind.LightNet,
         };
         if (28 % cfg.PatchSize != 0) throw a.Error($"--patch must divide 28, got {cfg.PatchSize}");
         if (cfg.HiddenSize % cfg.NumHeads!.Value != 0) throw a.Error($"--hidden {cfg.HiddenSize} must be a multiple of --heads {cfg.NumHeads}");
         var grid = SampleImages.GridOptions.Read(a, Path.Combine(run.OutDir, "samples.png"), "--sample-steps", "--sample-seed", "--grid");
         TrainRun.Record(a, run, new Dictionary<string, object?> { ["dtype"] = "float32" });
-        AnsiConsole.MarkupLine($"[bold]LightNet DiT[/] on Fashion-MNIST: hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {cfg.Grid[0]}×{cfg.Grid[1]} patches, " +
+        AnsiConsole.MarkupLine($"[bold]LightNet DiT[/] ({mixer.Name()} mixer) on Fashion-MNIST: hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {cfg.Grid[0]}×{cfg.Grid[1]} patches, " +
             $"{run.Steps} steps of {run.BatchSize} ({run.Steps * run.BatchSize * run.GradAccumulation} images), EMA {run.EmaDecay} → {Markup.Escape(run.OutDir)}; loading the data…");
         var (train, test) = TrainRun.FashionMnist();
         var task = new GenerationTask(cfg, run, train, test, a.Double("--label-drop"));

@@ -52,7 +52,7 @@ internal sealed class LightNetCommands(string[] args)
         TrainTask("classify", "LightNet image classifier on Fashion-MNIST (fetches the data)", TrainClassify.Run,
             new TrainDefaults("classify", 2800, 64, 2e-3, 0.05, HasEpochs: true, "at the end only"),
             Int("--patch", "patch size (divides 28)", 4), Int("--hidden", "hidden size", 64), Int("--layers", "blocks", 4),
-            Int("--heads", "attention heads", 2), Int("--gate-rank", "low rank of the output gate", 16)),
+            Int("--heads", "attention heads", 2), Int("--gate-rank", "low rank of the output gate", 16), GridMixer()),
         TrainTask("lm", "causal LM on the State of the Union addresses (validation: 2006 on); prints a sample", TrainLm.Run,
             new TrainDefaults("lm", 1000, 8, 2e-3, 0.1, HasEpochs: false, "steps/5"),
             Choice("--mixer", "sequence mixer: LightNet's one scan, the GLA baseline or softmax attention", "lightnet", "lightnet", "gla", "softmax"),
@@ -75,8 +75,32 @@ internal sealed class LightNetCommands(string[] args)
             new TrainDefaults("generate", 1800, 64, 1.5e-3, 0, HasEpochs: true, "at the end only", Ema: 0.998),
             [Int("--patch", "patch size (divides 28)", 4), Int("--hidden", "hidden size", 64), Int("--layers", "blocks", 4),
             Int("--heads", "attention heads", 2), Int("--gate-rank", "low rank of the output gate", 16),
-            Double("--label-drop", "probability of dropping the class label (classifier-free guidance)", 0.1, 0, 1),
-            .. GridOptions("--sample-steps", "--sample-seed", "--grid", "grid PNG written at the end (default: RUN/samples.png)").Select(o => o.FreeOnResume())]));
+            Double("--label-drop", "probability of dropping the class label (classifier-free guidance)", 0.1, 0, 1), GridMixer(),
+            .. GridOptions("--sample-steps", "--sample-seed", "--grid", "grid PNG written at the end (default: RUN/samples.png)").Select(o => o.FreeOnResume())]),
+        TrainTask("video", "video classifier (3-D tubelet grid) on Moving Fashion-MNIST clips generated from the Fashion-MNIST images (fetches them)", TrainVideo.Run,
+            new TrainDefaults("video", 1000, 8, 2e-3, 0.05, HasEpochs: true, "at the end only"),
+            [GridMixer("6 directional scans"),
+            OnOff("--tpe", "3-D MD-TPE after the tubelet embedding (default: on for the lightnet mixer)"),
+            OnOff("--lrpe", "3-D MD-LRPE in the attention, lightnet mixer only (default: on for it)"),
+            .. VideoDataOptions(),
+            Int("--tubelet", "frames per tubelet (divides --frames)", 2), Int("--patch", "tubelet side in pixels (divides --size)", 8),
+            Int("--hidden", "hidden size", 64), Int("--layers", "blocks", 2), Int("--heads", "attention heads (divides --hidden)", 2),
+            Int("--gate-rank", "low rank of the output gate", 16),
+            Int("--eval-clips", "test clips scored at the end: the first N of the 10,000 (10000: all)", 1000).FreeOnResume()]));
+
+    /// <summary><c>--mixer</c> of the grid tasks (images, video): LightNet or a baseline on the token grid.</summary>
+    private static Option<string> GridMixer(string glaScans = "4 directional scans") =>
+        Choice("--mixer", $"token mixer on the patch grid: LightNet's one scan (with MD-TPE and MD-LRPE), the GLA baseline's {glaScans} or full softmax attention with rotary positions (both without MD-TPE/MD-LRPE)",
+            "lightnet", "lightnet", "gla", "softmax");
+
+    /// <summary>The Moving Fashion-MNIST generator's flags (<c>train video</c>; <c>eval video</c> reads the run's).</summary>
+    private static Option[] VideoDataOptions() =>
+    [
+        Int("--frames", "frames per clip", 16), Int("--size", "frame side in pixels (at least 28 + --max-speed)", 64),
+        Int("--garments", "garments per clip: 1, or 2 with a half-bright distractor of another class (the label is the bright one's)", 1),
+        Int("--max-speed", "largest speed per axis in pixels per frame", 3),
+        Seed("--data-seed", "seed of the clip generator (trajectories)"),
+    ];
 
     private Command TrainTask(string name, string description, Func<Args, int> run, TrainDefaults d, params Option[] own)
     {
@@ -131,7 +155,11 @@ internal sealed class LightNetCommands(string[] args)
         Leaf("generate", "classifier accuracy on DiT samples and Fréchet distances on classifier features", "eval generate", EvalGenerate.Run,
             RunDir("generate"), String("--classifier", "classifier run whose features and predictions are used", Path.Combine("runs", "classify"), "DIR"),
             Device(), Threads(), Int("--samples", "samples drawn", 5000), Int("--steps", "DDIM steps", 50),
-            Double("--guidance", "classifier-free guidance scale", 5.0, 0), Double("--eta", "DDIM η", 0, 0), Seed(), Switch("--no-ema", "use the raw weights instead of the EMA")));
+            Double("--guidance", "classifier-free guidance scale", 5.0, 0), Double("--eta", "DDIM η", 0, 0), Seed(), Switch("--no-ema", "use the raw weights instead of the EMA")),
+        Leaf("video", "test accuracy of a video run on Moving Fashion-MNIST test clips (generated as the run's training clips were)", "eval video", EvalVideo.Run,
+            RunDir("video"), Device(), Threads(), Int("--batch-size", "clips per batch", 32),
+            Int("--clips", "test clips scored: the first N of the 10,000 (10000: all)", 1000),
+            OptLong("--data-seed", "seed of the clip generator (default: the run's)", min: 0)));
 
     private static Option<string> RunDir(string task) => String("--run", "run directory", Path.Combine("runs", task), "DIR");
 

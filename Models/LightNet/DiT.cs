@@ -32,6 +32,12 @@ public sealed record DiTConfig : TrunkConfig
     public double BetaStart { get; init; } = 1e-4;
     /// <summary>β of the last step.</summary>
     public double BetaEnd { get; init; } = 0.02;
+    /// <summary>
+    /// Token mixer of every block (config key <c>mixer</c>; absent in older configs: lightnet): LightNet attention, the
+    /// GLA baseline's 4 directional scans on the patch grid, or full softmax attention with 2-D rotary positions. The
+    /// baselines run without MD-LRPE (set <see cref="TrunkConfig.Lrpe"/> false).
+    /// </summary>
+    public MixerKind Mixer { get; init; } = MixerKind.LightNet;
 
     /// <summary>Patch grid [H/p, W/p]: the token layout seen by MD-TPE and MD-LRPE.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -55,11 +61,12 @@ public sealed record DiTConfig : TrunkConfig
             DiffusionSteps = c.OptInt("diffusion_steps") ?? 1000,
             BetaStart = c.OptDouble("beta_start") ?? 1e-4,
             BetaEnd = c.OptDouble("beta_end") ?? 0.02,
+            Mixer = c.OptString("mixer") is string m ? MixerKinds.ParseConfig(m, source) : MixerKind.LightNet,
         }, normEpsRequired: false);
     }
 }
 
-/// <summary>One adaLN-Zero DiT block around a non-causal LightNet attention and a SwiGLU MLP (norms without affine, eps 1e-6).</summary>
+/// <summary>One adaLN-Zero DiT block around a non-causal token mixer (LightNet attention or a baseline, <see cref="DiTConfig.Mixer"/>) and a SwiGLU MLP (norms without affine, eps 1e-6).</summary>
 public sealed class DiTBlock : Module
 {
     /// <summary>Eps of the block's affine-free RMSNorms.</summary>
@@ -70,26 +77,27 @@ public sealed class DiTBlock : Module
     {
         int c = cfg.HiddenSize;
         AdaLN = Child("adaLN", new Linear(c, 6 * c, true, g, dtype: dtype));
-        Attn = Child("attn", new LightNetAttention(cfg.Attention, g, dtype));
+        Attn = cfg.Mixer.Create(cfg.Attention, g, dtype);
+        Child("attn", Attn.Module);
         Mlp = Child("mlp", new GatedMlp(c, cfg.Intermediate, g, dtype));
     }
 
     /// <summary>Modulation c → 6c (<c>adaLN</c>): shift, scale and gate for the attention, then for the MLP.</summary>
     public Linear AdaLN { get; }
-    /// <summary>Non-causal LightNet attention (<c>attn</c>).</summary>
-    public LightNetAttention Attn { get; }
+    /// <summary>Non-causal token mixer (<c>attn</c>): LightNet attention unless the config names a baseline.</summary>
+    public ISequenceMixer Attn { get; }
     /// <summary>SwiGLU MLP (<c>mlp</c>).</summary>
     public GatedMlp Mlp { get; }
 
     /// <summary><c>x·(1 + scale) + shift</c> with shift/scale [B, c] broadcast over tokens.</summary>
     public static Variable Modulate(Variable x, Variable shift, Variable scale) => x * (scale.Unsqueeze(1) + 1.0) + shift.Unsqueeze(1);
 
-    /// <summary>Applies the block to tokens h [B, T, c], given SiLU(condition) [B, c] and optional MD-LRPE angles; returns [B, T, c].</summary>
-    public Variable Forward(Variable h, Variable condSilu, Tensor? lrpe)
+    /// <summary>Applies the block to tokens h [B, T, c] on the patch grid, given SiLU(condition) [B, c] and optional MD-LRPE angles; returns [B, T, c].</summary>
+    public Variable Forward(Variable h, Variable condSilu, int[] grid, Tensor? lrpe)
     {
         var mods = AdaLN.Forward(condSilu).Chunk(6, -1);
         var x = Modulate(Variable.RmsNorm(h, null, Eps), mods[0], mods[1]);
-        h = h + mods[2].Unsqueeze(1) * Attn.Forward(x, null, lrpe);
+        h = h + mods[2].Unsqueeze(1) * Attn.MixGrid(x, grid, lrpe);
         var y = Modulate(Variable.RmsNorm(h, null, Eps), mods[3], mods[4]);
         return h + mods[5].Unsqueeze(1) * Mlp.Forward(y);
     }
@@ -145,6 +153,7 @@ public sealed class LightNetDiT : Module
     /// <summary>Builds the model with weights from <paramref name="gen"/> (seed 0 when null); <paramref name="zeroInit"/> zeroes every adaLN and the output projection (adaLN-Zero).</summary>
     public LightNetDiT(DiTConfig cfg, Generator? gen = null, DType dtype = DType.Float32, bool zeroInit = true)
     {
+        GridMixing.CheckEncodings("dit", cfg.Mixer, cfg.Lrpe);
         Config = cfg;
         var g = gen ?? new Generator(0);
         int c = cfg.HiddenSize, p = cfg.PatchSize;
@@ -212,7 +221,7 @@ public sealed class LightNetDiT : Module
         var cond = temb + Variable.Embedding(YEmbed.Weight, y.Reshape(B));
         var condSilu = cond.Silu();
         var lrpe = cfg.Lrpe ? _angles.Get(cfg.Grid, cfg.Attention.HeadKDim, cfg.LrpeBase, x.DType, x.Device) : null;
-        foreach (var layer in Layers) h = layer.Forward(h, condSilu, lrpe);
+        foreach (var layer in Layers) h = layer.Forward(h, condSilu, cfg.Grid, lrpe);
         var fm = Final.AdaLN.Forward(condSilu).Chunk(2, -1);
         var o = Final.Linear.Forward(DiTBlock.Modulate(Variable.RmsNorm(h, null, DiTBlock.Eps), fm[0], fm[1]));
         return Patches.Unpatchify(o, cfg.InChannels, cfg.ImageHeight, cfg.ImageWidth, cfg.PatchSize);

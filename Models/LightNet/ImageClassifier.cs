@@ -24,6 +24,12 @@ public sealed record ImageClassifierConfig : TrunkConfig
     public int PatchSize { get; init; } = 4;
     /// <summary>Number of classes: logits per image.</summary>
     public int NumClasses { get; init; } = 10;
+    /// <summary>
+    /// Token mixer of every block (config key <c>mixer</c>; absent in older configs: lightnet): LightNet's one scan, the
+    /// GLA baseline's 4 directional scans on the patch grid, or full softmax attention with 2-D rotary positions. The
+    /// baselines run without MD-LRPE (set <see cref="TrunkConfig.Lrpe"/> false).
+    /// </summary>
+    public MixerKind Mixer { get; init; } = MixerKind.LightNet;
 
     /// <summary>Patch grid [H/p, W/p]: the token layout seen by MD-TPE and MD-LRPE.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -40,26 +46,29 @@ public sealed record ImageClassifierConfig : TrunkConfig
             ImageWidth = c.Int("image_width"),
             PatchSize = c.Int("patch_size"),
             NumClasses = c.Int("num_classes"),
+            Mixer = c.OptString("mixer") is string m ? MixerKinds.ParseConfig(m, source) : MixerKind.LightNet,
         }, normEpsRequired: true);
     }
 }
 
 /// <summary>
 /// LightNet image classifier (SPEC §6.3): <c>patch_embed</c> → 2-D MD-TPE (<c>tpe.</c>) → non-causal blocks
-/// with 2-D MD-LRPE (<c>layers.{i}</c>) → <c>norm</c> → mean over tokens → <c>head</c>.
+/// with 2-D MD-LRPE (<c>layers.{i}</c>) → <c>norm</c> → mean over tokens → <c>head</c>. With a baseline
+/// <see cref="ImageClassifierConfig.Mixer"/> the blocks run that mixer on the patch grid (<see cref="GridMixing.MixGrid"/>).
 /// </summary>
 public sealed class LightNetForImageClassification : Module
 {
     /// <summary>Builds the model with weights from <paramref name="gen"/> (seed 0 when null).</summary>
     public LightNetForImageClassification(ImageClassifierConfig cfg, Generator? gen = null, DType dtype = DType.Float32)
     {
+        GridMixing.CheckEncodings("image_classifier", cfg.Mixer, cfg.Lrpe);
         Config = cfg;
         var g = gen ?? new Generator(0);
         int c = cfg.HiddenSize;
         PatchEmbed = Child("patch_embed", new Linear(cfg.InChannels * cfg.PatchSize * cfg.PatchSize, c, true, g, dtype: dtype));
         if (cfg.Tpe) Tpe = Child("tpe", new MdTpeModule(2, c, cfg.TpeRpeDim, cfg.TpeRpeLayers, cfg.TpeRmsNormEps, causal: false, residual: cfg.TpeResidual, g, dtype));
         Layers = new LightNetBlock[cfg.NumHiddenLayers];
-        for (int i = 0; i < Layers.Length; i++) Layers[i] = Child($"layers.{i}", new LightNetBlock(cfg.Attention, cfg.Intermediate, cfg.NormEps, g, dtype));
+        for (int i = 0; i < Layers.Length; i++) Layers[i] = Child($"layers.{i}", new LightNetBlock(cfg.Attention, cfg.Intermediate, cfg.NormEps, g, dtype, cfg.Mixer));
         Norm = Child("norm", new RmsNorm(c, cfg.NormEps, dtype: dtype));
         Head = Child("head", new Linear(c, cfg.NumClasses, true, g, dtype: dtype));
     }
@@ -91,7 +100,7 @@ public sealed class LightNetForImageClassification : Module
         var h = PatchEmbed.Forward(Patches.Patchify(images, cfg.PatchSize));
         if (Tpe != null) h = Tpe.Forward(h, cfg.Grid);
         var lrpe = cfg.Lrpe ? _angles.Get(cfg.Grid, cfg.Attention.HeadKDim, cfg.LrpeBase, images.DType, images.Device) : null;
-        foreach (var layer in Layers) h = layer.Forward(h, null, lrpe).H;
+        foreach (var layer in Layers) h = layer.ForwardGrid(h, cfg.Grid, lrpe);
         return Norm.Forward(h).Mean(1);
     }
 

@@ -36,4 +36,15 @@ public sealed class LightNetBlock : Module
         h = h + Mlp.Forward(MlpNorm.Forward(h));
         return (h, next);
     }
+
+    /// <summary>
+    /// Applies the block to the tokens of a k-D grid (row-major, T = Π <paramref name="grid"/>): the mixer runs in its
+    /// grid form (<see cref="GridMixing.MixGrid"/>): LightNet's one scan with the MD-LRPE <paramref name="lrpeAngles"/>,
+    /// the GLA baseline's 2k directional scans, or full softmax attention with k-D rotary positions.
+    /// </summary>
+    public Variable ForwardGrid(Variable h, int[] grid, Tensor? lrpeAngles = null)
+    {
+        h = h + Attn.MixGrid(AttnNorm.Forward(h), grid, lrpeAngles);
+        return h + Mlp.Forward(MlpNorm.Forward(h));
+    }
 }

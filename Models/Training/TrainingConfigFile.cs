@@ -58,7 +58,7 @@ public static class TrainingConfigFile
         catch (JsonException e) { throw new InvalidDataException($"{path}: malformed training configuration ({e.Message})", e); }
     }
 
-    /// <summary>The task a run directory holds (<c>classify</c>, <c>lm</c>, <c>mlm</c>, <c>generate</c>), from this file or, for runs without it, from the keys of its config.json; null when neither tells.</summary>
+    /// <summary>The task a run directory holds (<c>classify</c>, <c>lm</c>, <c>mlm</c>, <c>generate</c>, <c>video</c>), from this file or, for runs without it, from the keys of its config.json; null when neither tells.</summary>
     public static string? TaskOf(string runDir)
     {
         if (Read(runDir) is { } rec && rec.TryGetValue("task", out var t) && t.ValueKind == JsonValueKind.String) return t.GetString();
@@ -73,6 +73,7 @@ public static class TrainingConfigFile
             if (Has("architectures") || Has("model_type")) return "lm";
             if (Has("mask_token_id")) return "mlm";
             if (Has("diffusion_steps")) return "generate";
+            if (Has("num_frames")) return "video";
             if (Has("num_classes") && Has("image_height")) return "classify";
             return null;
         }
