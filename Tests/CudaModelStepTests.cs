@@ -29,6 +29,21 @@ public class CudaModelStepTests
         yield return new TestCaseData("dit", (Func<Module>)(() => new LightNetDiT(dit, new Generator(9), zeroInit: false)),
             (Func<Module, Device, Variable>)((m, d) => ((LightNetDiT)m).Loss(new Variable(Reference.Randn([2, 1, 4, 6], DType.Float32, 10).To(d)), Ints([2], 1000, 11).To(d), Ints([2], 3, 12).To(d),
                 Reference.Randn([2, 1, 4, 6], DType.Float32, 13).To(d)))).SetName("DiT");
+        foreach (var mixer in new[] { MixerKind.Gla, MixerKind.Softmax })
+        {
+            var dm = dit with { Mixer = mixer, Tpe = false, Lrpe = false };
+            yield return new TestCaseData("classifier_" + mixer.Name(), (Func<Module>)(() => new LightNetForImageClassification(VideoModelTests.TinyImage(mixer), new Generator(6))),
+                (Func<Module, Device, Variable>)((m, d) => ((LightNetForImageClassification)m).Loss(new Variable(Reference.Randn([3, 1, 6, 4], DType.Float32, 7).To(d)), Ints([3], 3, 8).To(d))))
+                .SetName("ImageClassifier" + mixer);
+            yield return new TestCaseData("dit_" + mixer.Name(), (Func<Module>)(() => new LightNetDiT(dm, new Generator(9), zeroInit: false)),
+                (Func<Module, Device, Variable>)((m, d) => ((LightNetDiT)m).Loss(new Variable(Reference.Randn([2, 1, 4, 6], DType.Float32, 10).To(d)), Ints([2], 1000, 11).To(d), Ints([2], 3, 12).To(d),
+                    Reference.Randn([2, 1, 4, 6], DType.Float32, 13).To(d)))).SetName("DiT" + mixer);
+        }
+        // The video classifier on a 2×2×2 tubelet grid (3-D MD-TPE, and 3-D MD-LRPE / 6 scans / 3-D rotary by mixer).
+        foreach (var mixer in Enum.GetValues<MixerKind>())
+            yield return new TestCaseData("video_" + mixer.Name(), (Func<Module>)(() => new LightNetForVideoClassification(VideoModelTests.TinyVideo(mixer), new Generator(14))),
+                (Func<Module, Device, Variable>)((m, d) => ((LightNetForVideoClassification)m).Loss(new Variable(Reference.Randn([3, 1, 4, 4, 4], DType.Float32, 15).To(d)), Ints([3], 3, 16).To(d))))
+                .SetName("VideoClassifier" + mixer);
     }
 
     [TestCaseSource(nameof(Models))]
