@@ -103,8 +103,21 @@ public class VideoModelTests
 
         var dit = new LightNetDiT(new DiTConfig
         {
-            InChannels = 1, ImageHeight = 4, ImageWidth = 6, PatchSize = 2, HiddenSize = 8, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 3,
-            NumClasses = 3, TpeRpeDim = 4, IntermediateSize = 12, TimestepEmbeddingDim = 8, Mixer = mixer, Tpe = false, Lrpe = false,
+            InChannels = 1,
+            ImageHeight = 4,
+            ImageWidth = 6,
+            PatchSize = 2,
+            HiddenSize = 8,
+            NumHiddenLayers = 1,
+            NumHeads = 2,
+            GateLowRankDim = 3,
+            NumClasses = 3,
+            TpeRpeDim = 4,
+            IntermediateSize = 12,
+            TimestepEmbeddingDim = 8,
+            Mixer = mixer,
+            Tpe = false,
+            Lrpe = false,
         }, new Generator(7), DType.Float64, zeroInit: false);
         Randomise(dit, 0.3, 8);
         var x = new Variable(Reference.Randn([2, 1, 4, 6], DType.Float64, 9));
@@ -172,8 +185,21 @@ public class VideoModelTests
         // DiT: ImageSampling.LoadRun.
         var ditCfg = new DiTConfig
         {
-            InChannels = 1, ImageHeight = 4, ImageWidth = 4, PatchSize = 2, HiddenSize = 8, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 3,
-            NumClasses = 3, TpeRpeDim = 4, IntermediateSize = 12, TimestepEmbeddingDim = 8, Mixer = mixer, Tpe = mixer == MixerKind.LightNet, Lrpe = mixer == MixerKind.LightNet,
+            InChannels = 1,
+            ImageHeight = 4,
+            ImageWidth = 4,
+            PatchSize = 2,
+            HiddenSize = 8,
+            NumHiddenLayers = 1,
+            NumHeads = 2,
+            GateLowRankDim = 3,
+            NumClasses = 3,
+            TpeRpeDim = 4,
+            IntermediateSize = 12,
+            TimestepEmbeddingDim = 8,
+            Mixer = mixer,
+            Tpe = mixer == MixerKind.LightNet,
+            Lrpe = mixer == MixerKind.LightNet,
         };
         var dit = new LightNetDiT(ditCfg, new Generator(23), zeroInit: false);
         var ditDir = Path.Combine(dir.Path, "dit");
