@@ -16,10 +16,7 @@ public static class Checkpoint
         Directory.CreateDirectory(dir);
         var named = model.NamedParameters().ToList();
         SaveWeights(Path.Combine(dir, "model.safetensors"), named.Select(p => p.Name), named.Select(p => p.Param.Data));
-        var cfgPath = Path.Combine(dir, "config.json");
-        var tmp = cfgPath + ".tmp";
-        File.WriteAllText(tmp, configJson);
-        File.Move(tmp, cfgPath, overwrite: true);
+        global::LightNet.IO.DurableFile.WriteAtomic(Path.Combine(dir, "config.json"), configJson);
     }
 
     /// <summary>Writes named tensors as float32 on the CPU into one safetensors file (metadata <c>{"format": "pt"}</c>, atomic).</summary>

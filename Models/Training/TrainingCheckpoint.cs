@@ -4,8 +4,12 @@ using LightNet.Models.Optim;
 
 namespace LightNet.Models.Training;
 
-/// <summary>Where a run is in its schedule and data stream: enough to resume bit for bit (batches are a function of seed and step).</summary>
-public sealed record TrainingProgress(long Step, long TotalSteps, ulong DataSeed);
+/// <summary>
+/// Where a run is in its schedule and data stream: enough to resume bit for bit (batches are a function of seed and step);
+/// <paramref name="MetricsRecords"/>: the records <c>metrics.jsonl</c> held when the checkpoint was written (a resumed run
+/// truncates the log to them; null in checkpoints written before it was recorded, which truncate by step).
+/// </summary>
+public sealed record TrainingProgress(long Step, long TotalSteps, ulong DataSeed, long? MetricsRecords = null);
 
 /// <summary>
 /// A resumable checkpoint in <c>&lt;run&gt;/checkpoint/</c>: model weights (model.safetensors, float32 as
@@ -28,7 +32,7 @@ public static class TrainingCheckpoint
         SafetensorsFile.Save(Path.Combine(tmp, "model.safetensors"), model.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
         SafetensorsFile.Save(Path.Combine(tmp, "optimizer.safetensors"), opt.State(), new Dictionary<string, string> { ["step"] = opt.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         if (ema != null) Checkpoint.SaveWeights(Path.Combine(tmp, "ema.safetensors"), model.NamedParameters().Select(p => p.Name), ema.Shadow);
-        File.WriteAllText(Path.Combine(tmp, "progress.json"), JsonSerializer.Serialize(progress));
+        global::LightNet.IO.DurableFile.WriteAtomic(Path.Combine(tmp, "progress.json"), JsonSerializer.Serialize(progress));
         var old = final + ".old";
         if (Directory.Exists(old)) Directory.Delete(old, true);
         if (Directory.Exists(final)) Directory.Move(final, old);
