@@ -52,6 +52,8 @@ public class RunFolderReliabilityTests
         Assert.That(written, Has.Some.EqualTo("model_ema.safetensors"));
         foreach (var f in new[] { "model.safetensors", "optimizer.safetensors", "ema.safetensors", "progress.json" })
             Assert.That(written, Has.Some.EqualTo(Path.Combine("checkpoint.tmp", f)));
+        // config.json, 4 log records, 1 periodic evaluation record, 2 checkpoints of 4 files, the final evaluation record, model, config, EMA.
+        Assert.That(written, Has.Count.EqualTo(18), string.Join(", ", written));
         for (int k = 0; k < written.Count; k++)
         {
             if (Directory.Exists(b)) Directory.Delete(b, true);
@@ -62,6 +64,10 @@ public class RunFolderReliabilityTests
                 var e = Assert.Throws<IOException>(() => Train(Options(b)), $"write {k} ({written[k]})");
                 Assert.That(e!.Message, Does.Contain("No space left"));
             }
+            // The disk is still full when the run is first resumed: its first write fails too.
+            int m = 0;
+            using (FaultInjection.Install(_ => m++ == 0))
+                Assert.Throws<IOException>(() => Train(Options(b) with { Resume = true }), $"resume after write {k} ({written[k]})");
             var r = Train(Options(b) with { Resume = true });
             Assert.That(r.Finished, Is.True, $"write {k} ({written[k]})");
             AssertSameRun(a, b, $"after a full disk at write {k} ({written[k]}) and a resume");
