@@ -47,13 +47,15 @@ public static class TrainingLoop
             if (p.TotalSteps != o.Steps || p.DataSeed != o.Seed)
                 throw new InvalidOperationException($"train: the checkpoint was made for --steps {p.TotalSteps} --seed {p.DataSeed}; resume with the same values");
             step = p.Step;
-            // The log back to exactly the checkpoint's records (a torn last line and what was logged after it dropped).
-            if (o.IsRoot && p.MetricsRecords is long records) metrics.TruncateTo(records);
-            else if (o.IsRoot) metrics.TruncateAfter(step);
             // Finished: the final files are written last (after the final evaluation's record), so they mark a complete run.
-            if (step >= o.Steps && File.Exists(Path.Combine(o.OutDir, "model.safetensors"))
-                && (ema == null || File.Exists(Path.Combine(o.OutDir, "model_ema.safetensors"))))
-                return new TrainResult(step, true, double.NaN, new Dictionary<string, double>(), FinishedBefore: true);
+            bool done = step >= o.Steps && File.Exists(Path.Combine(o.OutDir, "model.safetensors"))
+                && (ema == null || File.Exists(Path.Combine(o.OutDir, "model_ema.safetensors")));
+            // The log back to exactly the checkpoint's records (a torn last line and what was logged after it dropped);
+            // a finished run keeps every record and loses only a torn last line.
+            if (o.IsRoot && done) metrics.TruncateTo(long.MaxValue);
+            else if (o.IsRoot && p.MetricsRecords is long records) metrics.TruncateTo(records);
+            else if (o.IsRoot) metrics.TruncateAfter(step);
+            if (done) return new TrainResult(step, true, double.NaN, new Dictionary<string, double>(), FinishedBefore: true);
         }
         else if (o.IsRoot) metrics.TruncateTo(0);   // records of an earlier attempt that never reached a checkpoint
         dp.BroadcastParameters();

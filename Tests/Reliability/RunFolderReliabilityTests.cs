@@ -89,6 +89,19 @@ public class RunFolderReliabilityTests
     });
 
     [Test]
+    public void FinishedRunResumedKeepsItsLogAndLosesOnlyATornLine() => TrainingTests.WithDirs((a, _) =>
+    {
+        Train(Options(a));
+        var log = Path.Combine(a, "metrics.jsonl");
+        var before = File.ReadAllBytes(log);
+        Assert.That(Train(Options(a) with { Resume = true }).FinishedBefore, Is.True);
+        Assert.That(File.ReadAllBytes(log), Is.EqualTo(before), "the final evaluation's record and every other one kept");
+        File.AppendAllText(log, "{\"step\":4,\"te");
+        Assert.That(Train(Options(a) with { Resume = true }).FinishedBefore, Is.True);
+        Assert.That(File.ReadAllBytes(log), Is.EqualTo(before), "only the torn line dropped");
+    });
+
+    [Test]
     public void UnterminatedButCompleteLastLineIsKeptAndTerminated() => TrainingTests.WithDirs((a, b) =>
     {
         Train(Options(a));
