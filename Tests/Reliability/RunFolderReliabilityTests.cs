@@ -75,6 +75,21 @@ public class RunFolderReliabilityTests
     });
 
     [Test]
+    public void RealNoSpaceErrorFromTheOperatingSystemLeavesTheRunResumable() => TrainingTests.WithDirs((a, b) =>
+    {
+        // /dev/full fails every write with ENOSPC: the temporary file of config.json, linked to it, meets a real full disk.
+        if (!File.Exists("/dev/full")) Assert.Ignore("no /dev/full on this system");
+        Train(Options(a));
+        Directory.CreateDirectory(b);
+        File.CreateSymbolicLink(Path.Combine(b, "config.json.tmp"), "/dev/full");
+        var e = Assert.Throws<IOException>(() => Train(Options(b)));
+        Assert.That(e!.Message, Does.Contain("No space left on device"));
+        Assert.That(File.Exists(Path.Combine(b, "config.json.tmp")), Is.False, "the temporary file (here the link) is removed");
+        Assert.That(Train(Options(b) with { Resume = true }).Finished, Is.True);
+        AssertSameRun(a, b, "after a real ENOSPC and a resume");
+    });
+
+    [Test]
     public void TornMetricsLineIsDroppedOnResume() => TrainingTests.WithDirs((a, b) =>
     {
         Train(Options(a));
