@@ -41,7 +41,7 @@ public sealed class HfTokenizer : ITextTokenizer
         _preTokenizer = pre;
         _decoder = decoder;
         _added = [.. added.OrderByDescending(a => a.Content.Length)];
-        _addedById = added.GroupBy(a => a.Id).ToDictionary(g => g.Key, g => g.Last().Content);
+        _addedById = added.GroupBy(a => a.Id).ToDictionary(g => g.Key, g => g.Last().MatchText);   // the library decodes a normalized token as its normalized form
         _addedRaw = ByFirstChar(added.Where(a => !a.Normalized));
         _addedNorm = ByFirstChar(added.Where(a => a.Normalized).Select(a => a with { Content = a.MatchText }));
         FileVocabSize = Math.Max(model.MaxId, added.Count == 0 ? -1 : added.Max(a => a.Id)) + 1;

@@ -99,6 +99,10 @@ function byteLevelFile({ mergesAsStrings, llama3 }) {
   const added = [
     { id: n, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
     { id: n + 1, content: '<|pad|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+    // RoBERTa's <mask> takes the spaces before it; a word-only, normalized token that takes the spaces after it.
+    llama3
+      ? { id: n + 2, content: '[WORD]', single_word: true, lstrip: false, rstrip: true, normalized: true, special: false }
+      : { id: n + 2, content: '<mask>', single_word: false, lstrip: true, rstrip: false, normalized: false, special: true },
   ];
   const preTokenizer = llama3
     ? {
@@ -128,7 +132,7 @@ function byteLevelFile({ mergesAsStrings, llama3 }) {
 
 // ---------------------------------------------------------------- SentencePiece-style BPE (Llama style)
 
-function sentencePieceFile({ metaspace }) {
+function sentencePieceFile({ metaspace, split }) {
   const text = corpus.replaceAll(' ', '\u2581');
   // Words as SentencePiece sees them: each starts at a ▁ (merges never cross one).
   const pieces = ('\u2581' + text).split(/(?=\u2581)/u).filter(p => p.length > 0);
@@ -148,7 +152,10 @@ function sentencePieceFile({ metaspace }) {
     kept.push([a, b]);
   }
   const special = (id, content) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-  const added = [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')];
+  const added = [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>'),
+    // A normalized added token: matched in the normalized text (where the normalizer turned it into ▁<sep>).
+    { id: Object.keys(vocab).length, content: '<sep>', single_word: false, lstrip: false, rstrip: false, normalized: true, special: false }];
+  const scheme = split ? 'always' : 'first';
   const spDecoders = [
     { type: 'Replace', pattern: { String: '\u2581' }, content: ' ' },
     { type: 'ByteFallback' },
@@ -166,7 +173,7 @@ function sentencePieceFile({ metaspace }) {
         { type: 'Replace', pattern: { String: ' ' }, content: '\u2581' },
       ],
     },
-    pre_tokenizer: metaspace ? { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first', split: false } : null,
+    pre_tokenizer: metaspace ? { type: 'Metaspace', replacement: '\u2581', prepend_scheme: scheme, split: !!split } : null,
     post_processor: {
       type: 'TemplateProcessing',
       single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
@@ -174,7 +181,7 @@ function sentencePieceFile({ metaspace }) {
       special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
     },
     decoder: metaspace
-      ? { type: 'Sequence', decoders: [{ type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first', split: false }, { type: 'ByteFallback' }, { type: 'Fuse' }] }
+      ? { type: 'Sequence', decoders: [{ type: 'Metaspace', replacement: '\u2581', prepend_scheme: scheme, split: !!split }, { type: 'ByteFallback' }, { type: 'Fuse' }] }
       : { type: 'Sequence', decoders: spDecoders },
     model: {
       type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null,
@@ -207,6 +214,9 @@ const cases = [
   'a<|endoftext|>b <|pad|>',
   '<s>hello</s> world <unk>',
   ' <s> x',
+  'hello <mask> world  <mask>x <mask>',
+  'x[WORD]y [WORD]  z [WORD]',
+  'a <sep> b<sep>c <sep>',
 ];
 
 const files = {
@@ -214,6 +224,7 @@ const files = {
   'bytelevel-split-bpe.json': byteLevelFile({ mergesAsStrings: false, llama3: true }),
   'sentencepiece-bpe.json': sentencePieceFile({ metaspace: false }),
   'metaspace-bpe.json': sentencePieceFile({ metaspace: true }),
+  'metaspace-split-bpe.json': sentencePieceFile({ metaspace: true, split: true }),
 };
 
 const expected = { generator: 'scripts/tokenizers/make_test_tokenizers.mjs', reference: `tokenizers (Node) ${require('tokenizers/package.json').version}`, files: {} };
