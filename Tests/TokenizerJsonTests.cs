@@ -293,6 +293,19 @@ public class TokenizerJsonTests
     }
 
     [Test]
+    public void GarbageAndOddEncodingsAreHandled()
+    {
+        Assert.That(() => HfTokenizer.FromBytes([0xFF, 0xFE, 0x00, 0x01, 0x80], "garbage.bin"), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("garbage.bin"));
+        Assert.That(() => FromJson(@"{""model"":{""type"":""BPE"",""vocab"":{""a"":0},""merges"":[]},""added_tokens"":[{""content"":7}]}"),
+            Throws.InstanceOf<InvalidDataException>().With.Message.Contains("\"content\""));
+        Assert.That(() => FromJson(@"{""model"":{""type"":""BPE"",""vocab"":{""a"":1.5},""merges"":[]}}"), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("'a'"));
+        Assert.That(() => FromJson(@"{""model"":{""type"":""BPE"",""vocab"":{""a"":0},""merges"":[[1,2]]}}"), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("merge 1"));
+        // A UTF-8 byte order mark is skipped.
+        var bom = new byte[] { 0xEF, 0xBB, 0xBF }.Concat(Encoding.UTF8.GetBytes(Bpe(@"{""a"":0,""b"":1,""ab"":2}", @"[""a b""]"))).ToArray();
+        Assert.That(HfTokenizer.FromBytes(bom, "bom.json").Encode("abb"), Is.EqualTo(new[] { 2, 1 }));
+    }
+
+    [Test]
     public void VocabularySizeCountsTheLargestIdAndAddedTokens()
     {
         // Ids need not be contiguous: the size is the largest id + 1.

@@ -73,7 +73,9 @@ public sealed class HfTokenizer : ITextTokenizer
     {
         ArgumentNullException.ThrowIfNull(bytes);
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 256 }); }
+        var json = bytes.AsMemory();
+        if (json.Span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) json = json[3..];   // a UTF-8 byte order mark
+        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256 }); }
         catch (JsonException e)
         {
             throw Bad(source, $"not valid JSON ({e.Message})");

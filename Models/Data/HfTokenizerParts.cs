@@ -230,6 +230,7 @@ internal sealed class HfBpeModel
     private readonly bool _fuseUnk, _byteFallback, _ignoreMerges;
     private readonly int[] _byteIds = new int[256];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private int _cached;
     private const int CacheCapacity = 200_000, CacheMaxLength = 256;
 
     public int Count => Vocab.Count;
@@ -306,7 +307,7 @@ internal sealed class HfBpeModel
         if (_ignoreMerges && Vocab.TryGetValue(word, out var whole)) { ids.Add(whole); return; }
         if (_cache.TryGetValue(word, out var hit)) { ids.AddRange(hit); return; }
         var r = MergeWord(word);
-        if (word.Length < CacheMaxLength && _cache.Count < CacheCapacity) _cache.TryAdd(word, r);
+        if (word.Length < CacheMaxLength && _cached < CacheCapacity && _cache.TryAdd(word, r)) Interlocked.Increment(ref _cached);
         ids.AddRange(r);
     }
 
