@@ -23,7 +23,7 @@ public class TokenizerJsonTests
 
     private static string DataFile(string name) => Path.Combine(DataDir, name);
 
-    private static readonly string[] Files = ["bytelevel-bpe.json", "bytelevel-split-bpe.json", "sentencepiece-bpe.json", "metaspace-bpe.json", "metaspace-split-bpe.json"];
+    private static readonly string[] Files = ["bytelevel-bpe.json", "bytelevel-split-bpe.json", "bytelevel-possessive-bpe.json", "sentencepiece-bpe.json", "metaspace-bpe.json", "metaspace-split-bpe.json"];
 
     private sealed record Case(string Text, int[] Ids, string Decoded);
 

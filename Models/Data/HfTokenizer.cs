@@ -300,9 +300,95 @@ internal static class HfJson
         if (String(p, "String") is string s) return new(System.Text.RegularExpressions.Regex.Escape(s), System.Text.RegularExpressions.RegexOptions.CultureInvariant);
         if (String(p, "Regex") is string r)
         {
-            try { return new(r, System.Text.RegularExpressions.RegexOptions.CultureInvariant); }
+            try { return new(WithoutPossessiveQuantifiers(r), System.Text.RegularExpressions.RegexOptions.CultureInvariant); }
             catch (ArgumentException e) { throw new HfFormatException($"{what}: regex '{r}' is not supported here ({e.Message})"); }
         }
         throw new HfFormatException($"{what}: the pattern is neither {{\"String\": …}} nor {{\"Regex\": …}}");
+    }
+
+    /// <summary>
+    /// Rewrites the Oniguruma possessive quantifiers <c>X?+</c>, <c>X*+</c>, <c>X++</c>, which .NET lacks, as atomic groups
+    /// <c>(?&gt;X?)</c> (the same matches); everything else is copied unchanged (<c>X{n,m}+</c> is not possessive in the
+    /// Ruby syntax the library uses, and .NET refuses it, so such a file is refused).
+    /// </summary>
+    internal static string WithoutPossessiveQuantifiers(string re)
+    {
+        if (!re.Contains("?+") && !re.Contains("*+") && !re.Contains("++")) return re;
+        var sb = new StringBuilder(re.Length + 16);
+        var groups = new Stack<int>();
+        int atom = -1;   // where the last quantifiable atom starts in sb
+        for (int i = 0; i < re.Length;)
+        {
+            char c = re[i];
+            int start = sb.Length;
+            if (c == '\\')
+            {
+                int end = Math.Min(re.Length, i + 2);
+                if (end < re.Length && i + 1 < re.Length && re[i + 1] is 'p' or 'P' or 'x' or 'k' && re[end] == '{')
+                    end = re.IndexOf('}', end) is int close and >= 0 ? close + 1 : re.Length;
+                sb.Append(re, i, end - i);
+                i = end;
+                atom = start;
+            }
+            else if (c == '[')
+            {
+                int j = i + 1;
+                if (j < re.Length && re[j] == '^') j++;
+                if (j < re.Length && re[j] == ']') j++;
+                int depth = 1;
+                for (; j < re.Length && depth > 0; j++)
+                {
+                    if (re[j] == '\\') { j++; continue; }
+                    if (re[j] == '[') depth++;
+                    else if (re[j] == ']') depth--;
+                }
+                sb.Append(re, i, j - i);
+                i = j;
+                atom = start;
+            }
+            else if (c == '(')
+            {
+                groups.Push(start);
+                sb.Append(c);
+                i++;
+                atom = -1;
+            }
+            else if (c == ')')
+            {
+                sb.Append(c);
+                i++;
+                atom = groups.Count > 0 ? groups.Pop() : -1;
+            }
+            else if (c is '?' or '*' or '+' || (c == '{' && IsCountedQuantifier(re, i, out _)))
+            {
+                int end = c == '{' && IsCountedQuantifier(re, i, out var close) ? close + 1 : i + 1;
+                var quantifier = re[i..end];
+                i = end;
+                if (atom >= 0 && c != '{' && i < re.Length && re[i] == '+')
+                {
+                    sb.Insert(atom, "(?>").Append(quantifier).Append(')');
+                    i++;
+                }
+                else sb.Append(quantifier);
+                atom = -1;
+            }
+            else
+            {
+                sb.Append(c);
+                i++;
+                atom = c is '|' or '^' or '$' ? -1 : start;
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static bool IsCountedQuantifier(string re, int i, out int close)
+    {
+        close = re.IndexOf('}', i);
+        if (close < 0) return false;
+        var body = re.AsSpan(i + 1, close - i - 1);
+        if (body.IsEmpty) return false;
+        foreach (var ch in body) if (ch is not (>= '0' and <= '9' or ',')) return false;
+        return true;
     }
 }

@@ -89,7 +89,7 @@ const byteChar = new Map(byteMap);
 const gpt2Pattern = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 const toByteChars = s => [...Buffer.from(s, 'utf8')].map(b => byteChar.get(b)).join('');
 
-function byteLevelFile({ mergesAsStrings, llama3 }) {
+function byteLevelFile({ mergesAsStrings, llama3, possessive }) {
   const pieces = corpus.match(gpt2Pattern).map(toByteChars);
   const merges = learnMerges(countWords(pieces), 300);
   const vocab = {};
@@ -107,7 +107,10 @@ function byteLevelFile({ mergesAsStrings, llama3 }) {
   const preTokenizer = llama3
     ? {
       type: 'Sequence', pretokenizers: [
-        { type: 'Split', pattern: { Regex: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" }, behavior: 'Isolated', invert: false },
+        { type: 'Split', pattern: { Regex: possessive
+          // Oniguruma's possessive quantifiers (?+, *+, ++), as some converted tiktoken files write the pattern.
+          ? "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?+\\p{L}++|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]++[\\r\\n]*+|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+"
+          : "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" }, behavior: 'Isolated', invert: false },
         { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
       ],
     }
@@ -241,6 +244,7 @@ for (let i = 0; i < 150; i++) {
 const files = {
   'bytelevel-bpe.json': byteLevelFile({ mergesAsStrings: true, llama3: false }),
   'bytelevel-split-bpe.json': byteLevelFile({ mergesAsStrings: false, llama3: true }),
+  'bytelevel-possessive-bpe.json': byteLevelFile({ mergesAsStrings: false, llama3: true, possessive: true }),
   'sentencepiece-bpe.json': sentencePieceFile({ metaspace: false }),
   'metaspace-bpe.json': sentencePieceFile({ metaspace: true }),
   'metaspace-split-bpe.json': sentencePieceFile({ metaspace: true, split: true }),
