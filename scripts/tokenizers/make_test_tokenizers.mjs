@@ -135,7 +135,7 @@ function byteLevelFile({ mergesAsStrings, llama3, possessive }) {
 
 // ---------------------------------------------------------------- SentencePiece-style BPE (Llama style)
 
-function sentencePieceFile({ metaspace, split }) {
+function sentencePieceFile({ metaspace, split, noByteFallback }) {
   const text = corpus.replaceAll(' ', '\u2581');
   // Words as SentencePiece sees them: each starts at a ▁ (merges never cross one).
   const pieces = ('\u2581' + text).split(/(?=\u2581)/u).filter(p => p.length > 0);
@@ -188,7 +188,8 @@ function sentencePieceFile({ metaspace, split }) {
       : { type: 'Sequence', decoders: spDecoders },
     model: {
       type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: true, byte_fallback: true, ignore_merges: false,
+      // Without byte fallback, characters outside the vocabulary become <unk> (consecutive ones fused).
+      fuse_unk: true, byte_fallback: !noByteFallback, ignore_merges: false,
       vocab,
       merges: metaspace ? kept : kept.map(([a, b]) => `${a} ${b}`),
     },
@@ -248,6 +249,7 @@ const files = {
   'sentencepiece-bpe.json': sentencePieceFile({ metaspace: false }),
   'metaspace-bpe.json': sentencePieceFile({ metaspace: true }),
   'metaspace-split-bpe.json': sentencePieceFile({ metaspace: true, split: true }),
+  'sentencepiece-unk-bpe.json': sentencePieceFile({ metaspace: false, noByteFallback: true }),
 };
 
 const expected = { generator: 'scripts/tokenizers/make_test_tokenizers.mjs', reference: `tokenizers (Node) ${require('tokenizers/package.json').version}`, files: {} };
