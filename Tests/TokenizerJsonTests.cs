@@ -342,10 +342,31 @@ public class TokenizerJsonTests
         // Saving the same tokenizer again (a resumed run) is fine; another one is refused.
         Assert.That(TextTokenizers.SaveForRun(again, run.Path), Is.EqualTo("tokenizer.json"));
         Assert.That(() => TextTokenizers.SaveForRun(Load("bytelevel-bpe.json"), run.Path), Throws.InvalidOperationException.With.Message.Contains("different tokenizer"));
+        Assert.That(File.ReadAllBytes(run.File("tokenizer.json")), Is.EqualTo(t is HfTokenizer h ? h.FileBytes.ToArray() : null));
         // No name in the config: the run's tokenizer.json is used.
         Assert.That(TextTokenizers.ForRun(run.Path, null).Encode(s), Is.EqualTo(t.Encode(s)));
         // An override wins.
         Assert.That(TextTokenizers.ForRun(run.Path, recorded, "byte"), Is.SameAs(ByteTokenizer.Instance));
+    }
+
+    [Test]
+    public void AFreshRunReplacesAnOlderTokenizerFile()
+    {
+        using var run = new TempDir();
+        TextTokenizers.SaveForRun(Load("bytelevel-bpe.json"), run.Path);
+        Assert.That(TextTokenizers.SaveForRun(Load("metaspace-bpe.json"), run.Path, overwrite: true), Is.EqualTo("tokenizer.json"));
+        Assert.That(File.ReadAllBytes(run.File("tokenizer.json")), Is.EqualTo(File.ReadAllBytes(DataFile("metaspace-bpe.json"))));
+        Assert.That(Directory.GetFiles(run.Path), Has.Length.EqualTo(1));   // no temporary file left
+    }
+
+    [Test]
+    public void ConcurrentSavesOfTheSameTokenizerAgree()
+    {
+        using var run = new TempDir();
+        var t = Load("sentencepiece-bpe.json");
+        Parallel.For(0, 8, _ => Assert.That(TextTokenizers.SaveForRun(t, run.Path), Is.EqualTo("tokenizer.json")));
+        Assert.That(File.ReadAllBytes(run.File("tokenizer.json")), Is.EqualTo(t.FileBytes.ToArray()));
+        Assert.That(Directory.GetFiles(run.Path), Has.Length.EqualTo(1));
     }
 
     [Test]

@@ -47,9 +47,10 @@ public static class TextTokenizers
     /// Keeps <paramref name="tokenizer"/> in the run directory <paramref name="runDir"/> and returns the value to record as
     /// config.json's <c>tokenizer</c>: the name for the built-ins (nothing is written), <see cref="RunFileName"/> for a
     /// tokenizer.json, whose exact bytes are written to <c>runDir/tokenizer.json</c>. An existing different
-    /// tokenizer.json there is an error (the run was started with another tokenizer).
+    /// tokenizer.json there is replaced when <paramref name="overwrite"/> (a fresh run), else an error (a resumed run must
+    /// keep its tokenizer). Safe to call from several processes at once (data-parallel ranks).
     /// </summary>
-    public static string SaveForRun(ITextTokenizer tokenizer, string runDir)
+    public static string SaveForRun(ITextTokenizer tokenizer, string runDir, bool overwrite = false)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentException.ThrowIfNullOrEmpty(runDir);
@@ -60,11 +61,20 @@ public static class TextTokenizers
         if (File.Exists(target))
         {
             if (File.ReadAllBytes(target).AsSpan().SequenceEqual(bytes)) return RunFileName;
-            throw new InvalidOperationException($"{target} already holds a different tokenizer than {hf.SourcePath}; use another run directory or that tokenizer");
+            if (!overwrite)
+                throw new InvalidOperationException($"{target} already holds a different tokenizer than {hf.SourcePath}; resume with that tokenizer or start a fresh run");
         }
-        var tmp = target + ".tmp";
-        File.WriteAllBytes(tmp, bytes);
-        File.Move(tmp, target, overwrite: true);
+        // A unique temporary name and an atomic move: data-parallel ranks may all save the same file at once.
+        var tmp = $"{target}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            File.WriteAllBytes(tmp, bytes);
+            File.Move(tmp, target, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
         return RunFileName;
     }
 
