@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LightNet.Cli.CommandLine;
+using LightNet.Models.Data;
 using LightNet.Models.Training;
 using Spectre.Console;
 
@@ -99,6 +100,18 @@ internal static class TrainRun
         values["world_size"] = run.WorldSize;
         foreach (var (k, v) in extra ?? new Dictionary<string, object?>()) values[k] = v;
         TrainingConfigFile.Write(run.OutDir, values);
+    }
+
+    /// <summary>
+    /// The <c>--tokenizer</c> of a text task: <c>byte</c>, <c>gpt2</c> or a tokenizer.json; a resumed run reads the copy
+    /// kept in its directory (the original file may have moved or changed since).
+    /// </summary>
+    public static ITextTokenizer Tokenizer(Args a, RunOptions run)
+    {
+        var spec = a.String("--tokenizer");
+        return a.Recorded != null && !TextTokenizers.Names.Contains(spec)
+            ? TextTokenizers.ForRun(run.OutDir, TextTokenizers.RunFileName)
+            : TextTokenizers.Create(spec);
     }
 
     /// <summary>Fashion-MNIST's train and test splits, fetched into the cache first when missing.</summary>

@@ -192,4 +192,26 @@ public class TextCommandTests
         var eval = Cli("eval", "lm", "--run", run.Path);
         Assert.That(eval.Err, Does.Contain("eval lm needs a run of 'lightnet train lm'"));
     }
+
+    [Test]
+    public void ATokenizerJsonTravelsWithTheRun()
+    {
+        using var run = new TempDir();
+        using var src = new TempDir();
+        var file = src.File("my-tokenizer.json");
+        File.Copy(TokenizerJsonTests.DataFile("bytelevel-bpe.json"), file);
+        var train = Cli(["train", "lm", .. Tiny, "--sample-tokens", "0", "--tokenizer", file, "--stop-after", "1", "--out", run.Path]);
+        Assert.That(train.Rc, Is.EqualTo(0), train.Err);
+        Assert.That(File.ReadAllBytes(run.File("tokenizer.json")), Is.EqualTo(File.ReadAllBytes(file)));
+        Assert.That(File.ReadAllText(run.File("config.json")), Does.Contain("\"tokenizer\": \"tokenizer.json\""));
+        File.Delete(file); // the run keeps its own copy
+        var resumed = Cli("train", "lm", "--resume", "--out", run.Path);
+        Assert.That(resumed.Rc, Is.EqualTo(0), resumed.Err);
+        var sample = Cli("sample", "text", "--run", run.Path, "--prompt", "We will", "--tokens", "4");
+        Assert.That(sample.Rc, Is.EqualTo(0), sample.Err);
+        Assert.That(sample.Out, Does.StartWith("We will"));
+        var eval = Cli("eval", "lm", "--run", run.Path, "--windows", "2");
+        Assert.That(eval.Rc, Is.EqualTo(0), eval.Err);
+        Assert.That(eval.Out, Does.Not.Contain("bits/byte"), "bits per byte only for the byte tokenizer");
+    }
 }

@@ -21,7 +21,7 @@ public class TokenizerJsonTests
         throw new DirectoryNotFoundException("tokenizer test data: repository root (LightNet.Engine.sln) not found above " + AppContext.BaseDirectory);
     }
 
-    private static string DataFile(string name) => Path.Combine(DataDir, name);
+    internal static string DataFile(string name) => Path.Combine(DataDir, name);
 
     private static readonly string[] Files = ["bytelevel-bpe.json", "bytelevel-split-bpe.json", "bytelevel-possessive-bpe.json", "sentencepiece-bpe.json", "metaspace-bpe.json", "metaspace-split-bpe.json", "sentencepiece-unk-bpe.json"];
 

@@ -45,7 +45,7 @@ public sealed record LightNetConfig
     public double LrpeBase { get; init; } = 10000;
     /// <summary>Token mixer of every block (config key <c>mixer</c>): LightNet attention or a baseline.</summary>
     public MixerKind Mixer { get; init; } = MixerKind.LightNet;
-    /// <summary>Name of the tokenizer the model was trained with (<c>byte</c>, <c>gpt2</c>), or null when unknown.</summary>
+    /// <summary>The tokenizer the model was trained with (<c>byte</c>, <c>gpt2</c>, or <c>tokenizer.json</c>: the Hugging Face file kept in the run directory), or null when unknown.</summary>
     public string? Tokenizer { get; init; }
     /// <summary>Training window length (config key <c>max_position_embeddings</c>): the default evaluation window and the context the baselines re-read when generating; null when unknown.</summary>
     public int? MaxPositionEmbeddings { get; init; }
