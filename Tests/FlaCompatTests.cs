@@ -214,7 +214,6 @@ public class FlaCompatTests
         return o.ToJsonString();
     }
 
-    [TestCase("use_short_conv", "true")]
     [TestCase("use_short_conv", "\"yes\"")]
     [TestCase("hidden_act", "\"gelu\"")]
     [TestCase("hidden_act", "null")]
@@ -239,11 +238,22 @@ public class FlaCompatTests
     [TestCase("fuse_norm", "false")]
     [TestCase("fuse_linear_cross_entropy", "true")]
     [TestCase("attn_mode", "\"fused_recurrent\"")]
-    [TestCase("conv_size", "8")]
     [TestCase("pad_token_id", "0")]
     [TestCase("model_type", "\"lightnet_md\"")]
     public void ImplementationOnlySettingIsAccepted(string key, string valueJson) =>
         Assert.That(LightNetConfig.FromJson(With(key, JsonNode.Parse(valueJson))), Is.EqualTo(Tiny));
+
+    [Test]
+    public void ShortConvolutionSettingsAreRead()
+    {
+        Assert.That(LightNetConfig.FromJson(With("conv_size", 8)), Is.EqualTo(Tiny with { ConvSize = 8 }), "conv_size is kept but unused without use_short_conv");
+        var o = Json(Tiny.ToJson());
+        o["use_short_conv"] = true;
+        o["conv_size"] = 3;
+        Assert.That(LightNetConfig.FromJson(o.ToJsonString()), Is.EqualTo(Tiny with { UseShortConv = true, ConvSize = 3 }));
+        o["conv_size"] = 0;
+        Assert.That(Assert.Throws<InvalidDataException>(() => LightNetConfig.FromJson(o.ToJsonString()))!.Message, Does.Contain("'conv_size'"));
+    }
 
     [Test]
     public void FlaGoldenConfigIsAccepted() =>

@@ -19,16 +19,15 @@ namespace LightNet.Models.LightNet;
 /// <c>tie_word_embeddings</c> (supported: no <c>lm_head</c>), <c>initializer_range</c>,
 /// <c>max_position_embeddings</c> (the default evaluation window here; fla uses it only for hybrid attention
 /// layers, which are refused).</item>
-/// <item><b>Refused when they change the math</b> (the error names the key): <c>use_short_conv: true</c> (fla's
-/// causal depthwise convolution of q, k and v over <c>conv_size</c> positions: not implemented);
-/// <c>hidden_act</c> other than <c>swish</c> / <c>silu</c> (the MLP is SwiGLU); <c>elementwise_affine</c> other
+/// <item><b>Implemented</b>: <c>use_short_conv</c> with <c>conv_size</c> (fla's causal depthwise convolution of the
+/// projected q, k and v: <see cref="UseShortConv"/>; such a model generates by re-reading its context).</item>
+/// <item><b>Refused when they change the math</b> (the error names the key): <c>hidden_act</c> other than <c>swish</c> / <c>silu</c> (the MLP is SwiGLU); <c>elementwise_affine</c> other
 /// than true (the output norm <c>g_norm</c> always has a weight here); <c>attn</c> not null (hybrid softmax
 /// attention layers); <c>attnres_block_size</c> not null (fla's attention residuals); a <c>model_type</c>
 /// other than <c>lightnet</c> / <c>lightnet_md</c>.</item>
 /// <item><b>Accepted, no effect on the logits</b>: <c>attn_mode</c> (chunk / fused_chunk / fused_recurrent:
 /// kernel choice), <c>fuse_norm</c>, <c>fuse_swiglu</c>, <c>fuse_cross_entropy</c>,
-/// <c>fuse_linear_cross_entropy</c> (fused kernels of the same math), <c>conv_size</c> (only read with
-/// <c>use_short_conv</c>), <c>use_l2warp</c> (fla's training-time extra gradient on the largest logit: the
+/// <c>fuse_linear_cross_entropy</c> (fused kernels of the same math), <c>use_l2warp</c> (fla's training-time extra gradient on the largest logit: the
 /// logits and the loss value are unchanged, and this engine never trains from a loaded config.json),
 /// <c>pad_token_id</c> (the embedding's padding row only masks its gradient), <c>bos_token_id</c>,
 /// <c>eos_token_id</c>, <c>use_cache</c>, <c>dtype</c> / <c>torch_dtype</c> (weights of any float type are
@@ -85,6 +84,10 @@ public sealed record LightNetConfig
     public bool UseLrpe { get; init; }
     /// <summary>Frequency base of the MD-LRPE angles (with <see cref="UseLrpe"/>).</summary>
     public double LrpeBase { get; init; } = 10000;
+    /// <summary>fla's short convolution (config key <c>use_short_conv</c>): causal depthwise convolutions of the projected q, k and v over <see cref="ConvSize"/> tokens (LightNet mixer only).</summary>
+    public bool UseShortConv { get; init; }
+    /// <summary>Taps of the short convolution (config key <c>conv_size</c>, fla's default 4); used with <see cref="UseShortConv"/>.</summary>
+    public int ConvSize { get; init; } = 4;
     /// <summary>Token mixer of every block (config key <c>mixer</c>): LightNet attention or a baseline.</summary>
     public MixerKind Mixer { get; init; } = MixerKind.LightNet;
     /// <summary>Name of the tokenizer the model was trained with (<c>byte</c>, <c>gpt2</c>), or null when unknown.</summary>
@@ -121,7 +124,8 @@ public sealed record LightNetConfig
     }
 
     /// <summary>Attention sizes for a causal or bidirectional layer.</summary>
-    public AttentionConfig Attention(bool causal) => AttentionConfig.FromFla(HiddenSize, NumHeads, ExpandRatio, GateLowRankDim, causal, AttnScale);
+    public AttentionConfig Attention(bool causal) =>
+        AttentionConfig.FromFla(HiddenSize, NumHeads, ExpandRatio, GateLowRankDim, causal, AttnScale) with { ConvSize = UseShortConv ? ConvSize : 0 };
 
     /// <summary>MLP width (fla's default when not given).</summary>
     public int Intermediate => IntermediateSize ?? Nn.GatedMlp.DefaultIntermediate(HiddenSize, HiddenRatio);
@@ -159,6 +163,8 @@ public sealed record LightNetConfig
             TpeRpeLayers = OptInt(o, "tpe_rpe_layers") ?? 1,
             UseLrpe = OptBool(o, "use_lrpe") ?? OptBool(o, "lrpe") ?? false,
             LrpeBase = OptDouble(o, "lrpe_base") ?? 10000,
+            UseShortConv = OptBool(o, "use_short_conv") ?? false,
+            ConvSize = OptInt(o, "conv_size") ?? 4,
             Mixer = OptString(o, "mixer") is string m ? MixerKinds.ParseConfig(m, source) : MixerKind.LightNet,
             Tokenizer = OptString(o, "tokenizer"),
             MaxPositionEmbeddings = OptInt(o, "max_position_embeddings"),
@@ -176,11 +182,10 @@ public sealed record LightNetConfig
         if (Present("model_type", out var mt) && mt is not null
             && !(mt is JsonValue mv && mv.TryGetValue<string>(out var m) && m is FlaModelType or OwnModelType))
             throw No("model_type", $"is {mt.ToJsonString()}, not \"{FlaModelType}\" (fla's LightNetForCausalLM) or \"{OwnModelType}\" (this engine's)");
-        if (Present("use_short_conv", out var sc) && sc is not null)
-        {
-            if (!(sc is JsonValue scv && scv.TryGetValue<bool>(out var on))) throw No("use_short_conv", "must be true or false");
-            if (on) throw No("use_short_conv", $"is true: fla's causal depthwise convolution of q, k and v (conv_size {OptInt(o, "conv_size") ?? 4}) is not implemented");
-        }
+        if (Present("use_short_conv", out var sc) && sc is not null && !(sc is JsonValue scv && scv.TryGetValue<bool>(out _)))
+            throw No("use_short_conv", "must be true or false");
+        if (OptBool(o, "use_short_conv") == true && !(OptInt(o, "conv_size") is null or >= 1))
+            throw No("conv_size", $"is {o["conv_size"]?.ToJsonString()}: the short convolution needs at least one tap");
         if (Present("hidden_act", out var act) && !(act is JsonValue av && av.TryGetValue<string>(out var a) && a is "swish" or "silu"))
             throw No("hidden_act", $"is {act?.ToJsonString() ?? "null"}: only swish / silu (the SwiGLU MLP) is implemented");
         if (Present("elementwise_affine", out var ea) && !(ea is JsonValue ev && ev.TryGetValue<bool>(out var affine) && affine))
@@ -214,7 +219,8 @@ public sealed record LightNetConfig
             ["norm_eps"] = NormEps,
             ["tie_word_embeddings"] = TieWordEmbeddings,
             ["initializer_range"] = InitializerRange,
-            ["use_short_conv"] = false,
+            ["use_short_conv"] = UseShortConv,
+            ["conv_size"] = ConvSize,
             ["attn_mode"] = "chunk",
             ["elementwise_affine"] = true,
             ["fuse_cross_entropy"] = false,
@@ -249,7 +255,7 @@ public sealed record LightNetConfig
             ["attn_mode"] = "chunk",
             ["attnres_block_size"] = null,
             ["bos_token_id"] = 1,
-            ["conv_size"] = 4,
+            ["conv_size"] = ConvSize,
             ["dtype"] = "float32",
             ["elementwise_affine"] = true,
             ["eos_token_id"] = 2,
@@ -272,7 +278,7 @@ public sealed record LightNetConfig
             ["tie_word_embeddings"] = TieWordEmbeddings,
             ["use_cache"] = true,
             ["use_l2warp"] = false,
-            ["use_short_conv"] = false,
+            ["use_short_conv"] = UseShortConv,
             ["vocab_size"] = VocabSize,
         };
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
