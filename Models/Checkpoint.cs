@@ -95,7 +95,7 @@ public static class Checkpoint
             throw new ArgumentException($"export fla: --out must differ from the run directory {runDir}", nameof(outDir));
         var weights = Path.Combine(runDir, weightsFile);
         if (!File.Exists(weights))
-            throw new FileNotFoundException($"export fla: {weights} does not exist (an unfinished run has only checkpoint/; finish it with --resume, or export its checkpoint folder)", weights);
+            throw new FileNotFoundException($"export fla: {weights} does not exist (an unfinished run has only checkpoint/: finish it with --resume first)", weights);
         using var scope = DisposalScope.Begin();
         var model = new LightNetForCausalLM(cfg, new Generator(0), DType.Float32);
         LoadWeights(runDir, model, weightsFile);
