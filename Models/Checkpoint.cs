@@ -71,8 +71,9 @@ public static class Checkpoint
         LoadWeights(dir, model);
         return model;
     }
+
     /// <summary>
-    /// Writes a causal LM run (or checkpoint) directory in fla's exact form into <paramref name="outDir"/>:
+    /// Writes a causal LM run directory (its config.json and weights) in fla's exact form into <paramref name="outDir"/>:
     /// <c>config.json</c> with fla's fields (<see cref="LightNetConfig.ToFlaJson"/>, <c>model_type: "lightnet"</c>)
     /// and <c>model.safetensors</c> in float32 under fla's names (bfloat16 or float64 weights are converted), so
     /// fla's <c>LightNetForCausalLM</c> loads it and computes the same logits. <paramref name="weightsFile"/> picks
