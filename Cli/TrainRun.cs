@@ -175,7 +175,7 @@ internal static class TrainRun
         }
         try
         {
-            if (LossPlot.Write(run.OutDir) is { } png) AnsiConsole.MarkupLine($"loss curve: {Markup.Escape(png)}");
+            if (LossPlot.Write(run.OutDir, task.LossName) is { } png) AnsiConsole.MarkupLine($"loss curve: {Markup.Escape(png)}");
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
         {

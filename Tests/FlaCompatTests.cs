@@ -144,7 +144,7 @@ public class FlaCompatTests
     {
         using var s = DisposalScope.Begin();
         using var t = new TempDir();
-        var src = Golden.FilePath("fla_checkpoint_tiny");
+        var src = Golden.FilePath("fla_checkpoint_small");
         Checkpoint.ExportFla(src, t.Path);
         using var ours = SafetensorsFile.Open(Path.Combine(t.Path, "model.safetensors"));
         using var fla = SafetensorsFile.Open(Path.Combine(src, "model.safetensors"));
@@ -157,7 +157,7 @@ public class FlaCompatTests
             Assert.That(Norm(mine[k]), Is.EqualTo(Norm(theirs[k])), k);
         var a = Checkpoint.LoadCausalLM(src);
         var b = Checkpoint.LoadCausalLM(t.Path);
-        var ids = Tensor.FromArray(new long[] { 1, 5, 9, 300, 2, 7 }, [1, 6]);
+        var ids = Tensor.FromArray(new long[] { 1, 5, 9, 100, 2, 7 }, [1, 6]);
         Assert.That(b.Forward(ids).Data.ToArray<float>(), Is.EqualTo(a.Forward(ids).Data.ToArray<float>()));
     }
 
@@ -257,5 +257,5 @@ public class FlaCompatTests
 
     [Test]
     public void FlaGoldenConfigIsAccepted() =>
-        Assert.That(LightNetConfig.FromJson(File.ReadAllText(Golden.FilePath("fla_checkpoint_tiny/config.json"))).IsFlaModel, Is.True);
+        Assert.That(LightNetConfig.FromJson(File.ReadAllText(Golden.FilePath("fla_checkpoint_small/config.json"))).IsFlaModel, Is.True);
 }

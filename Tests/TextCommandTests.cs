@@ -214,4 +214,26 @@ public class TextCommandTests
         Assert.That(eval.Rc, Is.EqualTo(0), eval.Err);
         Assert.That(eval.Out, Does.Not.Contain("bits/byte"), "bits per byte only for the byte tokenizer");
     }
+
+    [Test]
+    public void ExportFlaWritesFlasFormOnlyForAModelFlaComputes()
+    {
+        using var plain = new TempDir();
+        using var md = new TempDir();
+        using var export = new TempDir();
+        Assert.That(Cli(["train", "lm", .. Tiny, "--sample-tokens", "0", "--tpe", "off", "--lrpe", "off", "--out", plain.Path]).Rc, Is.EqualTo(0));
+        Assert.That(Cli(["train", "lm", .. Tiny, "--sample-tokens", "0", "--out", md.Path]).Rc, Is.EqualTo(0));
+        Assert.That(File.ReadAllText(md.File("config.json")), Does.Contain("\"model_type\": \"lightnet_md\""), "TPE/LRPE runs do not claim fla's model_type");
+        var refused = Cli("export", "fla", "--run", md.Path, "--out", export.File("md"));
+        Assert.That(refused.Rc, Is.EqualTo(2));
+        Assert.That(refused.Err, Does.StartWith("lightnet export fla: ").And.Contain("MD-TPE"));
+        var ok = Cli("export", "fla", "--run", plain.Path, "--out", export.File("fla"));
+        Assert.That(ok.Rc, Is.EqualTo(0), ok.Err);
+        Assert.That(File.ReadAllText(export.File("fla/config.json")), Does.Contain("\"model_type\": \"lightnet\""));
+        using var scope = DisposalScope.Begin();
+        var ids = Tensor.FromArray(new long[] { 3, 70, 101, 32, 9 }, [1, 5]);
+        var a = LightNet.Models.Checkpoint.LoadCausalLM(plain.Path).Forward(ids).Data.ToArray<float>();
+        var b = LightNet.Models.Checkpoint.LoadCausalLM(export.File("fla")).Forward(ids).Data.ToArray<float>();
+        Assert.That(b, Is.EqualTo(a), "the exported checkpoint computes the run's logits");
+    }
 }
