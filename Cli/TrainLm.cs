@@ -19,7 +19,7 @@ internal static class TrainLm
         if (Launcher.TryLaunch(a, a.Raw) is int code) return code;
         if (TrainRun.Begin(a, null) is not { } run) return 0;
         var mixer = MixerKinds.Parse(a.String("--mixer"), a.Command);
-        var tok = TextTokenizers.Create(a.String("--tokenizer"));
+        var tok = TrainRun.Tokenizer(a, run);
         int seqLen = a.Int("--seq-len");
         int hidden = a.Int("--hidden"), heads = a.Int("--heads");
         if (hidden % heads != 0) throw a.Error($"--hidden {hidden} must be a multiple of --heads {heads}");
@@ -34,7 +34,7 @@ internal static class TrainLm
             Mixer = mixer,
             UseTpe = a.OnOff("--tpe") ?? mixer == MixerKind.LightNet,
             UseLrpe = a.OnOff("--lrpe") ?? mixer == MixerKind.LightNet,
-            Tokenizer = tok.Name,
+            Tokenizer = TextTokenizers.SaveForRun(tok, run.OutDir, overwrite: a.Recorded == null),
             MaxPositionEmbeddings = seqLen,
         };
         run = run with { ModelDType = TrainRun.ModelDType(a, run.Device), EvalEvery = run.EvalEvery ?? (int)Math.Max(1, run.Steps / 5) };

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LightNet.Cli.CommandLine;
+using LightNet.Models.Data;
 using LightNet.Models.Training;
 using Spectre.Console;
 
@@ -101,6 +102,18 @@ internal static class TrainRun
         TrainingConfigFile.Write(run.OutDir, values);
     }
 
+    /// <summary>
+    /// The <c>--tokenizer</c> of a text task: <c>byte</c>, <c>gpt2</c> or a tokenizer.json; a resumed run reads the copy
+    /// kept in its directory (the original file may have moved or changed since).
+    /// </summary>
+    public static ITextTokenizer Tokenizer(Args a, RunOptions run)
+    {
+        var spec = a.String("--tokenizer");
+        return a.Recorded != null && !TextTokenizers.Names.Contains(spec)
+            ? TextTokenizers.ForRun(run.OutDir, TextTokenizers.RunFileName)
+            : TextTokenizers.Create(spec);
+    }
+
     /// <summary>Fashion-MNIST's train and test splits, fetched into the cache first when missing.</summary>
     public static (IImageDataset Train, IImageDataset Test) FashionMnist() =>
         (LightNet.Models.Data.FashionMnist.LoadOrFetch(true, log: Console.Out), LightNet.Models.Data.FashionMnist.LoadOrFetch(false, log: Console.Out));
@@ -162,7 +175,7 @@ internal static class TrainRun
         }
         try
         {
-            if (LossPlot.Write(run.OutDir) is { } png) AnsiConsole.MarkupLine($"loss curve: {Markup.Escape(png)}");
+            if (LossPlot.Write(run.OutDir, task.LossName) is { } png) AnsiConsole.MarkupLine($"loss curve: {Markup.Escape(png)}");
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
         {

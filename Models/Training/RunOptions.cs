@@ -25,7 +25,7 @@ public sealed record RunOptions
     public double WeightDecay { get; init; } = 0.05;
     /// <summary>Global gradient-norm clip (≤ 0: off).</summary>
     public double ClipNorm { get; init; } = 1.0;
-    /// <summary>Decay of an exponential moving average of the weights (null: none); saved as model_ema.safetensors.</summary>
+    /// <summary>Decay d of an exponential moving average of the weights (null: none), warmed up as min(d, (1 + t)/(10 + t)) after t updates; saved as model_ema.safetensors.</summary>
     public double? EmaDecay { get; init; }
     /// <summary>Seed of initialisation, data order and any per-step randomness.</summary>
     public ulong Seed { get; init; }

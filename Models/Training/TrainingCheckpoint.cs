@@ -31,7 +31,9 @@ public static class TrainingCheckpoint
         Directory.CreateDirectory(tmp);
         SafetensorsFile.Save(Path.Combine(tmp, "model.safetensors"), model.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
         SafetensorsFile.Save(Path.Combine(tmp, "optimizer.safetensors"), opt.State(), new Dictionary<string, string> { ["step"] = opt.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        if (ema != null) Checkpoint.SaveWeights(Path.Combine(tmp, "ema.safetensors"), model.NamedParameters().Select(p => p.Name), ema.Shadow);
+        if (ema != null)
+            Checkpoint.SaveWeights(Path.Combine(tmp, "ema.safetensors"), model.NamedParameters().Select(p => p.Name), ema.Shadow,
+                new Dictionary<string, string> { [EmaUpdatesKey] = ema.Updates.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         global::LightNet.IO.DurableFile.WriteAtomic(Path.Combine(tmp, "progress.json"), JsonSerializer.Serialize(progress));
         var old = final + ".old";
         if (Directory.Exists(old)) Directory.Delete(old, true);
@@ -72,11 +74,19 @@ public static class TrainingCheckpoint
         long step = long.Parse(f.Metadata.TryGetValue("step", out var s) ? s : throw new InvalidDataException($"checkpoint: {dir}/optimizer.safetensors has no 'step' metadata"), System.Globalization.CultureInfo.InvariantCulture);
         opt.LoadState(state, step);
         foreach (var t in state.Values) t.Dispose();
-        if (ema != null) LoadEma(dir, model, ema);
+        if (ema != null) LoadEma(dir, model, ema, progress.Step);
         return progress;
     }
 
-    private static void LoadEma(string dir, Module model, ExponentialMovingAverage ema)
+    /// <summary>Metadata key of ema.safetensors holding the EMA's update count (its warm-up position).</summary>
+    internal const string EmaUpdatesKey = "ema_updates";
+
+    /// <summary>
+    /// Restores the EMA's averages and update count. Checkpoints written before the count was saved have no
+    /// <c>ema_updates</c> metadata; their EMA was updated once per optimizer step from step 0, so the count is
+    /// the checkpoint's step (such a run continues with the warmed-up decay of that step).
+    /// </summary>
+    private static void LoadEma(string dir, Module model, ExponentialMovingAverage ema, long step)
     {
         var path = Path.Combine(dir, "ema.safetensors");
         if (!File.Exists(path)) throw new InvalidDataException($"checkpoint: {path} is missing but the run keeps a weight EMA (--ema)");
@@ -88,5 +98,10 @@ public static class TrainingCheckpoint
             if (t.Shape != ema.Shadow[i].Shape) throw new InvalidDataException($"checkpoint: {path}: '{names[i]}' has shape {t.Shape}, the model expects {ema.Shadow[i].Shape}");
             ema.Shadow[i].CopyFrom(t);
         }
+        long updates = step;
+        if (f.Metadata.TryGetValue(EmaUpdatesKey, out var u)
+            && !long.TryParse(u, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out updates))
+            throw new InvalidDataException($"checkpoint: {path}: metadata '{EmaUpdatesKey}' is '{u}', not a count");
+        ema.RestoreUpdates(updates);
     }
 }
