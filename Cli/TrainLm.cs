@@ -41,7 +41,7 @@ internal static class TrainLm
         TrainRun.RequireBf16Encodings(run.ModelDType, cfg.UseTpe, cfg.UseLrpe, a.Command);
         if ((cfg.UseTpe || cfg.UseLrpe) && mixer != MixerKind.LightNet)
             throw a.Error("--tpe and --lrpe on are LightNet's positional encodings; the baselines have their own (GLA: decay, softmax: rotary)");
-        TrainRun.Record(a, run, new Dictionary<string, object?> { ["tpe"] = cfg.UseTpe ? "on" : "off", ["lrpe"] = cfg.UseLrpe ? "on" : "off" });
+        run = TrainRun.Record(a, run, new Dictionary<string, object?> { ["tpe"] = cfg.UseTpe ? "on" : "off", ["lrpe"] = cfg.UseLrpe ? "on" : "off" });
         Console.WriteLine($"train lm: loading and tokenizing State of the Union ({tok.Name} tokens)…");
         var data = TextData.Load("sotu", tok);
         var task = new CausalLMTask(cfg, run, data.Train, data.HeldOut, seqLen, a.Int("--eval-windows"), TextData.BytesPerToken(tok));

@@ -38,7 +38,7 @@ internal static class TrainMlm
         };
         run = run with { ModelDType = TrainRun.ModelDType(a, run.Device), EvalEvery = run.EvalEvery ?? (int)Math.Max(1, run.Steps / 4) };
         TrainRun.RequireBf16Encodings(run.ModelDType, tpe: true, lrpe: cfg.Lrpe, a.Command);
-        TrainRun.Record(a, run);
+        run = TrainRun.Record(a, run);
         Console.WriteLine($"train mlm: loading and tokenizing the Brown corpus ({tok.Name} tokens)…");
         var data = TextData.Load("brown", tok);
         var task = new MaskedLMTask(cfg, run, data.Train, data.HeldOut, seqLen, tok.TextIdCount, tok.PadId, a.Int("--eval-windows"));

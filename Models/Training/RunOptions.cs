@@ -29,6 +29,11 @@ public sealed record RunOptions
     public double? EmaDecay { get; init; }
     /// <summary>Seed of initialisation, data order and any per-step randomness.</summary>
     public ulong Seed { get; init; }
+    /// <summary>
+    /// The training configuration to record as <c>training_config.json</c> (<see cref="TrainingConfigFile"/>), written by
+    /// rank 0 under the run folder's lock when the run starts; null: nothing is written (a resumed run keeps its record).
+    /// </summary>
+    public IReadOnlyDictionary<string, object?>? TrainingConfig { get; init; }
     /// <summary>Continue from the run directory's checkpoint.</summary>
     public bool Resume { get; init; }
     /// <summary>Save a resumable checkpoint every this many steps (and at the last one).</summary>

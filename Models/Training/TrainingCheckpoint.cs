@@ -52,6 +52,15 @@ public static class TrainingCheckpoint
         return !File.Exists(Path.Combine(dir, "progress.json")) && Directory.Exists(dir + ".old") ? dir + ".old" : dir;
     }
 
+    /// <summary>
+    /// Whether the run in <paramref name="runDir"/> reached its planned length: its checkpoint is at the last step and the
+    /// final files, written last (after the final evaluation's record), exist: <c>model.safetensors</c>, and
+    /// <c>model_ema.safetensors</c> when the run keeps a weight EMA.
+    /// </summary>
+    public static bool IsFinished(string runDir, bool ema) =>
+        Exists(runDir) && ReadProgress(runDir) is var p && p.Step >= p.TotalSteps && File.Exists(Path.Combine(runDir, "model.safetensors"))
+        && (!ema || File.Exists(Path.Combine(runDir, "model_ema.safetensors")));
+
     /// <summary>The progress recorded in the run's checkpoint (without loading any tensor).</summary>
     public static TrainingProgress ReadProgress(string runDir)
     {

@@ -47,9 +47,7 @@ public static class TrainingLoop
             if (p.TotalSteps != o.Steps || p.DataSeed != o.Seed)
                 throw new InvalidOperationException($"train: the checkpoint was made for --steps {p.TotalSteps} --seed {p.DataSeed}; resume with the same values");
             step = p.Step;
-            // Finished: the final files are written last (after the final evaluation's record), so they mark a complete run.
-            bool done = step >= o.Steps && File.Exists(Path.Combine(o.OutDir, "model.safetensors"))
-                && (ema == null || File.Exists(Path.Combine(o.OutDir, "model_ema.safetensors")));
+            bool done = TrainingCheckpoint.IsFinished(o.OutDir, ema != null);
             // The log back to exactly the checkpoint's records (a torn last line and what was logged after it dropped);
             // a finished run keeps every record and loses only a torn last line.
             if (o.IsRoot && done) metrics.TruncateTo(long.MaxValue);
@@ -58,6 +56,7 @@ public static class TrainingLoop
             if (done) return new TrainResult(step, true, double.NaN, new Dictionary<string, double>(), FinishedBefore: true);
         }
         else if (o.IsRoot) metrics.TruncateTo(0);   // records of an earlier attempt that never reached a checkpoint
+        if (o.IsRoot && o.TrainingConfig != null) TrainingConfigFile.Write(o.OutDir, o.TrainingConfig);
         dp.BroadcastParameters();
         if (o.IsRoot) global::LightNet.IO.DurableFile.WriteAtomic(Path.Combine(o.OutDir, "config.json"), task.ConfigJson);
         long stopAt = Math.Min(o.Steps, o.StopAfter ?? o.Steps);
