@@ -137,6 +137,10 @@ public sealed partial class Variable
         });
     }
 
+    /// <summary>Adjoint of <see cref="IndexSelect"/> (differentiable): adds the rows of <paramref name="src"/> into zeros of <paramref name="shape"/> at the positions a 1-D int64 index names along an axis (repeated positions sum).</summary>
+    public static Variable IndexAdd(Shape shape, int axis, Tensor index, Variable src) =>
+        Graph.Record("index_add", Tensor.IndexAdd(shape, axis, index, src.Data), [src], g => [g.IndexSelect(axis, index)]);
+
     /// <summary>Embedding lookup of int64 ids in a [V, c] table.</summary>
     public static Variable Embedding(Variable table, Tensor ids)
     {

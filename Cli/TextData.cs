@@ -18,10 +18,8 @@ internal static class TextData
     /// <summary>Bits per byte follow from nats per token only for the byte-level tokenizer (one byte a token).</summary>
     public static double? BytesPerToken(ITextTokenizer tokenizer) => tokenizer is ByteTokenizer ? 1.0 : null;
 
-    /// <summary>The tokenizer a run was trained with: <paramref name="overrideName"/> when given, else the config's, else an error.</summary>
-    public static ITextTokenizer TokenizerOf(string? configured, string? overrideName, string dir) =>
-        TextTokenizers.Create(overrideName ?? configured
-            ?? throw new InvalidDataException($"{Path.Combine(dir, "config.json")} does not name its tokenizer; pass --tokenizer {string.Join("|", TextTokenizers.Names)}"));
+    /// <summary>The tokenizer a run was trained with: <paramref name="overrideSpec"/> when given, else the config's (a name or the run's tokenizer.json), else an error.</summary>
+    public static ITextTokenizer TokenizerOf(string? configured, string? overrideSpec, string dir) => TextTokenizers.ForRun(dir, configured, overrideSpec);
 
     /// <summary>Checks that a tokenizer's ids fit the model's vocabulary.</summary>
     public static void CheckVocab(ITextTokenizer tokenizer, int vocabSize, string dir)

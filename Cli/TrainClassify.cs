@@ -36,7 +36,7 @@ internal static class TrainClassify
         };
         if (28 % cfg.PatchSize != 0) throw a.Error($"--patch must divide 28, got {cfg.PatchSize}");
         if (cfg.HiddenSize % cfg.NumHeads!.Value != 0) throw a.Error($"--hidden {cfg.HiddenSize} must be a multiple of --heads {cfg.NumHeads}");
-        TrainRun.Record(a, run, new Dictionary<string, object?> { ["dtype"] = "float32" });
+        run = TrainRun.Record(a, run, new Dictionary<string, object?> { ["dtype"] = "float32" });
         AnsiConsole.MarkupLine($"[bold]image classifier[/] ({mixer.Name()} mixer) on Fashion-MNIST: hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {cfg.Grid[0]}×{cfg.Grid[1]} patches, " +
             $"{run.Steps} steps of {run.BatchSize} → {Markup.Escape(run.OutDir)}; loading the data…");
         var (train, test) = TrainRun.FashionMnist();

@@ -32,7 +32,7 @@ internal static class TrainGenerate
         if (28 % cfg.PatchSize != 0) throw a.Error($"--patch must divide 28, got {cfg.PatchSize}");
         if (cfg.HiddenSize % cfg.NumHeads!.Value != 0) throw a.Error($"--hidden {cfg.HiddenSize} must be a multiple of --heads {cfg.NumHeads}");
         var grid = SampleImages.GridOptions.Read(a, Path.Combine(run.OutDir, "samples.png"), "--sample-steps", "--sample-seed", "--grid");
-        TrainRun.Record(a, run, new Dictionary<string, object?> { ["dtype"] = "float32" });
+        run = TrainRun.Record(a, run, new Dictionary<string, object?> { ["dtype"] = "float32" });
         AnsiConsole.MarkupLine($"[bold]DiT[/] ({mixer.Name()} mixer) on Fashion-MNIST: hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {cfg.Grid[0]}×{cfg.Grid[1]} patches, " +
             $"{run.Steps} steps of {run.BatchSize} ({run.Steps * run.BatchSize * run.GradAccumulation} images), EMA {run.EmaDecay} → {Markup.Escape(run.OutDir)}; loading the data…");
         var (train, test) = TrainRun.FashionMnist();

@@ -19,7 +19,7 @@ internal static class TrainLm
         if (Launcher.TryLaunch(a, a.Raw) is int code) return code;
         if (TrainRun.Begin(a, null) is not { } run) return 0;
         var mixer = MixerKinds.Parse(a.String("--mixer"), a.Command);
-        var tok = TextTokenizers.Create(a.String("--tokenizer"));
+        var tok = TrainRun.Tokenizer(a, run);
         int seqLen = a.Int("--seq-len");
         int hidden = a.Int("--hidden"), heads = a.Int("--heads");
         if (hidden % heads != 0) throw a.Error($"--hidden {hidden} must be a multiple of --heads {heads}");
@@ -34,14 +34,14 @@ internal static class TrainLm
             Mixer = mixer,
             UseTpe = a.OnOff("--tpe") ?? mixer == MixerKind.LightNet,
             UseLrpe = a.OnOff("--lrpe") ?? mixer == MixerKind.LightNet,
-            Tokenizer = tok.Name,
+            Tokenizer = TextTokenizers.SaveForRun(tok, run.OutDir, overwrite: a.Recorded == null),
             MaxPositionEmbeddings = seqLen,
         };
         run = run with { ModelDType = TrainRun.ModelDType(a, run.Device), EvalEvery = run.EvalEvery ?? (int)Math.Max(1, run.Steps / 5) };
         TrainRun.RequireBf16Encodings(run.ModelDType, cfg.UseTpe, cfg.UseLrpe, a.Command);
         if ((cfg.UseTpe || cfg.UseLrpe) && mixer != MixerKind.LightNet)
             throw a.Error("--tpe and --lrpe on are LightNet's positional encodings; the baselines have their own (GLA: decay, softmax: rotary)");
-        TrainRun.Record(a, run, new Dictionary<string, object?> { ["tpe"] = cfg.UseTpe ? "on" : "off", ["lrpe"] = cfg.UseLrpe ? "on" : "off" });
+        run = TrainRun.Record(a, run, new Dictionary<string, object?> { ["tpe"] = cfg.UseTpe ? "on" : "off", ["lrpe"] = cfg.UseLrpe ? "on" : "off" });
         Console.WriteLine($"train lm: loading and tokenizing State of the Union ({tok.Name} tokens)…");
         var data = TextData.Load("sotu", tok);
         var task = new CausalLMTask(cfg, run, data.Train, data.HeldOut, seqLen, a.Int("--eval-windows"), TextData.BytesPerToken(tok));

@@ -18,7 +18,7 @@ internal static class TrainMlm
         if (Launcher.TryLaunch(a, a.Raw) is int code) return code;
         if (TrainRun.Begin(a, null) is not { } run) return 0;
         var mixer = MixerKinds.Parse(a.String("--mixer"), a.Command, MaskedLMConfig.MaskedMixers);
-        var tok = TextTokenizers.Create(a.String("--tokenizer"));
+        var tok = TrainRun.Tokenizer(a, run);
         int seqLen = a.Int("--seq-len");
         int hidden = a.Int("--hidden"), heads = a.Int("--heads");
         if (hidden % heads != 0) throw a.Error($"--hidden {hidden} must be a multiple of --heads {heads}");
@@ -33,12 +33,12 @@ internal static class TrainMlm
             TpeRpeDim = 32,
             Lrpe = mixer == MixerKind.LightNet,
             Mixer = mixer,
-            Tokenizer = tok.Name,
+            Tokenizer = TextTokenizers.SaveForRun(tok, run.OutDir, overwrite: a.Recorded == null),
             MaxPositionEmbeddings = seqLen,
         };
         run = run with { ModelDType = TrainRun.ModelDType(a, run.Device), EvalEvery = run.EvalEvery ?? (int)Math.Max(1, run.Steps / 4) };
         TrainRun.RequireBf16Encodings(run.ModelDType, tpe: true, lrpe: cfg.Lrpe, a.Command);
-        TrainRun.Record(a, run);
+        run = TrainRun.Record(a, run);
         Console.WriteLine($"train mlm: loading and tokenizing the Brown corpus ({tok.Name} tokens)…");
         var data = TextData.Load("brown", tok);
         var task = new MaskedLMTask(cfg, run, data.Train, data.HeldOut, seqLen, tok.TextIdCount, tok.PadId, a.Int("--eval-windows"));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LightNet.Cli.CommandLine;
+using LightNet.Models.Data;
 using LightNet.Models.Training;
 using Spectre.Console;
 
@@ -30,11 +31,10 @@ internal static class TrainRun
                 CheckAgainstRecord(a, recorded, outDir);
                 a.Recorded = recorded;
             }
-            var progress = TrainingCheckpoint.ReadProgress(outDir);
-            if (progress.Step >= progress.TotalSteps && File.Exists(Path.Combine(outDir, "model.safetensors")))
+            if (TrainingCheckpoint.IsFinished(outDir, ema: a.OptDouble("--ema") != null))
             {
                 if (!Launcher.IsRank || Launcher.IsRootRank)
-                    Console.WriteLine($"{a.Command}: {outDir} finished all {progress.TotalSteps} steps already; nothing to do (model: {Path.Combine(outDir, "model.safetensors")})");
+                    Console.WriteLine($"{a.Command}: {outDir} finished all {TrainingCheckpoint.ReadProgress(outDir).TotalSteps} steps already; nothing to do (model: {Path.Combine(outDir, "model.safetensors")})");
                 return null;
             }
         }
@@ -83,12 +83,13 @@ internal static class TrainRun
     }
 
     /// <summary>
-    /// Writes <c>training_config.json</c> for a new run (rank 0; a resumed run keeps its record): every flag of the command
-    /// with its effective value, and <paramref name="extra"/> (e.g. the dtype of tasks without a --dtype flag).
+    /// <paramref name="run"/> with the training configuration to record in <c>training_config.json</c> (written by the
+    /// training loop under the run folder's lock; a resumed run keeps its record): every flag of the command with its
+    /// effective value, and <paramref name="extra"/> (e.g. the dtype of tasks without a --dtype flag).
     /// </summary>
-    public static void Record(Args a, RunOptions run, IReadOnlyDictionary<string, object?>? extra = null)
+    public static RunOptions Record(Args a, RunOptions run, IReadOnlyDictionary<string, object?>? extra = null)
     {
-        if (!run.IsRoot || a.Recorded != null) return;
+        if (!run.IsRoot || a.Recorded != null) return run;
         var values = new Dictionary<string, object?>();
         foreach (var o in a.Options) values[Args.Key(o.Name)] = Flags.Read(o, a.Parse);
         values["command"] = a.Command;
@@ -98,7 +99,19 @@ internal static class TrainRun
         values["threads"] = Parallelism.Threads;
         values["world_size"] = run.WorldSize;
         foreach (var (k, v) in extra ?? new Dictionary<string, object?>()) values[k] = v;
-        TrainingConfigFile.Write(run.OutDir, values);
+        return run with { TrainingConfig = values };
+    }
+
+    /// <summary>
+    /// The <c>--tokenizer</c> of a text task: <c>byte</c>, <c>gpt2</c> or a tokenizer.json; a resumed run reads the copy
+    /// kept in its directory (the original file may have moved or changed since).
+    /// </summary>
+    public static ITextTokenizer Tokenizer(Args a, RunOptions run)
+    {
+        var spec = a.String("--tokenizer");
+        return a.Recorded != null && !TextTokenizers.Names.Contains(spec)
+            ? TextTokenizers.ForRun(run.OutDir, TextTokenizers.RunFileName)
+            : TextTokenizers.Create(spec);
     }
 
     /// <summary>Fashion-MNIST's train and test splits, fetched into the cache first when missing.</summary>
@@ -162,7 +175,7 @@ internal static class TrainRun
         }
         try
         {
-            if (LossPlot.Write(run.OutDir) is { } png) AnsiConsole.MarkupLine($"loss curve: {Markup.Escape(png)}");
+            if (LossPlot.Write(run.OutDir, task.LossName) is { } png) AnsiConsole.MarkupLine($"loss curve: {Markup.Escape(png)}");
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
         {

@@ -47,7 +47,7 @@ internal static class TrainVideo
         if (data.Size % cfg.PatchSize != 0) throw a.Error($"--patch {cfg.PatchSize} must divide --size {data.Size}");
         if (mixer == MixerKind.Softmax && (hidden / heads) % 2 != 0) throw a.Error($"--mixer softmax needs an even head dim (--hidden / --heads), got {hidden / heads}");
         int evalClips = a.Int("--eval-clips");
-        TrainRun.Record(a, run, new Dictionary<string, object?> { ["dtype"] = "float32", ["tpe"] = tpe ? "on" : "off", ["lrpe"] = lrpe ? "on" : "off" });
+        run = TrainRun.Record(a, run, new Dictionary<string, object?> { ["dtype"] = "float32", ["tpe"] = tpe ? "on" : "off", ["lrpe"] = lrpe ? "on" : "off" });
         var g = cfg.Grid;
         AnsiConsole.MarkupLine($"[bold]video classifier[/] ({mixer.Name()} mixer{(tpe ? ", TPE" : "")}{(lrpe ? ", LRPE" : "")}) on Moving Fashion-MNIST: {data.Frames} frames of {data.Size}×{data.Size}, " +
             $"{data.Garments} garment{(data.Garments > 1 ? "s" : "")}, {cfg.TubeletFrames}×{cfg.PatchSize}×{cfg.PatchSize} tubelets → {g[0]}×{g[1]}×{g[2]} = {cfg.Tokens} tokens; " +

@@ -91,6 +91,7 @@ public class CliTests
     [TestCase("train clasify", "unknown command 'clasify'; did you mean 'classify'?")]
     [TestCase("train classify --weight-decy 0.1", "unknown option '--weight-decy'; did you mean '--weight-decay'?")]
     [TestCase("golden", "Required argument missing")]
+    [TestCase("export fla --run runs/lm", "Option '--out' is required")]
     [TestCase("demo --steps abc", "Cannot parse argument 'abc' for option '--steps'")]
     public void OutOfRangeValuesAreRefusedBeforeAnythingRuns(string line, string message)
     {

@@ -19,6 +19,8 @@ public class CudaModelStepTests
     {
         yield return new TestCaseData("causal_lm", (Func<Module>)(() => new LightNetForCausalLM(CausalLMTests.Tiny with { UseLrpe = true, UseTpe = true, TpeRpeDim = 4 }, new Generator(1))),
             (Func<Module, Device, Variable>)((m, d) => ((LightNetForCausalLM)m).Loss(Ints([2, 13], 11, 2).To(d)))).SetName("CausalLM");
+        yield return new TestCaseData("causal_lm_short_conv", (Func<Module>)(() => new LightNetForCausalLM(CausalLMTests.Tiny with { UseShortConv = true, ConvSize = 4 }, new Generator(1))),
+            (Func<Module, Device, Variable>)((m, d) => ((LightNetForCausalLM)m).Loss(Ints([2, 13], 11, 2).To(d)))).SetName("CausalLMShortConv");
         var mlm = new MaskedLMConfig { VocabSize = 13, HiddenSize = 8, NumHiddenLayers = 1, NumHeads = 2, GateLowRankDim = 3, TpeRpeDim = 4, IntermediateSize = 12, MaskTokenId = 12 };
         yield return new TestCaseData("masked_lm", (Func<Module>)(() => new LightNetForMaskedLM(mlm, new Generator(3))),
             (Func<Module, Device, Variable>)((m, d) => ((LightNetForMaskedLM)m).Loss(Ints([2, 9], 12, 4).To(d), Ints([2, 9], 12, 5).To(d)))).SetName("MaskedLM");

@@ -56,12 +56,63 @@ public class EmaTests
     {
         using var s = DisposalScope.Begin();
         var p = new Variable(Tensor.FromArray(new double[] { 1, 2 }), true);
-        using var ema = new LightNet.Models.Optim.ExponentialMovingAverage([p], 0.9);
+        using var ema = new LightNet.Models.Optim.ExponentialMovingAverage([p], 0.9, warmup: false);
         p.Data.CopyFrom(Tensor.FromArray(new double[] { 3, 6 }));
         ema.Update();
         Assert.That(ema.Shadow[0].ToDoubleArray(), Is.EqualTo(new[] { 0.9 * 1 + 0.1 * 3, 0.9 * 2 + 0.1 * 6 }).Within(1e-15));
         ema.CopyTo();
         Assert.That(p.Data.ToDoubleArray(), Is.EqualTo(new[] { 1.2, 2.4 }).Within(1e-15));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LightNet.Models.Optim.ExponentialMovingAverage([p], 1.5));
+    }
+
+    /// <summary>d_t = min(d, (1 + t)/(10 + t)): 0.1, 2/11, 3/12, … until it reaches d.</summary>
+    [Test]
+    public void EmaDecayWarmsUp()
+    {
+        using var s = DisposalScope.Begin();
+        var p = new Variable(Tensor.FromArray(new double[] { 0 }), true);
+        using var ema = new LightNet.Models.Optim.ExponentialMovingAverage([p], 0.9);
+        Assert.That(Enumerable.Range(0, 6).Select(t => ema.DecayAt(t)), Is.EqualTo(new[] { 1 / 10.0, 2 / 11.0, 3 / 12.0, 4 / 13.0, 5 / 14.0, 6 / 15.0 }).Within(1e-15));
+        Assert.That(ema.DecayAt(80), Is.EqualTo(0.9).Within(1e-15), "81/90 = 0.9");
+        Assert.That(ema.DecayAt(81), Is.EqualTo(0.9), "capped at d");
+        Assert.That(ema.DecayAt(10_000), Is.EqualTo(0.9));
+        // The recurrence uses d_t with t counted by Update().
+        double expect = 0;
+        for (int t = 0; t < 5; t++)
+        {
+            Assert.That(ema.Updates, Is.EqualTo(t));
+            p.Data.CopyFrom(Tensor.FromArray(new double[] { t + 1.0 }));
+            ema.Update();
+            double d = Math.Min(0.9, (1.0 + t) / (10.0 + t));
+            expect = d * expect + (1 - d) * (t + 1.0);
+            Assert.That(ema.Shadow[0].ToDoubleArray()[0], Is.EqualTo(expect).Within(1e-14), $"update {t}");
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => ema.RestoreUpdates(-1));
+        ema.RestoreUpdates(80);
+        Assert.That(ema.Updates, Is.EqualTo(80));
+    }
+
+    /// <summary>With DiT's decay, a few updates already bring the EMA close to moving weights (it used to stay at the init).</summary>
+    [Test]
+    public void EmaIsCloseToTheWeightsAfterFewSteps()
+    {
+        using var s = DisposalScope.Begin();
+        var g = new Generator(7);
+        var init = Tensor.RandN([64], g, DType.Float64).ToDoubleArray();
+        var target = Tensor.RandN([64], g, DType.Float64).ToDoubleArray();
+        var p = new Variable(Tensor.FromArray(init), true);
+        using var ema = new LightNet.Models.Optim.ExponentialMovingAverage([p], 0.998);
+        using var old = new LightNet.Models.Optim.ExponentialMovingAverage([p], 0.998, warmup: false);
+        for (int t = 0; t < 20; t++)
+        {
+            p.Data.CopyFrom(Tensor.FromArray(target)); // weights jumped away from the init and stay there
+            ema.Update();
+            old.Update();
+        }
+        double Dist(Tensor a) => Math.Sqrt(a.ToDoubleArray().Zip(target, (x, y) => (x - y) * (x - y)).Sum());
+        double start = Math.Sqrt(init.Zip(target, (x, y) => (x - y) * (x - y)).Sum());
+        // Weight of the init after 20 warm-up updates: 9!·20!/29! ≈ 1e-7; without warm-up 0.998^20 ≈ 0.96.
+        Assert.That(Dist(ema.Shadow[0]), Is.LessThan(1e-5 * start));
+        Assert.That(Dist(old.Shadow[0]), Is.GreaterThan(0.9 * start));
     }
 }

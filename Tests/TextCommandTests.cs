@@ -192,4 +192,48 @@ public class TextCommandTests
         var eval = Cli("eval", "lm", "--run", run.Path);
         Assert.That(eval.Err, Does.Contain("eval lm needs a run of 'lightnet train lm'"));
     }
+
+    [Test]
+    public void ATokenizerJsonTravelsWithTheRun()
+    {
+        using var run = new TempDir();
+        using var src = new TempDir();
+        var file = src.File("my-tokenizer.json");
+        File.Copy(TokenizerJsonTests.DataFile("bytelevel-bpe.json"), file);
+        var train = Cli(["train", "lm", .. Tiny, "--sample-tokens", "0", "--tokenizer", file, "--stop-after", "1", "--out", run.Path]);
+        Assert.That(train.Rc, Is.EqualTo(0), train.Err);
+        Assert.That(File.ReadAllBytes(run.File("tokenizer.json")), Is.EqualTo(File.ReadAllBytes(file)));
+        Assert.That(File.ReadAllText(run.File("config.json")), Does.Contain("\"tokenizer\": \"tokenizer.json\""));
+        File.Delete(file); // the run keeps its own copy
+        var resumed = Cli("train", "lm", "--resume", "--out", run.Path);
+        Assert.That(resumed.Rc, Is.EqualTo(0), resumed.Err);
+        var sample = Cli("sample", "text", "--run", run.Path, "--prompt", "We will", "--tokens", "4");
+        Assert.That(sample.Rc, Is.EqualTo(0), sample.Err);
+        Assert.That(sample.Out, Does.StartWith("We will"));
+        var eval = Cli("eval", "lm", "--run", run.Path, "--windows", "2");
+        Assert.That(eval.Rc, Is.EqualTo(0), eval.Err);
+        Assert.That(eval.Out, Does.Not.Contain("bits/byte"), "bits per byte only for the byte tokenizer");
+    }
+
+    [Test]
+    public void ExportFlaWritesFlasFormOnlyForAModelFlaComputes()
+    {
+        using var plain = new TempDir();
+        using var md = new TempDir();
+        using var export = new TempDir();
+        Assert.That(Cli(["train", "lm", .. Tiny, "--sample-tokens", "0", "--tpe", "off", "--lrpe", "off", "--out", plain.Path]).Rc, Is.EqualTo(0));
+        Assert.That(Cli(["train", "lm", .. Tiny, "--sample-tokens", "0", "--out", md.Path]).Rc, Is.EqualTo(0));
+        Assert.That(File.ReadAllText(md.File("config.json")), Does.Contain("\"model_type\": \"lightnet_md\""), "TPE/LRPE runs do not claim fla's model_type");
+        var refused = Cli("export", "fla", "--run", md.Path, "--out", export.File("md"));
+        Assert.That(refused.Rc, Is.EqualTo(2));
+        Assert.That(refused.Err, Does.StartWith("lightnet export fla: ").And.Contain("MD-TPE"));
+        var ok = Cli("export", "fla", "--run", plain.Path, "--out", export.File("fla"));
+        Assert.That(ok.Rc, Is.EqualTo(0), ok.Err);
+        Assert.That(File.ReadAllText(export.File("fla/config.json")), Does.Contain("\"model_type\": \"lightnet\""));
+        using var scope = DisposalScope.Begin();
+        var ids = Tensor.FromArray(new long[] { 3, 70, 101, 32, 9 }, [1, 5]);
+        var a = LightNet.Models.Checkpoint.LoadCausalLM(plain.Path).Forward(ids).Data.ToArray<float>();
+        var b = LightNet.Models.Checkpoint.LoadCausalLM(export.File("fla")).Forward(ids).Data.ToArray<float>();
+        Assert.That(b, Is.EqualTo(a), "the exported checkpoint computes the run's logits");
+    }
 }

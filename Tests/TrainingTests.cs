@@ -73,6 +73,29 @@ public class TrainingTests
         Assert.That(steps, Is.EqualTo(Enumerable.Range(1, 8).Select(i => (long)i)));
     });
 
+    /// <summary>
+    /// A checkpoint written before the EMA's update count was saved (no <c>ema_updates</c> metadata) resumes with
+    /// the count taken from its step, which is what the count was: the resumed run still matches bit for bit.
+    /// </summary>
+    [Test]
+    public void CheckpointWithoutEmaCountResumesFromItsStep() => WithDirs((a, b) =>
+    {
+        var data = Synthetic(100, 1);
+        Train(Options(a) with { EmaDecay = 0.9 }, data);
+        Train(Options(b) with { StopAfter = 5, EmaDecay = 0.9 }, data);
+        var emaPath = Path.Combine(TrainingCheckpoint.PathIn(b), "ema.safetensors");
+        Dictionary<string, Tensor> shadow;
+        using (var f = SafetensorsFile.Open(emaPath))
+        {
+            Assert.That(f.Metadata["ema_updates"], Is.EqualTo("5"));
+            shadow = f.LoadAll().ToDictionary(kv => kv.Key, kv => kv.Value);
+        }
+        SafetensorsFile.Save(emaPath, shadow, new Dictionary<string, string> { ["format"] = "pt" });
+        foreach (var t in shadow.Values) t.Dispose();
+        Train(Options(b) with { Resume = true, EmaDecay = 0.9 }, data);
+        Assert.That(File.ReadAllBytes(Path.Combine(b, "model_ema.safetensors")), Is.EqualTo(File.ReadAllBytes(Path.Combine(a, "model_ema.safetensors"))));
+    });
+
     [Test]
     public void GradientAccumulationMatchesTheLargerBatch() => WithDirs((a, b) =>
     {

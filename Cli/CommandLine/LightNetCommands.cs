@@ -22,6 +22,7 @@ internal sealed class LightNetCommands(string[] args)
         root.Subcommands.Add(Train());
         root.Subcommands.Add(Eval());
         root.Subcommands.Add(Sample());
+        root.Subcommands.Add(Export());
         root.Subcommands.Add(Golden());
         root.Subcommands.Add(Data());
         root.Subcommands.Add(Bench());
@@ -181,6 +182,17 @@ internal sealed class LightNetCommands(string[] args)
         Leaf("image", "DDIM sample grid of a DiT run, one row per class", "sample image", SampleImages.Run,
             [RunDir("generate"), Device(), Threads(), Switch("--no-ema", "use the raw weights instead of the EMA"),
             .. GridOptions("--steps", "--seed", "--out", "output PNG (default: a new RUN/sample-N.png)")]));
+
+    // ---- export ----
+
+    private Command Export()
+    {
+        var output = OptString("--out", "folder for the fla checkpoint (config.json + model.safetensors)", "DIR");
+        output.Required = true;
+        return Group("export", "write a run's model in another framework's format",
+            Leaf("fla", "fla's LightNetForCausalLM checkpoint (F32, fla's names and config) of a causal LM that fla computes; refuses MD-TPE/MD-LRPE/baseline mixers by name",
+                "export fla", ExportFla.Run, RunDir("lm"), output, String("--weights", "weights file of the run to export (e.g. model_ema.safetensors)", "model.safetensors", "FILE")));
+    }
 
     // ---- tools ----
 

@@ -38,10 +38,16 @@ public sealed class GoldenContext
     /// <summary>True when the file stores a tensor of this name.</summary>
     public bool Has(string name) => File.Contains(name);
 
+    private readonly HashSet<string> _inputs = new(StringComparer.Ordinal);
+
+    /// <summary>The stored tensors the handler read as inputs (through <see cref="Load"/>); the runner compares every other one.</summary>
+    public IReadOnlyCollection<string> Inputs => _inputs;
+
     /// <summary>A stored tensor converted to <paramref name="dtype"/> (default: the compute dtype) on the compute device.</summary>
     public Tensor Load(string name, DType? dtype = null)
     {
         if (!File.Contains(name)) throw Error($"missing tensor '{name}'");
+        _inputs.Add(name);
         return File.Load(name, dtype ?? DType, Device);
     }
 

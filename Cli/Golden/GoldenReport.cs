@@ -6,10 +6,13 @@ namespace LightNet.Cli.Golden;
 public sealed record GoldenReport(string File, string Kind, DType DType, Device Device, IReadOnlyList<TensorComparison> Tensors)
 {
     /// <summary>True when at least one tensor was compared and every one is within tolerance.</summary>
-    public bool Passed => Tensors.Count > 0 && Tensors.All(t => t.Passed);
+    public bool Passed => Tensors.Any(t => !t.Skipped) && Tensors.All(t => t.Passed);
 
-    /// <summary>The worst relative error.</summary>
-    public double WorstRelErr => Tensors.Count == 0 ? double.NaN : Tensors.Max(t => t.RelErr);
+    /// <summary>The worst relative error of the compared tensors.</summary>
+    public double WorstRelErr => Tensors.Any(t => !t.Skipped) ? Tensors.Where(t => !t.Skipped).Max(t => t.RelErr) : double.NaN;
+
+    /// <summary>Stored reference tensors the engine does not produce (listed, not compared).</summary>
+    public IReadOnlyList<string> NotComputed => [.. Tensors.Where(t => t.Skipped).Select(t => t.Name)];
 
     /// <summary>Prints the per-tensor table and the PASS/FAIL line.</summary>
     public void Write(TextWriter w)
@@ -23,11 +26,14 @@ public sealed record GoldenReport(string File, string Kind, DType DType, Device 
         {
             var line = string.Format(ci, "  {0}  {1}  {2,10:0.000e+00}  {3,10:0.000e+00}  {4,10:0.000e+00}  {5,8:0e+00}  {6}",
                 t.Name.PadRight(nw), t.Shape.ToString().PadRight(sw), t.MaxAbsRef, t.MaxAbsDiff, t.RelErr, t.Tolerance, t.Passed ? "ok" : "FAIL");
-            w.WriteLine(t.Note == null ? line : $"{line}  ({t.Note})");
+            if (t.Skipped) line = $"  {t.Name.PadRight(nw)}  {t.Shape.ToString().PadRight(sw)}  {"",10}  {"",10}  {"",10}  {"",8}  not computed";
+            w.WriteLine(t.Note == null || t.Skipped ? line : $"{line}  ({t.Note})");
         }
-        int ok = Tensors.Count(t => t.Passed);
+        var compared = Tensors.Where(t => !t.Skipped).ToList();
+        int ok = compared.Count(t => t.Passed);
+        var skipped = NotComputed.Count == 0 ? "" : $"; {NotComputed.Count} reference tensor(s) not computed: {string.Join(", ", NotComputed)}";
         w.WriteLine(Passed
-            ? string.Format(ci, "PASS ({0}/{1} tensors within tolerance, worst {2:0.000e+00})", ok, Tensors.Count, WorstRelErr)
-            : $"FAIL ({ok}/{Tensors.Count} tensors within tolerance)");
+            ? string.Format(ci, "PASS ({0}/{1} tensors within tolerance, worst {2:0.000e+00}{3})", ok, compared.Count, WorstRelErr, skipped)
+            : $"FAIL ({ok}/{compared.Count} tensors within tolerance{skipped})");
     }
 }

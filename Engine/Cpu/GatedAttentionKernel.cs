@@ -220,6 +220,23 @@ internal static unsafe class GatedAttentionKernel
 
         public T* Alloc(long n) => _ws.Alloc(n);
 
+        private T* _r, _carry, _row, _tmpD, _starts;
+        private int _startChunks = -1;
+        /// <summary>Backward scratch: the running state gradient R [d, e] and three d-vectors (allocated on first use).</summary>
+        public T* R => _r != null ? _r : _r = Alloc((long)_d * _e);
+        /// <summary>Backward scratch: the running dg carry [d].</summary>
+        public T* Carry => _carry != null ? _carry : _carry = Alloc(_d);
+        /// <summary>Backward scratch row [d].</summary>
+        public T* RowBuf => _row != null ? _row : _row = Alloc(_d);
+        /// <summary>Backward scratch row [d].</summary>
+        public T* Tmp => _tmpD != null ? _tmpD : _tmpD = Alloc(_d);
+        /// <summary>States at the start of each of <paramref name="chunks"/> chunks and the final one, [(chunks + 1), d, e].</summary>
+        public T* Starts(int chunks)
+        {
+            if (_startChunks != chunks) { _starts = Alloc((long)(chunks + 1) * _d * _e); _startChunks = chunks; }
+            return _starts;
+        }
+
         public void Dispose() => _ws.Dispose();
 
         /// <summary>Fills G from per-token log-decays g (cumulative within the chunk) and EG = exp(G).</summary>
@@ -316,9 +333,9 @@ internal static unsafe class GatedAttentionKernel
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         nint pq = (nint)q, pk = (nint)kb, pv = (nint)v, pg = (nint)g, ps0 = (nint)s0, po = (nint)o, psT = (nint)sT;
-        Parallelism.For(N, n =>
+        C = Math.Min(C, Tn); // a sequence shorter than a chunk is one chunk: buffers of its length
+        ForSequences(N, () => new Sequence<T>(d, e, C), (seq, n) =>
         {
-            using var seq = new Sequence<T>(d, e, C);
             T* qn = (T*)pq + (long)n * Tn * d, kn = (T*)pk + (long)n * Tn * d, gn = (T*)pg + (long)n * Tn * d;
             T* vn = (T*)pv + (long)n * Tn * e, on = (T*)po + (long)n * Tn * e, S = (T*)psT + (long)n * d * e;
             InitState(S, (T*)ps0, n, d, e);
@@ -328,6 +345,20 @@ internal static unsafe class GatedAttentionKernel
                 seq.DecayFromGates(gn + (long)t0 * d, L);
                 seq.Forward(qn + (long)t0 * d, kn + (long)t0 * d, vn + (long)t0 * e, on + (long)t0 * e, L, alpha, S);
             }
+        });
+    }
+
+    /// <summary>
+    /// Runs body(worker's buffers, n) for n in [0, N): the sequences are split into a few ranges per thread and each range
+    /// reuses one set of buffers, so many short sequences (the lines of a grid) do not pay an allocation each.
+    /// </summary>
+    private static void ForSequences<T>(int N, Func<Sequence<T>> make, Action<Sequence<T>, int> body) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int ranges = Math.Min(N, 4 * Parallelism.Threads);
+        Parallelism.For(ranges, r =>
+        {
+            using var seq = make();
+            for (int n = (int)((long)N * r / ranges), end = (int)((long)N * (r + 1) / ranges); n < end; n++) body(seq, n);
         });
     }
 
@@ -342,12 +373,12 @@ internal static unsafe class GatedAttentionKernel
     {
         nint pq = (nint)q, pk = (nint)kb, pv = (nint)v, pg = (nint)g, ps0 = (nint)s0, pdO = (nint)dO, pdsT = (nint)dsT;
         nint pdq = (nint)dq, pdk = (nint)dkb, pdv = (nint)dv, pdg = (nint)dg, pds0 = (nint)ds0;
+        C = Math.Min(C, Tn); // a sequence shorter than a chunk is one chunk: buffers of its length
         int chunks = (Tn + C - 1) / C;
-        Parallelism.For(N, n =>
+        ForSequences(N, () => new Sequence<T>(d, e, C), (seq, n) =>
         {
-            using var seq = new Sequence<T>(d, e, C);
-            T* R = seq.Alloc((long)d * e), carry = seq.Alloc(d), row = seq.Alloc(d), tmp = seq.Alloc(d);
-            T* starts = seq.Alloc((long)(chunks + 1) * d * e);
+            T* R = seq.R, carry = seq.Carry, row = seq.RowBuf, tmp = seq.Tmp;
+            T* starts = seq.Starts(chunks);
             T* qn = (T*)pq + (long)n * Tn * d, kn = (T*)pk + (long)n * Tn * d, gn = (T*)pg + (long)n * Tn * d;
             T* vn = (T*)pv + (long)n * Tn * e, dOn = (T*)pdO + (long)n * Tn * e;
             T* dqn = (T*)pdq + (long)n * Tn * d, dkn = (T*)pdk + (long)n * Tn * d, dgn = (T*)pdg + (long)n * Tn * d, dvn = (T*)pdv + (long)n * Tn * e;

@@ -31,7 +31,7 @@ internal static unsafe class SafetensorsWriter
                 Span<byte> prefix = stackalloc byte[8];
                 BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
                 fs.Write(prefix);
-                fs.Write(header);
+                global::LightNet.IO.FaultInjection.Write(fs, header, full);
                 foreach (var n in names) WriteData(fs, tensors[n]);
                 fs.Flush(flushToDisk: true);
             }

@@ -7,7 +7,7 @@ namespace LightNet.Models.Data;
 /// </summary>
 public interface ITextTokenizer
 {
-    /// <summary>Short name (<c>byte</c>, <c>gpt2</c>).</summary>
+    /// <summary>Short name for messages (<c>byte</c>, <c>gpt2</c>, or a tokenizer.json's file name); config.json records <see cref="TextTokenizers.SaveForRun"/>'s value.</summary>
     string Name { get; }
     /// <summary>Number of ids, specials included: the embedding size a model needs.</summary>
     int VocabSize { get; }

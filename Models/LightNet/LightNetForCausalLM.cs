@@ -35,6 +35,8 @@ public sealed class LightNetForCausalLM : Module
     /// <summary>Builds the model with weights from <paramref name="gen"/> (seed 0 when null).</summary>
     public LightNetForCausalLM(LightNetConfig config, Generator? gen = null, DType dtype = DType.Float32)
     {
+        if (config.UseShortConv && config.Mixer != MixerKind.LightNet)
+            throw new NotSupportedException($"causal_lm: use_short_conv is fla's convolution inside LightNet attention; the {config.Mixer.Name()} mixer has none");
         Config = config;
         var g = gen ?? new Generator(0);
         _model = Child("model", new Trunk(config, g, dtype));
@@ -62,6 +64,8 @@ public sealed class LightNetForCausalLM : Module
         if (ids.Rank != 2 || ids.DType != DType.Int64) throw new ShapeException($"causal_lm: 'input_ids' must be int64 [B, T], got {ids.DType.Name()} {ids.Shape}");
         if ((states != null || offset != 0) && Config.Mixer != MixerKind.LightNet)
             throw new NotSupportedException($"causal_lm: the {Config.Mixer.Name()} mixer has no recurrent state; run Forward on the full sequence");
+        if ((states != null || offset != 0) && Config.UseShortConv)
+            throw new NotSupportedException("causal_lm: decoding from a state is not available with use_short_conv (the convolution's window is not carried); run Forward on the full sequence");
         if (states != null && states.Length != _model.Layers.Length) throw new ShapeException($"causal_lm: {states.Length} states given for {_model.Layers.Length} layers");
         int T = ids.Size(1);
         var h = _model.Embeddings.Forward(ids);
@@ -122,7 +126,7 @@ public sealed class LightNetForCausalLM : Module
     /// Autoregressive generation: greedy when <paramref name="temperature"/> is 0, else sampling from
     /// softmax(logits / temperature), restricted to the <paramref name="topK"/> most likely tokens when given.
     /// Seeded and reproducible. LightNet carries one recurrent state per layer (O(1) memory per token); with
-    /// TPE (which needs the whole prefix) and with the baseline mixers the model re-reads the last <paramref name="context"/> tokens (all when null) at every step.
+    /// TPE (which needs the whole prefix), with the short convolution and with the baseline mixers the model re-reads the last <paramref name="context"/> tokens (all when null) at every step.
     /// Returns prompt + new tokens.
     /// </summary>
     public long[][] Generate(long[][] prompts, int maxNewTokens, double temperature = 0, int? topK = null, ulong seed = 0, int? context = null)
@@ -132,7 +136,7 @@ public sealed class LightNetForCausalLM : Module
         if (temperature < 0) throw new ArgumentOutOfRangeException(nameof(temperature), "generate: temperature must be ≥ 0");
         if (context is <= 0) throw new ArgumentOutOfRangeException(nameof(context), "generate: context must be positive");
         int B = prompts.Length, P = prompts[0].Length;
-        bool recurrent = Config.Mixer == MixerKind.LightNet && !Config.UseTpe;
+        bool recurrent = Config.Mixer == MixerKind.LightNet && !Config.UseTpe && !Config.UseShortConv;
         var outSeq = prompts.Select(p => p.ToList()).ToArray();
         var rng = new Generator(seed);
         using var ng = NoGrad.Scope();

@@ -22,7 +22,7 @@ public sealed record MaskedLMConfig : TrunkConfig
     public long MaskTokenId { get; init; } = 258;
     /// <summary>Token mixer of every block: LightNet attention or the 2-scan GLA baseline (config key <c>mixer</c>).</summary>
     public MixerKind Mixer { get; init; } = MixerKind.LightNet;
-    /// <summary>Name of the tokenizer the model was trained with, or null when unknown.</summary>
+    /// <summary>The tokenizer the model was trained with (<c>byte</c>, <c>gpt2</c>, or <c>tokenizer.json</c>: the Hugging Face file kept in the run directory), or null when unknown.</summary>
     public string? Tokenizer { get; init; }
     /// <summary>Training window length (the default evaluation window), or null when unknown.</summary>
     public int? MaxPositionEmbeddings { get; init; }

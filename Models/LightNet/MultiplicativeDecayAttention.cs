@@ -7,7 +7,8 @@ namespace LightNet.Models.LightNet;
 /// The baseline mixer of the paper's "one scan vs 2k scans" claim (SPEC, end of §6): GLA-style linear
 /// attention with multiplicative decay <c>λ_t = σ(x W_fᵀ)</c> (full-rank <c>f_proj</c>), no normaliser,
 /// <c>S_t = diag(λ_t) S_{t−1} + k_t v_tᵀ</c>. Causal: one scan. On a k-D grid: a forward and a backward scan
-/// along each axis (over the lines of that axis), 2k scans summed before the output gate. Same q, k, v,
+/// along each axis (over the lines of that axis), 2k scans summed before the output gate; the lines of all
+/// directions of equal length run as one batch in one gated call (one call per distinct axis length). Same q, k, v,
 /// gate projections and output gate as <see cref="LightNetAttention"/>.
 /// </summary>
 public sealed class MultiplicativeDecayAttention : GatedMixer
@@ -39,37 +40,56 @@ public sealed class MultiplicativeDecayAttention : GatedMixer
         {
             if (grid.Aggregate(1, (a, b) => a * b) != T) throw new ShapeException($"multiplicative_decay_attention: grid {Shape.Format(grid)} does not hold the {T} tokens of x {x.Shape}");
             Variable? sum = null;
-            for (int axis = 0; axis < grid.Length; axis++)
-                foreach (bool reverse in new[] { false, true })
-                {
-                    var part = ScanAlong(q, k, v, g, grid, axis, reverse);
-                    sum = sum == null ? part : sum + part;
-                }
+            foreach (var (length, lines) in LineIndex(grid))
+            {
+                using var host = Tensor.FromArray(lines);
+                var idx = host.To(q.Device); // kept alive by the graph: the backward rules read it
+                var part = Scatter(AttentionOps.Gated(LineBatch(q, idx, length), LineBatch(k, idx, length), LineBatch(v, idx, length), LineBatch(g, idx, length), Config.Scale).O, idx, T);
+                sum = sum == null ? part : sum + part;
+            }
             o = sum!;
         }
         return Merge(o);
     }
 
-    /// <summary>One directional scan along a grid axis; each line of that axis is an independent sequence.</summary>
-    private Variable ScanAlong(Variable q, Variable k, Variable v, Variable g, int[] grid, int axis, bool reverse)
+    /// <summary>
+    /// The 2k directional scans of a grid as token index lists, one per distinct axis length L: for each axis of length L in
+    /// order, its lines (row-major over the other axes) forward, then the same lines reversed; every token appears once per
+    /// direction. Each list, read in runs of L, is a batch of independent sequences for one gated scan.
+    /// </summary>
+    public static List<(int Length, long[] Lines)> LineIndex(int[] grid)
     {
-        int B = q.Size(0), H = q.Size(1), r = grid.Length, na = grid[axis];
-        // [B, H, n_1..n_k, dim] → [B, others…, H, n_a, dim] → [B·Πothers, H, n_a, dim]
-        var others = Enumerable.Range(0, r).Where(a => a != axis).ToArray();
-        int[] perm = [0, .. others.Select(a => a + 2), 1, axis + 2, r + 2];
-        var inv = new int[perm.Length];
-        for (int i = 0; i < perm.Length; i++) inv[perm[i]] = i;
-        Variable Lines(Variable t)
+        int r = grid.Length, T = grid.Aggregate(1, (a, b) => a * b);
+        var stride = new int[r];
+        for (int a = r - 1, s = 1; a >= 0; s *= grid[a], a--) stride[a] = s;
+        var groups = new List<(int Length, long[] Lines)>();
+        foreach (int L in grid.Distinct())
         {
-            var grd = t.Reshape([B, H, .. grid, t.Size(3)]).Permute(perm);
-            var lines = grd.Reshape(-1, H, na, t.Size(3));
-            return reverse ? lines.Flip(2) : lines;
+            var axes = Enumerable.Range(0, r).Where(a => grid[a] == L).ToArray();
+            var lines = new long[2 * axes.Length * T];
+            int n = 0;
+            foreach (int a in axes)
+            {
+                // Line starts: tokens whose coordinate on axis a is 0, in increasing flat order.
+                var starts = Enumerable.Range(0, T).Where(t => t / stride[a] % L == 0).ToArray();
+                foreach (bool reverse in new[] { false, true })
+                    foreach (int t0 in starts)
+                        for (int j = 0; j < L; j++) lines[n++] = t0 + (long)(reverse ? L - 1 - j : j) * stride[a];
+            }
+            groups.Add((L, lines));
         }
-        var o = AttentionOps.Gated(Lines(q), Lines(k), Lines(v), Lines(g), Config.Scale).O;
-        if (reverse) o = o.Flip(2);
-        int e = v.Size(3);
-        var shaped = o.Reshape([B, .. others.Select(a => grid[a]), H, na, e]);
-        return shaped.Permute(inv).Reshape(B, H, -1, e);
+        return groups;
+    }
+
+    /// <summary>[B, H, T, dim] → the sequences named by <paramref name="idx"/> as a batch [B·H, lines, L, dim] for one gated scan.</summary>
+    private static Variable LineBatch(Variable t, Tensor idx, int length) =>
+        t.IndexSelect(2, idx).Reshape(t.Size(0) * t.Size(1), -1, length, t.Size(3));
+
+    /// <summary>Scan outputs [B·H, lines, L, e] added back onto their tokens: [B, H, T, e], summed over directions.</summary>
+    private Variable Scatter(Variable o, Tensor idx, int tokens)
+    {
+        int e = o.Size(3), H = Config.NumHeads;
+        return Variable.IndexAdd(new Shape(o.Size(0) / H, H, tokens, e), 2, idx, o.Reshape(o.Size(0) / H, H, -1, e));
     }
 
     /// <summary>Full layer on x [B, T, c].</summary>

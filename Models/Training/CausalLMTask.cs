@@ -45,6 +45,8 @@ public sealed class CausalLMTask : ITrainingTask
     /// <inheritdoc/>
     public string ConfigJson => Config.ToJson();
     /// <inheritdoc/>
+    public string LossName => LossNames.CausalLM;
+    /// <inheritdoc/>
     public int ItemsPerMicroBatch => _run.LocalBatchSize * _train.Length;
     /// <summary>Number of validation windows evaluated.</summary>
     public int EvalWindowCount => _evalIdx.Length;

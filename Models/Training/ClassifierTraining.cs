@@ -35,6 +35,8 @@ public sealed class ClassifierTask : ITrainingTask
     /// <inheritdoc/>
     public string ConfigJson => Config.ToJson();
     /// <inheritdoc/>
+    public string LossName => LossNames.Classifier;
+    /// <inheritdoc/>
     public int ItemsPerMicroBatch => _run.LocalBatchSize;
 
     /// <inheritdoc/>

@@ -52,6 +52,8 @@ public sealed class GenerationTask : ITrainingTask
     /// <inheritdoc/>
     public string ConfigJson => Config.ToJson();
     /// <inheritdoc/>
+    public string LossName => LossNames.Diffusion;
+    /// <inheritdoc/>
     public int ItemsPerMicroBatch => _run.LocalBatchSize;
 
     /// <inheritdoc/>

@@ -16,6 +16,9 @@ public interface ITrainingTask
     /// <summary>The model's config.json text.</summary>
     string ConfigJson { get; }
 
+    /// <summary>What the training loss measures, for plot labels (e.g. "cross-entropy (nats per token)").</summary>
+    string LossName => "cross-entropy (nats)";
+
     /// <summary>Items counted for throughput in one micro-batch (images or tokens).</summary>
     int ItemsPerMicroBatch { get; }
 

@@ -44,6 +44,8 @@ public sealed class MaskedLMTask : ITrainingTask
     /// <inheritdoc/>
     public string ConfigJson => Config.ToJson();
     /// <inheritdoc/>
+    public string LossName => LossNames.MaskedLM;
+    /// <inheritdoc/>
     public int ItemsPerMicroBatch => _run.LocalBatchSize * _train.Length;
 
     /// <inheritdoc/>

@@ -25,10 +25,15 @@ public sealed record RunOptions
     public double WeightDecay { get; init; } = 0.05;
     /// <summary>Global gradient-norm clip (≤ 0: off).</summary>
     public double ClipNorm { get; init; } = 1.0;
-    /// <summary>Decay of an exponential moving average of the weights (null: none); saved as model_ema.safetensors.</summary>
+    /// <summary>Decay d of an exponential moving average of the weights (null: none), warmed up as min(d, (1 + t)/(10 + t)) after t updates; saved as model_ema.safetensors.</summary>
     public double? EmaDecay { get; init; }
     /// <summary>Seed of initialisation, data order and any per-step randomness.</summary>
     public ulong Seed { get; init; }
+    /// <summary>
+    /// The training configuration to record as <c>training_config.json</c> (<see cref="TrainingConfigFile"/>), written by
+    /// rank 0 under the run folder's lock when the run starts; null: nothing is written (a resumed run keeps its record).
+    /// </summary>
+    public IReadOnlyDictionary<string, object?>? TrainingConfig { get; init; }
     /// <summary>Continue from the run directory's checkpoint.</summary>
     public bool Resume { get; init; }
     /// <summary>Save a resumable checkpoint every this many steps (and at the last one).</summary>

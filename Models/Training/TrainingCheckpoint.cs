@@ -4,8 +4,12 @@ using LightNet.Models.Optim;
 
 namespace LightNet.Models.Training;
 
-/// <summary>Where a run is in its schedule and data stream: enough to resume bit for bit (batches are a function of seed and step).</summary>
-public sealed record TrainingProgress(long Step, long TotalSteps, ulong DataSeed);
+/// <summary>
+/// Where a run is in its schedule and data stream: enough to resume bit for bit (batches are a function of seed and step);
+/// <paramref name="MetricsRecords"/>: the records <c>metrics.jsonl</c> held when the checkpoint was written (a resumed run
+/// truncates the log to them; null in checkpoints written before it was recorded, which truncate by step).
+/// </summary>
+public sealed record TrainingProgress(long Step, long TotalSteps, ulong DataSeed, long? MetricsRecords = null);
 
 /// <summary>
 /// A resumable checkpoint in <c>&lt;run&gt;/checkpoint/</c>: model weights (model.safetensors, float32 as
@@ -27,8 +31,10 @@ public static class TrainingCheckpoint
         Directory.CreateDirectory(tmp);
         SafetensorsFile.Save(Path.Combine(tmp, "model.safetensors"), model.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
         SafetensorsFile.Save(Path.Combine(tmp, "optimizer.safetensors"), opt.State(), new Dictionary<string, string> { ["step"] = opt.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        if (ema != null) Checkpoint.SaveWeights(Path.Combine(tmp, "ema.safetensors"), model.NamedParameters().Select(p => p.Name), ema.Shadow);
-        File.WriteAllText(Path.Combine(tmp, "progress.json"), JsonSerializer.Serialize(progress));
+        if (ema != null)
+            Checkpoint.SaveWeights(Path.Combine(tmp, "ema.safetensors"), model.NamedParameters().Select(p => p.Name), ema.Shadow,
+                new Dictionary<string, string> { [EmaUpdatesKey] = ema.Updates.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        global::LightNet.IO.DurableFile.WriteAtomic(Path.Combine(tmp, "progress.json"), JsonSerializer.Serialize(progress));
         var old = final + ".old";
         if (Directory.Exists(old)) Directory.Delete(old, true);
         if (Directory.Exists(final)) Directory.Move(final, old);
@@ -45,6 +51,15 @@ public static class TrainingCheckpoint
         var dir = PathIn(runDir);
         return !File.Exists(Path.Combine(dir, "progress.json")) && Directory.Exists(dir + ".old") ? dir + ".old" : dir;
     }
+
+    /// <summary>
+    /// Whether the run in <paramref name="runDir"/> reached its planned length: its checkpoint is at the last step and the
+    /// final files, written last (after the final evaluation's record), exist: <c>model.safetensors</c>, and
+    /// <c>model_ema.safetensors</c> when the run keeps a weight EMA.
+    /// </summary>
+    public static bool IsFinished(string runDir, bool ema) =>
+        Exists(runDir) && ReadProgress(runDir) is var p && p.Step >= p.TotalSteps && File.Exists(Path.Combine(runDir, "model.safetensors"))
+        && (!ema || File.Exists(Path.Combine(runDir, "model_ema.safetensors")));
 
     /// <summary>The progress recorded in the run's checkpoint (without loading any tensor).</summary>
     public static TrainingProgress ReadProgress(string runDir)
@@ -68,11 +83,19 @@ public static class TrainingCheckpoint
         long step = long.Parse(f.Metadata.TryGetValue("step", out var s) ? s : throw new InvalidDataException($"checkpoint: {dir}/optimizer.safetensors has no 'step' metadata"), System.Globalization.CultureInfo.InvariantCulture);
         opt.LoadState(state, step);
         foreach (var t in state.Values) t.Dispose();
-        if (ema != null) LoadEma(dir, model, ema);
+        if (ema != null) LoadEma(dir, model, ema, progress.Step);
         return progress;
     }
 
-    private static void LoadEma(string dir, Module model, ExponentialMovingAverage ema)
+    /// <summary>Metadata key of ema.safetensors holding the EMA's update count (its warm-up position).</summary>
+    internal const string EmaUpdatesKey = "ema_updates";
+
+    /// <summary>
+    /// Restores the EMA's averages and update count. Checkpoints written before the count was saved have no
+    /// <c>ema_updates</c> metadata; their EMA was updated once per optimizer step from step 0, so the count is
+    /// the checkpoint's step (such a run continues with the warmed-up decay of that step).
+    /// </summary>
+    private static void LoadEma(string dir, Module model, ExponentialMovingAverage ema, long step)
     {
         var path = Path.Combine(dir, "ema.safetensors");
         if (!File.Exists(path)) throw new InvalidDataException($"checkpoint: {path} is missing but the run keeps a weight EMA (--ema)");
@@ -84,5 +107,10 @@ public static class TrainingCheckpoint
             if (t.Shape != ema.Shadow[i].Shape) throw new InvalidDataException($"checkpoint: {path}: '{names[i]}' has shape {t.Shape}, the model expects {ema.Shadow[i].Shape}");
             ema.Shadow[i].CopyFrom(t);
         }
+        long updates = step;
+        if (f.Metadata.TryGetValue(EmaUpdatesKey, out var u)
+            && !long.TryParse(u, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out updates))
+            throw new InvalidDataException($"checkpoint: {path}: metadata '{EmaUpdatesKey}' is '{u}', not a count");
+        ema.RestoreUpdates(updates);
     }
 }

@@ -39,10 +39,7 @@ public static class TrainingConfigFile
             ["commit"] = Commit,
         };
         Directory.CreateDirectory(runDir);
-        var path = PathIn(runDir);
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, JsonSerializer.Serialize(all, new JsonSerializerOptions { WriteIndented = true }) + "\n");
-        File.Move(tmp, path, overwrite: true);
+        global::LightNet.IO.DurableFile.WriteAtomic(PathIn(runDir), JsonSerializer.Serialize(all, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     /// <summary>The recorded values, or null when the run has no such file; a malformed file is an <see cref="InvalidDataException"/>.</summary>

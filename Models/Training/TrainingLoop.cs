@@ -32,7 +32,8 @@ public static class TrainingLoop
     public static TrainResult Run(RunOptions o, ITrainingTask task, Action<TrainProgressInfo>? onProgress = null)
     {
         o.Validate();
-        if (o.IsRoot) Directory.CreateDirectory(o.OutDir);
+        // Rank 0 writes the folder: it holds the folder's exclusive lock for the whole run (a second writer gets a named error).
+        using var runLock = o.IsRoot ? RunLock.Acquire(o.OutDir) : null;
         var model = task.Model;
         var dp = new DataParallel(o.Collective ?? new SingleProcess(), model.Parameters().ToList());
         var opt = new AdamW(model.Parameters(), o.Lr, weightDecay: o.WeightDecay);
@@ -46,12 +47,18 @@ public static class TrainingLoop
             if (p.TotalSteps != o.Steps || p.DataSeed != o.Seed)
                 throw new InvalidOperationException($"train: the checkpoint was made for --steps {p.TotalSteps} --seed {p.DataSeed}; resume with the same values");
             step = p.Step;
-            if (step >= o.Steps && File.Exists(Path.Combine(o.OutDir, "model.safetensors")))
-                return new TrainResult(step, true, double.NaN, new Dictionary<string, double>(), FinishedBefore: true);
-            if (o.IsRoot) metrics.TruncateAfter(step);
+            bool done = TrainingCheckpoint.IsFinished(o.OutDir, ema != null);
+            // The log back to exactly the checkpoint's records (a torn last line and what was logged after it dropped);
+            // a finished run keeps every record and loses only a torn last line.
+            if (o.IsRoot && done) metrics.TruncateTo(long.MaxValue);
+            else if (o.IsRoot && p.MetricsRecords is long records) metrics.TruncateTo(records);
+            else if (o.IsRoot) metrics.TruncateAfter(step);
+            if (done) return new TrainResult(step, true, double.NaN, new Dictionary<string, double>(), FinishedBefore: true);
         }
+        else if (o.IsRoot) metrics.TruncateTo(0);   // records of an earlier attempt that never reached a checkpoint
+        if (o.IsRoot && o.TrainingConfig != null) TrainingConfigFile.Write(o.OutDir, o.TrainingConfig);
         dp.BroadcastParameters();
-        if (o.IsRoot) File.WriteAllText(Path.Combine(o.OutDir, "config.json"), task.ConfigJson);
+        if (o.IsRoot) global::LightNet.IO.DurableFile.WriteAtomic(Path.Combine(o.OutDir, "config.json"), task.ConfigJson);
         long stopAt = Math.Min(o.Steps, o.StopAfter ?? o.Steps);
         var sw = Stopwatch.StartNew();
         long startStep = step;
@@ -88,16 +95,18 @@ public static class TrainingLoop
                 WriteEval(metrics, step, task.Evaluate(step, final: false));
             onProgress?.Invoke(new TrainProgressInfo(step, o.Steps, lastLoss, rate, TimeSpan.FromSeconds((stopAt - step) * itemsPerStep / Math.Max(1e-9, rate))));
             if (step % o.CheckpointEvery == 0 || step == stopAt)
-                TrainingCheckpoint.Save(o.OutDir, model, opt, ema, new TrainingProgress(step, o.Steps, o.Seed));
+                TrainingCheckpoint.Save(o.OutDir, model, opt, ema, new TrainingProgress(step, o.Steps, o.Seed, metrics.Count));
         }
         bool finished = step >= o.Steps;
         IReadOnlyDictionary<string, double> final = new Dictionary<string, double>();
         if (finished && o.IsRoot)
         {
-            Checkpoint.Save(o.OutDir, model, task.ConfigJson);
-            if (ema != null) Checkpoint.SaveWeights(Path.Combine(o.OutDir, "model_ema.safetensors"), model.NamedParameters().Select(p => p.Name), ema.Shadow);
+            // The final evaluation's record first, the final weights last: a run interrupted anywhere in between resumes
+            // from the last checkpoint (its log truncated to that checkpoint's records) and redoes this whole block.
             final = task.Evaluate(step, final: true);
             WriteEval(metrics, step, final);
+            Checkpoint.Save(o.OutDir, model, task.ConfigJson);
+            if (ema != null) Checkpoint.SaveWeights(Path.Combine(o.OutDir, "model_ema.safetensors"), model.NamedParameters().Select(p => p.Name), ema.Shadow);
         }
         return new TrainResult(step, finished, lastLoss, final);
     }
