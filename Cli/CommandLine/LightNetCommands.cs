@@ -89,7 +89,7 @@ internal sealed class LightNetCommands(string[] args)
             Int("--batch-size", "items per step (the global batch when data parallel)", d.BatchSize),
             Int("--grad-accum", "micro-batches accumulated into one step", 1),
             Double("--lr", "peak learning rate", d.Lr, 0, openMin: true),
-            OptLong("--warmup", "linear warm-up steps (default: min(200, steps/10))", min: 0),
+            OptLong("--warmup", "linear warm-up steps (0: none; default: min(200, steps/10))", min: 0),
             Double("--weight-decay", "AdamW decoupled weight decay", d.WeightDecay, 0),
             Double("--clip", "global gradient-norm clip (≤ 0: off)", 1.0),
             d.Ema is double ema ? Double("--ema", "decay of the weight EMA (with warm-up)", ema, 0, 1, openMax: true)
@@ -101,8 +101,8 @@ internal sealed class LightNetCommands(string[] args)
             Int("--checkpoint-every", "steps between checkpoints", 100).FreeOnResume(),
             OptInt("--eval-every", $"steps between evaluations (default: {d.Evaluations})").FreeOnResume(),
             Threads(),
-            Int("--gpus", "data parallel: one process per GPU (NCCL)", 0, min: 0).FreeOnResume(),
-            Int("--procs", "data parallel: CPU processes (TCP collective)", 0, min: 0).FreeOnResume(),
+            Int("--gpus", "data parallel: one process per GPU (NCCL; 0: none)", 0, min: 0).FreeOnResume(),
+            Int("--procs", "data parallel: CPU processes (TCP collective; 0: one process)", 0, min: 0).FreeOnResume(),
             Int("--nodes", "data parallel: machines in the job", 1).FreeOnResume(),
             Int("--node-rank", "data parallel: this machine's index", 0, min: 0).FreeOnResume(),
             String("--master-addr", "data parallel: address of rank 0", "127.0.0.1", "HOST").FreeOnResume(),
@@ -148,7 +148,7 @@ internal sealed class LightNetCommands(string[] args)
 
     private Command Sample() => Group("sample", "sample from a trained run (writes only new files, never the run's own)",
         Leaf("text", "continue a prompt with a causal LM run", "sample text", SampleText.Run,
-            RunDir("lm"), String("--prompt", "prompt", SampleText.DefaultPrompt, "TEXT"), Int("--tokens", "tokens to generate", 300, min: 0),
+            RunDir("lm"), String("--prompt", "prompt", SampleText.DefaultPrompt, "TEXT"), Int("--tokens", "tokens to generate (0: print the prompt only)", 300, min: 0),
             Double("--temperature", "sampling temperature (0: greedy)", 0.8, 0), Int("--top-k", "sample among the k likeliest (0: all)", 40, min: 0),
             Seed(), OptString("--tokenizer", "tokenizer override (default: the run's)", "byte|gpt2|FILE"), Device()),
         Leaf("image", "DDIM sample grid of a DiT run, one row per class", "sample image", SampleImages.Run,
