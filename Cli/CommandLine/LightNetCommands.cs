@@ -98,6 +98,7 @@ internal sealed class LightNetCommands(string[] args)
             Device(),
             String("--out", "run directory", Path.Combine("runs", d.Task), "DIR").FreeOnResume(),
             Switch("--resume", "continue the run in --out from its checkpoint, with its recorded configuration").FreeOnResume(),
+            Switch("--detect-anomaly", "check every op's output and gradient for NaN/∞ and name the first (slow)").FreeOnResume(),
             Int("--checkpoint-every", "steps between checkpoints", 100).FreeOnResume(),
             OptInt("--eval-every", $"steps between evaluations (default: {d.Evaluations})").FreeOnResume(),
             Threads(),

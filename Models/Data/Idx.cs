@@ -53,7 +53,13 @@ public static class Idx
             var data = new byte[n];
             ReadExactly(gz, data, path, "data");
             if (gz.ReadByte() != -1) throw new InvalidDataException($"{path}: trailing bytes after the {n} data bytes");
+            VerifyTrailer(path, file, head, dimBytes, data);
             return data;
+        }
+        // GZipStream reports a failed CRC-32 check (and damaged deflate data) as "unsupported compression method".
+        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal) && e.Message.Contains("compression method", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{path}: corrupt gzip file (CRC mismatch or damaged compressed data; delete it to fetch it again)", e);
         }
         catch (Exception e) when (e is InvalidDataException && !e.Message.StartsWith(path, StringComparison.Ordinal) ||
                                   e is InvalidOperationException or EndOfStreamException ||
@@ -61,6 +67,25 @@ public static class Idx
         {
             throw new InvalidDataException($"{path}: corrupt gzip/IDX file ({e.Message})", e);
         }
+    }
+
+    /// <summary>
+    /// Checks the gzip trailer (CRC-32 and length of the uncompressed bytes, the file's last 8 bytes) against what was read:
+    /// a file cut inside its trailer, or whose checksum does not match, is a named error even where the decompressor lets
+    /// it pass. One gzip member per file (as IDX files are written).
+    /// </summary>
+    private static void VerifyTrailer(string path, FileStream file, byte[] head, byte[] dims, byte[] data)
+    {
+        if (file.Length < 18) throw new InvalidDataException($"{path}: corrupt gzip file (truncated: {file.Length} bytes)");
+        var trailer = new byte[8];
+        file.Seek(-8, SeekOrigin.End);
+        file.ReadExactly(trailer);
+        uint want = BinaryPrimitives.ReadUInt32LittleEndian(trailer), size = BinaryPrimitives.ReadUInt32LittleEndian(trailer.AsSpan(4));
+        long total = head.Length + dims.Length + data.Length;
+        if (size != (uint)total)
+            throw new InvalidDataException($"{path}: corrupt gzip file (truncated or damaged: the trailer records {size} uncompressed bytes, {total} were read)");
+        uint got = Crc32.Update(Crc32.Update(Crc32.Update(0, head), dims), data);
+        if (got != want) throw new InvalidDataException($"{path}: corrupt gzip file (CRC mismatch: 0x{got:X8} computed, 0x{want:X8} recorded; delete it to fetch it again)");
     }
 
     private static void ReadExactly(Stream s, byte[] buffer, string path, string what)
@@ -88,5 +113,31 @@ public static class Idx
             gz.Write(w);
         }
         gz.Write(data);
+    }
+}
+
+/// <summary>CRC-32 (IEEE 802.3, as gzip uses), table-driven.</summary>
+internal static class Crc32
+{
+    private static readonly uint[] Table = Build();
+
+    private static uint[] Build()
+    {
+        var t = new uint[256];
+        for (uint i = 0; i < 256; i++)
+        {
+            uint c = i;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            t[i] = c;
+        }
+        return t;
+    }
+
+    /// <summary>The CRC of the bytes so far (<paramref name="crc"/>, 0 at the start) extended by <paramref name="bytes"/>.</summary>
+    public static uint Update(uint crc, ReadOnlySpan<byte> bytes)
+    {
+        uint c = ~crc;
+        foreach (var b in bytes) c = Table[(c ^ b) & 0xFF] ^ (c >> 8);
+        return ~c;
     }
 }
