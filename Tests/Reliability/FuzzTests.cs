@@ -92,7 +92,9 @@ public class FuzzTests
             }
             else counts.Failures.Add($"seed {seed}: {thrown.GetType().Name}: {thrown.Message}\n{thrown.StackTrace}");
         }
-        TestContext.Out.WriteLine($"fuzz {format}: {cases} cases (seeds {baseSeed}..{baseSeed + cases - 1}) in {sw.Elapsed.TotalSeconds:F1} s: {counts}");
+        var line = $"fuzz {format}: {cases} cases (seeds {baseSeed}..{baseSeed + cases - 1}) in {sw.Elapsed.TotalSeconds:F1} s: {counts}";
+        TestContext.Out.WriteLine(line);
+        if (Environment.GetEnvironmentVariable("LIGHTNET_FUZZ_LOG") is { Length: > 0 } log) File.AppendAllText(log, line + Environment.NewLine);
         Assert.That(counts.Failures, Is.Empty, $"fuzz {format}: {counts.Failures.Count} failing cases; first: {counts.Failures.FirstOrDefault()}");
     }
 
