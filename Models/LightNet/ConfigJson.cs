@@ -60,7 +60,8 @@ internal sealed class ConfigJson
 
     /// <summary>An integer (an integral float such as 4.0 is taken); a fraction or a value outside the 32-bit range is an error naming the key, never saturated.</summary>
     public int? OptInt(string key) => Node(key) is JsonValue v ? (v.TryGetValue<int>(out var i) ? i : v.TryGetValue<double>(out var d) && d == Math.Floor(d) && d >= int.MinValue && d <= int.MaxValue ? (int)d : throw Bad(key, "an integer in the 32-bit range")) : null;
-    public double? OptDouble(string key) => Node(key) is JsonValue v ? (v.TryGetValue<double>(out var d) ? d : throw Bad(key, "a number")) : null;
+    /// <summary>A finite number (1e400 reads as infinity, which no key means and which cannot be written back to JSON).</summary>
+    public double? OptDouble(string key) => Node(key) is JsonValue v ? (v.TryGetValue<double>(out var d) && double.IsFinite(d) ? d : throw Bad(key, "a finite number")) : null;
     public bool? OptBool(string key) => Node(key) is JsonValue v ? (v.TryGetValue<bool>(out var b) ? b : throw Bad(key, "true or false")) : null;
     public string? OptString(string key) => Node(key) is JsonValue v ? (TryString(v, out var s) ? s : throw Bad(key, "a string of valid text")) : null;
     public int[]? OptInts(string key) => Node(key) is JsonArray a ? a.Select(x => x is JsonValue v && v.TryGetValue<int>(out var i) ? i : throw Bad(key, "a list of integers")).ToArray() : Node(key) is null ? null : throw Bad(key, "a list of integers");

@@ -58,6 +58,8 @@ public class FileValidationTests
     [TestCase("lm", "norm_eps", "0", "norm_eps")]
     [TestCase("lm", "norm_eps", "\"NaN\"", "norm_eps")]
     [TestCase("mlm", "hidden_ratio", "1e300", "hidden_ratio")]
+    [TestCase("lm", "hidden_ratio", "1e400", "hidden_ratio")]           // unused (intermediate_size is set) but infinite: loaded, then ToJson threw ArgumentException
+    [TestCase("lm", "lrpe_base", "-1e400", "lrpe_base")]
     [TestCase("lm", "model_type", "\"\\ud800\"", "model_type")]        // a lone surrogate escaped as InvalidOperationException
     [TestCase("lm", "tokenizer", "\"\\udfff\"", "tokenizer")]
     [TestCase("mlm", "mask_token_id", "64", "mask_token_id")]
