@@ -42,6 +42,14 @@ public sealed record ImageClassifierConfig : TrunkConfig
             NumClasses = c.Int("num_classes"),
         }, normEpsRequired: true);
     }
+
+    private protected override void Validate(ConfigChecks k)
+    {
+        base.Validate(k);
+        Image(k, InChannels, ImageHeight, ImageWidth, PatchSize);
+        k.Size("num_classes", NumClasses);
+        k.Parameters((double)InChannels * PatchSize * PatchSize * HiddenSize + (double)HiddenSize * NumClasses + BlockParameters());
+    }
 }
 
 /// <summary>

@@ -76,18 +76,29 @@ public static class TrainingCheckpoint
         // Cheap part of the verification (progress.json alone against the manifest), so that no caller acts on a damaged step.
         var manifest = CheckpointManifest.Read(dir);
         if (manifest != null) CheckpointManifest.VerifyFile(dir, manifest, "progress.json");
-        TrainingProgress progress;
+        TrainingProgress p;
         try
         {
-            progress = JsonSerializer.Deserialize<TrainingProgress>(File.ReadAllText(path)) ?? throw new InvalidDataException($"checkpoint: {path} is empty");
+            using var file = File.OpenRead(path);
+            if (file.Length > MaxProgressBytes) throw new InvalidDataException($"checkpoint: {path} is {file.Length} bytes, not a progress record (at most {MaxProgressBytes})");
+            p = JsonSerializer.Deserialize<TrainingProgress>(file, ProgressJson) ?? throw new InvalidDataException($"checkpoint: {path} is empty");
         }
         catch (JsonException e) { throw new InvalidDataException($"checkpoint: {path} is malformed ({e.Message})", e); }
-        if (manifest == null && progress.Manifest == true)
+        if (p.TotalSteps < 0) throw new InvalidDataException($"checkpoint: {path}: 'TotalSteps' is {p.TotalSteps}, must be ≥ 0");
+        if (p.Step < 0 || p.Step > p.TotalSteps) throw new InvalidDataException($"checkpoint: {path}: 'Step' is {p.Step}, must be in [0, TotalSteps = {p.TotalSteps}]");
+        if (p.MetricsRecords < 0) throw new InvalidDataException($"checkpoint: {path}: 'MetricsRecords' is {p.MetricsRecords}, must be ≥ 0");
+        if (manifest == null && p.Manifest == true)
             throw new InvalidDataException($"checkpoint: {Path.Combine(dir, CheckpointManifest.FileName)} is missing; {path} says this checkpoint was written with one (its files cannot be verified)");
-        if (manifest != null && manifest.Step != progress.Step)
-            throw new InvalidDataException($"checkpoint: {path} says step {progress.Step}, {Path.Combine(dir, CheckpointManifest.FileName)} says step {manifest.Step}");
-        return progress;
+        if (manifest != null && manifest.Step != p.Step)
+            throw new InvalidDataException($"checkpoint: {path} says step {p.Step}, {Path.Combine(dir, CheckpointManifest.FileName)} says step {manifest.Step}");
+        return p;
     }
+
+    /// <summary>Largest progress.json read (a record is about 100 bytes).</summary>
+    private const int MaxProgressBytes = 1 << 16;
+
+    /// <summary>progress.json: Step, TotalSteps and DataSeed must be present (a missing one is not read as 0).</summary>
+    private static readonly JsonSerializerOptions ProgressJson = new() { RespectRequiredConstructorParameters = true, RespectNullableAnnotations = true };
 
     /// <summary>
     /// Restores the model, optimizer and EMA state from the run's checkpoint; returns its progress. A checkpoint with a
@@ -104,7 +115,9 @@ public static class TrainingCheckpoint
         Checkpoint.LoadWeights(dir, model);
         using var f = SafetensorsFile.Open(Path.Combine(dir, "optimizer.safetensors"));
         var state = f.LoadAll();
-        long step = long.Parse(f.Metadata.TryGetValue("step", out var s) ? s : throw new InvalidDataException($"checkpoint: {dir}/optimizer.safetensors has no 'step' metadata"), System.Globalization.CultureInfo.InvariantCulture);
+        if (!f.Metadata.TryGetValue("step", out var s)) throw new InvalidDataException($"checkpoint: {dir}/optimizer.safetensors has no 'step' metadata");
+        if (!long.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long step))
+            throw new InvalidDataException($"checkpoint: {dir}/optimizer.safetensors: metadata 'step' is '{s}', not a count");
         opt.LoadState(state, step);
         foreach (var t in state.Values) t.Dispose();
         if (ema != null) LoadEma(dir, model, ema, progress.Step);
