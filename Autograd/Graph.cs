@@ -11,6 +11,7 @@ internal static class Graph
     public static Variable Record(string op, Tensor result, Variable[] inputs, Func<Tensor, PendingGrad, Tensor?[]> backward)
     {
         if (NoGrad.IsActive || !inputs.Any(v => v.RequiresGrad)) return new Variable(result);
+        if (AnomalyMode.Enabled) AnomalyMode.CheckForward(op, result, inputs);
         return new Variable(result, new Node(op, inputs, backward));
     }
 
@@ -57,6 +58,7 @@ internal static class Graph
                 grads.Remove(input);
                 return taken[k] = partial;
             }));
+            if (AnomalyMode.Enabled) AnomalyMode.CheckBackward(node.Op, g!, node.Inputs, inGrads);
             // Rules may hand back g itself or one tensor for several inputs: give each slot its own view.
             for (int k = 0; k < inGrads.Length; k++)
             {

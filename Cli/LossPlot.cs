@@ -28,7 +28,7 @@ internal static class LossPlot
     public static string? Write(string runDir, string? lossName = null)
     {
         var records = new MetricsLog(runDir).Read();
-        var rows = records.Where(r => r.ContainsKey("loss") && r.ContainsKey("step")).ToList();
+        var rows = records.Where(r => r.ContainsKey("loss") && r["loss"].ValueKind == System.Text.Json.JsonValueKind.Number && r.ContainsKey("step")).ToList();
         if (rows.Count < 2) return null;
         lossName ??= LossNames.ForRun(runDir) ?? "loss";
         var plot = new ScottPlot.Plot();

@@ -79,6 +79,46 @@ public class CliTests
         Assert.That(r.Err, Does.Not.Contain(" at "), "no stack trace");
     }
 
+    /// <summary>Flags whose range includes zero as an ordinary value (a seed, an index, a coefficient, a probability).</summary>
+    private static readonly HashSet<string> ZeroIsOrdinary =
+        ["--seed", "--sample-seed", "--node-rank", "--weight-decay", "--ema", "--label-drop", "--guidance", "--eta"];
+    /// <summary>Flags where zero (or ≤ 0) switches something off; their help says so as "0: …" or "≤ 0: …".</summary>
+    private static readonly HashSet<string> ZeroIsSpecial = ["--clip", "--gpus", "--procs", "--warmup", "--temperature", "--top-k", "--tokens", "--sample-tokens"];
+    private static readonly HashSet<string> NegativeMeans = ["--clip"];
+
+    /// <summary>Zero and negative values for every numeric flag of every command, from the definitions.</summary>
+    private static IEnumerable<TestCaseData> ZeroAndNegative()
+    {
+        foreach (var (path, command) in Commands(LightNetCommands.Build([])).Where(c => c.Command.Subcommands.Count == 0))
+            foreach (var o in command.Options)
+            {
+                var t = Nullable.GetUnderlyingType(o.ValueType) ?? o.ValueType;
+                if (t != typeof(int) && t != typeof(long) && t != typeof(double)) continue;
+                foreach (var v in new[] { "0", "-1", "-7.5" })
+                    if (t == typeof(double) || !v.Contains('.')) yield return new TestCaseData(path, o.Name, v).SetName($"{path} {o.Name} {v} (zero/negative)");
+            }
+    }
+
+    /// <summary>A zero or negative value is refused by name unless the flag documents what it means; nothing runs either way here (parse only).</summary>
+    [TestCaseSource(nameof(ZeroAndNegative))]
+    public void ZeroAndNegativeValuesAreRefusedOrDocumented(string path, string flag, string value)
+    {
+        var parse = LightNetCommands.Build([]).Parse([.. path.Split(' '), flag, value]);
+        bool accepted = value == "0" ? ZeroIsOrdinary.Contains(flag) || ZeroIsSpecial.Contains(flag) : NegativeMeans.Contains(flag);
+        if (accepted)
+        {
+            Assert.That(parse.Errors, Is.Empty, $"{flag} {value} is in the flag's range");
+            var help = parse.CommandResult.Command.Options.Single(o => o.Name == flag).Description;
+            if (value != "0" || ZeroIsSpecial.Contains(flag))
+                Assert.That(help, Does.Contain("0: ").Or.Contain("≤ 0: "), $"{flag}'s help says what {value} means");
+        }
+        else
+        {
+            Assert.That(parse.Errors, Is.Not.Empty, $"{path} {flag} {value} must be refused");
+            Assert.That(parse.Errors[0].Message, Does.Contain(flag));
+        }
+    }
+
     [TestCase("train classify --steps 0", "--steps must be at least 1, got 0")]
     [TestCase("train classify --batch-size -3", "--batch-size must be at least 1, got -3")]
     [TestCase("train classify --eval-every 0", "--eval-every must be at least 1, got 0")]

@@ -70,7 +70,9 @@ public class DataIdxTests
         yield return C("NegativeSize", Gzip(RawIdx(Idx.LabelsMagic, [-1], 0)), false, "size 0 is -1");
         yield return C("ZeroRows", Gzip(RawIdx(Idx.ImagesMagic, [2, 0, 2], 0)), true, "size 1 is 0");
         yield return C("HugeSizes", Gzip(RawIdx(Idx.ImagesMagic, [int.MaxValue, int.MaxValue, 2], 0)), true, "implausibly large");
-        yield return C("NotGzip", RawIdx(Idx.LabelsMagic, [2], 2), false, "");
+        yield return C("NotIdx", "not an IDX file"u8.ToArray(), false, "not an IDX file");
+        yield return C("RawSizesPastTheFile", RawIdx(Idx.ImagesMagic, [2, 2, 2], 7), true, "need 8 data bytes, the file has 7");
+        yield return C("RawFloatData", RawIdx(0x00000D01, [2], 8), false, "data type 0x0D is not supported");
         yield return C("EmptyFile", [], false, "");
         var cut = Gzip(RawIdx(Idx.LabelsMagic, [1000], 1000));
         yield return C("TruncatedGzip", cut[..(cut.Length / 2)], false, "");

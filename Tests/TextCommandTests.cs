@@ -57,6 +57,20 @@ public class TextCommandTests
     private static double FinalMetric(string dir, string key) =>
         new MetricsLog(dir).Read().Last(r => r.ContainsKey(key))[key].GetDouble();
 
+    /// <summary>--detect-anomaly turns anomaly mode on for the run; a healthy model trains under it (no op makes a NaN/∞ on purpose).</summary>
+    [Test, Category("Reliability")]
+    public void TrainLmWithDetectAnomaly([Values("lightnet", "softmax")] string mixer)
+    {
+        using var run = new TempDir();
+        try
+        {
+            var train = Cli(["train", "lm", "--mixer", mixer, .. Tiny, "--sample-tokens", "0", "--detect-anomaly", "--out", run.Path]);
+            Assert.That(train.Rc, Is.EqualTo(0), train.Err + train.Out);
+            Assert.That(LightNet.Autograd.AnomalyMode.Enabled, Is.True);
+        }
+        finally { LightNet.Autograd.AnomalyMode.Enabled = false; }
+    }
+
     [TestCase("lightnet")]
     [TestCase("lightnet", "--tpe", "off", "--lrpe", "off")]
     [TestCase("softmax")]

@@ -92,6 +92,12 @@ public class TrainingTests
         }
         SafetensorsFile.Save(emaPath, shadow, new Dictionary<string, string> { ["format"] = "pt" });
         foreach (var t in shadow.Values) t.Dispose();
+        // An old checkpoint also has no manifest (and no "Manifest" field in progress.json).
+        File.Delete(Path.Combine(TrainingCheckpoint.PathIn(b), "manifest.json"));
+        var progressPath = Path.Combine(TrainingCheckpoint.PathIn(b), "progress.json");
+        var progress = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(progressPath))!.AsObject();
+        progress.Remove("Manifest");
+        File.WriteAllText(progressPath, progress.ToJsonString());
         Train(Options(b) with { Resume = true, EmaDecay = 0.9 }, data);
         Assert.That(File.ReadAllBytes(Path.Combine(b, "model_ema.safetensors")), Is.EqualTo(File.ReadAllBytes(Path.Combine(a, "model_ema.safetensors"))));
     });

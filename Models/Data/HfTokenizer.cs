@@ -130,8 +130,8 @@ public sealed class HfTokenizer : ITextTokenizer
                     if (bpe.HasId(id))
                         throw new HfFormatException($"added token '{content}' would get id {id}, which the model's vocabulary already uses");
                 }
-                if (t.TryGetProperty("id", out var declared) && declared.ValueKind == JsonValueKind.Number && declared.GetInt64() != id)
-                    throw new HfFormatException($"added token '{content}' is declared with id {declared.GetInt64()} but takes id {id} (the vocabulary's id, else the next after it)");
+                if (t.TryGetProperty("id", out var declared) && declared.ValueKind == JsonValueKind.Number && !(declared.TryGetInt64(out long did) && did == id))
+                    throw new HfFormatException($"added token '{content}' is declared with id {declared.GetRawText()} but takes id {id} (the vocabulary's id, else the next after it)");
                 byContent[content] = id;
                 bool normalized = HfJson.Bool(t, "normalized") ?? true;
                 var matchText = content;

@@ -238,6 +238,9 @@ internal sealed class HfBpeModel
     public bool HasId(int id) => _byId.ContainsKey(id);
     public bool TryGetToken(int id, out string token) => _byId.TryGetValue(id, out token!);
 
+    /// <summary>Bound on vocabulary ids (2^24, far above any real vocabulary), so the id count and the engine's four ids after it never overflow.</summary>
+    internal const int MaxVocabularyIds = 1 << 24;
+
     private HfBpeModel(JsonElement m)
     {
         if (!m.TryGetProperty("vocab", out var vocab) || vocab.ValueKind != JsonValueKind.Object)
@@ -245,8 +248,8 @@ internal sealed class HfBpeModel
         MaxId = -1;
         foreach (var e in vocab.EnumerateObject())
         {
-            if (e.Value.ValueKind != JsonValueKind.Number || !e.Value.TryGetInt32(out int id) || id < 0)
-                throw new HfFormatException($"vocabulary entry '{e.Name}' has id {e.Value.GetRawText()}, not an integer ≥ 0");
+            if (e.Value.ValueKind != JsonValueKind.Number || !e.Value.TryGetInt32(out int id) || id < 0 || id >= MaxVocabularyIds)
+                throw new HfFormatException($"vocabulary entry '{e.Name}' has id {e.Value.GetRawText()}, not an integer in [0, {MaxVocabularyIds})");
             Vocab[e.Name] = id;
             _byId[id] = e.Name;
             MaxId = Math.Max(MaxId, id);

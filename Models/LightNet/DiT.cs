@@ -64,6 +64,21 @@ public sealed record DiTConfig : TrunkConfig
             Mixer = c.OptString("mixer") is string m ? MixerKinds.ParseConfig(m, source) : MixerKind.LightNet,
         }, normEpsRequired: false);
     }
+
+    private protected override void Validate(ConfigChecks k)
+    {
+        base.Validate(k);
+        Image(k, InChannels, ImageHeight, ImageWidth, PatchSize);
+        k.Size("num_classes", NumClasses, 1, ConfigChecks.MaxSize - 1);
+        k.Size("timestep_embedding_dim", TimestepEmbeddingDim, 2);
+        if (TimestepEmbeddingDim % 2 != 0) throw k.Error("timestep_embedding_dim", $"is {TimestepEmbeddingDim}, must be even");
+        k.Size("diffusion_steps", DiffusionSteps);
+        foreach (var (key, beta) in new[] { ("beta_start", BetaStart), ("beta_end", BetaEnd) })
+            if (!(beta > 0 && beta < 1)) throw k.Error(key, $"is {beta}, must be in (0, 1)");
+        double c = HiddenSize;
+        k.Parameters((double)InChannels * PatchSize * PatchSize * c * 2 + (NumClasses + 1) * c + TimestepEmbeddingDim * c + 2 * c * c
+                     + NumHiddenLayers * 6 * c * c + BlockParameters());
+    }
 }
 
 /// <summary>One adaLN-Zero DiT block around a non-causal token mixer (LightNet attention or a baseline, <see cref="DiTConfig.Mixer"/>) and a SwiGLU MLP (norms without affine, eps 1e-6).</summary>

@@ -49,6 +49,14 @@ public sealed record ImageClassifierConfig : TrunkConfig
             Mixer = c.OptString("mixer") is string m ? MixerKinds.ParseConfig(m, source) : MixerKind.LightNet,
         }, normEpsRequired: true);
     }
+
+    private protected override void Validate(ConfigChecks k)
+    {
+        base.Validate(k);
+        Image(k, InChannels, ImageHeight, ImageWidth, PatchSize);
+        k.Size("num_classes", NumClasses);
+        k.Parameters((double)InChannels * PatchSize * PatchSize * HiddenSize + (double)HiddenSize * NumClasses + BlockParameters());
+    }
 }
 
 /// <summary>

@@ -130,45 +130,63 @@ public sealed record LightNetConfig
     /// <summary>MLP width (fla's default when not given).</summary>
     public int Intermediate => IntermediateSize ?? Nn.GatedMlp.DefaultIntermediate(HiddenSize, HiddenRatio);
 
-    private static int? OptInt(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<int>(out var i) ? i : o[k] is JsonValue d && d.TryGetValue<double>(out var x) ? (int)x : null;
-    private static double? OptDouble(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<double>(out var x) ? x : null;
-    private static bool? OptBool(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
-    private static string? OptString(JsonObject o, string k) => o[k] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-
-    private static int Req(JsonObject o, string k, string file) => OptInt(o, k) ?? throw new InvalidDataException($"{file}: required key '{k}' is missing or not a number");
-
     /// <summary>Parses a config JSON (config.json or a golden file's config); <paramref name="source"/> names it in errors.</summary>
     public static LightNetConfig FromJson(string json, string source = "config")
     {
-        JsonObject o;
-        try { o = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: not a JSON object"); }
-        catch (JsonException e) { throw new InvalidDataException($"{source}: malformed JSON ({e.Message})", e); }
+        var o = ConfigJson.ParseObject(json, source);
         RefuseUnsupported(o, source);
-        return new LightNetConfig
+        var c = ConfigJson.Of(o, source);
+        var cfg = new LightNetConfig
         {
-            VocabSize = Req(o, "vocab_size", source),
-            HiddenSize = Req(o, "hidden_size", source),
-            NumHiddenLayers = Req(o, "num_hidden_layers", source),
-            NumHeads = OptInt(o, "num_heads"),
-            ExpandRatio = o.ContainsKey("expand_ratio") ? OptInt(o, "expand_ratio") : OptInt(o, "head_k_dim"),
-            GateLowRankDim = OptInt(o, "gate_low_rank_dim") ?? 128,
-            HiddenRatio = OptDouble(o, "hidden_ratio") ?? 4,
-            IntermediateSize = OptInt(o, "intermediate_size"),
-            NormEps = OptDouble(o, "norm_eps") ?? 1e-6,
-            TieWordEmbeddings = OptBool(o, "tie_word_embeddings") ?? false,
-            InitializerRange = OptDouble(o, "initializer_range") ?? 0.02,
-            AttnScale = OptDouble(o, "attn_scale"),
-            UseTpe = OptBool(o, "use_tpe") ?? false,
-            TpeRpeDim = OptInt(o, "tpe_rpe_dim") ?? 32,
-            TpeRpeLayers = OptInt(o, "tpe_rpe_layers") ?? 1,
-            UseLrpe = OptBool(o, "use_lrpe") ?? OptBool(o, "lrpe") ?? false,
-            LrpeBase = OptDouble(o, "lrpe_base") ?? 10000,
-            UseShortConv = OptBool(o, "use_short_conv") ?? false,
-            ConvSize = OptInt(o, "conv_size") ?? 4,
-            Mixer = OptString(o, "mixer") is string m ? MixerKinds.ParseConfig(m, source) : MixerKind.LightNet,
-            Tokenizer = OptString(o, "tokenizer"),
-            MaxPositionEmbeddings = OptInt(o, "max_position_embeddings"),
+            VocabSize = c.Int("vocab_size"),
+            HiddenSize = c.Int("hidden_size"),
+            NumHiddenLayers = c.Int("num_hidden_layers"),
+            NumHeads = c.OptInt("num_heads"),
+            ExpandRatio = o.ContainsKey("expand_ratio") ? c.OptInt("expand_ratio") : c.OptInt("head_k_dim"),
+            GateLowRankDim = c.OptInt("gate_low_rank_dim") ?? 128,
+            HiddenRatio = c.OptDouble("hidden_ratio") ?? 4,
+            IntermediateSize = c.OptInt("intermediate_size"),
+            NormEps = c.OptDouble("norm_eps") ?? 1e-6,
+            TieWordEmbeddings = c.OptBool("tie_word_embeddings") ?? false,
+            InitializerRange = c.OptDouble("initializer_range") ?? 0.02,
+            AttnScale = c.OptDouble("attn_scale"),
+            UseTpe = c.OptBool("use_tpe") ?? false,
+            TpeRpeDim = c.OptInt("tpe_rpe_dim") ?? 32,
+            TpeRpeLayers = c.OptInt("tpe_rpe_layers") ?? 1,
+            UseLrpe = c.OptBool("use_lrpe") ?? c.OptBool("lrpe") ?? false,
+            LrpeBase = c.OptDouble("lrpe_base") ?? 10000,
+            UseShortConv = c.OptBool("use_short_conv") ?? false,
+            ConvSize = c.OptInt("conv_size") ?? 4,
+            Mixer = c.OptString("mixer") is string m ? MixerKinds.ParseConfig(m, source) : MixerKind.LightNet,
+            Tokenizer = c.OptString("tokenizer"),
+            MaxPositionEmbeddings = c.OptInt("max_position_embeddings"),
         };
+        cfg.Validate(source);
+        return cfg;
+    }
+
+    /// <summary>Range checks of a config read from a file (see <see cref="ConfigChecks"/>); each failure names the file and the key.</summary>
+    private void Validate(string source)
+    {
+        var k = new ConfigChecks(source);
+        k.Size("vocab_size", VocabSize);
+        k.Size("hidden_size", HiddenSize);
+        k.Size("num_hidden_layers", NumHiddenLayers);
+        k.Attention(HiddenSize, NumHeads, ExpandRatio, "expand_ratio");
+        k.Size("gate_low_rank_dim", GateLowRankDim);
+        k.Intermediate(HiddenSize, IntermediateSize, HiddenRatio);
+        k.Positive("norm_eps", NormEps);
+        k.Finite("initializer_range", InitializerRange);
+        if (InitializerRange < 0) throw k.Error("initializer_range", $"is {InitializerRange}, must be ≥ 0");
+        if (AttnScale is double s) k.Finite("attn_scale", s);
+        if (UseTpe) { k.Size("tpe_rpe_dim", TpeRpeDim); k.Size("tpe_rpe_layers", TpeRpeLayers, 1, 1024); }
+        if (UseLrpe) k.Positive("lrpe_base", LrpeBase);
+        if (UseShortConv) k.Size("conv_size", ConvSize, 1, 1024);
+        if (MaxPositionEmbeddings is int n) k.Size("max_position_embeddings", n, 1, int.MaxValue);
+        var att = Attention(causal: true);
+        double c = HiddenSize;
+        k.Parameters(VocabSize * c * (TieWordEmbeddings ? 1 : 2)
+                     + NumHiddenLayers * ConfigChecks.BlockParameters(c, (double)att.NumHeads * att.HeadKDim, GateLowRankDim, Intermediate));
     }
 
     /// <summary>
@@ -180,16 +198,17 @@ public sealed record LightNetConfig
         InvalidDataException No(string key, string why) => new($"{source}: config key '{key}' {why}; this engine cannot load the model");
         bool Present(string k, out JsonNode? v) => o.TryGetPropertyValue(k, out v);
         if (Present("model_type", out var mt) && mt is not null
-            && !(mt is JsonValue mv && mv.TryGetValue<string>(out var m) && m is FlaModelType or OwnModelType))
-            throw No("model_type", $"is {mt.ToJsonString()}, not \"{FlaModelType}\" (fla's LightNetForCausalLM) or \"{OwnModelType}\" (this engine's)");
+            && !(mt is JsonValue mv && ConfigJson.TryString(mv, out var m) && m is FlaModelType or OwnModelType))
+            throw No("model_type", $"is {ConfigJson.Show(mt)}, not \"{FlaModelType}\" (fla's LightNetForCausalLM) or \"{OwnModelType}\" (this engine's)");
         if (Present("use_short_conv", out var sc) && sc is not null && !(sc is JsonValue scv && scv.TryGetValue<bool>(out _)))
             throw No("use_short_conv", "must be true or false");
-        if (OptBool(o, "use_short_conv") == true && !(OptInt(o, "conv_size") is null or >= 1))
-            throw No("conv_size", $"is {o["conv_size"]?.ToJsonString()}: the short convolution needs at least one tap");
-        if (Present("hidden_act", out var act) && !(act is JsonValue av && av.TryGetValue<string>(out var a) && a is "swish" or "silu"))
-            throw No("hidden_act", $"is {act?.ToJsonString() ?? "null"}: only swish / silu (the SwiGLU MLP) is implemented");
+        var c = ConfigJson.Of(o, source);
+        if (c.OptBool("use_short_conv") == true && !(c.OptInt("conv_size") is null or >= 1))
+            throw No("conv_size", $"is {ConfigJson.Show(o["conv_size"])}: the short convolution needs at least one tap");
+        if (Present("hidden_act", out var act) && !(act is JsonValue av && ConfigJson.TryString(av, out var a) && a is "swish" or "silu"))
+            throw No("hidden_act", $"is {ConfigJson.Show(act)}: only swish / silu (the SwiGLU MLP) is implemented");
         if (Present("elementwise_affine", out var ea) && !(ea is JsonValue ev && ev.TryGetValue<bool>(out var affine) && affine))
-            throw No("elementwise_affine", $"is {ea?.ToJsonString() ?? "null"}: the attention output norm g_norm without a weight is not implemented");
+            throw No("elementwise_affine", $"is {ConfigJson.Show(ea)}: the attention output norm g_norm without a weight is not implemented");
         if (Present("attn", out var hybrid) && hybrid is not null)
             throw No("attn", "is set: fla's hybrid softmax-attention layers are not implemented");
         if (Present("attnres_block_size", out var ar) && ar is not null)

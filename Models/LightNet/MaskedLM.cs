@@ -44,6 +44,15 @@ public sealed record MaskedLMConfig : TrunkConfig
             MaxPositionEmbeddings = c.OptInt("max_position_embeddings"),
         }, normEpsRequired: true);
     }
+
+    private protected override void Validate(ConfigChecks k)
+    {
+        base.Validate(k);
+        k.Size("vocab_size", VocabSize);
+        k.Size("mask_token_id", MaskTokenId, 0, VocabSize - 1);
+        if (MaxPositionEmbeddings is int n) k.Size("max_position_embeddings", n, 1, int.MaxValue);
+        k.Parameters((double)VocabSize * HiddenSize * (TieWordEmbeddings ? 1 : 2) + BlockParameters());
+    }
 }
 
 /// <summary>

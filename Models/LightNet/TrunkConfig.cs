@@ -76,6 +76,39 @@ public abstract record TrunkConfig
             Tpe = c.OptBool("tpe") ?? true,
             TpeResidual = c.OptBool("tpe_residual") ?? true,
         };
+        b.Validate(new ConfigChecks(c.Source));
         return (T)b;
+    }
+
+    /// <summary>Range checks of a config read from a file (see <see cref="ConfigChecks"/>); each failure names the file and the key.</summary>
+    private protected virtual void Validate(ConfigChecks k)
+    {
+        k.Size("hidden_size", HiddenSize);
+        k.Size("num_hidden_layers", NumHiddenLayers);
+        k.Attention(HiddenSize, NumHeads, HeadKDim, "head_k_dim");
+        k.Size("gate_low_rank_dim", GateLowRankDim);
+        if (Tpe) { k.Size("tpe_rpe_dim", TpeRpeDim); k.Size("tpe_rpe_layers", TpeRpeLayers, 1, 1024); k.Positive("tpe_rms_norm_eps", TpeRmsNormEps); }
+        k.Intermediate(HiddenSize, IntermediateSize, HiddenRatio);
+        k.Positive("norm_eps", NormEps);
+        if (AttnScale is double s) k.Finite("attn_scale", s);
+        if (Lrpe) k.Positive("lrpe_base", LrpeBase);
+    }
+
+    /// <summary>Parameters of the blocks (for the parameter-count estimate of a config read from a file).</summary>
+    private protected double BlockParameters()
+    {
+        var att = Attention;
+        return NumHiddenLayers * ConfigChecks.BlockParameters(HiddenSize, (double)att.NumHeads * att.HeadKDim, GateLowRankDim, Intermediate);
+    }
+
+    /// <summary>Image sizes of the patch models: channels, height and width, a patch side dividing both, at most <see cref="ConfigChecks.MaxSize"/> tokens.</summary>
+    private protected static void Image(ConfigChecks k, int channels, int height, int width, int patch)
+    {
+        k.Size("in_channels", channels, 1, 1 << 16);
+        k.Size("image_height", height, 1, 1 << 16);
+        k.Size("image_width", width, 1, 1 << 16);
+        k.Size("patch_size", patch, 1, Math.Min(height, width));
+        if (height % patch != 0 || width % patch != 0) throw k.Error("patch_size", $"is {patch}, which does not divide image_height {height} and image_width {width}");
+        if ((long)(height / patch) * (width / patch) > ConfigChecks.MaxSize) throw k.Error("patch_size", $"is {patch}: the {height / patch} × {width / patch} patch grid has more than {ConfigChecks.MaxSize} tokens");
     }
 }

@@ -35,7 +35,10 @@ public abstract class Optimizer
     public abstract void LoadState(IReadOnlyDictionary<string, Tensor> state, long stepCount);
 
     /// <summary>Scales all gradients so their global L2 norm is at most <paramref name="maxNorm"/>; returns the norm before clipping.</summary>
-    public double ClipGradNorm(double maxNorm)
+    public double ClipGradNorm(double maxNorm) => ClipGradNorm(maxNorm, GradNorm());
+
+    /// <summary>The global L2 norm of all gradients (NaN or ∞ when any gradient is not finite).</summary>
+    public double GradNorm()
     {
         double sq = 0;
         foreach (var p in Parameters)
@@ -45,7 +48,12 @@ public abstract class Optimizer
             using var t = s.Sum();
             sq += t.Item();
         }
-        double norm = Math.Sqrt(sq);
+        return Math.Sqrt(sq);
+    }
+
+    /// <summary>As <see cref="ClipGradNorm(double)"/> with the norm already computed by <see cref="GradNorm"/>.</summary>
+    public double ClipGradNorm(double maxNorm, double norm)
+    {
         if (norm > maxNorm && norm > 0)
             foreach (var p in Parameters) p.Grad?.Mul_(maxNorm / (norm + 1e-6));
         return norm;

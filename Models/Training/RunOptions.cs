@@ -34,6 +34,12 @@ public sealed record RunOptions
     /// rank 0 under the run folder's lock when the run starts; null: nothing is written (a resumed run keeps its record).
     /// </summary>
     public IReadOnlyDictionary<string, object?>? TrainingConfig { get; init; }
+    /// <summary>
+    /// A step whose loss or global gradient norm is not finite is skipped (no optimizer or EMA update; the step counter,
+    /// the schedule and the data stream advance as usual); this many skips in a row stop the run with an
+    /// <see cref="InvalidOperationException"/> (the last checkpoint kept).
+    /// </summary>
+    public int MaxConsecutiveSkips { get; init; } = 5;
     /// <summary>Continue from the run directory's checkpoint.</summary>
     public bool Resume { get; init; }
     /// <summary>Save a resumable checkpoint every this many steps (and at the last one).</summary>
@@ -96,6 +102,7 @@ public sealed record RunOptions
         if (!(Lr > 0)) throw new ArgumentOutOfRangeException(nameof(Lr), $"train: --lr must be positive, got {Lr}");
         if (CheckpointEvery <= 0 || LogEvery <= 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), "train: checkpoint and log intervals must be positive");
         if (BatchSize % WorldSize != 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), $"train: --batch-size {BatchSize} must be a multiple of the {WorldSize} data-parallel ranks");
+        if (MaxConsecutiveSkips <= 0) throw new ArgumentOutOfRangeException(nameof(MaxConsecutiveSkips), $"train: the limit of consecutive skipped steps must be positive, got {MaxConsecutiveSkips}");
         if (EmaDecay is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(EmaDecay), $"train: --ema must be in [0, 1), got {EmaDecay}");
     }
 }

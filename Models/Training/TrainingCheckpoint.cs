@@ -8,8 +8,13 @@ namespace LightNet.Models.Training;
 /// Where a run is in its schedule and data stream: enough to resume bit for bit (batches are a function of seed and step);
 /// <paramref name="MetricsRecords"/>: the records <c>metrics.jsonl</c> held when the checkpoint was written (a resumed run
 /// truncates the log to them; null in checkpoints written before it was recorded, which truncate by step).
+/// <paramref name="Manifest"/>: true in checkpoints that carry a <c>manifest.json</c> (<see cref="CheckpointManifest"/>), so that
+/// such a checkpoint whose manifest was deleted is refused; null in older ones. <paramref name="SkippedSteps"/> and
+/// <paramref name="ConsecutiveSkips"/>: steps skipped for non-finite gradients or loss so far, and how many of the last ones
+/// in a row (null: none, or a checkpoint written before they were counted).
 /// </summary>
-public sealed record TrainingProgress(long Step, long TotalSteps, ulong DataSeed, long? MetricsRecords = null);
+public sealed record TrainingProgress(long Step, long TotalSteps, ulong DataSeed, long? MetricsRecords = null, bool? Manifest = null,
+    long? SkippedSteps = null, long? ConsecutiveSkips = null);
 
 /// <summary>
 /// A resumable checkpoint in <c>&lt;run&gt;/checkpoint/</c>: model weights (model.safetensors, float32 as
@@ -34,7 +39,9 @@ public static class TrainingCheckpoint
         if (ema != null)
             Checkpoint.SaveWeights(Path.Combine(tmp, "ema.safetensors"), model.NamedParameters().Select(p => p.Name), ema.Shadow,
                 new Dictionary<string, string> { [EmaUpdatesKey] = ema.Updates.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        global::LightNet.IO.DurableFile.WriteAtomic(Path.Combine(tmp, "progress.json"), JsonSerializer.Serialize(progress));
+        global::LightNet.IO.DurableFile.WriteAtomic(Path.Combine(tmp, "progress.json"), JsonSerializer.Serialize(progress with { Manifest = true }));
+        // Written last: it binds the files above (their sizes and SHA-256), the step and the run's training configuration.
+        CheckpointManifest.Write(tmp, runDir, progress.Step);
         var old = final + ".old";
         if (Directory.Exists(old)) Directory.Delete(old, true);
         if (Directory.Exists(final)) Directory.Move(final, old);
@@ -64,23 +71,53 @@ public static class TrainingCheckpoint
     /// <summary>The progress recorded in the run's checkpoint (without loading any tensor).</summary>
     public static TrainingProgress ReadProgress(string runDir)
     {
-        var path = Path.Combine(ReadableDir(runDir), "progress.json");
+        var dir = ReadableDir(runDir);
+        var path = Path.Combine(dir, "progress.json");
+        // Cheap part of the verification (progress.json alone against the manifest), so that no caller acts on a damaged step.
+        var manifest = CheckpointManifest.Read(dir);
+        if (manifest != null) CheckpointManifest.VerifyFile(dir, manifest, "progress.json");
+        TrainingProgress p;
         try
         {
-            return JsonSerializer.Deserialize<TrainingProgress>(File.ReadAllText(path)) ?? throw new InvalidDataException($"checkpoint: {path} is empty");
+            using var file = File.OpenRead(path);
+            if (file.Length > MaxProgressBytes) throw new InvalidDataException($"checkpoint: {path} is {file.Length} bytes, not a progress record (at most {MaxProgressBytes})");
+            p = JsonSerializer.Deserialize<TrainingProgress>(file, ProgressJson) ?? throw new InvalidDataException($"checkpoint: {path} is empty");
         }
         catch (JsonException e) { throw new InvalidDataException($"checkpoint: {path} is malformed ({e.Message})", e); }
+        if (p.TotalSteps < 0) throw new InvalidDataException($"checkpoint: {path}: 'TotalSteps' is {p.TotalSteps}, must be ≥ 0");
+        if (p.Step < 0 || p.Step > p.TotalSteps) throw new InvalidDataException($"checkpoint: {path}: 'Step' is {p.Step}, must be in [0, TotalSteps = {p.TotalSteps}]");
+        if (p.MetricsRecords < 0) throw new InvalidDataException($"checkpoint: {path}: 'MetricsRecords' is {p.MetricsRecords}, must be ≥ 0");
+        if (manifest == null && p.Manifest == true)
+            throw new InvalidDataException($"checkpoint: {Path.Combine(dir, CheckpointManifest.FileName)} is missing; {path} says this checkpoint was written with one (its files cannot be verified)");
+        if (manifest != null && manifest.Step != p.Step)
+            throw new InvalidDataException($"checkpoint: {path} says step {p.Step}, {Path.Combine(dir, CheckpointManifest.FileName)} says step {manifest.Step}");
+        return p;
     }
 
-    /// <summary>Restores the model, optimizer and EMA state from the run's checkpoint; returns its progress.</summary>
+    /// <summary>Largest progress.json read (a record is about 100 bytes).</summary>
+    private const int MaxProgressBytes = 1 << 16;
+
+    /// <summary>progress.json: Step, TotalSteps and DataSeed must be present (a missing one is not read as 0).</summary>
+    private static readonly JsonSerializerOptions ProgressJson = new() { RespectRequiredConstructorParameters = true, RespectNullableAnnotations = true };
+
+    /// <summary>
+    /// Restores the model, optimizer and EMA state from the run's checkpoint; returns its progress. A checkpoint with a
+    /// <c>manifest.json</c> is verified first (<see cref="CheckpointManifest.Verify"/>: every file's size and SHA-256, no file
+    /// missing or extra, the step, the run's <c>training_config.json</c>); any mismatch is an <see cref="InvalidDataException"/>
+    /// naming the file. Checkpoints written before manifests existed (no manifest, and a progress.json without the
+    /// <c>Manifest</c> field) load unverified, as before.
+    /// </summary>
     internal static TrainingProgress Load(string runDir, Module model, Optimizer opt, ExponentialMovingAverage? ema)
     {
         var dir = ReadableDir(runDir);
         var progress = ReadProgress(runDir);
+        if (CheckpointManifest.Read(dir) is { } manifest) CheckpointManifest.Verify(dir, runDir, manifest);
         Checkpoint.LoadWeights(dir, model);
         using var f = SafetensorsFile.Open(Path.Combine(dir, "optimizer.safetensors"));
         var state = f.LoadAll();
-        long step = long.Parse(f.Metadata.TryGetValue("step", out var s) ? s : throw new InvalidDataException($"checkpoint: {dir}/optimizer.safetensors has no 'step' metadata"), System.Globalization.CultureInfo.InvariantCulture);
+        if (!f.Metadata.TryGetValue("step", out var s)) throw new InvalidDataException($"checkpoint: {dir}/optimizer.safetensors has no 'step' metadata");
+        if (!long.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long step))
+            throw new InvalidDataException($"checkpoint: {dir}/optimizer.safetensors: metadata 'step' is '{s}', not a count");
         opt.LoadState(state, step);
         foreach (var t in state.Values) t.Dispose();
         if (ema != null) LoadEma(dir, model, ema, progress.Step);

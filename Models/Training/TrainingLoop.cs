@@ -5,13 +5,13 @@ using LightNet.Models.Optim;
 namespace LightNet.Models.Training;
 
 /// <summary>What a progress callback sees.</summary>
-public readonly record struct TrainProgressInfo(long Step, long Total, double Loss, double ItemsPerSecond, TimeSpan Eta);
+public readonly record struct TrainProgressInfo(long Step, long Total, double Loss, double ItemsPerSecond, TimeSpan Eta, bool Skipped = false, long SkippedSteps = 0);
 
 /// <summary>
 /// Outcome of a run: steps done, whether the planned length was reached, the last loss and the final evaluation;
 /// <paramref name="FinishedBefore"/> when a resumed run had already reached its length, and nothing was done or written.
 /// </summary>
-public sealed record TrainResult(long StepsDone, bool Finished, double LastLoss, IReadOnlyDictionary<string, double> Metrics, bool FinishedBefore = false);
+public sealed record TrainResult(long StepsDone, bool Finished, double LastLoss, IReadOnlyDictionary<string, double> Metrics, bool FinishedBefore = false, long SkippedSteps = 0);
 
 /// <summary>
 /// The training loop every task shares: AdamW with warm-up + cosine schedule, gradient accumulation, clipping
@@ -27,7 +27,13 @@ public static class TrainingLoop
 {
     /// <summary>
     /// Trains <paramref name="task"/> with the options <paramref name="o"/>; <paramref name="onProgress"/> runs after every step on rank 0.
-    /// Throws <see cref="InvalidOperationException"/> on an existing checkpoint without Resume, a checkpoint of other steps or seed, or a non-finite loss.
+    /// Throws <see cref="InvalidOperationException"/> on an existing checkpoint without Resume, a checkpoint of other steps or seed, or
+    /// <see cref="RunOptions.MaxConsecutiveSkips"/> steps in a row skipped.
+    /// A step whose mean loss or global gradient norm (after the all-reduce, before clipping) is not finite is skipped: no
+    /// optimizer step, no EMA update, its gradients dropped; the step counter and with it the schedule and the data (a
+    /// function of seed and step) advance as for any other step, so a resumed run is bitwise the uninterrupted one. It is
+    /// said on standard error and in <see cref="TrainProgressInfo.Skipped"/>, and the run's total is in the metrics record
+    /// of each later logged step as <c>skipped_steps</c> (absent while none was skipped); the counts live in the checkpoint's progress.json.
     /// </summary>
     public static TrainResult Run(RunOptions o, ITrainingTask task, Action<TrainProgressInfo>? onProgress = null)
     {
@@ -39,7 +45,7 @@ public static class TrainingLoop
         var opt = new AdamW(model.Parameters(), o.Lr, weightDecay: o.WeightDecay);
         using var ema = o.EmaDecay is double decay ? new ExponentialMovingAverage(model.Parameters(), decay) : null;
         var metrics = new MetricsLog(o.OutDir);
-        long step = 0;
+        long step = 0, skipped = 0, inARow = 0;
         if (TrainingCheckpoint.Exists(o.OutDir))
         {
             if (!o.Resume) throw new InvalidOperationException($"train: {o.OutDir} already holds a checkpoint; pass --resume to continue it or choose another --out");
@@ -47,6 +53,8 @@ public static class TrainingLoop
             if (p.TotalSteps != o.Steps || p.DataSeed != o.Seed)
                 throw new InvalidOperationException($"train: the checkpoint was made for --steps {p.TotalSteps} --seed {p.DataSeed}; resume with the same values");
             step = p.Step;
+            skipped = p.SkippedSteps ?? 0;
+            inARow = p.ConsecutiveSkips ?? 0;
             bool done = TrainingCheckpoint.IsFinished(o.OutDir, ema != null);
             // The log back to exactly the checkpoint's records (a torn last line and what was logged after it dropped);
             // a finished run keeps every record and loses only a torn last line.
@@ -79,23 +87,43 @@ public static class TrainingLoop
                 sum += loss.Data.Item();
             }
             dp.FinishGradients();
-            if (o.ClipNorm > 0) opt.ClipGradNorm(o.ClipNorm);
-            opt.Step();
+            // Identical on every rank (the gradients are all-reduced, the loss averaged), so all ranks skip together.
+            double meanLoss = dp.Mean(sum / o.GradAccumulation);
+            double norm = opt.GradNorm();
+            bool skip = !double.IsFinite(meanLoss) || !double.IsFinite(norm);
+            if (skip)
+            {
+                skipped++;
+                inARow++;
+                if (o.IsRoot) Console.Error.WriteLine($"train: step {step + 1} skipped: {(double.IsFinite(meanLoss) ? $"gradient norm {norm}" : $"loss {meanLoss}")} ({inARow} in a row, {skipped} in all)");
+                if (inARow >= o.MaxConsecutiveSkips)
+                    throw new InvalidOperationException($"train: {inARow} steps in a row (up to step {step + 1}) had a non-finite loss or gradient (last: loss {meanLoss}, gradient norm {norm}); lower --lr or check the data (last checkpoint kept)");
+            }
+            else
+            {
+                inARow = 0;
+                if (o.ClipNorm > 0) opt.ClipGradNorm(o.ClipNorm, norm);
+                opt.Step();
+                ema?.Update();
+            }
             opt.ZeroGrad();
-            ema?.Update();
-            lastLoss = dp.Mean(sum / o.GradAccumulation);
-            if (!double.IsFinite(lastLoss)) throw new InvalidOperationException($"train: loss became {lastLoss} at step {step + 1}; lower --lr or check the data (last checkpoint kept)");
+            lastLoss = meanLoss;
             step++;
             double rate = (step - startStep) * itemsPerStep / Math.Max(1e-9, sw.Elapsed.TotalSeconds);
             if (step % o.CheckEvery == 0 || step == stopAt) dp.CheckAgreement(step);
             if (!o.IsRoot) continue;
             if (step % o.LogEvery == 0 || step == stopAt)
-                metrics.Write(new Dictionary<string, object> { ["step"] = step, ["loss"] = lastLoss, ["lr"] = opt.Lr, ["items_per_s"] = Math.Round(rate, 1) });
+            {
+                // JSON has no NaN: a skipped step's non-finite loss is written as a string ("NaN", "Infinity").
+                var rec = new Dictionary<string, object> { ["step"] = step, ["loss"] = double.IsFinite(lastLoss) ? lastLoss : lastLoss.ToString(System.Globalization.CultureInfo.InvariantCulture), ["lr"] = opt.Lr, ["items_per_s"] = Math.Round(rate, 1) };
+                if (skipped > 0) rec["skipped_steps"] = skipped;
+                metrics.Write(rec);
+            }
             if (o.EvalEvery is int every && step % every == 0 && step < o.Steps)
                 WriteEval(metrics, step, task.Evaluate(step, final: false));
-            onProgress?.Invoke(new TrainProgressInfo(step, o.Steps, lastLoss, rate, TimeSpan.FromSeconds((stopAt - step) * itemsPerStep / Math.Max(1e-9, rate))));
+            onProgress?.Invoke(new TrainProgressInfo(step, o.Steps, lastLoss, rate, TimeSpan.FromSeconds((stopAt - step) * itemsPerStep / Math.Max(1e-9, rate)), skip, skipped));
             if (step % o.CheckpointEvery == 0 || step == stopAt)
-                TrainingCheckpoint.Save(o.OutDir, model, opt, ema, new TrainingProgress(step, o.Steps, o.Seed, metrics.Count));
+                TrainingCheckpoint.Save(o.OutDir, model, opt, ema, new TrainingProgress(step, o.Steps, o.Seed, metrics.Count, SkippedSteps: skipped > 0 ? skipped : null, ConsecutiveSkips: inARow > 0 ? inARow : null));
         }
         bool finished = step >= o.Steps;
         IReadOnlyDictionary<string, double> final = new Dictionary<string, double>();
@@ -108,7 +136,7 @@ public static class TrainingLoop
             Checkpoint.Save(o.OutDir, model, task.ConfigJson);
             if (ema != null) Checkpoint.SaveWeights(Path.Combine(o.OutDir, "model_ema.safetensors"), model.NamedParameters().Select(p => p.Name), ema.Shadow);
         }
-        return new TrainResult(step, finished, lastLoss, final);
+        return new TrainResult(step, finished, lastLoss, final, SkippedSteps: skipped);
     }
 
     private static void WriteEval(MetricsLog log, long step, IReadOnlyDictionary<string, double> values)

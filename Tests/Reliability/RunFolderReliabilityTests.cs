@@ -50,10 +50,10 @@ public class RunFolderReliabilityTests
         Assert.That(written, Has.Some.EqualTo("config.json"));
         Assert.That(written, Has.Some.EqualTo("model.safetensors"));
         Assert.That(written, Has.Some.EqualTo("model_ema.safetensors"));
-        foreach (var f in new[] { "model.safetensors", "optimizer.safetensors", "ema.safetensors", "progress.json" })
+        foreach (var f in new[] { "model.safetensors", "optimizer.safetensors", "ema.safetensors", "progress.json", "manifest.json" })
             Assert.That(written, Has.Some.EqualTo(Path.Combine("checkpoint.tmp", f)));
-        // config.json, 4 log records, 1 periodic evaluation record, 2 checkpoints of 4 files, the final evaluation record, model, config, EMA.
-        Assert.That(written, Has.Count.EqualTo(18), string.Join(", ", written));
+        // config.json, 4 log records, 1 periodic evaluation record, 2 checkpoints of 5 files, the final evaluation record, model, config, EMA.
+        Assert.That(written, Has.Count.EqualTo(20), string.Join(", ", written));
         for (int k = 0; k < written.Count; k++)
         {
             if (Directory.Exists(b)) Directory.Delete(b, true);
