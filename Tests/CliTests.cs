@@ -81,7 +81,7 @@ public class CliTests
 
     /// <summary>Flags whose range includes zero as an ordinary value (a seed, an index, a coefficient, a probability).</summary>
     private static readonly HashSet<string> ZeroIsOrdinary =
-        ["--seed", "--sample-seed", "--node-rank", "--weight-decay", "--ema", "--label-drop", "--guidance", "--eta"];
+        ["--seed", "--sample-seed", "--data-seed", "--node-rank", "--weight-decay", "--ema", "--label-drop", "--guidance", "--eta"];
     /// <summary>Flags where zero (or ≤ 0) switches something off; their help says so as "0: …" or "≤ 0: …".</summary>
     private static readonly HashSet<string> ZeroIsSpecial = ["--clip", "--gpus", "--procs", "--warmup", "--temperature", "--top-k", "--tokens", "--sample-tokens"];
     private static readonly HashSet<string> NegativeMeans = ["--clip"];
