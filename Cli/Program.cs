@@ -25,7 +25,7 @@ public static class Program
             error.WriteLine($"lightnet{CommandPath(parse)}: {Describe(parse, parse.Errors[0])} (see 'lightnet{CommandPath(parse)} --help')");
             return 2;
         }
-        if (Parallelism.EnvironmentError is { } env)
+        if (EnvironmentSettings.Problems().FirstOrDefault() is { } env)
         {
             error.WriteLine($"lightnet: {env}");
             return 2;

@@ -167,4 +167,23 @@ public class CliTests
         }
         finally { Environment.SetEnvironmentVariable(Parallelism.EnvVar, old); }
     }
+
+    [TestCase("LIGHTNET_CUBLAS", "yes", "LIGHTNET_CUBLAS must be 0 or 1, got 'yes'")]
+    [TestCase("LIGHTNET_NVRTC", "2", "LIGHTNET_NVRTC must be 0 or 1, got '2'")]
+    [TestCase("LIGHTNET_CUDA_PTX_DIR", "/nonexistent/ptx", "LIGHTNET_CUDA_PTX_DIR=/nonexistent/ptx is not a folder")]
+    [TestCase("LIGHTNET_CUDA_LIB_DIR", "/nonexistent/lib", "LIGHTNET_CUDA_LIB_DIR names '/nonexistent/lib', which is not a folder")]
+    [TestCase("LIGHTNET_DATA_DIR", "/etc/hostname", "LIGHTNET_DATA_DIR=/etc/hostname is a file")]
+    [NonParallelizable]
+    public void AnUnusableEnvironmentSettingIsNamed(string name, string value, string message)
+    {
+        var old = Environment.GetEnvironmentVariable(name);
+        Environment.SetEnvironmentVariable(name, value);
+        try
+        {
+            var r = Run("demo", "--steps", "1");
+            Assert.That(r.Rc, Is.EqualTo(2));
+            Assert.That(r.Err, Does.StartWith("lightnet: " + message));
+        }
+        finally { Environment.SetEnvironmentVariable(name, old); }
+    }
 }
