@@ -15,18 +15,18 @@ internal static class TrainClassify
 {
     public static int Run(Args a)
     {
-        if (Launcher.TryLaunch(a, a.Raw) is int code) return code;
         if (TrainRun.Begin(a, LightNet.Models.Data.FashionMnist.TrainImages) is not { } run) return 0;
         var mixer = MixerKinds.Parse(a.String("--mixer"), a.Command);
+        var (hidden, heads) = TrainRun.Width(a);
         var cfg = new ImageClassifierConfig
         {
             InChannels = 1,
             ImageHeight = 28,
             ImageWidth = 28,
             PatchSize = a.Int("--patch"),
-            HiddenSize = a.Int("--hidden"),
+            HiddenSize = hidden,
             NumHiddenLayers = a.Int("--layers"),
-            NumHeads = a.Int("--heads"),
+            NumHeads = heads,
             GateLowRankDim = a.Int("--gate-rank"),
             NumClasses = 10,
             TpeRpeDim = 16,
@@ -35,7 +35,6 @@ internal static class TrainClassify
             Lrpe = mixer == MixerKind.LightNet,
         };
         if (28 % cfg.PatchSize != 0) throw a.Error($"--patch must divide 28, got {cfg.PatchSize}");
-        if (cfg.HiddenSize % cfg.NumHeads!.Value != 0) throw a.Error($"--hidden {cfg.HiddenSize} must be a multiple of --heads {cfg.NumHeads}");
         run = TrainRun.Record(a, run, new Dictionary<string, object?> { ["dtype"] = "float32" });
         AnsiConsole.MarkupLine($"[bold]image classifier[/] ({mixer.Name()} mixer) on Fashion-MNIST: hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {cfg.Grid[0]}×{cfg.Grid[1]} patches, " +
             $"{run.Steps} steps of {run.BatchSize} → {Markup.Escape(run.OutDir)}; loading the data…");

@@ -14,15 +14,15 @@ internal static class TrainGenerate
 {
     public static int Run(Args a)
     {
-        if (Launcher.TryLaunch(a, a.Raw) is int code) return code;
         if (TrainRun.Begin(a, LightNet.Models.Data.FashionMnist.TrainImages) is not { } run) return 0;
         var mixer = MixerKinds.Parse(a.String("--mixer"), a.Command);
+        var (hidden, heads) = TrainRun.Width(a);
         var cfg = new DiTConfig
         {
             PatchSize = a.Int("--patch"),
-            HiddenSize = a.Int("--hidden"),
+            HiddenSize = hidden,
             NumHiddenLayers = a.Int("--layers"),
-            NumHeads = a.Int("--heads"),
+            NumHeads = heads,
             GateLowRankDim = a.Int("--gate-rank"),
             TpeRpeDim = 16,
             Mixer = mixer,
@@ -30,7 +30,6 @@ internal static class TrainGenerate
             Lrpe = mixer == MixerKind.LightNet,
         };
         if (28 % cfg.PatchSize != 0) throw a.Error($"--patch must divide 28, got {cfg.PatchSize}");
-        if (cfg.HiddenSize % cfg.NumHeads!.Value != 0) throw a.Error($"--hidden {cfg.HiddenSize} must be a multiple of --heads {cfg.NumHeads}");
         var grid = SampleImages.GridOptions.Read(a, Path.Combine(run.OutDir, "samples.png"), "--sample-steps", "--sample-seed", "--grid");
         run = TrainRun.Record(a, run, new Dictionary<string, object?> { ["dtype"] = "float32" });
         AnsiConsole.MarkupLine($"[bold]DiT[/] ({mixer.Name()} mixer) on Fashion-MNIST: hidden {cfg.HiddenSize}, {cfg.NumHiddenLayers} layers, {cfg.Grid[0]}×{cfg.Grid[1]} patches, " +

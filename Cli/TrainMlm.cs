@@ -15,13 +15,11 @@ internal static class TrainMlm
 {
     public static int Run(Args a)
     {
-        if (Launcher.TryLaunch(a, a.Raw) is int code) return code;
         if (TrainRun.Begin(a, null) is not { } run) return 0;
         var mixer = MixerKinds.Parse(a.String("--mixer"), a.Command, MaskedLMConfig.MaskedMixers);
         var tok = TrainRun.Tokenizer(a, run);
         int seqLen = a.Int("--seq-len");
-        int hidden = a.Int("--hidden"), heads = a.Int("--heads");
-        if (hidden % heads != 0) throw a.Error($"--hidden {hidden} must be a multiple of --heads {heads}");
+        var (hidden, heads) = TrainRun.Width(a);
         var cfg = new MaskedLMConfig
         {
             VocabSize = tok.VocabSize,

@@ -103,6 +103,14 @@ internal static class TrainRun
         return run with { TrainingConfig = values };
     }
 
+    /// <summary><c>--hidden</c> and <c>--heads</c>, checked that the heads divide the width.</summary>
+    public static (int Hidden, int Heads) Width(Args a)
+    {
+        int hidden = a.Int("--hidden"), heads = a.Int("--heads");
+        if (hidden % heads != 0) throw a.Error($"--hidden {hidden} must be a multiple of --heads {heads}");
+        return (hidden, heads);
+    }
+
     /// <summary>
     /// The <c>--tokenizer</c> of a text task: <c>byte</c>, <c>gpt2</c> or a tokenizer.json; a resumed run reads the copy
     /// kept in its directory (the original file may have moved or changed since).

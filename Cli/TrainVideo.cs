@@ -18,12 +18,10 @@ internal static class TrainVideo
 {
     public static int Run(Args a)
     {
-        if (Launcher.TryLaunch(a, a.Raw) is int code) return code;
         if (TrainRun.Begin(a, FashionMnist.TrainImages) is not { } run) return 0;
         var mixer = MixerKinds.Parse(a.String("--mixer"), a.Command);
         var data = DataOptions(a, a.Seed("--data-seed"));
-        int hidden = a.Int("--hidden"), heads = a.Int("--heads");
-        if (hidden % heads != 0) throw a.Error($"--hidden {hidden} must be a multiple of --heads {heads}");
+        var (hidden, heads) = TrainRun.Width(a);
         bool tpe = a.OnOff("--tpe") ?? mixer == MixerKind.LightNet, lrpe = a.OnOff("--lrpe") ?? mixer == MixerKind.LightNet;
         if (lrpe && mixer != MixerKind.LightNet) throw a.Error("--lrpe on is LightNet's encoding; the baselines carry positions themselves (GLA: directional decay, softmax: rotary)");
         var cfg = new VideoClassifierConfig

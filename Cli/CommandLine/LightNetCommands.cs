@@ -133,7 +133,8 @@ internal sealed class LightNetCommands(string[] args)
             String("--master-addr", "data parallel: address of rank 0", "127.0.0.1", "HOST").FreeOnResume(),
             OptInt("--master-port", "data parallel: port of rank 0 (default: a free one, single node)", 1, 65535).FreeOnResume(),
         ];
-        return Leaf(name, description, "train " + name, run, [.. own, .. common]);
+        // A data-parallel command line starts its ranks here; each rank (and a single process) runs the task.
+        return Leaf(name, description, "train " + name, a => Launcher.TryLaunch(a, a.Raw) ?? run(a), [.. own, .. common]);
     }
 
     private static Option<string> Tokenizer() =>
