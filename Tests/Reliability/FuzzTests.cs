@@ -384,6 +384,27 @@ public class FuzzTests
         }, DataErrors);
     }
 
+    [Test]
+    public void CheckpointManifest()
+    {
+        var run = Path.Combine(_dir.Path, "run");
+        var ckpt = TrainingCheckpoint.PathIn(run);
+        Directory.CreateDirectory(ckpt);
+        File.WriteAllText(Path.Combine(run, TrainingConfigFile.FileName), "{\"lr\": 0.002}\n");
+        File.WriteAllBytes(Path.Combine(ckpt, "progress.json"), Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(new TrainingProgress(20, 40, 7, 21, Manifest: true))));
+        File.WriteAllBytes(Path.Combine(ckpt, "model.safetensors"), Enumerable.Range(0, 300).Select(i => (byte)i).ToArray());
+        LightNet.Models.Training.CheckpointManifest.Write(ckpt, run, 20);
+        var manifestPath = Path.Combine(ckpt, LightNet.Models.Training.CheckpointManifest.FileName);
+        var seed = File.ReadAllBytes(manifestPath);
+        Assert.That(TrainingCheckpoint.ReadProgress(run).Step, Is.EqualTo(20), "the seed checkpoint verifies");
+        Fuzz("checkpoint manifest.json", seed, 13_000_000, (s, r) => MutateJson(s, r), Path.Combine("run", "checkpoint", LightNet.Models.Training.CheckpointManifest.FileName), _ =>
+        {
+            var p = TrainingCheckpoint.ReadProgress(run);
+            if (LightNet.Models.Training.CheckpointManifest.Read(ckpt) is { } m) LightNet.Models.Training.CheckpointManifest.Verify(ckpt, run, m);
+            Assert.That(p.Step, Is.EqualTo(20), "an accepted manifest verified the unchanged checkpoint");
+        }, DataErrors);
+    }
+
     private static byte[] RawIdxSeed()
     {
         var data = new byte[3 * 4 * 5];
