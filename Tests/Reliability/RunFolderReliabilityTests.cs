@@ -89,6 +89,45 @@ public class RunFolderReliabilityTests
         AssertSameRun(a, b, "after a real ENOSPC and a resume");
     });
 
+    /// <summary>
+    /// A real small file system that fills during the run: a tmpfs of half the run's size (mounting needs root; the test
+    /// is ignored where mount is refused), then grown, and the run resumed.
+    /// </summary>
+    [Test]
+    public void RunOnAFullTmpfsResumesOnceSpaceIsFree() => TrainingTests.WithDirs((a, b) =>
+    {
+        Train(Options(a));
+        long size = Directory.EnumerateFiles(a, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        Directory.CreateDirectory(b);
+        long half = Math.Max(4096, size / 2 / 4096 * 4096);
+        if (!Mount(b, $"size={half}")) Assert.Ignore("mounting a tmpfs needs root (CAP_SYS_ADMIN); refused here");
+        try
+        {
+            var e = Assert.Throws<IOException>(() => Train(Options(b)), $"a {half}-byte tmpfs holds half of the run's {size} bytes");
+            Assert.That(e!.Message, Does.Contain("No space left on device"));
+            Assert.That(Mount(b, $"remount,size={4 * size}"), Is.True, "the tmpfs grows");
+            Assert.That(Train(Options(b) with { Resume = true }).Finished, Is.True);
+            AssertSameRun(a, b, "after the file system filled and was grown");
+        }
+        finally { Run("umount", b); }
+    });
+
+    private static bool Mount(string dir, string options) =>
+        Run("mount", "-t", "tmpfs", "-o", options, "tmpfs", dir) == 0;
+
+    private static int Run(string tool, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var x in args) psi.ArgumentList.Add(x);
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            p.WaitForExit();
+            return p.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception) { return -1; }
+    }
+
     [Test]
     public void TornMetricsLineIsDroppedOnResume() => TrainingTests.WithDirs((a, b) =>
     {
