@@ -41,21 +41,11 @@ public class TextCommandTests
         _cache.Dispose();
     }
 
-    private static (int Rc, string Out, string Err) Cli(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        var o = new StringWriter(); // not disposed: Spectre.Console keeps the first writer it saw
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try { return (Program.Main(args), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
+    private static (int Rc, string Out, string Err) Cli(params string[] args) => CliHarness.Run(args);
 
     private static readonly string[] Tiny = ["--hidden", "8", "--layers", "1", "--heads", "2", "--gate-rank", "2", "--steps", "2", "--batch-size", "2", "--seq-len", "16", "--eval-windows", "3", "--threads", "1"];
 
-    private static double FinalMetric(string dir, string key) =>
-        new MetricsLog(dir).Read().Last(r => r.ContainsKey(key))[key].GetDouble();
+    private static double FinalMetric(string dir, string key) => CliHarness.FinalMetric(dir, key);
 
     /// <summary>--detect-anomaly turns anomaly mode on for the run; a healthy model trains under it (no op makes a NaN/∞ on purpose).</summary>
     [Test, Category("Reliability")]

@@ -40,19 +40,9 @@ public class VideoCommandTests
         _cache.Dispose();
     }
 
-    private static (int Rc, string Out, string Err) Cli(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        var o = new StringWriter(); // not disposed: Spectre.Console keeps the first writer it saw
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try { return (Program.Main(args), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
+    private static (int Rc, string Out, string Err) Cli(params string[] args) => CliHarness.Run(args);
 
-    private static double FinalMetric(string dir, string key) =>
-        new MetricsLog(dir).Read().Last(r => r.ContainsKey(key))[key].GetDouble();
+    private static double FinalMetric(string dir, string key) => CliHarness.FinalMetric(dir, key);
 
     /// <summary>4 frames of 32×32 in 2×8×8 tubelets: a 2×4×4 grid of 32 tokens.</summary>
     private static readonly string[] TinyVideo =
