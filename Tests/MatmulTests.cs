@@ -42,6 +42,22 @@ public class MatmulTests
             }
     }
 
+    /// <summary>Operands that are windows of wider matrices (row stride larger than the row), across the packing depths of both ISAs and a k tail of 1–3.</summary>
+    [TestCase(37, 389, 45)]
+    [TestCase(25, 1030, 70)]
+    public void MatchesNaiveProductOnStridedViews(int m, int k, int n)
+    {
+        foreach (var dt in new[] { DType.Float32, DType.Float64 })
+        {
+            using var s = DisposalScope.Begin();
+            var a = Reference.Randn([m + 2, k + 7], dt, 23).Narrow(0, 1, m).Narrow(1, 3, k);
+            var b = Reference.Randn([k, n + 5], dt, 24).Narrow(1, 2, n);
+            var c = Tensor.Matmul(a, b);
+            var r = RefMatmul(a.ToDoubleArray(), b.ToDoubleArray(), 1, m, k, n, false, false);
+            Reference.Close(c, r, dt == DType.Float64 ? 1e-12 : 4e-6, $"{dt}");
+        }
+    }
+
     [Test]
     public void BatchedWithBroadcastAndVectors()
     {
