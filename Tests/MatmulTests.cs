@@ -58,6 +58,34 @@ public class MatmulTests
         }
     }
 
+    /// <summary>The single-threaded products the attention kernels call (unpacked small path and packed path), A and B strided.</summary>
+    [TestCase(13, 64, 64)]
+    [TestCase(7, 48, 5)]
+    [TestCase(64, 32, 64)]
+    [TestCase(70, 16, 130)]
+    [TestCase(9, 40, 3)]
+    public unsafe void SerialProductMatchesNaive(int m, int n, int k)
+    {
+        foreach (var dt in new[] { DType.Float32, DType.Float64 })
+            foreach (var ta in new[] { false, true })
+            {
+                using var s = DisposalScope.Begin();
+                var a = ta ? Reference.Randn([k, m + 3], dt, 25).Narrow(1, 1, m).Transpose() : Reference.Randn([m, k + 3], dt, 25).Narrow(1, 2, k);
+                var b = Reference.Randn([k, n], dt, 26);
+                var r = RefMatmul(a.ToDoubleArray(), b.ToDoubleArray(), 1, m, k, n, false, false);
+                var c = Tensor.Zeros([m, n], dt);
+                var acc = Reference.Randn([m, n], dt, 27);
+                var accStart = acc.ToDoubleArray();
+                long rsA = a.Strides[0], csA = a.Strides[1];
+                foreach (var (dst, add) in new[] { (c, false), (acc, true) })
+                    if (dt == DType.Float32) LightNet.Cpu.Gemm.Serial(a.Ptr<float>(), rsA, csA, b.Ptr<float>(), n, 1, dst.Ptr<float>(), n, m, n, k, add);
+                    else LightNet.Cpu.Gemm.Serial(a.Ptr<double>(), rsA, csA, b.Ptr<double>(), n, 1, dst.Ptr<double>(), n, m, n, k, add);
+                double tol = dt == DType.Float64 ? 1e-12 : 4e-6;
+                Reference.Close(c, r, tol, $"{dt} ta={ta}");
+                Reference.Close(acc, r.Select((x, i) => x + accStart[i]).ToArray(), tol, $"{dt} ta={ta} accumulate");
+            }
+    }
+
     [Test]
     public void BatchedWithBroadcastAndVectors()
     {

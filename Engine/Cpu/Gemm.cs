@@ -133,60 +133,96 @@ internal static unsafe class Gemm
 
     private static int RoundUp(int x, int m) => (x + m - 1) / m * m;
 
-    /// <summary>Largest m·n·k served by <see cref="Small"/>: there packing would cost as much as the product.</summary>
+    /// <summary>Largest m·n·k served by <see cref="Small{T}"/>: there packing would cost as much as the product.</summary>
     private const long SmallLimit = 1 << 19;
 
     /// <summary>
     /// Unpacked product for small operands with a row-major B (rows of B are loaded straight into vectors,
-    /// A is broadcast element by element with any strides): 6×(2 vectors) register tiles, single row tail.
+    /// A is broadcast element by element with any strides): 6×(2 vectors) register tiles, single row tail; the chunk products
+    /// of the attention kernels (64×64×64) land here. 512-bit vectors where the columns are a multiple of 32 floats.
     /// </summary>
     private static void Small<T>(Mat<T> a, Mat<T> b, Mat<T> c, int m, int n, int k, bool acc) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int w = Vector256<T>.Count;
+        if (Wide && n % (2 * Vector512<T>.Count) == 0) Small<Simd512<T>, Vector512<T>, T>(a, b, c, m, n, k, acc);
+        else Small<Simd256<T>, Vector256<T>, T>(a, b, c, m, n, k, acc);
+    }
+
+    /// <summary>The vector operations of <see cref="Small{TOps, TV, T}"/>, so that one body serves both widths (the JIT specialises it per struct).</summary>
+    private interface ISimd<TV, T> where TV : struct where T : unmanaged
+    {
+        static abstract int Lanes { get; }
+        static abstract TV Load(T* p);
+        static abstract TV Splat(T x);
+        static abstract TV Fma(TV a, TV b, TV c);
+        static abstract void Store(T* p, TV v, bool acc);
+    }
+
+    private readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
+    {
+        public static int Lanes => Vector256<T>.Count;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(T* p) => Vector256.Load(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Splat(T x) => Vector256.Create(x);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Fma(Vector256<T> a, Vector256<T> b, Vector256<T> c) => Gemm.Fma(a, b, c);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T* p, Vector256<T> v, bool acc) => Gemm.Store(p, v, acc);
+    }
+
+    private readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
+    {
+        public static int Lanes => Vector512<T>.Count;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(T* p) => Vector512.Load(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Splat(T x) => Vector512.Create(x);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Fma(Vector512<T> a, Vector512<T> b, Vector512<T> c) => Gemm.Fma(a, b, c);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T* p, Vector512<T> v, bool acc) => Gemm.Store(p, v, acc);
+    }
+
+    private static void Small<TOps, TV, T>(Mat<T> a, Mat<T> b, Mat<T> c, int m, int n, int k, bool acc)
+        where TOps : struct, ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = TOps.Lanes;
         for (int j0 = 0; j0 < n; j0 += 2 * w)
         {
             int i0 = 0;
             for (; i0 + 6 <= m; i0 += 6)
             {
-                Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                TV c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
                     c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
                 T* a0 = a.At(i0, 0);
                 long ars = a.Rs, acs = a.Cs;
                 for (int p = 0; p < k; p++)
                 {
                     T* bp = b.At(p, j0);
-                    var b0 = Vector256.Load(bp);
-                    var b1 = Vector256.Load(bp + w);
+                    var b0 = TOps.Load(bp);
+                    var b1 = TOps.Load(bp + w);
                     T* ap = a0 + p * acs;
-                    Vector256<T> x;
-                    x = Vector256.Create(ap[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-                    x = Vector256.Create(ap[ars]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-                    x = Vector256.Create(ap[2 * ars]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
-                    x = Vector256.Create(ap[3 * ars]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-                    x = Vector256.Create(ap[4 * ars]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
-                    x = Vector256.Create(ap[5 * ars]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+                    TV x;
+                    x = TOps.Splat(ap[0]); c00 = TOps.Fma(x, b0, c00); c01 = TOps.Fma(x, b1, c01);
+                    x = TOps.Splat(ap[ars]); c10 = TOps.Fma(x, b0, c10); c11 = TOps.Fma(x, b1, c11);
+                    x = TOps.Splat(ap[2 * ars]); c20 = TOps.Fma(x, b0, c20); c21 = TOps.Fma(x, b1, c21);
+                    x = TOps.Splat(ap[3 * ars]); c30 = TOps.Fma(x, b0, c30); c31 = TOps.Fma(x, b1, c31);
+                    x = TOps.Splat(ap[4 * ars]); c40 = TOps.Fma(x, b0, c40); c41 = TOps.Fma(x, b1, c41);
+                    x = TOps.Splat(ap[5 * ars]); c50 = TOps.Fma(x, b0, c50); c51 = TOps.Fma(x, b1, c51);
                 }
                 T* cp = c.At(i0, j0);
                 long ldc = c.Rs;
-                Store(cp, c00, acc); Store(cp + w, c01, acc); cp += ldc;
-                Store(cp, c10, acc); Store(cp + w, c11, acc); cp += ldc;
-                Store(cp, c20, acc); Store(cp + w, c21, acc); cp += ldc;
-                Store(cp, c30, acc); Store(cp + w, c31, acc); cp += ldc;
-                Store(cp, c40, acc); Store(cp + w, c41, acc); cp += ldc;
-                Store(cp, c50, acc); Store(cp + w, c51, acc);
+                TOps.Store(cp, c00, acc); TOps.Store(cp + w, c01, acc); cp += ldc;
+                TOps.Store(cp, c10, acc); TOps.Store(cp + w, c11, acc); cp += ldc;
+                TOps.Store(cp, c20, acc); TOps.Store(cp + w, c21, acc); cp += ldc;
+                TOps.Store(cp, c30, acc); TOps.Store(cp + w, c31, acc); cp += ldc;
+                TOps.Store(cp, c40, acc); TOps.Store(cp + w, c41, acc); cp += ldc;
+                TOps.Store(cp, c50, acc); TOps.Store(cp + w, c51, acc);
             }
             for (; i0 < m; i0++)
             {
-                Vector256<T> c0 = default, c1 = default;
+                TV c0 = default, c1 = default;
                 for (int p = 0; p < k; p++)
                 {
                     T* bp = b.At(p, j0);
-                    var x = Vector256.Create(*a.At(i0, p));
-                    c0 = Fma(x, Vector256.Load(bp), c0);
-                    c1 = Fma(x, Vector256.Load(bp + w), c1);
+                    var x = TOps.Splat(*a.At(i0, p));
+                    c0 = TOps.Fma(x, TOps.Load(bp), c0);
+                    c1 = TOps.Fma(x, TOps.Load(bp + w), c1);
                 }
                 T* cp = c.At(i0, j0);
-                Store(cp, c0, acc); Store(cp + w, c1, acc);
+                TOps.Store(cp, c0, acc); TOps.Store(cp + w, c1, acc);
             }
         }
     }
