@@ -20,12 +20,31 @@ public static class Report
         if (what is "scans") return ScanStudyReport.Run(args[1..]);
         double peak1 = Ceilings.FmaGflops(1), peakN = Ceilings.FmaGflops(threads), bw = Ceilings.StreamGBps(threads);
         Console.WriteLine($"ceilings: fp32 FMA {peak1:F1} GFLOP/s on 1 core, {peakN:F1} GFLOP/s on {threads}; streaming memory {bw:F1} GB/s on {threads}");
+        LibraryCheck(threads, peakN, bw);
         if (what is "all" or "matmul") Matmul(threads);
         if (what is "all" or "elementwise") Elementwise(threads);
         if (what is "all" or "attention") AttentionReport.Run(peakN);
         if (what is "lrpe") AttentionReport.LrpeFusion();
         if (what is "all" or "tpe") TpeReport.Run();
         return 0;
+    }
+
+    /// <summary>
+    /// The library's figures beside the probes (<see cref="OpenBlas"/>): a probe that a well-tuned sgemm or saxpy beats is too low,
+    /// and every "% of ceiling" measured against it flatters the kernel.
+    /// </summary>
+    private static void LibraryCheck(int threads, double peak, double bw)
+    {
+        if (!OpenBlas.Available)
+        {
+            Console.WriteLine("library check: OpenBLAS not found (Debian libopenblas0-pthread); the probes are unchecked");
+            return;
+        }
+        double gemm = OpenBlas.SgemmGflops(2048, threads), axpy = OpenBlas.SaxpyGBps(threads);
+        Console.WriteLine($"library check: {OpenBlas.Description.Trim()}, kernel {OpenBlas.Kernel}: sgemm 2048³ {gemm:F1} GFLOP/s = {gemm / peak:P0} of the FMA probe, " +
+            $"saxpy {axpy:F1} GB/s = {axpy / bw:P0} of the streaming probe (on {threads} thread{(threads == 1 ? "" : "s")})");
+        if (OpenBlas.Kernel == "Prescott" && System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            Console.WriteLine("library check: OpenBLAS fell back to its SSE3 Prescott kernel on this CPU; run with OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell (AVX2) for its real figure");
     }
 
     /// <summary>Median seconds of <paramref name="reps"/> runs after one warm-up.</summary>
