@@ -53,7 +53,7 @@ public static class Ceilings
 
     /// <summary>
     /// Twelve chains, not sixteen: AVX2 has 16 vector registers, and 16 accumulators plus the two constants spill to the
-    /// stack, which halved the measured peak (56 against 83 GFLOP/s on one core of a Xeon model 207). Twelve cover an FMA
+    /// stack, which puts loads and stores into every chain and reads about two thirds of the real peak. Twelve cover an FMA
     /// latency of 6 cycles on two ports.
     /// </summary>
     private static float FmaLoop256(long iters)
@@ -89,7 +89,7 @@ public static class Ceilings
 /// One streaming in-place add <c>y += a</c> (two reads, one write) over 2 × 128 MiB with all threads, timed on demand (for
 /// measurements paired with a kernel). In place, the written lines were just read, so the bytes counted are the bytes moved;
 /// an add into a third array also reads each destination line before writing it (a quarter more traffic than counted),
-/// which made the probe read about 25 % below OpenBLAS's saxpy.
+/// so that probe reads below what the memory sustains (and below OpenBLAS's saxpy).
 /// </summary>
 public sealed class StreamProbe(int threads)
 {

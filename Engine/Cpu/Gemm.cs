@@ -16,9 +16,8 @@ namespace LightNet.Cpu;
 internal static unsafe class Gemm
 {
     /// <summary>
-    /// Depth of one packed block: 384 for the 6×16 AVX2 tile (its 24 KB B micro-panel stays in L1; on a Xeon of model 207,
-    /// 256-bit path, 2048³ ran at 53 against 49 GFLOP/s with 256), 512 for the 12×32 AVX-512 tile (Zen 5: 1024³ at 59–68 % of
-    /// the two-core FMA peak against 53–66 % with 256). The A block stays L2-sized through <see cref="McPanels"/>.
+    /// Depth of one packed block: 384 for the 6×16 AVX2 tile (its 24 KB B micro-panel stays in a 32–48 KB L1), 512 for the
+    /// 12×32 AVX-512 tile. The A block stays L2-sized through <see cref="McPanels"/>; docs/perf.md has the measurements.
     /// </summary>
     private static int KC => Wide ? 512 : 384;
     /// <summary>Row panels of A per packed block for float32 (mc = mr · this): 16 with AVX2, 8 with AVX-512.</summary>
