@@ -98,6 +98,22 @@ public class TextCommandTests
         Assert.That(eval.Out, Does.Contain($"masked-token accuracy {acc.ToString("P2", CultureInfo.InvariantCulture)}").And.Contain($"{mixer} mixer"));
     }
 
+    [TestCase("off", "off", 8)]
+    [TestCase("on", "off", 16)]
+    public void TrainMlmEncodingAblationsAreRecordedAndReadBack(string tpe, string lrpe, int rpeDim)
+    {
+        using var run = new TempDir();
+        var train = Cli(["train", "mlm", "--tpe", tpe, "--lrpe", lrpe, "--rpe-dim", rpeDim.ToString(CultureInfo.InvariantCulture), .. Tiny, "--out", run.Path]);
+        Assert.That(train.Rc, Is.EqualTo(0), train.Err);
+        var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run.Path, "config.json"))).RootElement;
+        Assert.That(config.GetProperty("tpe").GetBoolean(), Is.EqualTo(tpe == "on"));
+        Assert.That(config.GetProperty("lrpe").GetBoolean(), Is.EqualTo(lrpe == "on"));
+        Assert.That(config.GetProperty("tpe_rpe_dim").GetInt32(), Is.EqualTo(rpeDim));
+        var eval = Cli("eval", "mlm", "--run", run.Path, "--windows", "3");
+        Assert.That(eval.Rc, Is.EqualTo(0), eval.Err);
+        Assert.That(eval.Out, Does.Contain($"masked-token accuracy {FinalMetric(run.Path, "test_masked_accuracy").ToString("P2", CultureInfo.InvariantCulture)}"));
+    }
+
     [Test]
     public void Bf16RunsNeedTheEncodingsOff()
     {
@@ -118,6 +134,8 @@ public class TextCommandTests
     [TestCase(new[] { "train", "lm", "--window", "3" }, "unknown option '--window'")]
     [TestCase(new[] { "train", "lm", "--sample-token", "3" }, "unknown option '--sample-token'; did you mean '--sample-tokens'?")]
     [TestCase(new[] { "train", "mlm", "--dtype", "float16" }, "'float16' not recognized")]
+    [TestCase(new[] { "train", "mlm", "--mixer", "gla", "--lrpe", "on" }, "train mlm: --lrpe on is LightNet's encoding")]
+    [TestCase(new[] { "train", "mlm", "--rpe-dim", "0" }, "--rpe-dim must be at least 1, got 0")]
     [TestCase(new[] { "train", "lm", "--dtype", "bfloat16", "--device", "cpu" }, "--dtype bfloat16 needs --device cuda")]
     [TestCase(new[] { "eval", "lm", "--run", "/nonexistent/run" }, "--run /nonexistent/run: no such run directory")]
     [TestCase(new[] { "eval", "mlm", "--batch-size", "0" }, "--batch-size must be at least 1, got 0")]
