@@ -7,7 +7,8 @@ namespace LightNet.Perf;
 /// Kernel report: each kernel's throughput against the ceilings measured in the same run (median of
 /// repeated timings after a warm-up). Usage: <c>report [all|ceilings|matmul|elementwise|tpe]</c>;
 /// <c>report scans [--full]</c> is the one-scan-vs-2k-scans study (<see cref="ScanStudyReport"/>), <c>report scaling</c> the
-/// kernels' thread scaling (<see cref="ScalingReport"/>).
+/// kernels' thread scaling (<see cref="ScalingReport"/>), <c>report cpu-peer</c> the engine against PyTorch on the CPU
+/// (<see cref="CpuPeerReport"/>).
 /// </summary>
 public static class Report
 {
@@ -20,6 +21,7 @@ public static class Report
         Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores, kernels use {threads} threads, AVX-512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}");
         if (what is "scans") return ScanStudyReport.Run(args[1..]);
         if (what is "scaling") return ScalingReport.Run(args[1..]);
+        if (what is "cpu-peer") return CpuPeerReport.Run(args[1..]);
         double peak1 = Ceilings.FmaGflops(1), peakN = Ceilings.FmaGflops(threads), bw = Ceilings.StreamGBps(threads);
         Console.WriteLine($"ceilings: fp32 FMA {peak1:F1} GFLOP/s on 1 core, {peakN:F1} GFLOP/s on {threads}; streaming memory {bw:F1} GB/s on {threads}");
         LibraryCheck(threads, peakN, bw);

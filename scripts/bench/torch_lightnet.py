@@ -15,6 +15,7 @@ form has positive exponents (e^-G), so it is a timing baseline for random inputs
 that jump by ~88 inside a chunk overflow it (the engine's kernels switch to the pairwise form there).
 In bf16-autocast mode torch runs the attention products in bf16 too; the engine's bf16 mode rounds only the cuBLAS
 products (the linear layers) and keeps attention in TF32 with float32 activations.
+The model classes run on any device; scripts/bench/torch_cpu.py imports them for the CPU peer of `Perf report cpu-peer`.
 usage: python3 torch_lightnet.py [--modes fp32,tf32,bf16-autocast,bf16-weights] [--steps 10] [--what op,layer,lm]
 """
 import argparse
@@ -108,9 +109,9 @@ class Mlp(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, expand_ratio=128):
         super().__init__()
-        self.attn_norm, self.attn = RMSNorm(c, 1e-6), LightNetAttention(c)
+        self.attn_norm, self.attn = RMSNorm(c, 1e-6), LightNetAttention(c, expand_ratio)
         self.mlp_norm, self.mlp = RMSNorm(c, 1e-6), Mlp(c)
 
     def forward(self, h):
@@ -119,10 +120,10 @@ class Block(nn.Module):
 
 
 class CausalLM(nn.Module):
-    def __init__(self, vocab, c, layers):
+    def __init__(self, vocab, c, layers, expand_ratio=128):
         super().__init__()
         self.embeddings = nn.Embedding(vocab, c)
-        self.layers = nn.ModuleList(Block(c) for _ in range(layers))
+        self.layers = nn.ModuleList(Block(c, expand_ratio) for _ in range(layers))
         self.norm = RMSNorm(c, 1e-6)
         self.lm_head = nn.Linear(c, vocab, bias=False)
         for m in self.modules():
