@@ -9,13 +9,14 @@ using LightNet.Models.Optim;
 namespace LightNet.Perf;
 
 /// <summary>
-/// <c>report cpu-peer [--rounds N] [--idle-wait S]</c>: the engine against PyTorch on the CPU, float32, same shapes and thread
+/// <c>report cpu-peer [--rounds N] [--idle-wait S] [--profile]</c>: the engine against PyTorch on the CPU, float32, same shapes and thread
 /// count — a 2048³ matrix product, the LightNet attention layer (hidden 512, H 8, d 64, gate rank 128, B 4, T 1024, causal)
 /// forward + backward, and a training step of the causal LM (hidden 512, 8 layers, byte vocabulary, B 4, T 1024, AdamW).
 /// The peer is <c>scripts/bench/torch_cpu.py --serve</c> under <c>$LIGHTNET_PYTHON</c> (default <c>/usr/bin/python3</c>),
 /// kept running; each round times every item once on each side, engine and peer alternating, each timing preceded by a
 /// check that the rest of the machine is idle (waiting at most <c>--idle-wait</c> seconds in all). Prints the table and
 /// <c>peer ITEM ratio R</c> with R = peer median / engine median; exits 2 with one line when the peer cannot run.
+/// <c>--profile</c> adds the engine's per-kernel times of the layer and the LM step, by operand shape.
 /// </summary>
 public static class CpuPeerReport
 {
@@ -24,7 +25,7 @@ public static class CpuPeerReport
     /// <summary>Other processes using less than this many cores count as idle.</summary>
     private const double IdleCores = 0.1;
 
-    private sealed record Options(int Rounds, double IdleWaitSeconds, string Python, string Script);
+    private sealed record Options(int Rounds, double IdleWaitSeconds, string Python, string Script, bool Profile);
 
     private sealed record Item(string Name, Action Engine);
 
@@ -40,7 +41,10 @@ public static class CpuPeerReport
             using var peer = Peer.Start(o);
             using var scope = DisposalScope.Begin();
             var items = Items();
-            return Rounds(o, items, peer);
+            int rc = Rounds(o, items, peer);
+            if (o.Profile)
+                foreach (var item in items.Where(i => i.Name != "gemm2048")) KernelProfile.Print($"engine {item.Name}", item.Engine, top: 20, byShape: true);
+            return rc;
         }
         catch (PeerException e)
         {
@@ -60,7 +64,8 @@ public static class CpuPeerReport
             Rounds: Str("rounds") is string r ? int.Parse(r, CultureInfo.InvariantCulture) : 7,
             IdleWaitSeconds: Str("idle-wait") is string w ? double.Parse(w, CultureInfo.InvariantCulture) : 60,
             Python: Environment.GetEnvironmentVariable("LIGHTNET_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3",
-            Script: Path.Combine(AppContext.BaseDirectory, "scripts", "torch_cpu.py"));
+            Script: Path.Combine(AppContext.BaseDirectory, "scripts", "torch_cpu.py"),
+            Profile: args.Contains("--profile"));
     }
 
     /// <summary>The engine's side of each item, built once (inside the caller's disposal scope).</summary>

@@ -148,23 +148,7 @@ public static class ScanStudyReport
             using var c = new Case(cfg, grid);
             var items = c.Items;
             foreach (var (name, i) in new[] { ("LightNet layer", 0), ("2k-scan layer", 1) })
-            {
-                const int steps = 3;
-                items[i]();
-                Profiler.Enable(Device.Cpu);
-                Profiler.Reset();
-                var sw = Stopwatch.StartNew();
-                for (int s = 0; s < steps; s++) items[i]();
-                double stepMs = sw.Elapsed.TotalMilliseconds / steps;
-                Profiler.Disable(Device.Cpu);
-                var rows = Profiler.Snapshot();
-                double total = rows.Sum(r => r.Seconds);
-                Console.WriteLine();
-                Console.WriteLine($"profile {name}, grid {string.Join("×", grid)}, B = {c.Batch}: {stepMs:F1} ms per forward + backward, kernels {total * 1e3 / steps:F1} ms");
-                Console.WriteLine($"{"kernel",-36} {"calls/step",10} {"ms/step",9} {"share",6}");
-                foreach (var (k, calls, s) in rows.Take(12))
-                    Console.WriteLine($"{k,-36} {calls / (double)steps,10:F0} {s * 1e3 / steps,9:F1} {s / total,6:P0}");
-            }
+                KernelProfile.Print($"{name}, grid {string.Join("×", grid)}, B = {c.Batch}, forward + backward", items[i]);
         }
     }
 }

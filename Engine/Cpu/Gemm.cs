@@ -246,13 +246,19 @@ internal static unsafe class Gemm
             T* panel = dst + (long)ir * kc;
             if (a.Rs == 1)
             {
-                // Column-major A (a transposed view): each k step reads `rows` consecutive elements.
+                // Column-major A (a transposed view): each k step copies `rows` consecutive elements (a fixed-size block
+                // copy for the full panels of either tile, so that the JIT unrolls it into vector moves).
                 for (int p = 0; p < kc; p++)
                 {
                     T* src = a.At(i0 + ir, p0 + p);
                     T* d = panel + p * mr;
-                    for (int r = 0; r < rows; r++) d[r] = src[r];
-                    for (int r = rows; r < mr; r++) d[r] = T.Zero;
+                    if (rows == 12) Unsafe.CopyBlockUnaligned(d, src, 12 * (uint)sizeof(T));
+                    else if (rows == 6) Unsafe.CopyBlockUnaligned(d, src, 6 * (uint)sizeof(T));
+                    else
+                    {
+                        for (int r = 0; r < rows; r++) d[r] = src[r];
+                        for (int r = rows; r < mr; r++) d[r] = T.Zero;
+                    }
                 }
                 continue;
             }
@@ -309,6 +315,12 @@ internal static unsafe class Gemm
         {
             for (int p = 0; p < kc; p++)
                 Unsafe.CopyBlockUnaligned(dst + (long)p * nr, b.At(p0 + p, j0), (uint)(nr * sizeof(T)));
+            return;
+        }
+        if (typeof(T) == typeof(float) && b.Rs == 1 && cols == nr && Sse.IsSupported)
+        {
+            // Column-major B (a transposed view, e.g. a weight in x·Wᵀ): its columns are rows of k, transposed 4×4 at a time.
+            PackRowsTransposed((float*)b.At(p0, j0), b.Cs, kc, nr, (float*)dst);
             return;
         }
         if (b.Rs == 1)
