@@ -102,6 +102,10 @@ public static class OpRegistry
             return d.To(like.Device);
     }
 
+    /// <summary>A [1, 19] padding mask with pads at 5, 17 and 18.</summary>
+    private static Tensor Mask(Variable like) =>
+        Const(like, Tensor.FromArray(Enumerable.Range(0, 19).Select(t => t is 5 or 17 or 18 ? 0.0 : 1.0).ToArray(), [1, 19]));
+
     private static Tensor Angles(Variable like, int tokens, int headDim) =>
         Const(like, MdLrpe.Angles([tokens], headDim, dtype: DType.Float64));
 
@@ -126,6 +130,7 @@ public static class OpRegistry
 
         // Products and normalisations.
         all.Add(new("matmul", [In(3, 4), In(4, 5)], x => Variable.Matmul(x[0], x[1])) { Broadcast = [In(2, 3, 4), In(4, 5)] });
+        all.Add(new("matmul", [In(4), In(4, 5)], x => Variable.Matmul(x[0], x[1])) { Variant = "vector" });
         all.Add(new("linear", [In(2, 3, 4), In(5, 4)], x => Variable.Linear(x[0], x[1])));
         all.Add(new("softmax", [In(3, 5)], x => x[0].Softmax(-1)));
         all.Add(new("log_softmax", [In(3, 5)], x => x[0].LogSoftmax(0)));
@@ -181,7 +186,12 @@ public static class OpRegistry
             AttentionOps.AdditiveCausalWithState(x[0], x[1], x[2], 0.7, chunk: 16, lrpeAngles: Angles(x[0], 19, 3)).O) { Variant = "lrpe" });
         all.Add(new("additive_attention_causal", [Qk(), Qk(), V(), In(1, 2, 3, 4), In(1, 2, 3)], x =>
             AttentionOps.AdditiveCausalWithState(x[0], x[1], x[2], 0.7, initial: new AdditiveState(x[3], x[4]), chunk: 16).O) { Variant = "state" });
+        all.Add(new("gated_attention", [Qk(), Qk(), V()], x => AttentionOps.AdditiveCausal(x[0], x[1], x[2], 0.7, Mask(x[0]), chunk: 16)) { Variant = "additive_masked" });
         all.Add(new("additive_attention_noncausal", [Qk(), Qk(), V()], x => AttentionOps.AdditiveNonCausal(x[0], x[1], x[2], 0.7)));
+        all.Add(new("softmax", [Qk(), Qk(), V()], x => AttentionOps.AdditiveNonCausal(x[0], x[1], x[2], 0.7, Mask(x[0]))) { Variant = "additive_noncausal_masked" });
+        // Softmax attention is composed of matmul and softmax; its cases run the composition.
+        all.Add(new("softmax", [Qk(), Qk(), V()], x => SoftmaxAttentionOps.Causal(x[0], x[1], x[2], 0.7)) { Variant = "attention_causal" });
+        all.Add(new("softmax", [Qk(), Qk(), V()], x => SoftmaxAttentionOps.Full(x[0], x[1], x[2], 0.7)) { Variant = "attention_full" });
         all.Add(new("additive_attention_noncausal", [Qk(), Qk(), V()], x => AttentionOps.AdditiveNonCausal(x[0], x[1], x[2], 0.7, lrpeAngles: Angles(x[0], 19, 3))) { Variant = "lrpe" });
         return all;
     }
