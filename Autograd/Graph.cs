@@ -3,14 +3,16 @@ namespace LightNet.Autograd;
 /// <summary>Graph recording and the reverse sweep.</summary>
 internal static class Graph
 {
-    /// <summary>Wraps an op's result: records a node when any input requires grad and recording is on.</summary>
+    /// <summary>Wraps an op's result: records a node when any input requires grad and recording is on. The op must have an entry in <see cref="OpRegistry"/>.</summary>
     public static Variable Record(string op, Tensor result, Variable[] inputs, Func<Tensor, Tensor?[]> backward) =>
         Record(op, result, inputs, (g, _) => backward(g));
 
     /// <summary>As <see cref="Record(string, Tensor, Variable[], Func{Tensor, Tensor?[]})"/>, with a rule that may add into an input's pending gradient.</summary>
     public static Variable Record(string op, Tensor result, Variable[] inputs, Func<Tensor, PendingGrad, Tensor?[]> backward)
     {
+        OpRegistry.Check(op);
         if (NoGrad.IsActive || !inputs.Any(v => v.RequiresGrad)) return new Variable(result);
+        OpRegistry.Observe(op);
         if (AnomalyMode.Enabled) AnomalyMode.CheckForward(op, result, inputs);
         return new Variable(result, new Node(op, inputs, backward));
     }

@@ -14,10 +14,11 @@ public sealed partial class Variable
         return s.Reshape(shape.ToArray());
     }
 
-    private Variable Unary(UnaryOp op)
+    /// <summary>Differentiable elementwise function.</summary>
+    internal Variable Unary(UnaryOp op)
     {
         var y = Data.Apply(op);
-        return Graph.Record(op.ToString().ToLowerInvariant(), y, [this], g => [Data.ApplyBackward(op, y, g)]);
+        return Graph.Record(OpRegistry.Name(op), y, [this], g => [Data.ApplyBackward(op, y, g)]);
     }
 
     /// <summary>Differentiable −x.</summary>
@@ -55,9 +56,9 @@ public sealed partial class Variable
     public static Variable Binary(BinaryOp op, Variable a, Variable b)
     {
         var y = Tensor.Binary(op, a.Data, b.Data);
-        if (op >= BinaryOp.Eq) return new Variable(y);
+        if (!OpRegistry.Differentiable(op)) return new Variable(y);
         var sa = a.Shape; var sb = b.Shape;
-        return Graph.Record(op.ToString().ToLowerInvariant(), y, [a, b], g =>
+        return Graph.Record(OpRegistry.Name(op), y, [a, b], g =>
         {
             Tensor? ga = null, gb = null;
             switch (op)

@@ -41,7 +41,7 @@ public sealed partial class Variable
     {
         var red = Axes(axes);
         var y = Data.Reduce(op, axes, keepDims);
-        return Graph.Record(op.ToString().ToLowerInvariant(), y, [this], g =>
+        return Graph.Record(op == ReduceOp.Max ? "max" : "min", y, [this], g =>
         {
             // The gradient goes to every element equal to the extreme, split evenly among ties.
             using var yk = y.Reshape(KeepDimsShape(red));
