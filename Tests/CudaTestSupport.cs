@@ -8,6 +8,9 @@ internal static class Gpu
     private static readonly Lazy<string?> _missing = new(() => CudaBackend.TryRegister() ? null : CudaRuntime.UnavailableReason);
     private static int _told;
 
+    /// <summary>Whether a CUDA device is usable (test sources generate their CUDA cases only then).</summary>
+    public static bool Available => _missing.Value == null;
+
     /// <summary>
     /// The first CUDA device, or Assert.Ignore when CUDA is unavailable: the first test to ask is skipped with the full
     /// diagnostic (which can run to twenty lines), every later one without a message. A skip reason costs four lines

@@ -14,7 +14,8 @@ namespace LightNet.Tests;
 [TestFixture, Category("OpTable")]
 public class OpTableTests
 {
-    private static readonly string[] Devices = ["cpu", "cuda"];
+    /// <summary>The CPU, and CUDA where a GPU is usable (without one, <see cref="CudaCasesRunWhereAGpuIs"/> is the one skipped test).</summary>
+    private static string[] Devices => Gpu.Available ? ["cpu", "cuda"] : ["cpu"];
     private static readonly DType[] DTypes = [DType.Float32, DType.Float64];
 
     public static IEnumerable<TestCaseData> Cases()
@@ -24,6 +25,13 @@ public class OpTableTests
                 foreach (var dtype in DTypes)
                     foreach (var layout in spec.Broadcast == null ? new[] { "contiguous", "permuted" } : ["contiguous", "permuted", "broadcast"])
                         yield return new TestCaseData(spec, device, dtype, layout).SetName($"OpTable({spec.Label}, {device}, {dtype.Name()}, {layout})");
+    }
+
+    [Test]
+    public void CudaCasesRunWhereAGpuIs()
+    {
+        Gpu.Require();
+        Assert.That(Cases().Count(c => (string)c.Arguments[1]! == "cuda"), Is.EqualTo(Cases().Count(c => (string)c.Arguments[1]! == "cpu")), "every CPU case has its CUDA twin");
     }
 
     [TestCaseSource(nameof(Cases))]
