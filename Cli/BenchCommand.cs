@@ -8,8 +8,8 @@ using LightNet.Models.Optim;
 namespace LightNet.Cli;
 
 /// <summary>
-/// <c>lightnet bench [lm|classifier] [--steps N] [--device cpu|cuda]</c>: training-step throughput of the
-/// issue's reference configurations with a per-kernel time profile.
+/// <c>lightnet bench [lm|classifier|fmnist] [--steps N] [--device cpu|cuda]</c>: training-step throughput of fixed
+/// reference configurations (a byte-level causal LM, image classifiers) with a per-kernel time profile.
 /// </summary>
 internal static class BenchCommand
 {

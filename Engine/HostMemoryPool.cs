@@ -4,7 +4,7 @@ namespace LightNet;
 
 /// <summary>
 /// Caching allocator for 64-byte-aligned host memory. Freshly mapped pages cost a page fault each
-/// (several µs under a hypervisor), so freed blocks are kept in size classes (four per power of two)
+/// (slow, and slower under a hypervisor), so freed blocks are kept in size classes (four per power of two)
 /// and handed out again. <see cref="Trim"/> returns the cache to the OS.
 /// </summary>
 public static unsafe class HostMemoryPool

@@ -87,8 +87,8 @@ public sealed class ToeplitzPlan
     }
 
     /// <summary>
-    /// Cost of one complex FFT point-stage relative to one direct multiply-add (measured on the CPU
-    /// backend, float32, c = 256: equal cost near 1-D T ≈ 250 and 2-D ≈ 28×28; see docs/perf-tpe.md).
+    /// Cost of one complex FFT point-stage relative to one direct multiply-add, calibrated on the CPU backend (float32)
+    /// so that the cost model's crossover between the two paths matches the measured one (docs/perf-tpe.md).
     /// </summary>
     public static double FftCostPerPoint { get; set; } = 8.0;
 

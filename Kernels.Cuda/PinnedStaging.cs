@@ -6,8 +6,8 @@ namespace LightNet.Kernels.Cuda;
 /// Page-locked host memory (<c>cuMemAllocHost</c>) through which a device's large uploads run: two <see cref="ChunkBytes"/>
 /// buffers used in turn, so the DMA of one chunk overlaps the host-side memcpy of the next and runs at the pinned rate,
 /// and the call returns while its last chunks are still in flight (the DMA reads these buffers, never the caller's memory,
-/// which may be freed at once). Downloads stay direct: measured on the H200 host, the driver's pageable path (14 GB/s)
-/// beats staging (7.5 GB/s), whose extra host memcpy is the bottleneck. Allocated on first use, freed on <see cref="Dispose"/>.
+/// which may be freed at once). Downloads stay direct: the driver's pageable path is faster for them than staging, whose
+/// extra host memcpy is the bottleneck (docs/cuda.md, "Host copies"). Allocated on first use, freed on <see cref="Dispose"/>.
 /// </summary>
 internal sealed unsafe class PinnedStaging(CudaDevice device) : IDisposable
 {

@@ -1,19 +1,20 @@
 // Standalone timing and cross-variant parity of the chunk kernels of gated.cu (gated_scan, gated_out, gated_bwd) on a GPU
 // machine without .NET: loads several builds of gated.ptx through the driver API and launches each with its own shared
-// memory, on the issue's shape (N = B·H = 128 sequences, T = 4096, d = e = 128, contiguous heads, every chunk factored).
+// memory, on the attention op's benchmark shape (N = B·H = 128 sequences, T = 4096, d = e = 128, contiguous heads, every
+// chunk factored; the attention op of LightNet.Perf cuda, B = 8, H = 16).
 // Build: nvcc -O2 -o harness scripts/attention_harness.cu -lcuda
 // Usage: [HARNESS_WIDE=1] harness PTX:OUT_SMEM:BWD_SMEM[:lk] [PTX:OUT_SMEM:BWD_SMEM[:lk] ...] [additive:ADDITIVE_PTX]
-//   HARNESS_WIDE=1: gated_bwd forms dv 128 value columns at a time (builds from session 17; BWD_SMEM 106496 for float).
+//   HARNESS_WIDE=1: gated_bwd forms dv 128 value columns at a time (builds with the wide stages; BWD_SMEM 106496 for float).
 //   Each argument is a gated.ptx (e.g. scripts/ptx.sh output, or nvcc -ptx with -D overrides of a variant) and the
 //   dynamic shared memory in bytes of its float gated_out and gated_bwd. For every variant and mode (f32, tf32, and tf32_bf16
 //   on the same inputs rounded to bfloat16): the ms
 //   of one launch of each kernel (median of 9; gated_out also keeping its scores, gated_bwd also with the additive backward's w and carry, then also
 //   reading the kept scores), blocks per multiprocessor, and the normalised error ‖x − ref‖² / ‖ref‖²
 //   of o, dq, dk̄, dv (their first 2²³ elements) against the first variant's exact f32 kernels; then the forward scan, from
-//   k̄ and G, and with :lk (a build whose gated_scan takes zc, session 16) also in the log-key form from k = log k̄ − G,
+//   k̄ and G, and with :lk (a build whose gated_scan takes zc) also in the log-key form from k = log k̄ − G,
 //   Z_ref = 0 and Z_last = −G_last (the same states: their error against the k̄ form is printed). additive:PTX times the
-//   elementwise kernels of additive.cu (lse, zref, prep of the forward, wchain and dk of the backward; the session-16 prep
-//   that also writes zc) on float32 and bfloat16 k. Inputs are uniform with mean 0 and variance 1 (k̄ in [0.001, 1.001), the
+//   elementwise kernels of additive.cu (lse, zref and prep of the forward, the prep also writing zc; wchain and dk of the
+//   backward) on float32 and bfloat16 k. Inputs are uniform with mean 0 and variance 1 (k̄ in [0.001, 1.001), the
 //   states a repeated random block): the timing does not depend on them.
 #include <cuda.h>
 #include <algorithm>
@@ -155,7 +156,7 @@ int main(int argc, char** argv)
     CK(cuMemsetD32(flag, 1, N * C));
     Rows kr = { 1, T * D, 0, D }, vr = { 1, T * E, 0, E };
     double alpha = 0.088;
-    i64 tn = T, d = D, e = E, chunks = C, wide = getenv("HARNESS_WIDE") && atoi(getenv("HARNESS_WIDE")) != 0; // gated_bwd forms dv 128 columns at a time (session 17)
+    i64 tn = T, d = D, e = E, chunks = C, wide = getenv("HARNESS_WIDE") && atoi(getenv("HARNESS_WIDE")) != 0; // gated_bwd forms dv 128 columns at a time (the wide stages)
     std::vector<double> ref[4];
     for (int a = 1; a < argc; a++)
     {
@@ -211,7 +212,7 @@ int main(int argc, char** argv)
             CUdeviceptr q = b16 ? q16 : q32, v = b16 ? v16 : v32, dO = b16 ? dO16 : dO32, o = b16 ? o16 : o32, dq = b16 ? dq16 : dq32, dv = b16 ? dv16 : dv32;
             CUfunction fo, fb, fs;
             CUresult found = cuModuleGetFunction(&fo, m, (std::string("gated_out_") + mode).c_str());
-            if (found == CUDA_ERROR_NOT_FOUND) continue; // a build before bfloat16
+            if (found == CUDA_ERROR_NOT_FOUND) continue; // a build without the bfloat16 kernels
             CK(found);
             CK(cuModuleGetFunction(&fb, m, (std::string("gated_bwd_") + mode).c_str()));
             CK(cuModuleGetFunction(&fs, m, (std::string("gated_scan_") + mode).c_str()));

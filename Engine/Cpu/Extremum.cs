@@ -82,8 +82,8 @@ internal static unsafe class Extremum
 
     /// <summary>
     /// Spans at least this long are read by <see cref="Wide{T, TPick}"/> as four streams, their quarters: one core keeps more
-    /// cache-line fetches in flight over four sequential streams (16 Mi floats in pieces of 512 Ki: 1.64 / 2.60 ms against
-    /// 2.37 / 3.01 ms for four chains over consecutive vectors, medians of 31 alternated runs).
+    /// cache-line fetches in flight over four sequential streams than over four chains of consecutive vectors, so spans
+    /// from memory reduce faster (docs/perf.md, "Long reductions read four streams").
     /// </summary>
     private const int StreamElements = 1 << 15;
 

@@ -76,9 +76,9 @@ internal static unsafe class ReduceKernels
 
     /// <summary>
     /// Pieces of a long row reduced in parallel: about n / 32, a power of two between 32 Ki and 512 Ki elements (it depends on
-    /// n alone, so the result does not depend on the thread count). 16 Mi floats: 512 Ki pieces stream at 54 / 40 GB/s
-    /// where 32 Ki pieces reached 42 / 29 GB/s (two runs alternating both in one process). Sums read each piece as four
-    /// streams (<see cref="StreamSum"/>); rows of a few KiB do not gain from that (16 KiB rows: 2.42 against 2.16 ms).
+    /// n alone, so the result does not depend on the thread count); long rows stream faster in large pieces than in small
+    /// ones. Sums read each piece as four streams (<see cref="StreamSum"/>); rows of a few KiB do not gain from that, so
+    /// they keep one stream (docs/perf.md, "Long reductions read four streams").
     /// </summary>
     private static int LongRowChunk(int n) => Math.Clamp(1 << Math.Max(0, BitOperations.Log2((uint)(n / 32))), Chunk, 1 << 19);
 

@@ -7,8 +7,8 @@ namespace LightNet.Cpu;
 /// <summary>
 /// Sum of a float32 or float64 span read as four interleaved streams, its quarters, each with its own accumulator: one core
 /// keeps more cache-line fetches in flight over four sequential streams than over one, so spans from memory reduce faster
-/// (16 Mi floats in pieces of 512 Ki on this VM's two threads, medians of 31 alternated runs: 1.88 / 2.13 ms against 2.19 /
-/// 2.70 ms for TensorPrimitives.Sum; with 256-bit vectors the gain was not seen). Without AVX-512 it is TensorPrimitives.Sum.
+/// than with TensorPrimitives.Sum. With 256-bit vectors four streams do not gain, so without AVX-512 it is
+/// TensorPrimitives.Sum (docs/perf.md, "Long reductions read four streams").
 /// The order of the additions depends on the length alone.
 /// </summary>
 internal static unsafe class StreamSum

@@ -71,8 +71,8 @@ template <typename... P> __device__ __forceinline__ bool four_lanes(i64 d, Rows 
     return d % 4 == 0 && kr.aligned(4) && (... && (((size_t)p & (4 * sizeof(*p) < 16 ? 4 * sizeof(*p) - 1 : 15)) == 0));
 }
 
-// lse[n, c, i] = log Σ_{t in chunk c} exp(k_t[i]) (in T, kept as double); one feature per thread: four lanes
-// per thread measured slower here (0.115 against 0.094 ms on the H200, bfloat16 k of the issue's shape).
+// lse[n, c, i] = log Σ_{t in chunk c} exp(k_t[i]) (in T, kept as double); one feature per thread, since four lanes
+// per thread make this kernel slower (unlike additive_prep and additive_dk).
 template <typename T, typename S> __device__ void additive_lse(const S* __restrict__ k, double* __restrict__ lse, i64 n_seq, i64 tn, i64 d, i64 chunks, Rows kr)
 {
     FOR_CHUNK_LANES(1, n_seq, chunks, d)

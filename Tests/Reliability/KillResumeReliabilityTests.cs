@@ -57,7 +57,7 @@ public class KillResumeReliabilityTests
         }
         using var whole = new TempDir();
         using var cut = new TempDir();
-        // The uninterrupted run in this process (the same build; a child process costs seconds of start-up and JIT).
+        // The uninterrupted run in this process (the same build; a child process would add its own start-up and JIT).
         var oldCache = Environment.GetEnvironmentVariable(DataCache.EnvVar);
         var (oldOut, oldErr) = (Console.Out, Console.Error);
         try

@@ -8,7 +8,7 @@ Items (the models are torch_lightnet.py's, the attention in its chunked form):
   lm        a training step of the causal LM, hidden 512, 8 layers (expand_ratio 64), byte vocabulary 260, B 4, T 1024:
             forward, backward and AdamW (the foreach implementation).
 OpenBLAS's runtime detection does not know every CPU and then falls back to its slowest x86-64 kernel (on Intel model 207
-it picks Prescott, a fifth of SkylakeX's speed), so unless OPENBLAS_CORETYPE is set this script sets it from the
+it picks Prescott, far slower than SkylakeX's), so unless OPENBLAS_CORETYPE is set this script sets it from the
 /proc/cpuinfo flags before torch loads, and prints the BLAS library and kernel in use.
 
 usage: torch_cpu.py --threads N [--rounds R] [--items gemm2048,layer,lm]   a table of medians over R alternating rounds

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The LightNet causal LM of SPEC.md written in plain PyTorch (no fla, no Triton, no torch.compile), timed on one GPU.
 
-It is the baseline that `LightNet.Perf cuda-model` is compared with in the same session on the same machine:
+It is the baseline that `LightNet.Perf cuda-model` is compared with, both run on the same machine:
   * the additive attention op alone at B=8, H=16, T=4096, d=e=128 (forward, forward + backward);
   * the LightNet attention layer, hidden 2048 (H=16, d=128), B=4, T=4096 (forward, forward + backward);
   * a training step of fla's 222.9 M-parameter causal LM (hidden 1024, 12 layers, expand_ratio 128, vocab 32000),
