@@ -5,7 +5,7 @@ namespace LightNet.Perf;
 /// <summary>Additive attention throughput against the FMA peak, and its scaling in T next to softmax attention.</summary>
 public static class AttentionReport
 {
-    /// <summary>The FLOP count for the chunked forward: B·H·(2·T·C·(d+e) + 4·T·d·e).</summary>
+    /// <summary>FLOPs of the chunked forward: B·H·(2·T·C·(d+e) + 4·T·d·e).</summary>
     public static double Flops(int B, int H, int T, int d, int e, int C) => (double)B * H * (2.0 * T * C * (d + e) + 4.0 * T * d * e);
 
     /// <summary>Prints additive attention's throughput at T = 2048 and 8192 against <paramref name="peak"/> (GFLOP/s), the MD-LRPE fusion comparison, then the scaling in T next to softmax attention.</summary>

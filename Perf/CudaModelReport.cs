@@ -6,7 +6,7 @@ using LightNet.Models.Optim;
 namespace LightNet.Perf;
 
 /// <summary>
-/// <c>Perf cuda-model</c>: issue 7's model-level benchmarks on one device, exact float32 and TF32 — the LightNet
+/// <c>Perf cuda-model</c>: the model-level benchmarks on one device, exact float32 and TF32 — the LightNet
 /// attention layer (hidden 2048, H=16, d=128, B=4, T=4096) forward + backward, and a training step of fla's
 /// 222.9 M-parameter causal LM (hidden 1024, 12 layers, expand_ratio 128, vocab 32000, B=8, T=2048) with AdamW on
 /// float32 master weights. Options: <c>--device cpu</c> (smoke run), <c>--modes</c>, <c>--profile</c>, <c>--no-layer</c>, <c>--layers</c>, <c>--hidden</c>, <c>--batch</c>,

@@ -63,7 +63,7 @@ public static class CudaReport
     }
 
     /// <summary>
-    /// Issue 7's attention shape: B=8, H=16, T=4096, d=e=128, causal additive attention (prep, chunked gated kernels),
+    /// The benchmark's attention shape: B=8, H=16, T=4096, d=e=128, causal additive attention (prep, chunked gated kernels),
     /// forward and forward+backward, exact float32, TF32 (recomputing or keeping the forward's state) and bfloat16 inputs, with the rate of the chunked algorithm's matrix work and the
     /// time floor of moving the inputs and outputs once at the measured copy rate.
     /// </summary>

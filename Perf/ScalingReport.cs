@@ -7,7 +7,7 @@ namespace LightNet.Perf;
 /// <summary>
 /// Thread scaling of the hot CPU kernels (<c>report scaling [--threads 1,2,4,8,16] [--reps N]</c>): each item timed with
 /// 1, 2, 4, … threads up to the machine's cores (median of the repetitions after a warm-up, float32), the speedup over one
-/// thread and the parallel efficiency. The attention shapes are issue 24's: B 4, H 8, T 2048, d = e = 64. Prints one
+/// thread and the parallel efficiency. The attention shape is B 4, H 8, T 2048, d = e = 64. Prints one
 /// <c>scaling ITEM N threads S×</c> line per item for the largest thread count.
 /// </summary>
 public static class ScalingReport
