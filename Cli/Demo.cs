@@ -10,7 +10,6 @@ internal static class Demo
     public static int Run(Args a)
     {
         int steps = a.Int("--steps");
-        if (a.OptInt("--threads") is int th) Parallelism.Threads = th;
         var gen = new Generator(7);
         const int n = 512, d = 32, h = 128, classes = 4;
         using var x = Tensor.RandN([n, d], gen);

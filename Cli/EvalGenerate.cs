@@ -18,7 +18,6 @@ internal static class EvalGenerate
         var dir = RunDirs.Require(a, "generate");
         var clfDir = RunDirs.Check(a, a.String("--classifier"), "classify", "--classifier");
         var device = DeviceOption.Resolve(a.Command, a.String("--device"));
-        if (a.OptInt("--threads") is int th) Parallelism.Threads = th;
         int n = a.Int("--samples"), steps = a.Int("--steps");
         double guidance = a.Double("--guidance"); // the default 5.0 is the scale at which samples meet the 70 % classifier bar (docs/results.md)
         double eta = a.Double("--eta");

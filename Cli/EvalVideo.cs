@@ -17,7 +17,6 @@ internal static class EvalVideo
     public static int Run(Args a)
     {
         var dir = RunDirs.Require(a, "video");
-        if (a.OptInt("--threads") is int th) Parallelism.Threads = th;
         var device = DeviceOption.Resolve(a.Command, a.String("--device"));
         var model = VideoTraining.LoadRun(dir, device);
         var rec = TrainingConfigFile.Read(dir);

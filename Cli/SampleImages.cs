@@ -21,7 +21,6 @@ internal static class SampleImages
     {
         var dir = RunDirs.Require(a, "generate");
         var device = DeviceOption.Resolve(a.Command, a.String("--device"));
-        if (a.OptInt("--threads") is int th) Parallelism.Threads = th;
         var g = GridOptions.Read(a, "", "--steps", "--seed", "--out");
         g = g with { OutPath = RunDirs.Output(a, dir, a.OptString("--out"), "sample", "png") };
         WriteGrid(dir, device, g, ema: !a.Flag("--no-ema"));

@@ -109,7 +109,7 @@ public class TextCommandTests
         Assert.That(config.GetProperty("tpe").GetBoolean(), Is.EqualTo(tpe == "on"));
         Assert.That(config.GetProperty("lrpe").GetBoolean(), Is.EqualTo(lrpe == "on"));
         Assert.That(config.GetProperty("tpe_rpe_dim").GetInt32(), Is.EqualTo(rpeDim));
-        var eval = Cli("eval", "mlm", "--run", run.Path, "--windows", "3");
+        var eval = Cli("eval", "mlm", "--run", run.Path, "--windows", "3", "--threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture));
         Assert.That(eval.Rc, Is.EqualTo(0), eval.Err);
         Assert.That(eval.Out, Does.Contain($"masked-token accuracy {FinalMetric(run.Path, "test_masked_accuracy").ToString("P2", CultureInfo.InvariantCulture)}"));
     }
@@ -136,6 +136,8 @@ public class TextCommandTests
     [TestCase(new[] { "train", "mlm", "--dtype", "float16" }, "'float16' not recognized")]
     [TestCase(new[] { "train", "mlm", "--mixer", "gla", "--lrpe", "on" }, "train mlm: --lrpe on is LightNet's encoding")]
     [TestCase(new[] { "train", "mlm", "--rpe-dim", "0" }, "--rpe-dim must be at least 1, got 0")]
+    [TestCase(new[] { "eval", "mlm", "--threads", "0" }, "--threads must be at least 1, got 0")]
+    [TestCase(new[] { "sample", "text", "--threads", "-1" }, "--threads must be at least 1, got -1")]
     [TestCase(new[] { "train", "lm", "--dtype", "bfloat16", "--device", "cpu" }, "--dtype bfloat16 needs --device cuda")]
     [TestCase(new[] { "eval", "lm", "--run", "/nonexistent/run" }, "--run /nonexistent/run: no such run directory")]
     [TestCase(new[] { "eval", "mlm", "--batch-size", "0" }, "--batch-size must be at least 1, got 0")]

@@ -36,7 +36,13 @@ internal sealed class LightNetCommands(string[] args)
     {
         var c = new Command(name, description);
         foreach (var o in options) c.Options.Add(o);
-        c.SetAction(p => run(ArgsOf(p, path)));
+        c.SetAction(p =>
+        {
+            var a = ArgsOf(p, path);
+            // Every command that offers --threads applies it here, before its work starts.
+            if (options.Any(o => o.Name == "--threads") && a.OptInt("--threads") is int th) Parallelism.Threads = th;
+            return run(a);
+        });
         return c;
     }
 
@@ -155,7 +161,7 @@ internal sealed class LightNetCommands(string[] args)
 
     private Command Eval() => Group("eval", "evaluate a trained run directory",
         Leaf("classify", "test accuracy of a classifier run on Fashion-MNIST", "eval classify", EvalClassify.Run,
-            RunDir("classify"), Device(), Int("--batch-size", "images per batch", 256)),
+            RunDir("classify"), Device(), Threads(), Int("--batch-size", "images per batch", 256)),
         Leaf("lm", "validation loss, perplexity and bits per byte of a causal LM run (SOTU ≥ 2006)", "eval lm", EvalText.Lm, TextEvalOptions("lm")),
         Leaf("mlm", "masked-token accuracy of a masked LM run on the Brown test files", "eval mlm", EvalText.Mlm, TextEvalOptions("mlm")),
         Leaf("generate", "classifier accuracy on DiT samples and Fréchet distances on classifier features", "eval generate", EvalGenerate.Run,
@@ -174,14 +180,14 @@ internal sealed class LightNetCommands(string[] args)
         RunDir(task), OptInt("--windows", "windows evaluated, spread over the split (default: all)"),
         OptInt("--seq-len", "window length (default: the run's)"), Int("--batch-size", "windows per batch", 16),
         OptString("--tokenizer", "tokenizer override (default: the run's)", "byte|gpt2|FILE"), Device(),
-        Choice("--dtype", "dtype the evaluation computes in", "float32", "float32", "float64", "bfloat16"),
+        Choice("--dtype", "dtype the evaluation computes in", "float32", "float32", "float64", "bfloat16"), Threads(),
     ];
 
     // ---- sample ----
 
     private Command Sample() => Group("sample", "sample from a trained run (writes only new files, never the run's own)",
         Leaf("text", "continue a prompt with a causal LM run", "sample text", SampleText.Run,
-            RunDir("lm"), String("--prompt", "prompt", SampleText.DefaultPrompt, "TEXT"), Int("--tokens", "tokens to generate (0: print the prompt only)", 300, min: 0),
+            RunDir("lm"), Threads(), String("--prompt", "prompt", SampleText.DefaultPrompt, "TEXT"), Int("--tokens", "tokens to generate (0: print the prompt only)", 300, min: 0),
             Double("--temperature", "sampling temperature (0: greedy)", 0.8, 0), Int("--top-k", "sample among the k likeliest (0: all)", 40, min: 0),
             Seed(), OptString("--tokenizer", "tokenizer override (default: the run's)", "byte|gpt2|FILE"), Device()),
         Leaf("image", "DDIM sample grid of a DiT run, one row per class", "sample image", SampleImages.Run,
