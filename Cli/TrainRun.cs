@@ -39,7 +39,6 @@ internal static class TrainRun
             }
         }
         var (collective, rankDevice) = Launcher.Join(Launcher.Read(a));
-        if (a.OptInt("--threads") is int th) Parallelism.Threads = th;
         if (a.Flag("--detect-anomaly")) LightNet.Autograd.AnomalyMode.Enabled = true;
         int batch = a.Int("--batch-size"), accum = a.Int("--grad-accum");
         long? epochs = itemsPerEpoch != null ? a.OptLong("--epochs") : null;

@@ -55,14 +55,9 @@ public static class CpuPeerReport
 
     private static Options Parse(string[] args)
     {
-        string? Str(string name)
-        {
-            int i = Array.IndexOf(args, "--" + name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-        }
         return new Options(
-            Rounds: Str("rounds") is string r ? int.Parse(r, CultureInfo.InvariantCulture) : 7,
-            IdleWaitSeconds: Str("idle-wait") is string w ? double.Parse(w, CultureInfo.InvariantCulture) : 60,
+            Rounds: Report.Option(args, "--rounds") is string r ? int.Parse(r, CultureInfo.InvariantCulture) : 7,
+            IdleWaitSeconds: Report.Option(args, "--idle-wait") is string w ? double.Parse(w, CultureInfo.InvariantCulture) : 60,
             Python: Environment.GetEnvironmentVariable("LIGHTNET_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3",
             Script: Path.Combine(AppContext.BaseDirectory, "scripts", "torch_cpu.py"),
             Profile: args.Contains("--profile"));

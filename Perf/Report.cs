@@ -51,6 +51,13 @@ public static class Report
             Console.WriteLine("library check: OpenBLAS fell back to its SSE3 Prescott kernel on this CPU; run with OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell (AVX2) for its real figure");
     }
 
+    /// <summary>The word after <paramref name="name"/> in a report's arguments (<c>--rounds 5</c>), or null when it is absent.</summary>
+    public static string? Option(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
     /// <summary>Median seconds of <paramref name="reps"/> runs after one warm-up.</summary>
     public static double Time(Action a, int reps = 7)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LightNet.Autograd;
 using LightNet.Models.Optim;
 
@@ -20,7 +19,7 @@ public static class ScalingReport
     /// <summary>Prints the table and the scaling lines; returns 0, or 2 for an unusable <c>--threads</c> list.</summary>
     public static int Run(string[] args)
     {
-        int reps = IntArg(args, "--reps") ?? 5;
+        int reps = Report.Option(args, "--reps") is string r && int.TryParse(r, out var n) && n > 0 ? n : 5;
         int cores = Environment.ProcessorCount;
         var counts = ThreadCounts(args, cores);
         if (counts == null)
@@ -39,7 +38,7 @@ public static class ScalingReport
         {
             foreach (var item in items)
             {
-                var ms = counts.Select(c => { Parallelism.Threads = c; return MedianMs(item.Run, reps); }).ToArray();
+                var ms = counts.Select(c => { Parallelism.Threads = c; return Report.Time(item.Run, reps) * 1e3; }).ToArray();
                 double speedup = ms[0] / ms[^1];
                 Console.WriteLine($"| {item.Name} | {string.Join(" | ", ms.Select(m => m.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))} | {speedup:F2}× | {speedup / counts[^1] * counts[0]:P0} |");
                 lines.Add($"scaling {item.Name.Replace(' ', '-')} {counts[^1]} threads {speedup:F2}x");
@@ -88,34 +87,13 @@ public static class ScalingReport
         ];
     }
 
-    private static double MedianMs(Action a, int reps)
-    {
-        a();
-        var t = new double[reps];
-        for (int i = 0; i < reps; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            a();
-            t[i] = sw.Elapsed.TotalMilliseconds;
-        }
-        Array.Sort(t);
-        return t[reps / 2];
-    }
-
-    private static int? IntArg(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var n) && n > 0 ? n : null;
-    }
-
     /// <summary>The --threads list, or 1, 2, 4, … up to the cores (the core count itself last when it is not a power of two).</summary>
     private static int[]? ThreadCounts(string[] args, int cores)
     {
-        int i = Array.IndexOf(args, "--threads");
-        if (i >= 0)
+        if (args.Contains("--threads"))
         {
-            if (i + 1 >= args.Length) return null;
-            var parts = args[i + 1].Split(',');
+            if (Report.Option(args, "--threads") is not string given) return null;
+            var parts = given.Split(',');
             var list = new List<int>();
             foreach (var p in parts)
                 if (int.TryParse(p, out var n) && n > 0) list.Add(n);

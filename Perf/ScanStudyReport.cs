@@ -20,8 +20,7 @@ public static class ScanStudyReport
     public static int Run(string[] args)
     {
         bool full = args.Contains("--full"), profile = args.Contains("--profile");
-        int ri = Array.IndexOf(args, "--rounds");
-        int rounds = ri >= 0 && ri + 1 < args.Length ? int.Parse(args[ri + 1], System.Globalization.CultureInfo.InvariantCulture) : 11;
+        int rounds = Report.Option(args, "--rounds") is string r ? int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : 11;
         List<int[]> grids = [[16, 16], [32, 32], [64, 64], [8, 8, 8], [16, 16, 16]];
         if (full) grids.AddRange([[128, 128], [32, 32, 32]]);
         var cfg = AttentionConfig.FromFla(Hidden, Heads, null, GateRank, causal: false);
